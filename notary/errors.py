@@ -1,0 +1,98 @@
+"""Errors of the service layer. The root of the tree and verification errors live in
+:mod:`notary.verify.errors` so that the pure verifier shares them; this module re-exports them.
+
+Each class carries a stable ``code``; the HTTP layer maps classes to statuses in one place
+(:mod:`notary.api.errors`).
+"""
+
+from __future__ import annotations
+
+from notary.verify.errors import (
+    InvalidSignature,
+    MalformedInput,
+    NotaryError,
+    UnsupportedAlgorithm,
+    VerificationError,
+)
+
+__all__ = [
+    "Conflict",
+    "Forbidden",
+    "Gone",
+    "InvalidSignature",
+    "MalformedInput",
+    "NotFound",
+    "NotaryError",
+    "NotReady",
+    "TimestampUnavailable",
+    "TooLarge",
+    "Unauthenticated",
+    "Unavailable",
+    "Unprocessable",
+    "UnsupportedAlgorithm",
+    "VerificationError",
+]
+
+
+class NotFound(NotaryError):
+    """The object does not exist, or exists but is not the caller's (the two are one answer)."""
+
+    code = "not_found"
+
+
+class Unauthenticated(NotaryError):
+    """No credential, or a bad or expired one."""
+
+    code = "unauthenticated"
+
+
+class Forbidden(NotaryError):
+    """The caller's object, but the act is not allowed now."""
+
+    code = "forbidden"
+
+
+class Gone(NotaryError):
+    """The credential belongs to something that no longer acts (a defunct platform)."""
+
+    code = "gone"
+
+
+class Conflict(NotaryError):
+    """The request contradicts the current state (already signed, idempotency conflict, ...)."""
+
+    code = "conflict"
+
+
+class NotReady(Conflict):
+    """Asked too early; ``retry_after`` says when to ask again (seconds)."""
+
+    code = "not_ready"
+
+    def __init__(self, message: str, *, retry_after: int = 1, details: dict | None = None) -> None:
+        super().__init__(message, details=details)
+        self.retry_after = retry_after
+
+
+class Unprocessable(NotaryError):
+    """Well-formed input that the rules refuse (a validation error, an unknown party, ...)."""
+
+    code = "validation_failed"
+
+
+class TooLarge(NotaryError):
+    """A body or document over its configured limit."""
+
+    code = "too_large"
+
+
+class Unavailable(NotaryError):
+    """The database or keys are unusable."""
+
+    code = "unavailable"
+
+
+class TimestampUnavailable(NotaryError):
+    """No timestamp authority answered; the work waits and is retried."""
+
+    code = "timestamp_unavailable"

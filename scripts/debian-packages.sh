@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Make sure the Debian packages the service and its tests use are installed.
+# As root: installs what is missing with apt-get. Otherwise: names what is missing and fails.
+set -euo pipefail
+
+packages=(
+  openssl            # openssl ts -verify / -reply: interoperability tests of RFC 3161 tokens
+  postgresql         # the tests start a throwaway cluster (initdb) to run the suite on PostgreSQL
+  poppler-utils      # pdfsig, pdftotext, pdftoppm: checks of the certificate PDF
+  libnss3-tools      # certutil: the NSS database pdfsig trusts
+  fonts-wqy-zenhei   # a TrueType CJK font reportlab can embed
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" -eq 0 ]; then
+  echo "installing Debian packages: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+else
+  echo "missing Debian packages: ${missing[*]}" >&2
+  echo "install them with: sudo apt-get install ${missing[*]}" >&2
+  exit 1
+fi
