@@ -12,10 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cryptography import x509
-from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-from cryptography.hazmat.primitives import hashes
 
 from notary.signing import pki
 from notary.verify.errors import NotaryError
@@ -82,7 +81,9 @@ def ensure_keys(key_dir: Path, *, organisation: str, now: dt.datetime | None = N
         created.append(ROOT_KEY)
     root_key = _load_ec_key(key_dir / ROOT_KEY)
     if not exists(ROOT_CERT):
-        _write_new(key_dir / ROOT_CERT, _cert_pem(pki.make_root(root_key, organisation=organisation, now=now)), 0o644)
+        _write_new(
+            key_dir / ROOT_CERT, _cert_pem(pki.make_root(root_key, organisation=organisation, now=now)), 0o644
+        )
         created.append(ROOT_CERT)
     root_cert = _load_cert(key_dir / ROOT_CERT)
 

@@ -38,9 +38,7 @@ def _serial() -> int:
     return secrets.randbits(127) | 1
 
 
-def make_root(
-    key: ec.EllipticCurvePrivateKey, *, organisation: str, now: dt.datetime
-) -> x509.Certificate:
+def make_root(key: ec.EllipticCurvePrivateKey, *, organisation: str, now: dt.datetime) -> x509.Certificate:
     """A self-signed root CA certificate for ``key``."""
     name = _name(f"{organisation} Root CA", organisation)
     public = key.public_key()
@@ -117,7 +115,9 @@ def issue(
         )
     )
     if purpose == "timestamping":
-        builder = builder.add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.TIME_STAMPING]), critical=True)
+        builder = builder.add_extension(
+            x509.ExtendedKeyUsage([ExtendedKeyUsageOID.TIME_STAMPING]), critical=True
+        )
     elif purpose == "document_signing":
         # id-kp-documentSigning (RFC 9336); not critical so readers that do not know it still accept.
         builder = builder.add_extension(

@@ -1,0 +1,30 @@
+"""The HTTP API under ``/api/v1``: Flask blueprints and marshmallow schemas, kept thin."""
+
+from __future__ import annotations
+
+import flask_smorest
+from flask import Flask
+
+from notary import __version__
+from notary.api import contracts, errors, parties, system
+from notary.api.schemas import ErrorSchema
+
+
+class Api(flask_smorest.Api):
+    """flask-smorest, documenting the notary's own error envelope."""
+
+    ERROR_SCHEMA = ErrorSchema
+
+
+def init_api(app: Flask) -> Api:
+    """Register every blueprint, the OpenAPI document and the error handlers."""
+    app.config.setdefault("API_TITLE", "notary")
+    app.config.setdefault("API_VERSION", __version__)
+    app.config.setdefault("OPENAPI_VERSION", "3.0.3")
+    app.config.setdefault("OPENAPI_URL_PREFIX", "/api/v1")
+    app.config.setdefault("OPENAPI_JSON_PATH", "openapi.json")
+    api = Api(app)
+    for blueprint in (system.blp, parties.blp, contracts.blp):
+        api.register_blueprint(blueprint)
+    errors.register(app)
+    return api

@@ -1,0 +1,83 @@
+"""What every view shares: strict request parsing, the caller, and JSON answers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import flask_smorest
+import marshmallow as ma
+from flask import Response, current_app, jsonify, request
+from webargs.flaskparser import FlaskParser
+
+from notary.api.errors import MalformedJson, UnsupportedMediaType, ValidationFailed
+from notary.errors import Forbidden
+from notary.runtime import Runtime
+from notary.services import auth
+from notary.services.clock import stamp
+from notary.verify.canonical import parse_json
+from notary.verify.errors import MalformedInput
+
+
+class NotaryParser(FlaskParser):
+    """webargs, with the notary's errors: strict JSON, 415 for other bodies, 422 with details."""
+
+    DEFAULT_VALIDATION_STATUS = 422
+
+    def load_json(self, req: Any, schema: ma.Schema) -> Any:
+        if not req.is_json:
+            raise UnsupportedMediaType("this endpoint takes application/json")
+        data = req.get_data(cache=True)
+        if not data:
+            raise MalformedJson("the request body is empty")
+        return strict_json(data)
+
+    def handle_error(self, error: ma.ValidationError, req: Any, schema: ma.Schema, **_: Any) -> Any:
+        messages = error.messages
+        if isinstance(messages, dict) and set(messages) <= {"json", "query", "querystring", "form"}:
+            merged: dict[str, Any] = {}
+            for part in messages.values():
+                merged.update(part if isinstance(part, dict) else {"_body": part})
+            messages = merged
+        raise ValidationFailed("the request is not valid", details=messages)
+
+
+def strict_json(data: bytes | str) -> Any:
+    """Parse a JSON body strictly (no duplicate keys, no NaN); raises ``malformed_json``."""
+    try:
+        return parse_json(data, what="the request body")
+    except MalformedInput as exc:
+        raise MalformedJson(exc.message) from exc
+
+
+class Blueprint(flask_smorest.Blueprint):
+    ARGUMENTS_PARSER = NotaryParser()
+
+
+def runtime() -> Runtime:
+    """The process's runtime, built by the app factory."""
+    value: Runtime = current_app.extensions["notary"]
+    return value
+
+
+def principal() -> auth.Principal:
+    """The authenticated caller; raises ``unauthenticated`` or ``platform_defunct``."""
+    token = auth.bearer_token(request.headers.get("Authorization"))
+    rt = runtime()
+    with rt.db.read() as session:
+        return auth.authenticate(session, token, now=stamp(rt.clock))
+
+
+def platform_id() -> str:
+    """The calling platform's id; other callers are refused."""
+    caller = principal()
+    if caller.kind != auth.PLATFORM:
+        raise Forbidden("this endpoint is for platforms")
+    return caller.subject_id
+
+
+def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    response = jsonify(body)
+    response.status_code = status
+    if headers:
+        response.headers.update(headers)
+    return response

@@ -1,0 +1,225 @@
+"""``/contracts``: filing, reading, and the signing ceremony."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from typing import Any
+
+import marshmallow as ma
+from flask import Request, Response, request
+
+from notary.api.common import Blueprint, json_response, platform_id, principal, runtime, strict_json
+from notary.api.errors import MalformedMultipart, UnsupportedMediaType, ValidationFailed, status_of
+from notary.api.schemas import (
+    BatchResultsSchema,
+    BatchSchema,
+    ContractSchema,
+    DeclineSchema,
+    ErrorSchema,
+    FiledSchema,
+    JsonFilingSchema,
+    PayloadSchema,
+    SignatureSchema,
+    SigningPayloadQuerySchema,
+    StatusSchema,
+)
+from notary.config import Settings
+from notary.errors import NotaryError, TooLarge
+from notary.services import contracts
+from notary.services.ceremony import Act
+from notary.services.clock import stamp
+from notary.services.filing import Filing, payload_answer, signing_payload
+from notary.verify import payloads
+from notary.verify.encoding import b64decode
+from notary.verify.errors import MalformedInput
+
+blp = Blueprint("contracts", __name__, url_prefix="/api/v1", description="Filing and signing contracts")
+
+_JSON_FILING = JsonFilingSchema()
+_EXTENSIONS = {
+    "application/pdf": "pdf",
+    "application/ofd": "ofd",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": "docx",
+    "application/msword": "doc",
+    "text/plain": "txt",
+    "text/html": "html",
+    "application/xml": "xml",
+    "image/png": "png",
+    "image/jpeg": "jpg",
+}
+
+_FILING_BODY = {
+    "required": True,
+    "content": {
+        "multipart/form-data": {
+            "schema": {
+                "type": "object",
+                "required": ["document", "terms"],
+                "properties": {
+                    "document": {"type": "string", "format": "binary"},
+                    "terms": {"type": "string", "description": "the terms as JSON (TermsSchema)"},
+                    "media_type": {"type": "string", "description": "defaults to the part's Content-Type"},
+                },
+            }
+        },
+        "application/json": {"schema": "JsonFilingSchema"},
+    },
+}
+
+
+def _single_filing_limit(settings: Settings) -> int:
+    # A document in base64 inside JSON takes 4/3 of its size, plus room for the terms.
+    return settings.max_document_bytes * 4 // 3 + 1024 * 1024
+
+
+def _idempotency_key(req: Request) -> str | None:
+    key = req.headers.get("Idempotency-Key")
+    if key is None:
+        return None
+    if not 1 <= len(key) <= 128 or not key.isprintable() or not key.isascii():
+        raise ValidationFailed("Idempotency-Key must be 1 to 128 printable ASCII characters")
+    return key
+
+
+def _filing_from_json(item: Any, idempotency_key: str | None) -> Filing:
+    try:
+        body = _JSON_FILING.load(item)
+    except ma.ValidationError as exc:
+        raise ValidationFailed("the filing is not valid", details=exc.normalized_messages()) from exc
+    try:
+        document = b64decode(body["document_base64"], what="document_base64")
+    except MalformedInput as exc:
+        raise ValidationFailed(exc.message, details={"document_base64": [exc.message]}) from exc
+    return Filing(document, body["media_type"], body["terms"], idempotency_key)
+
+
+def _filing_from_multipart(req: Request, idempotency_key: str | None, max_document: int) -> Filing:
+    if not req.mimetype_params.get("boundary"):
+        raise MalformedMultipart("multipart/form-data needs a boundary")
+    upload = req.files.get("document")
+    if upload is None:
+        raise ValidationFailed("the document part is missing", details={"document": ["missing"]})
+    document = upload.stream.read(max_document + 1)
+    if len(document) > max_document:
+        raise TooLarge(f"the document is larger than {max_document} bytes")
+    terms_text = req.form.get("terms")
+    if terms_text is None and "terms" in req.files:
+        terms_text = req.files["terms"].stream.read(1024 * 1024).decode("utf-8", "replace")
+    if terms_text is None:
+        raise ValidationFailed("the terms part is missing", details={"terms": ["missing"]})
+    terms = strict_json(terms_text)
+    media_type = req.form.get("media_type") or upload.mimetype or "application/octet-stream"
+    return Filing(document, media_type, terms, idempotency_key)
+
+
+@blp.route("/contracts", methods=["POST"])
+@blp.doc(requestBody=_FILING_BODY)
+@blp.alt_response(201, schema=FiledSchema, description="filed")
+@blp.alt_response(200, schema=FiledSchema, description="a replay (Idempotent-Replayed: true)")
+@blp.alt_response(409, schema=ErrorSchema, description="idempotency_conflict")
+@blp.alt_response(413, schema=ErrorSchema, description="too_large")
+@blp.alt_response(422, schema=ErrorSchema, description="validation_failed, unknown_party, empty_document")
+def file_contract() -> Response:
+    """File a contract: the document and its terms. Idempotent by ``external_ref`` or ``Idempotency-Key``."""
+    platform = platform_id()
+    rt = runtime()
+    request.max_content_length = _single_filing_limit(rt.settings)
+    key = _idempotency_key(request)
+    if request.mimetype == "multipart/form-data":
+        filing = _filing_from_multipart(request, key, rt.settings.max_document_bytes)
+    elif request.is_json:
+        filing = _filing_from_json(strict_json(request.get_data()), key)
+    else:
+        raise UnsupportedMediaType("send multipart/form-data or application/json")
+    filed = rt.filing.file_one(platform, filing)
+    headers = {"Idempotent-Replayed": "true"} if filed.replayed else {}
+    return json_response(filed.body, filed.status, headers)
+
+
+@blp.route("/contracts/batch", methods=["POST"])
+@blp.arguments(BatchSchema)
+@blp.alt_response(200, schema=BatchResultsSchema, description="one result per item, in order")
+def file_batch(body: dict[str, Any]) -> Response:
+    """File up to 1000 contracts (JSON items) in one call; one bad item does not spoil the others."""
+    platform = platform_id()
+    rt = runtime()
+    items: list[Filing | NotaryError] = []
+    for item in body["contracts"]:
+        try:
+            items.append(_filing_from_json(item, None))
+        except NotaryError as exc:
+            items.append(exc)
+    results = []
+    for outcome in rt.filing.file_batch(platform, items):
+        if isinstance(outcome, NotaryError):
+            error: dict[str, Any] = {"code": outcome.code, "message": outcome.message}
+            if outcome.details:
+                error["details"] = outcome.details
+            results.append({"status": status_of(outcome), "body": {"error": error}})
+        else:
+            results.append({"status": outcome.status, "body": outcome.body})
+    return json_response({"results": results})
+
+
+@blp.route("/contracts/<contract_id>", methods=["GET"])
+@blp.alt_response(200, schema=ContractSchema, description="the contract")
+@blp.alt_response(404, schema=ErrorSchema, description="not_found (also when it is not yours)")
+def get_contract(contract_id: str) -> Response:
+    """A contract: status, digests, terms, signatures and the evidence's progress."""
+    caller = principal()
+    rt = runtime()
+    with rt.db.read() as session:
+        contract = contracts.readable_contract(session, caller, contract_id)
+        return json_response(contracts.contract_view(session, contract, now=stamp(rt.clock)))
+
+
+@blp.route("/contracts/<contract_id>/signing-payload", methods=["GET"])
+@blp.arguments(SigningPayloadQuerySchema, location="query")
+@blp.alt_response(200, schema=PayloadSchema, description="the exact bytes to sign")
+def get_signing_payload(query: dict[str, Any], contract_id: str) -> Response:
+    """The signing (or decline) payload of one role."""
+    caller = principal()
+    rt = runtime()
+    purpose = payloads.PURPOSE_DECLINE if query["purpose"] == "decline" else payloads.PURPOSE_SIGN
+    with rt.db.read() as session:
+        contract = contracts.readable_contract(session, caller, contract_id)
+        return json_response(payload_answer(signing_payload(contract, query["role"], purpose)))
+
+
+@blp.route("/contracts/<contract_id>/document", methods=["GET"])
+@blp.alt_response(200, description="the document, byte for byte as filed")
+def get_document(contract_id: str) -> Response:
+    """The document as filed, so a party can read what it signs from the notary itself."""
+    caller = principal()
+    rt = runtime()
+    with rt.db.read() as session:
+        contract = contracts.readable_contract(session, caller, contract_id)
+        data = rt.blobs.get(session, contract.document_sha256)
+    extension = _EXTENSIONS.get(contract.media_type, "bin")
+    response = Response(data, mimetype=contract.media_type)
+    response.headers["Content-Disposition"] = f'attachment; filename="{contract.id}.{extension}"'
+    digest = base64.b64encode(hashlib.sha256(data).digest()).decode()
+    response.headers["Repr-Digest"] = f"sha-256=:{digest}:"
+    return response
+
+
+@blp.route("/contracts/<contract_id>/signatures", methods=["POST"])
+@blp.arguments(SignatureSchema)
+@blp.alt_response(200, schema=StatusSchema, description="accepted (or the same signature again)")
+@blp.alt_response(409, schema=ErrorSchema, description="already_signed or contract_not_open")
+@blp.alt_response(422, schema=ErrorSchema, description="bad_signature or wrong_role")
+def post_signature(body: dict[str, Any], contract_id: str) -> Response:
+    """A party's signature over its signing payload; the signature is the credential."""
+    status = runtime().ceremony.act(contract_id, Act(body["role"], body["signature"]))
+    return json_response({"status": status})
+
+
+@blp.route("/contracts/<contract_id>/decline", methods=["POST"])
+@blp.arguments(DeclineSchema)
+@blp.alt_response(200, schema=StatusSchema, description="declined")
+def post_decline(body: dict[str, Any], contract_id: str) -> Response:
+    """A party's signed refusal (over the decline payload); the contract becomes ``declined``."""
+    act = Act(body["role"], body["signature"], payloads.PURPOSE_DECLINE, body.get("reason"))
+    status = runtime().ceremony.act(contract_id, act)
+    return json_response({"status": status})

@@ -1,0 +1,299 @@
+"""The ``notary`` command. Each command is a thin wrapper over a plain function."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+import click
+
+from notary import __version__
+from notary.config import ConfigError, Settings
+from notary.verify.errors import NotaryError
+
+
+def _settings() -> Settings:
+    try:
+        return Settings.load()
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+def _runtime() -> Any:
+    from notary.runtime import Runtime
+
+    return Runtime(_settings())
+
+
+def _emit(as_json: bool, data: dict[str, Any], text: str) -> None:
+    click.echo(json.dumps(data, ensure_ascii=False) if as_json else text)
+
+
+class NotaryGroup(click.Group):
+    """Turns the notary's own errors into a one-line message and exit status 1."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except NotaryError as exc:
+            raise click.ClickException(f"{exc.code}: {exc.message}") from exc
+
+
+@click.group(cls=NotaryGroup)
+@click.version_option(__version__, prog_name="notary")
+def main() -> None:
+    """notary: files loan contracts, collects both signatures, seals them into a transparency log."""
+
+
+# --- the instance -------------------------------------------------------------------------
+
+
+def init_instance(settings: Settings) -> dict[str, Any]:
+    """Create the instance folder, keys and database schema; idempotent, never overwrites a key."""
+    from notary.signing.keystore import ensure_keys
+    from notary.storage.db import Database
+    from notary.storage.schema import upgrade
+
+    settings.instance_path.mkdir(parents=True, exist_ok=True)
+    os.chmod(settings.instance_path, 0o700)
+    created = ensure_keys(settings.key_dir, organisation=settings.organisation)
+    settings.blob_dir.mkdir(exist_ok=True)
+    database = Database(settings.effective_database_url)
+    try:
+        upgrade(database)
+    finally:
+        database.dispose()
+    return {
+        "instance_path": str(settings.instance_path),
+        "database": database.dialect,
+        "keys_created": created,
+        "log_origin": settings.effective_log_origin,
+    }
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def init(as_json: bool) -> None:
+    """Create the instance folder, database and keys (idempotent; never overwrites a key)."""
+    result = init_instance(_settings())
+    created = ", ".join(result["keys_created"]) or "none (all present)"
+    _emit(
+        as_json,
+        result,
+        f"instance {result['instance_path']} ready ({result['database']}); keys created: {created}",
+    )
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--dev", is_flag=True, help="Flask's development server instead of gunicorn.")
+@click.option("--no-worker", is_flag=True, help="Do not start a background worker beside the web server.")
+@click.option(
+    "--workers", type=int, default=None, help="gunicorn worker processes (default NOTARY_WEB_WORKERS)."
+)
+def serve(host: str, port: int, dev: bool, no_worker: bool, workers: int | None) -> None:
+    """Run the service (gunicorn) and one background worker beside it."""
+    settings = _settings()
+    if dev:
+        web = [
+            sys.executable,
+            "-m",
+            "flask",
+            "--app",
+            "notary.app:create_app()",
+            "run",
+            "--host",
+            host,
+            "--port",
+            str(port),
+        ]
+    else:
+        web = [
+            sys.executable, "-m", "gunicorn", "--no-control-socket",
+            "--workers", str(workers or settings.web_workers), "--bind", f"{host}:{port}",
+            "--timeout", "120", "--graceful-timeout", "10", "notary.app:create_app()",
+        ]  # fmt: skip
+    worker = None if no_worker else [sys.executable, "-m", "notary.cli", "worker"]
+    sys.exit(_supervise(web, worker))
+
+
+def _supervise(web: list[str], worker: list[str] | None) -> int:
+    """Run the web server and keep a worker running beside it until the server stops."""
+    processes: dict[str, subprocess.Popen[bytes]] = {"web": subprocess.Popen(web)}
+    if worker:
+        processes["worker"] = subprocess.Popen(worker)
+    stopping = threading.Event()
+
+    def stop(signum: int, _frame: Any) -> None:
+        stopping.set()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    code = 0
+    while not stopping.is_set():
+        web_code = processes["web"].poll()
+        if web_code is not None:
+            code = web_code
+            break
+        if worker and processes["worker"].poll() is not None:
+            click.echo("notary: the worker stopped; starting another", err=True)
+            processes["worker"] = subprocess.Popen(worker)
+        stopping.wait(0.5)
+    for process in processes.values():
+        if process.poll() is None:
+            process.terminate()
+    for process in processes.values():
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+    return code
+
+
+@main.command()
+@click.option("--once", is_flag=True, help="Do one round of work and exit (when leading).")
+def worker(once: bool) -> None:
+    """Background work: sealing, timestamps and retries, deadline expiry. One leads at a time."""
+    from notary.services.worker import Worker
+
+    rt = _runtime()
+    background = Worker(rt)
+    if once:
+        click.echo(json.dumps({"handled": background.run_once()}))
+        return
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    background.run(stop)
+
+
+# --- operators ----------------------------------------------------------------------------
+
+
+@main.group()
+def platform() -> None:
+    """Register platforms and mark collapsed ones defunct."""
+
+
+@platform.command("add")
+@click.argument("name")
+@click.option("--json", "as_json", is_flag=True)
+def platform_add(name: str, as_json: bool) -> None:
+    """Register a platform; prints its id and API token (shown once)."""
+    from notary.services.clock import stamp
+    from notary.services.platforms import add_platform
+
+    rt = _runtime()
+    with rt.db.write() as session:
+        new = add_platform(session, name, now=stamp(rt.clock))
+    _emit(
+        as_json,
+        {"platform_id": new.platform_id, "token": new.token},
+        f"platform {new.platform_id} ({new.name})\ntoken (shown once): {new.token}",
+    )
+
+
+@platform.command("defunct")
+@click.argument("platform_id")
+@click.option("--json", "as_json", is_flag=True)
+def platform_defunct(platform_id: str, as_json: bool) -> None:
+    """Mark a collapsed platform: its token stops working at once; nothing is deleted."""
+    from notary.services.clock import stamp
+    from notary.services.platforms import mark_defunct
+
+    rt = _runtime()
+    with rt.db.write() as session:
+        marked = mark_defunct(session, platform_id, now=stamp(rt.clock))
+        result = {"platform_id": marked.id, "status": marked.status, "defunct_at": marked.defunct_at}
+    _emit(as_json, result, f"platform {platform_id} is defunct since {result['defunct_at']}")
+
+
+# --- parties ------------------------------------------------------------------------------
+
+
+@main.command()
+@click.option("--out", "out", required=True, type=click.Path(path_type=Path), help="Folder for the key pair.")
+@click.option("--alg", type=click.Choice(["ed25519", "p256"]), default="ed25519", show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+def keygen(out: Path, alg: str, as_json: bool) -> None:
+    """Make a party's key pair (the private key stays in OUT, mode 0600)."""
+    from notary import party_tools
+
+    key = party_tools.generate(out, alg)
+    _emit(
+        as_json,
+        {"public_key": str(out / party_tools.PUBLIC), "key_fingerprint": key.public.fingerprint},
+        f"key pair in {out} ({key.public.algorithm}); fingerprint {key.public.fingerprint}",
+    )
+
+
+@main.command()
+@click.option("--key", "key_dir", required=True, type=click.Path(path_type=Path))
+@click.option("--platform-id", required=True)
+@click.option("--name", required=True)
+@click.option("--id-number", required=True)
+@click.option("--id-type", default="cn_resident", show_default=True)
+@click.option("--phone")
+def enrol(
+    key_dir: Path, platform_id: str, name: str, id_number: str, id_type: str, phone: str | None
+) -> None:
+    """Print the JSON body of POST /parties for this key, proof included."""
+    from notary import party_tools
+
+    body = party_tools.enrolment_body(
+        party_tools.load(key_dir),
+        platform_id=platform_id,
+        name=name,
+        id_number=id_number,
+        id_type=id_type,
+        phone=phone,
+    )
+    click.echo(json.dumps(body, ensure_ascii=False))
+
+
+@main.command()
+@click.option("--key", "key_dir", required=True, type=click.Path(path_type=Path))
+@click.argument("payload_file", type=click.File("rb"))
+@click.option("--login", is_flag=True, help="Sign a login payload (and nothing else).")
+@click.option("--document", type=click.File("rb"), help="Your copy of the document: its digest must match.")
+@click.option("--json", "as_json", is_flag=True, help="Print the body of POST /contracts/{id}/signatures.")
+def sign(key_dir: Path, payload_file: Any, login: bool, document: Any, as_json: bool) -> None:
+    """Show what PAYLOAD_FILE commits you to, then sign its exact bytes; prints base64.
+
+    PAYLOAD_FILE holds the payload bytes, or the API's {"payload_base64", ...} answer.
+    """
+    import hashlib
+
+    from notary import party_tools
+    from notary.verify.encoding import b64encode
+
+    payload = party_tools.read_payload(payload_file.read())
+    fields = party_tools.describe(payload, allow_login=login)
+    key = party_tools.load(key_dir)
+    for name, value in fields.items():
+        click.echo(f"  {name}: {value}", err=True)
+    if document is not None and not login:
+        digest = hashlib.sha256(document.read()).hexdigest()
+        if digest != fields["document_sha256"]:
+            raise click.ClickException(
+                f"your document's SHA-256 is {digest}, not the one in the payload; not signing"
+            )
+        click.echo("  your copy of the document matches document_sha256", err=True)
+    if login and fields["key_fingerprint"] != key.public.fingerprint:
+        raise click.ClickException("this login payload names another key")
+    signature = b64encode(key.sign(payload))
+    if as_json:
+        click.echo(json.dumps({"role": fields.get("role"), "signature": signature}))
+    else:
+        click.echo(signature)
+
+
+if __name__ == "__main__":
+    main()

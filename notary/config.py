@@ -1,0 +1,157 @@
+"""Settings: ``NOTARY_*`` environment variables, optionally an instance config file, then overrides.
+
+Settings are read when an app or command is built, never at import time. The result is a
+frozen :class:`Settings` that every part receives explicitly.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+MIB = 1024 * 1024
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
+_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}
+
+
+class ConfigError(ValueError):
+    """A setting that cannot be understood; the message names it."""
+
+
+def parse_duration(text: str | float | int, *, name: str) -> float:
+    """Seconds from ``"7d"``, ``"12h"``, ``"1.5s"``, ``"250ms"`` or a plain number of seconds."""
+    if isinstance(text, int | float):
+        return float(text)
+    match = _DURATION.match(text)
+    if not match:
+        raise ConfigError(f"{name}: {text!r} is not a duration (e.g. 7d, 12h, 1s, 250ms)")
+    return float(match.group(1)) * _UNITS[match.group(2)]
+
+
+def default_instance_path() -> Path:
+    """``instance/`` in the current directory (the checkout when run from make)."""
+    return Path.cwd() / "instance"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every setting of a notary instance. Field names are the env names without ``NOTARY_``."""
+
+    instance_path: Path = field(default_factory=default_instance_path)
+    database_url: str = ""
+    public_url: str = "http://127.0.0.1:8000"
+    tsa_urls: tuple[str, ...] = ("embedded",)
+    log_origin: str = ""
+    organisation: str = "Notary"
+    max_document_bytes: int = 20 * MIB
+    max_request_bytes: int = 64 * MIB
+    signing_window: float = 7 * 86400.0
+    checkpoint_interval: float = 1.0
+    blob_store: str = "filesystem"
+    tsa_timeout: float = 5.0
+    worker_poll_interval: float = 0.05
+    lease_duration: float = 5.0
+    party_token_lifetime: float = 900.0
+    challenge_lifetime: float = 120.0
+    web_workers: int = 2
+
+    @property
+    def key_dir(self) -> Path:
+        """Where the live keys are: ``<instance>/keys``."""
+        return self.instance_path / "keys"
+
+    @property
+    def blob_dir(self) -> Path:
+        """Where the filesystem blob store keeps documents."""
+        return self.instance_path / "blobs"
+
+    @property
+    def effective_database_url(self) -> str:
+        """The database URL, defaulting to SQLite in the instance folder."""
+        return self.database_url or f"sqlite:///{self.instance_path / 'notary.db'}"
+
+    @property
+    def effective_log_origin(self) -> str:
+        """The log's origin line: ``<host of public URL>/contracts/v1`` unless set."""
+        if self.log_origin:
+            return self.log_origin
+        host = urlsplit(self.public_url).netloc or "localhost"
+        return f"{host}/contracts/v1"
+
+    @classmethod
+    def load(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        """Build settings from the environment (``NOTARY_*``), the instance's ``config.json``, then overrides.
+
+        Raises :class:`ConfigError` naming the first setting that cannot be understood.
+        """
+        environ = os.environ if environ is None else environ
+        raw: dict[str, Any] = {}
+        instance = overrides.get("instance_path") or environ.get("NOTARY_INSTANCE_PATH")
+        instance_path = Path(instance).resolve() if instance else default_instance_path()
+        config_file = instance_path / "config.json"
+        if config_file.exists():
+            try:
+                raw.update(json.loads(config_file.read_text()))
+            except (OSError, ValueError) as exc:
+                raise ConfigError(f"{config_file}: {exc}") from exc
+        for f in fields(cls):
+            env = environ.get("NOTARY_" + f.name.upper())
+            if env is not None:
+                raw[f.name] = env
+        raw.update(overrides)
+        raw["instance_path"] = instance_path
+        return cls()._merged(raw)
+
+    def _merged(self, raw: Mapping[str, Any]) -> Settings:
+        known = {f.name: f for f in fields(self)}
+        values: dict[str, Any] = {}
+        for name, value in raw.items():
+            if name not in known:
+                raise ConfigError(f"unknown setting: {name}")
+            values[name] = _coerce(name, value)
+        settings = replace(self, **values)
+        if not settings.tsa_urls:
+            raise ConfigError("tsa_urls: at least one timestamp authority is needed")
+        return settings
+
+
+def _coerce(name: str, value: Any) -> Any:
+    try:
+        if name == "instance_path":
+            return Path(value)
+        if name == "tsa_urls":
+            items = value.split(",") if isinstance(value, str) else list(value)
+            return tuple(item.strip() for item in items if item.strip())
+        if name in {"max_document_bytes", "max_request_bytes", "web_workers"}:
+            number = int(value)
+            if number <= 0:
+                raise ConfigError(f"{name}: must be positive")
+            return number
+        if name in {
+            "signing_window",
+            "checkpoint_interval",
+            "tsa_timeout",
+            "worker_poll_interval",
+            "lease_duration",
+            "party_token_lifetime",
+            "challenge_lifetime",
+        }:
+            seconds = parse_duration(value, name=name)
+            if seconds <= 0:
+                raise ConfigError(f"{name}: must be positive")
+            return seconds
+        if name == "blob_store":
+            if value not in {"filesystem", "database"}:
+                raise ConfigError("blob_store: filesystem or database")
+            return value
+        return str(value)
+    except (TypeError, ValueError) as exc:
+        if isinstance(exc, ConfigError):
+            raise
+        raise ConfigError(f"{name}: {value!r} is not valid ({exc})") from exc

@@ -1,0 +1,1 @@
+"""Services: the rules of the contract's life. They take their dependencies explicitly."""

@@ -1,0 +1,75 @@
+"""Bearer tokens and who holds them. Tokens are random; only their SHA-256 is stored."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from notary.errors import Gone, Unauthenticated
+from notary.storage.models import ApiToken, Platform
+
+PLATFORM, PARTY, INVESTIGATOR = "platform", "party", "investigator"
+_PREFIX = {PLATFORM: "ntp_", PARTY: "ntk_", INVESTIGATOR: "nti_"}
+
+
+class PlatformDefunct(Gone):
+    """The token of a platform marked defunct: refused from the moment it is marked."""
+
+    code = "platform_defunct"
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: a platform (by id), a key holder (by key fingerprint) or an investigator."""
+
+    kind: str
+    subject_id: str
+
+
+def token_sha256(token: str) -> str:
+    """What is stored for a token."""
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def issue_token(
+    session: Session, *, kind: str, subject_id: str, now: str, expires_at: str | None = None
+) -> str:
+    """Create a token for ``subject_id``; the clear token is returned once and never stored."""
+    token = _PREFIX[kind] + secrets.token_urlsafe(32)
+    session.add(
+        ApiToken(
+            token_sha256=token_sha256(token),
+            kind=kind,
+            subject_id=subject_id,
+            created_at=now,
+            expires_at=expires_at,
+        )
+    )
+    return token
+
+
+def bearer_token(authorization: str | None) -> str:
+    """The token of an ``Authorization: Bearer`` header; raises :class:`Unauthenticated`."""
+    if not authorization:
+        raise Unauthenticated("an Authorization: Bearer token is required")
+    scheme, _, token = authorization.partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
+        raise Unauthenticated("the Authorization header must be 'Bearer <token>'")
+    return token
+
+
+def authenticate(session: Session, token: str, *, now: str) -> Principal:
+    """The principal behind ``token``; raises :class:`Unauthenticated` or :class:`PlatformDefunct`."""
+    row = session.get(ApiToken, token_sha256(token))
+    if row is None or row.revoked_at is not None or (row.expires_at is not None and row.expires_at <= now):
+        raise Unauthenticated("the token is unknown, revoked or expired")
+    if row.kind == PLATFORM:
+        status = session.execute(select(Platform.status).where(Platform.id == row.subject_id)).scalar_one()
+        if status == "defunct":
+            raise PlatformDefunct("this platform has been marked defunct; its tokens no longer work")
+    return Principal(row.kind, row.subject_id)

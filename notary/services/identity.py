@@ -1,0 +1,133 @@
+"""Identity documents: checking ID numbers, masking them, and keeping them encrypted at rest."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import os
+import re
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from notary.errors import Unprocessable
+from notary.verify.payloads import normalise_id_number
+
+ID_TYPES = ("cn_resident", "cn_uscc", "passport", "hk_macau_taiwan_permit")
+
+_RESIDENT_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+_RESIDENT_CHECK = "10X98765432"
+_USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+_USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
+_PASSPORT = re.compile(r"^[A-Z0-9]{5,20}$")
+_PERMIT = re.compile(r"^(?:[HM]\d{8}(?:\d{2})?|\d{8}(?:\d{2})?|[A-Z]\d{8})$")
+
+
+class BadIdNumber(Unprocessable):
+    """An ID number that is not valid for its type."""
+
+    code = "bad_id_number"
+
+
+def check_id_number(id_type: str, id_number: str) -> str:
+    """The normalised ID number, or :class:`BadIdNumber` (unknown type, bad form or check digit)."""
+    number = normalise_id_number(id_number)
+    if id_type == "cn_resident":
+        _check_resident(number)
+    elif id_type == "cn_uscc":
+        _check_uscc(number)
+    elif id_type == "passport":
+        if not _PASSPORT.match(number):
+            raise BadIdNumber("a passport number is 5 to 20 letters and digits")
+    elif id_type == "hk_macau_taiwan_permit":
+        if not _PERMIT.match(number):
+            raise BadIdNumber("not a Hong Kong, Macau or Taiwan travel permit number")
+    else:
+        raise BadIdNumber(f"unknown id_type; one of: {', '.join(ID_TYPES)}")
+    return number
+
+
+def _check_resident(number: str) -> None:
+    """GB 11643-1999: 17 digits, a valid birth date, and the ISO 7064 MOD 11-2 check character."""
+    if not re.fullmatch(r"\d{17}[\dX]", number):
+        raise BadIdNumber("a resident ID number is 17 digits and a check digit or X")
+    try:
+        birth = dt.date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
+    except ValueError as exc:
+        raise BadIdNumber("the birth date in the ID number is not a date") from exc
+    if birth.year < 1900 or birth > dt.datetime.now(dt.UTC).date():
+        raise BadIdNumber("the birth date in the ID number is out of range")
+    total = sum(int(d) * w for d, w in zip(number[:17], _RESIDENT_WEIGHTS, strict=True))
+    if _RESIDENT_CHECK[total % 11] != number[17]:
+        raise BadIdNumber("the check digit of the ID number is wrong")
+
+
+def _check_uscc(number: str) -> None:
+    """GB 32100-2015 unified social credit code: 18 characters, MOD 31 check character."""
+    if len(number) != 18 or any(c not in _USCC_ALPHABET for c in number):
+        raise BadIdNumber("a unified social credit code is 18 characters of its alphabet")
+    total = sum(_USCC_ALPHABET.index(c) * w for c, w in zip(number[:17], _USCC_WEIGHTS, strict=True))
+    if _USCC_ALPHABET[(31 - total % 31) % 31] != number[17]:
+        raise BadIdNumber("the check character of the credit code is wrong")
+
+
+def mask(value: str, *, keep_start: int = 3, keep_end: int = 4) -> str:
+    """``110105********002X``-style masking; short values keep less so most stays hidden."""
+    if len(value) <= keep_start + keep_end:
+        keep_start, keep_end = min(1, len(value)), min(1, max(len(value) - 1, 0))
+    hidden = len(value) - keep_start - keep_end
+    return value[:keep_start] + "*" * hidden + (value[-keep_end:] if keep_end else "")
+
+
+def mask_id_number(id_type: str, number: str) -> str:
+    """The form every answer, certificate and log line shows."""
+    if id_type == "cn_resident":
+        return mask(number, keep_start=6, keep_end=4)
+    return mask(number)
+
+
+def mask_phone(phone: str) -> str:
+    """``138****0000``: the first three and last four digits."""
+    return mask(phone, keep_start=3, keep_end=4)
+
+
+_PHONE = re.compile(r"^\+?[0-9][0-9 \-]{4,22}$")
+
+
+def check_phone(phone: str) -> str:
+    """The phone number without spaces or dashes; raises :class:`Unprocessable`."""
+    if not _PHONE.match(phone):
+        raise Unprocessable(
+            "phone must be digits, optionally with a leading +", details={"phone": ["invalid"]}
+        )
+    return re.sub(r"[ \-]", "", phone)
+
+
+class PiiCipher:
+    """AES-256-GCM for personal data at rest, and a keyed hash (HMAC-SHA256) to find it.
+
+    The keyed hash cannot be reversed by hashing every possible ID number without the key,
+    unlike the plain identity hash of the payloads.
+    """
+
+    def __init__(self, encryption_key: bytes, lookup_key: bytes) -> None:
+        self._aead = AESGCM(encryption_key)
+        self._lookup_key = lookup_key
+
+    def encrypt(self, value: str, *, context: str) -> bytes:
+        """Nonce ‖ ciphertext; ``context`` (e.g. ``party.id_number``) is bound as associated data."""
+        nonce = os.urandom(12)
+        return nonce + self._aead.encrypt(nonce, value.encode("utf-8"), context.encode())
+
+    def decrypt(self, blob: bytes, *, context: str) -> str:
+        """The clear text; raises :class:`ValueError` if the blob was changed or the key is wrong."""
+        try:
+            return self._aead.decrypt(blob[:12], blob[12:], context.encode()).decode("utf-8")
+        except InvalidTag as exc:
+            raise ValueError("personal data does not decrypt: changed, or another key") from exc
+
+    def lookup(self, id_type: str, number: str) -> str:
+        """Keyed hash of a normalised identity, for finding a person without storing the number."""
+        message = f"{id_type}:{normalise_id_number(number)}".encode()
+        return hmac.new(self._lookup_key, message, hashlib.sha256).hexdigest()

@@ -1,0 +1,78 @@
+"""Background work: sealing, (later) checkpoints and timestamps, and deadline expiry.
+
+Any number of workers may run; the one holding the lease does the work, the others wait to
+take over.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+from collections.abc import Callable, Sequence
+
+from sqlalchemy import update
+
+from notary.runtime import Runtime
+from notary.services.ceremony import EXPIRED
+from notary.services.clock import stamp
+from notary.services.filing import AWAITING
+from notary.storage.lease import LeaseKeeper
+from notary.storage.models import Contract
+
+log = logging.getLogger(__name__)
+
+Step = Callable[[], int]
+"""One kind of background work: does a batch and says how many items it handled."""
+
+
+def expire_overdue(rt: Runtime) -> int:
+    """Mark contracts whose signing deadline passed before both signed as ``expired``."""
+    now = stamp(rt.clock)
+    with rt.db.write() as session:
+        result = session.execute(
+            update(Contract)
+            .where(Contract.status == AWAITING, Contract.deadline <= now)
+            .values(status=EXPIRED, closed_at=now)
+        )
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def default_steps(rt: Runtime) -> list[Step]:
+    """The work a leader does on every round, in order."""
+    return [lambda: len(rt.sequencer.seal_pending()), lambda: expire_overdue(rt)]
+
+
+class Worker:
+    """Runs the steps while it holds the lease; waits for it otherwise."""
+
+    def __init__(
+        self, rt: Runtime, *, steps: Sequence[Step] | None = None, holder: str | None = None
+    ) -> None:
+        self.rt = rt
+        self.steps = list(steps) if steps is not None else default_steps(rt)
+        self.holder = holder or f"{socket.gethostname()}:{os.getpid()}"
+        self.lease = LeaseKeeper(rt.db, "worker", self.holder, duration=rt.settings.lease_duration)
+
+    def run_once(self) -> int:
+        """One round if this worker leads; returns the items handled (0 when idle or not leader)."""
+        if not self.lease.hold():
+            return 0
+        return sum(step() for step in self.steps)
+
+    def run(self, stop: threading.Event) -> None:
+        """Work until ``stop`` is set, then give the lease up."""
+        idle_wait = self.rt.settings.worker_poll_interval
+        try:
+            while not stop.is_set():
+                try:
+                    handled = self.run_once()
+                except Exception:
+                    # A failed round is rolled back whole; log it and try again shortly.
+                    log.exception("background round failed")
+                    handled = 0
+                if not handled:
+                    stop.wait(idle_wait if self.lease.hold() else self.rt.settings.lease_duration / 3)
+        finally:
+            self.lease.release()

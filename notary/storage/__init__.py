@@ -1,0 +1,1 @@
+"""Storage: SQLAlchemy models, the database handle, repositories, the blob store, the log's tree."""

@@ -1,0 +1,109 @@
+"""The content-addressed document store: documents are kept under their SHA-256.
+
+Two backends behind one interface: the filesystem (default; durable by write, fsync, rename,
+fsync of the folder) and the database (the document rides in the same transaction as its
+contract). An S3-compatible store would be a third backend.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Protocol
+
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from notary.errors import NotFound
+from notary.storage.models import Blob
+
+
+class BlobStore(Protocol):
+    """Stores and returns documents by SHA-256 (lowercase hex)."""
+
+    def put_many(self, session: Session, documents: Iterable[tuple[str, bytes]]) -> None:
+        """Store each ``(sha256, data)``; durable once the session's transaction commits."""
+
+    def get(self, session: Session, sha256: str) -> bytes:
+        """The document's bytes; raises :class:`NotFound`."""
+
+
+class FilesystemBlobStore:
+    """Documents as files ``<root>/ab/cd/<sha256>``; written before the transaction commits."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def _path(self, sha256: str) -> Path:
+        return self.root / sha256[:2] / sha256[2:4] / sha256
+
+    def put_many(self, session: Session, documents: Iterable[tuple[str, bytes]]) -> None:
+        folders: set[Path] = set()
+        for sha256, data in documents:
+            path = self._path(sha256)
+            if path.exists():
+                continue
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, temp = tempfile.mkstemp(dir=path.parent, prefix=".incoming-")
+            try:
+                with os.fdopen(fd, "wb") as handle:
+                    handle.write(data)
+                    handle.flush()
+                    os.fsync(handle.fileno())
+                os.replace(temp, path)
+            except BaseException:
+                Path(temp).unlink(missing_ok=True)
+                raise
+            folders.add(path.parent)
+        for folder in folders:
+            _fsync_dir(folder)
+
+    def get(self, session: Session, sha256: str) -> bytes:
+        try:
+            return self._path(sha256).read_bytes()
+        except FileNotFoundError as exc:
+            raise NotFound("document not found") from exc
+
+    def verify(self, sha256: str) -> bool:
+        """Whether the stored file still hashes to its name (for ``notary audit``)."""
+        try:
+            return hashlib.sha256(self._path(sha256).read_bytes()).hexdigest() == sha256
+        except FileNotFoundError:
+            return False
+
+
+class DatabaseBlobStore:
+    """Documents in the ``blobs`` table, inside the caller's transaction."""
+
+    def put_many(self, session: Session, documents: Iterable[tuple[str, bytes]]) -> None:
+        rows = {sha256: {"sha256": sha256, "size": len(data), "data": data} for sha256, data in documents}
+        if not rows:
+            return
+        insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+        session.execute(insert(Blob).on_conflict_do_nothing(index_elements=["sha256"]), list(rows.values()))
+
+    def get(self, session: Session, sha256: str) -> bytes:
+        data = session.execute(select(Blob.data).where(Blob.sha256 == sha256)).scalar_one_or_none()
+        if data is None:
+            raise NotFound("document not found")
+        return data
+
+
+def _fsync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def make_blob_store(kind: str, root: Path) -> BlobStore:
+    """The configured backend: ``filesystem`` or ``database``."""
+    if kind == "database":
+        return DatabaseBlobStore()
+    return FilesystemBlobStore(root)

@@ -1,0 +1,179 @@
+"""SQLAlchemy 2 models. Times the service writes are RFC 3339 UTC strings with milliseconds
+(fixed width, so they compare and sort as text on every database).
+
+Personal data (ID and phone numbers) is stored encrypted (``*_enc``) with a keyed hash for
+lookup (``id_lookup``) and a masked form for display (``*_masked``); the clear text never
+reaches a column.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+TIME = String(24)
+ID = String(40)
+SHA256 = String(64)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class Platform(Base):
+    """A lending platform that files contracts; ``defunct`` once it has collapsed."""
+
+    __tablename__ = "platforms"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(16), default="active")
+    created_at: Mapped[str] = mapped_column(TIME)
+    defunct_at: Mapped[str | None] = mapped_column(TIME)
+
+
+class ApiToken(Base):
+    """A bearer token, stored as its SHA-256 only (tokens carry 256 random bits)."""
+
+    __tablename__ = "api_tokens"
+
+    token_sha256: Mapped[str] = mapped_column(SHA256, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))  # platform, party, investigator
+    subject_id: Mapped[str] = mapped_column(String(80), index=True)
+    created_at: Mapped[str] = mapped_column(TIME)
+    expires_at: Mapped[str | None] = mapped_column(TIME)
+    revoked_at: Mapped[str | None] = mapped_column(TIME)
+
+
+class Party(Base):
+    """A person (or company) as enrolled by one platform, with one key."""
+
+    __tablename__ = "parties"
+    __table_args__ = (
+        UniqueConstraint("platform_id", "id_lookup", name="uq_parties_platform_identity"),
+        UniqueConstraint("platform_id", "key_fingerprint", name="uq_parties_platform_key"),
+    )
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    platform_id: Mapped[str] = mapped_column(ForeignKey("platforms.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    id_type: Mapped[str] = mapped_column(String(32))
+    id_lookup: Mapped[str] = mapped_column(SHA256, index=True)
+    identity_sha256: Mapped[str] = mapped_column(SHA256)
+    id_number_enc: Mapped[bytes] = mapped_column(LargeBinary)
+    id_number_masked: Mapped[str] = mapped_column(String(40))
+    phone_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
+    phone_masked: Mapped[str | None] = mapped_column(String(40))
+    public_key_der: Mapped[bytes] = mapped_column(LargeBinary)
+    key_fingerprint: Mapped[str] = mapped_column(SHA256, index=True)
+    algorithm: Mapped[str] = mapped_column(String(32))
+    enrol_proof: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[str] = mapped_column(TIME)
+
+
+class Contract(Base):
+    """A filed contract and where it is in its life."""
+
+    __tablename__ = "contracts"
+    __table_args__ = (
+        UniqueConstraint("platform_id", "external_ref", name="uq_contracts_platform_external_ref"),
+        UniqueConstraint("platform_id", "idempotency_key", name="uq_contracts_platform_idempotency_key"),
+        Index("ix_contracts_status_signed_at", "status", "signed_at"),
+        Index("ix_contracts_status_deadline", "status", "deadline"),
+    )
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    platform_id: Mapped[str] = mapped_column(ForeignKey("platforms.id"), index=True)
+    investor_id: Mapped[str] = mapped_column(ForeignKey("parties.id"), index=True)
+    borrower_id: Mapped[str] = mapped_column(ForeignKey("parties.id"), index=True)
+    status: Mapped[str] = mapped_column(String(24))
+    document_sha256: Mapped[str] = mapped_column(SHA256)
+    document_size: Mapped[int] = mapped_column(BigInteger)
+    media_type: Mapped[str] = mapped_column(String(127))
+    terms_json: Mapped[bytes] = mapped_column(LargeBinary)
+    terms_sha256: Mapped[str] = mapped_column(SHA256)
+    request_sha256: Mapped[str] = mapped_column(SHA256)
+    external_ref: Mapped[str | None] = mapped_column(String(128))
+    idempotency_key: Mapped[str | None] = mapped_column(String(128))
+    received_at: Mapped[str] = mapped_column(TIME)
+    deadline: Mapped[str] = mapped_column(TIME)
+    signed_at: Mapped[str | None] = mapped_column(TIME)
+    closed_at: Mapped[str | None] = mapped_column(TIME)
+    decline_role: Mapped[str | None] = mapped_column(String(16))
+    decline_reason: Mapped[str | None] = mapped_column(Text)
+    record_sequence: Mapped[int | None] = mapped_column(BigInteger, unique=True)
+
+
+class Signature(Base):
+    """One role's act on a contract: its signature (``sign``) or its signed refusal (``decline``)."""
+
+    __tablename__ = "signatures"
+
+    contract_id: Mapped[str] = mapped_column(ForeignKey("contracts.id"), primary_key=True)
+    role: Mapped[str] = mapped_column(String(16), primary_key=True)
+    purpose: Mapped[str] = mapped_column(String(24))
+    party_id: Mapped[str] = mapped_column(ForeignKey("parties.id"), index=True)
+    algorithm: Mapped[str] = mapped_column(String(32))
+    key_fingerprint: Mapped[str] = mapped_column(SHA256)
+    identity_sha256: Mapped[str] = mapped_column(SHA256)
+    identity_assurance: Mapped[str] = mapped_column(String(16))
+    signature: Mapped[bytes] = mapped_column(LargeBinary)
+    submitted_sha256: Mapped[str] = mapped_column(SHA256)
+    signed_at: Mapped[str] = mapped_column(TIME)
+
+
+class LogLeaf(Base):
+    """A leaf of the transparency log: an evidence record (or another leaf kind), byte for byte.
+
+    ``sequence`` is both the hash-chain position and the leaf index.
+    """
+
+    __tablename__ = "log_leaves"
+
+    sequence: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    format: Mapped[str] = mapped_column(String(40))
+    contract_id: Mapped[str | None] = mapped_column(ForeignKey("contracts.id"), unique=True)
+    record: Mapped[bytes] = mapped_column(LargeBinary)
+    record_sha256: Mapped[str] = mapped_column(SHA256, unique=True)
+    leaf_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+    created_at: Mapped[str] = mapped_column(TIME)
+
+
+class Blob(Base):
+    """A document held by the database blob store, addressed by its SHA-256."""
+
+    __tablename__ = "blobs"
+
+    sha256: Mapped[str] = mapped_column(SHA256, primary_key=True)
+    size: Mapped[int] = mapped_column(BigInteger)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class Lease(Base):
+    """Leadership of background work (SQLite; PostgreSQL uses an advisory lock beside it)."""
+
+    __tablename__ = "leases"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(80))
+    expires_at: Mapped[float] = mapped_column(Float)
+    epoch: Mapped[int] = mapped_column(Integer, default=0)

@@ -1,0 +1,140 @@
+"""Fixtures shared by every test: a real instance (keys, migrated database) per test.
+
+The instance template (keys and an Alembic-migrated SQLite file) is made once per session and
+copied for each test, so every test starts clean without paying for key generation and
+migrations again.
+"""
+
+from __future__ import annotations
+
+import base64
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from notary.app import create_app
+from notary.cli import init_instance
+from notary.config import Settings
+from notary.runtime import Runtime
+from tests.support.people import Person
+
+DOCUMENT = b"%PDF-1.4\n% test loan contract\n"
+
+
+@pytest.fixture(scope="session")
+def instance_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("instance-template")
+    init_instance(Settings.load({}, instance_path=path))
+    return path
+
+
+@pytest.fixture
+def settings(instance_template: Path, tmp_path: Path) -> Settings:
+    instance = tmp_path / "instance"
+    shutil.copytree(instance_template, instance)
+    return Settings.load({}, instance_path=instance)
+
+
+@pytest.fixture
+def runtime(settings: Settings) -> Iterator[Runtime]:
+    rt = Runtime(settings)
+    yield rt
+    rt.close()
+
+
+@pytest.fixture
+def app(runtime: Runtime) -> Any:
+    application = create_app(runtime=runtime)
+    application.config["TESTING"] = True
+    return application
+
+
+@pytest.fixture
+def client(app: Any) -> Any:
+    return app.test_client()
+
+
+@dataclass
+class PlatformClient:
+    """A platform calling the API with its token."""
+
+    client: Any
+    platform_id: str
+    token: str
+
+    @property
+    def auth(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+    def get(self, path: str, **kwargs: Any) -> Any:
+        return self.client.get("/api/v1" + path, headers={**self.auth, **kwargs.pop("headers", {})}, **kwargs)
+
+    def post(self, path: str, **kwargs: Any) -> Any:
+        return self.client.post("/api/v1" + path, headers={**self.auth, **kwargs.pop("headers", {})}, **kwargs)
+
+    def enrol(self, person: Person) -> str:
+        response = self.post("/parties", json=person.enrolment(self.platform_id))
+        assert response.status_code == 201, response.get_json()
+        person.party_id = response.get_json()["party_id"]
+        return person.party_id
+
+    def file(self, investor: Person, borrower: Person, document: bytes = DOCUMENT, **terms: Any) -> dict[str, Any]:
+        body = {
+            "document_base64": base64.b64encode(document).decode(),
+            "media_type": "application/pdf",
+            "terms": contract_terms(investor, borrower, **terms),
+        }
+        response = self.post("/contracts", json=body)
+        assert response.status_code == 201, response.get_json()
+        return response.get_json()
+
+
+def contract_terms(investor: Person, borrower: Person, **overrides: Any) -> dict[str, Any]:
+    terms: dict[str, Any] = {
+        "investor": investor.party_id,
+        "borrower": borrower.party_id,
+        "amount": "10000.00",
+        "currency": "CNY",
+        "annual_rate": "0.0800",
+        "term_months": 12,
+        "start_date": "2026-12-01",
+    }
+    terms.update(overrides)
+    return {k: v for k, v in terms.items() if v is not None}
+
+
+def make_platform(runtime: Runtime, client: Any, name: str = "Example Lending") -> PlatformClient:
+    from notary.services.clock import stamp
+    from notary.services.platforms import add_platform
+
+    with runtime.db.write() as session:
+        new = add_platform(session, name, now=stamp(runtime.clock))
+    return PlatformClient(client, new.platform_id, new.token)
+
+
+@pytest.fixture
+def platform(runtime: Runtime, client: Any) -> PlatformClient:
+    return make_platform(runtime, client)
+
+
+@pytest.fixture
+def investor(platform: PlatformClient) -> Person:
+    person = Person("张三", alg="ed25519")
+    platform.enrol(person)
+    return person
+
+
+@pytest.fixture
+def borrower(platform: PlatformClient) -> Person:
+    person = Person("李四", alg="p256")
+    platform.enrol(person)
+    return person
+
+
+def sign_body(person: Person, filed: dict[str, Any], role: str) -> dict[str, str]:
+    payload = base64.b64decode(filed["signing_payloads"][role]["payload_base64"])
+    return {"role": role, "signature": person.sign_b64(payload)}
