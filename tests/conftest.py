@@ -20,6 +20,7 @@ from notary.app import create_app
 from notary.cli import init_instance
 from notary.config import Settings
 from notary.runtime import Runtime
+from tests.support.clock import MovableClock
 from tests.support.people import Person
 
 DOCUMENT = b"%PDF-1.4\n% test loan contract\n"
@@ -40,8 +41,13 @@ def settings(instance_template: Path, tmp_path: Path) -> Settings:
 
 
 @pytest.fixture
-def runtime(settings: Settings) -> Iterator[Runtime]:
-    rt = Runtime(settings)
+def clock() -> MovableClock:
+    return MovableClock()
+
+
+@pytest.fixture
+def runtime(settings: Settings, clock: MovableClock) -> Iterator[Runtime]:
+    rt = Runtime(settings, clock=clock)
     yield rt
     rt.close()
 
@@ -74,7 +80,9 @@ class PlatformClient:
         return self.client.get("/api/v1" + path, headers={**self.auth, **kwargs.pop("headers", {})}, **kwargs)
 
     def post(self, path: str, **kwargs: Any) -> Any:
-        return self.client.post("/api/v1" + path, headers={**self.auth, **kwargs.pop("headers", {})}, **kwargs)
+        return self.client.post(
+            "/api/v1" + path, headers={**self.auth, **kwargs.pop("headers", {})}, **kwargs
+        )
 
     def enrol(self, person: Person) -> str:
         response = self.post("/parties", json=person.enrolment(self.platform_id))
@@ -82,7 +90,9 @@ class PlatformClient:
         person.party_id = response.get_json()["party_id"]
         return person.party_id
 
-    def file(self, investor: Person, borrower: Person, document: bytes = DOCUMENT, **terms: Any) -> dict[str, Any]:
+    def file(
+        self, investor: Person, borrower: Person, document: bytes = DOCUMENT, **terms: Any
+    ) -> dict[str, Any]:
         body = {
             "document_base64": base64.b64encode(document).decode(),
             "media_type": "application/pdf",
@@ -93,10 +103,10 @@ class PlatformClient:
         return response.get_json()
 
 
-def contract_terms(investor: Person, borrower: Person, **overrides: Any) -> dict[str, Any]:
+def contract_terms(first: Person, second: Person, **overrides: Any) -> dict[str, Any]:
     terms: dict[str, Any] = {
-        "investor": investor.party_id,
-        "borrower": borrower.party_id,
+        "investor": first.party_id,
+        "borrower": second.party_id,
         "amount": "10000.00",
         "currency": "CNY",
         "annual_rate": "0.0800",

@@ -65,7 +65,8 @@ class Database:
         try:
             yield session
         finally:
-            session.rollback()
+            # close() ends the transaction and detaches objects without expiring them, so
+            # what was read stays readable after the block.
             session.close()
 
     def ping(self) -> None:

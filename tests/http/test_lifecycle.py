@@ -58,7 +58,9 @@ def test_records_are_chained_in_signing_order(platform, investor, borrower, runt
     filed = [platform.file(investor, borrower, external_ref=f"loan-{i}") for i in range(3)]
     for item in reversed(filed):
         for role, person in (("investor", investor), ("borrower", borrower)):
-            client.post(f"/api/v1/contracts/{item['contract_id']}/signatures", json=sign_body(person, item, role))
+            client.post(
+                f"/api/v1/contracts/{item['contract_id']}/signatures", json=sign_body(person, item, role)
+            )
     leaves = runtime.sequencer.seal_pending()
     assert [leaf.sequence for leaf in leaves] == [0, 1, 2]
     import json

@@ -32,7 +32,11 @@ class Person:
         self.name = name
         self.alg = alg
         self.id_number = id_number or resident_id()
-        self.private = ed25519.Ed25519PrivateKey.generate() if alg == "ed25519" else ec.generate_private_key(ec.SECP256R1())
+        self.private = (
+            ed25519.Ed25519PrivateKey.generate()
+            if alg == "ed25519"
+            else ec.generate_private_key(ec.SECP256R1())
+        )
         der = self.private.public_key().public_bytes(
             serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
         )
@@ -53,7 +57,9 @@ class Person:
 
     def enrolment(self, platform_id: str, **extra: object) -> dict[str, object]:
         payload = payloads.enrol_payload(
-            platform_id=platform_id, key_fingerprint=self.public.fingerprint, identity_sha256=self.identity_sha256
+            platform_id=platform_id,
+            key_fingerprint=self.public.fingerprint,
+            identity_sha256=self.identity_sha256,
         )
         body: dict[str, object] = {
             "name": self.name,

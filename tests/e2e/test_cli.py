@@ -1,0 +1,136 @@
+"""The command line: init is idempotent, platforms, and a party's own tools (keygen, enrol, sign)."""
+
+from __future__ import annotations
+
+import base64
+import json
+import stat
+
+from click.testing import CliRunner
+
+from notary.cli import main
+from notary.verify import payloads
+from notary.verify.keys import PublicKey
+
+
+def run(args, env, **kwargs):
+    result = CliRunner().invoke(main, args, env=env, catch_exceptions=False, **kwargs)
+    return result
+
+
+def test_init_is_idempotent_and_keys_are_private(tmp_path):
+    env = {"NOTARY_INSTANCE_PATH": str(tmp_path / "inst")}
+    first = json.loads(run(["init", "--json"], env).output)
+    assert "log-ed25519.key" in first["keys_created"]
+    key_file = tmp_path / "inst" / "keys" / "log-ed25519.key"
+    before = key_file.read_bytes()
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    second = json.loads(run(["init", "--json"], env).output)
+    assert second["keys_created"] == []
+    assert key_file.read_bytes() == before
+
+
+def test_platform_add_and_defunct(tmp_path):
+    env = {"NOTARY_INSTANCE_PATH": str(tmp_path / "inst")}
+    run(["init"], env)
+    added = json.loads(run(["platform", "add", "Example Lending", "--json"], env).output)
+    assert added["platform_id"].startswith("pl_")
+    assert added["token"].startswith("ntp_")
+    marked = json.loads(run(["platform", "defunct", added["platform_id"], "--json"], env).output)
+    assert marked["status"] == "defunct"
+    missing = CliRunner().invoke(main, ["platform", "defunct", "pl_nope"], env=env)
+    assert missing.exit_code == 1
+    assert "not_found" in missing.output
+
+
+def test_keygen_enrol_and_sign(tmp_path):
+    key_dir = tmp_path / "alice"
+    made = json.loads(run(["keygen", "--out", str(key_dir), "--json"], {}).output)
+    assert stat.S_IMODE((key_dir / "private.pem").stat().st_mode) == 0o600
+    again = CliRunner().invoke(main, ["keygen", "--out", str(key_dir)])
+    assert again.exit_code == 1  # never overwrites a key
+
+    body = json.loads(
+        run(
+            [
+                "enrol",
+                "--key",
+                str(key_dir),
+                "--platform-id",
+                "pl_1",
+                "--name",
+                "张三",
+                "--id-number",
+                "11010519491231002x",
+            ],
+            {},
+        ).output
+    )
+    key = PublicKey.from_pem(body["public_key"])
+    assert key.fingerprint == made["key_fingerprint"]
+    key.verify(
+        base64.b64decode(body["proof"]),
+        payloads.enrol_payload(
+            platform_id="pl_1",
+            key_fingerprint=key.fingerprint,
+            identity_sha256=payloads.identity_sha256("cn_resident", "11010519491231002X"),
+        ),
+    )
+
+    document = tmp_path / "contract.pdf"
+    document.write_bytes(b"%PDF-1.4 contract")
+    import hashlib
+
+    payload = payloads.contract_payload(
+        purpose=payloads.PURPOSE_SIGN,
+        contract_id="ct_1",
+        platform_id="pl_1",
+        role="investor",
+        party_id="pa_1",
+        document_sha256=hashlib.sha256(document.read_bytes()).hexdigest(),
+        terms_sha256="0" * 64,
+    )
+    # The API's answer form and the raw bytes both work.
+    answer = tmp_path / "payload.json"
+    answer.write_text(json.dumps({"payload_base64": base64.b64encode(payload).decode()}))
+    raw = tmp_path / "payload.bin"
+    raw.write_bytes(payload)
+    for source in (answer, raw):
+        result = CliRunner().invoke(
+            main, ["sign", "--key", str(key_dir), str(source), "--document", str(document)]
+        )
+        assert result.exit_code == 0, result.output
+        signature = base64.b64decode(result.stdout.strip().splitlines()[-1])
+        key.verify(signature, payload)
+        assert "contract_id: ct_1" in result.stderr
+
+    other_document = tmp_path / "other.pdf"
+    other_document.write_bytes(b"something else")
+    refused = CliRunner().invoke(
+        main, ["sign", "--key", str(key_dir), str(raw), "--document", str(other_document)]
+    )
+    assert refused.exit_code == 1
+    assert "not signing" in refused.output
+
+
+def test_sign_refuses_what_is_not_a_contract_payload(tmp_path):
+    key_dir = tmp_path / "bob"
+    run(["keygen", "--out", str(key_dir), "--alg", "p256"], {})
+    login = payloads.login_payload(challenge_base64="AAAA", key_fingerprint="0" * 64)
+    cases = {
+        "login.json": login,  # a login is not a contract
+        "enrol.json": payloads.enrol_payload(platform_id="p", key_fingerprint="f", identity_sha256="i"),
+        "loose.json": b'{"purpose": "notary.sign.v1"}',
+        "text.txt": b"please sign me",
+    }
+    for name, data in cases.items():
+        path = tmp_path / name
+        path.write_bytes(data)
+        result = CliRunner().invoke(main, ["sign", "--key", str(key_dir), str(path)])
+        assert result.exit_code == 1, name
+        assert "refus" in result.output or "neither" in result.output
+    # --login signs a login payload, and only that.
+    path = tmp_path / "login.json"
+    refused = CliRunner().invoke(main, ["sign", "--key", str(key_dir), "--login", str(path)])
+    assert refused.exit_code == 1  # it names another key
+    assert "another key" in refused.output
