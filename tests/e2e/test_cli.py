@@ -14,8 +14,7 @@ from notary.verify.keys import PublicKey
 
 
 def run(args, env, **kwargs):
-    result = CliRunner().invoke(main, args, env=env, catch_exceptions=False, **kwargs)
-    return result
+    return CliRunner().invoke(main, args, env=env, catch_exceptions=False, **kwargs)
 
 
 def test_init_is_idempotent_and_keys_are_private(tmp_path):
