@@ -8,6 +8,8 @@ migrations again.
 from __future__ import annotations
 
 import base64
+import itertools
+import os
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -20,8 +22,11 @@ from notary.app import create_app
 from notary.cli import init_instance
 from notary.config import Settings
 from notary.runtime import Runtime
+from notary.storage.db import Database
+from notary.storage.schema import upgrade
 from tests.support.clock import MovableClock
 from tests.support.people import Person
+from tests.support.postgres import Cluster
 
 DOCUMENT = b"%PDF-1.4\n% test loan contract\n"
 
@@ -33,11 +38,45 @@ def instance_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[Cluster]:
+    cluster = Cluster().start()
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres_template(postgres: Cluster, instance_template: Path) -> str:
+    """A database with the schema migrated once; each test copies it (CREATE DATABASE ... TEMPLATE)."""
+    postgres.execute("CREATE DATABASE notary_template")
+    database = Database(postgres.url("notary_template"))
+    upgrade(database)
+    database.dispose()
+    return "notary_template"
+
+
+_database_counter = itertools.count()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest) -> Iterator[str]:
+    """Every test that touches the database runs on SQLite and on PostgreSQL."""
+    if request.param == "sqlite":
+        yield ""
+        return
+    cluster: Cluster = request.getfixturevalue("postgres")
+    template = request.getfixturevalue("postgres_template")
+    name = f"notary_test_{os.getpid()}_{next(_database_counter)}"
+    cluster.execute(f"CREATE DATABASE {name} TEMPLATE {template}")
+    yield cluster.url(name)
+    cluster.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
 @pytest.fixture
-def settings(instance_template: Path, tmp_path: Path) -> Settings:
+def settings(instance_template: Path, tmp_path: Path, database_url: str) -> Settings:
     instance = tmp_path / "instance"
     shutil.copytree(instance_template, instance)
-    return Settings.load({}, instance_path=instance)
+    return Settings.load({}, instance_path=instance, database_url=database_url)
 
 
 @pytest.fixture
