@@ -23,10 +23,18 @@ def _plain(value: Any) -> bool:
         return True
     if isinstance(value, int):
         return -_MAX_SAFE_INTEGER <= value <= _MAX_SAFE_INTEGER
+    # Plain loops, not all(<generator>): a generator frame per level would halve the depth
+    # this can walk before RecursionError (which canonical_json turns into MalformedInput).
     if isinstance(value, dict):
-        return all(isinstance(k, str) and k.isascii() and _plain(v) for k, v in value.items())
+        for key, item in value.items():  # noqa: SIM110 (see above)
+            if not (isinstance(key, str) and key.isascii() and _plain(item)):
+                return False
+        return True
     if isinstance(value, list | tuple):
-        return all(_plain(v) for v in value)
+        for item in value:  # noqa: SIM110
+            if not _plain(item):
+                return False
+        return True
     return False
 
 
@@ -34,7 +42,8 @@ def canonical_json(value: Any) -> bytes:
     """Serialise ``value`` as RFC 8785 canonical JSON (UTF-8, no trailing newline).
 
     Raises :class:`MalformedInput` for values JSON cannot carry exactly (NaN, infinities,
-    integers beyond 2**53, lone surrogates, non-string keys).
+    integers beyond 2**53, lone surrogates, non-string keys) and for nesting too deep (or
+    cyclic) to walk.
     """
     try:
         if _plain(value):
@@ -44,6 +53,10 @@ def canonical_json(value: Any) -> bytes:
         return rfc8785.dumps(value)
     except (rfc8785.CanonicalizationError, TypeError, ValueError, UnicodeEncodeError) as exc:
         raise MalformedInput(f"value cannot be canonicalised: {exc}") from exc
+    except RecursionError as exc:
+        # Deep nesting (or a cycle) must be a refusal, not a crash: parse_json accepts
+        # documents nested deeper than a recursive walk can follow.
+        raise MalformedInput("value is nested too deeply to canonicalise") from exc
 
 
 def _refuse_constant(name: str) -> Any:
