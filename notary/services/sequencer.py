@@ -23,7 +23,7 @@ from notary.storage.db import Database
 from notary.storage.models import Contract, LogLeaf, Signature
 from notary.verify import payloads
 from notary.verify.encoding import b64encode
-from notary.verify.merkle_hash import leaf_hash
+from notary.verify.merkle import leaf_hash
 
 RecordBuilder = Callable[[int, str], bytes]
 """Builds a leaf's bytes from its ``sequence`` and the previous leaf's SHA-256."""
