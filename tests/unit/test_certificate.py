@@ -10,7 +10,10 @@ import asyncio
 import dataclasses
 import hashlib
 import io
+import os
 import re
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -225,6 +228,27 @@ def test_same_facts_give_the_same_bytes() -> None:
     assert first.startswith(b"%PDF-")
     assert render_certificate(sample_facts()) == first
     assert render_certificate(sample_facts(amount="10000.01")) != first
+
+
+def test_another_process_renders_the_same_bytes() -> None:
+    """Reproducible from stored evidence: no dependence on hash seeds or process state."""
+    script = (
+        "import hashlib, sys\n"
+        "from tests.support.certificate_facts import sample_facts\n"
+        "from notary.services.certificate import render_certificate\n"
+        "sys.stdout.write(hashlib.sha256(render_certificate(sample_facts())).hexdigest())\n"
+    )
+    root = Path(__file__).resolve().parents[2]
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        cwd=root,
+        env={**os.environ, "PYTHONHASHSEED": "12345", "PYTHONPATH": str(root)},
+        timeout=120,
+        check=True,
+    )
+    assert result.stdout == hashlib.sha256(render_certificate(sample_facts())).hexdigest()
 
 
 def test_the_qr_code_carries_the_verification_url() -> None:
