@@ -9,6 +9,7 @@ packages=(
   poppler-utils      # pdfsig, pdftotext, pdftoppm: checks of the certificate PDF
   libnss3-tools      # certutil: the NSS database pdfsig trusts
   fonts-wqy-zenhei   # a TrueType CJK font reportlab can embed
+  zbar-tools         # zbarimg: decodes the certificate's QR code in the tests
 )
 
 missing=()
