@@ -67,7 +67,7 @@ class Conflict(NotaryError):
 class NotReady(Conflict):
     """Asked too early; ``retry_after`` says when to ask again (seconds)."""
 
-    code = "not_ready"
+    code = "evidence_not_ready"
 
     def __init__(self, message: str, *, retry_after: int = 1, details: dict | None = None) -> None:
         super().__init__(message, details=details)

@@ -11,13 +11,16 @@ from functools import cached_property
 
 from notary.config import Settings
 from notary.services.ceremony import Ceremony
+from notary.services.checkpoints import Checkpointer
 from notary.services.clock import Clock, system_clock
 from notary.services.filing import FilingService
 from notary.services.identity import PiiCipher
 from notary.services.sequencer import Sequencer
 from notary.signing.keystore import InstanceKeys, load_keys
+from notary.signing.note_signer import NoteSigner
 from notary.storage.blobs import BlobStore, make_blob_store
 from notary.storage.db import Database
+from notary.storage.tree import TreeSink
 
 
 @dataclass
@@ -54,7 +57,18 @@ class Runtime:
 
     @cached_property
     def sequencer(self) -> Sequencer:
-        return Sequencer(self.db, self.clock)
+        return Sequencer(self.db, self.clock, sinks=[TreeSink()])
+
+    @cached_property
+    def log_signer(self) -> NoteSigner:
+        """Signs checkpoints as the log's origin with the log key."""
+        return NoteSigner(self.settings.effective_log_origin, self.keys.log_key)
+
+    @cached_property
+    def checkpointer(self) -> Checkpointer:
+        return Checkpointer(
+            self.db, self.log_signer, interval=self.settings.checkpoint_interval, clock=self.clock
+        )
 
     def close(self) -> None:
         if "db" in self.__dict__:

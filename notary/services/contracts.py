@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from notary.errors import NotFound
 from notary.services.auth import PLATFORM, Principal
 from notary.services.ceremony import effective_status
+from notary.services.log import first_checkpoint_covering
 from notary.storage.models import Contract, LogLeaf, Signature
 from notary.verify import payloads
 from notary.verify.canonical import parse_json
@@ -72,10 +73,11 @@ def evidence_progress(session: Session, contract: Contract) -> dict[str, Any] | 
     record_sha256 = session.execute(
         select(LogLeaf.record_sha256).where(LogLeaf.sequence == contract.record_sequence)
     ).scalar_one()
+    checkpoint = first_checkpoint_covering(session, contract.record_sequence)
     return {
         "record_sha256": record_sha256,
         "leaf_index": contract.record_sequence,
-        "checkpoint_size": None,
+        "checkpoint_size": checkpoint.tree_size if checkpoint else None,
         "timestamp": "pending",
         "ready": False,
     }

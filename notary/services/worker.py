@@ -41,7 +41,11 @@ def expire_overdue(rt: Runtime) -> int:
 
 def default_steps(rt: Runtime) -> list[Step]:
     """The work a leader does on every round, in order."""
-    return [lambda: len(rt.sequencer.seal_pending()), lambda: expire_overdue(rt)]
+    return [
+        lambda: len(rt.sequencer.seal_pending()),
+        rt.checkpointer.run_once,
+        lambda: expire_overdue(rt),
+    ]
 
 
 class Worker:
