@@ -133,9 +133,28 @@ def time_serial() -> int:
     return time.time_ns() << 64 | secrets.randbits(64)
 
 
-def _rejection(fail_info: str, text: str) -> bytes:
-    status = tsp.PKIStatusInfo({"status": "rejection", "status_string": [text], "fail_info": {fail_info}})
-    return bytes(tsp.TimeStampResp({"status": status}).dump())
+# PKIFailureInfo bits (RFC 3161 2.4.2).
+BAD_ALG, BAD_REQUEST, BAD_DATA_FORMAT, UNACCEPTED_POLICY, UNACCEPTED_EXTENSION, SYSTEM_FAILURE = (
+    0,
+    2,
+    5,
+    15,
+    16,
+    25,
+)
+
+
+def _rejection(fail_bit: int, text: str) -> bytes:
+    """A TimeStampResp with status rejection, a statusString and one failInfo bit.
+
+    Hand-encoded: asn1crypto's TimeStampResp wrongly requires a token, so it cannot encode one.
+    """
+    # A DER named BIT STRING stops at its last set bit; the first octet counts unused bits.
+    octets = bytearray(fail_bit // 8 + 1)
+    octets[-1] = 0x80 >> (fail_bit % 8)
+    fail_info = _tlv(b"\x03", bytes((7 - fail_bit % 8,)) + bytes(octets))
+    status_string = _tlv(b"\x30", _tlv(b"\x0c", text.encode("utf-8")))
+    return _tlv(b"\x30", _tlv(b"\x30", b"\x02\x01\x02" + status_string + fail_info))
 
 
 class EmbeddedTSA:
@@ -256,7 +275,7 @@ class EmbeddedTSA:
         ours) or unacceptedExtension (any request extension).
         """
         if len(request_der) > MAX_REQUEST_BYTES:
-            return _rejection("bad_data_format", "request too large")
+            return _rejection(BAD_DATA_FORMAT, "request too large")
         try:
             request = tsp.TimeStampReq.load(request_der, strict=True)
             version = request["version"].native
@@ -271,29 +290,29 @@ class EmbeddedTSA:
             cert_req = bool(request["cert_req"].native)
             extensions = request["extensions"].native
         except (ValueError, TypeError, KeyError, IndexError, OverflowError):
-            return _rejection("bad_data_format", "not a DER TimeStampReq")
+            return _rejection(BAD_DATA_FORMAT, "not a DER TimeStampReq")
         if version != "v1":
-            return _rejection("bad_data_format", "unsupported TimeStampReq version")
+            return _rejection(BAD_DATA_FORMAT, "unsupported TimeStampReq version")
         if hash_oid != _SHA256_OID:
-            return _rejection("bad_alg", "only SHA-256 imprints are accepted")
+            return _rejection(BAD_ALG, "only SHA-256 imprints are accepted")
         if isinstance(parameters, core.Void):
             alg_der = _SHA256_ALG_ABSENT
         elif isinstance(parameters, core.Null):
             alg_der = _SHA256_ALG_NULL
         else:
-            return _rejection("bad_alg", "SHA-256 takes no parameters")
+            return _rejection(BAD_ALG, "SHA-256 takes no parameters")
         if not isinstance(hashed, bytes) or len(hashed) != _SHA256_DIGEST_SIZE:
-            return _rejection("bad_data_format", "a SHA-256 imprint is 32 bytes")
+            return _rejection(BAD_DATA_FORMAT, "a SHA-256 imprint is 32 bytes")
         if req_policy is not None and req_policy != self.policy_oid:
-            return _rejection("unaccepted_policy", f"this authority only grants {self.policy_oid}")
+            return _rejection(UNACCEPTED_POLICY, f"this authority only grants {self.policy_oid}")
         if extensions:
-            return _rejection("unaccepted_extension", "no request extensions are supported")
+            return _rejection(UNACCEPTED_EXTENSION, "no request extensions are supported")
         try:
             return self._token_response(self._imprint_header[alg_der] + hashed, nonce, cert_req)
         except Exception:
             # A requester gets a reply, never a dropped connection; the operator gets the trace.
             _log.exception("embedded TSA failed to sign")
-            return _rejection("system_failure", "the authority could not sign")
+            return _rejection(SYSTEM_FAILURE, "the authority could not sign")
 
     def _token_response(self, message_imprint: bytes, nonce: int | None, cert_req: bool) -> bytes:
         serial = self._serials()

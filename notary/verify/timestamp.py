@@ -20,12 +20,14 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import hashlib
+import warnings
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 from asn1crypto import algos
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature as _CryptoInvalidSignature
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID
@@ -318,7 +320,7 @@ def _check_signer_usage(signer: x509.Certificate) -> None:
         eku = signer.extensions.get_extension_for_class(x509.ExtendedKeyUsage)
     except x509.ExtensionNotFound as exc:
         raise MissingTimestampingEKU("the signer certificate has no extended key usage") from exc
-    except ValueError as exc:
+    except (ValueError, x509.DuplicateExtension) as exc:
         raise MalformedTimestamp("the signer certificate's extensions do not parse") from exc
     if list(eku.value) != [ExtendedKeyUsageOID.TIME_STAMPING]:
         raise MissingTimestampingEKU("the signer's extended key usage must be timeStamping only")
@@ -383,11 +385,35 @@ def _check_imprint(
 
 @functools.lru_cache(maxsize=256)
 def _load_certificate(der: bytes) -> x509.Certificate | None:
-    # A token's certificate bag is untrusted input; an unparsable entry cannot be the signer.
+    """An embedded certificate whose every field used here parses, or None.
+
+    A token's certificate bag is untrusted input, and cryptography parses fields lazily, so
+    a damaged certificate would otherwise fail later, far from here; one that does not parse
+    cannot be the signer nor an issuer. Parse warnings (a non-positive serial) count as damage.
+    """
     try:
-        return x509.load_der_x509_certificate(der)
-    except ValueError:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            cert = x509.load_der_x509_certificate(der)
+            _ = (
+                cert.subject,
+                cert.issuer,
+                cert.serial_number,
+                cert.not_valid_before_utc,
+                cert.not_valid_after_utc,
+            )
+            cert.public_key()
+            list(cert.extensions)
+    except (
+        ValueError,
+        TypeError,
+        Warning,
+        x509.InvalidVersion,
+        x509.DuplicateExtension,
+        UnsupportedAlgorithm,
+    ):
         return None
+    return cert
 
 
 def _subject_key_id(cert: x509.Certificate) -> bytes | None:

@@ -325,8 +325,14 @@ def parse(der: bytes) -> ParsedToken:
     top.done("ContentInfo")
     signed_data = explicit.inner(_SEQUENCE, "SignedData")
     explicit.done("ContentInfo content")
-    signed_data.integer("SignedData version")
-    signed_data.expect(_SET, "SignedData digestAlgorithms")
+    # Versions and the digest algorithm list are outside the signature; pinning them to what
+    # RFC 5652 prescribes leaves no byte of a token that could change without notice.
+    if signed_data.integer("SignedData version") not in (3, 4, 5):
+        raise MalformedTimestamp("SignedData with TSTInfo content must be version 3 (RFC 5652 5.1)")
+    digest_algorithms = signed_data.inner(_SET, "SignedData digestAlgorithms")
+    listed_digests = set()
+    while digest_algorithms.peek() is not None:
+        listed_digests.add(_hash(digest_algorithms, "SignedData digestAlgorithm"))
     encap = signed_data.inner(_SEQUENCE, "EncapsulatedContentInfo")
     if encap.oid("eContentType") != ID_CT_TSTINFO:
         raise MalformedTimestamp("the signed content is not a TSTInfo")
@@ -352,16 +358,22 @@ def parse(der: bytes) -> ParsedToken:
     if signer_infos.peek() is not None:
         raise MalformedTimestamp("a timestamp token has exactly one signer (RFC 3161 2.4.2)")
 
-    signer.integer("SignerInfo version")
+    signer_version = signer.integer("SignerInfo version")
     signer_issuer = signer_serial = signer_key_id = None
     if signer.peek() == _SEQUENCE:
+        if signer_version != 1:
+            raise MalformedTimestamp("a SignerInfo naming issuer and serial is version 1 (RFC 5652 5.3)")
         sid = signer.inner(_SEQUENCE, "IssuerAndSerialNumber")
         signer_issuer = sid.raw()
         signer_serial = sid.integer("IssuerAndSerialNumber serial")
         sid.done("IssuerAndSerialNumber")
     else:
+        if signer_version != 3:
+            raise MalformedTimestamp("a SignerInfo naming a key identifier is version 3 (RFC 5652 5.3)")
         signer_key_id = signer.octets(0x80, "SignerIdentifier")
     digest_algorithm = _hash(signer, "SignerInfo digestAlgorithm")
+    if digest_algorithm not in listed_digests:
+        raise MalformedTimestamp("the signer's digest algorithm is not in SignedData digestAlgorithms")
     if signer.peek() != 0xA0:
         raise MalformedTimestamp("the signer has no signed attributes (RFC 3161 requires them)")
     attrs_start, attrs_end = signer.expect(0xA0, "signedAttrs")

@@ -69,7 +69,7 @@ def _extension(
 def _check_extensions_understood(cert: x509.Certificate) -> None:
     try:
         extensions = list(cert.extensions)
-    except ValueError as exc:
+    except (ValueError, x509.DuplicateExtension) as exc:
         raise UntrustedChain(
             f"certificate {cert.subject.rfc4514_string()} has unparsable extensions"
         ) from exc
