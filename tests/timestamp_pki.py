@@ -129,8 +129,6 @@ def make_tsa_pki(*, rsa_tsa: bool = False, common_name: str = "Test Root") -> Ts
     return TsaPki(root_key, root, tsa_key, tsa)
 
 
-
-
 def der(cert: x509.Certificate) -> bytes:
     return cert.public_bytes(serialization.Encoding.DER)
 
@@ -157,6 +155,7 @@ def forge_response(
     scheme: str = "ecdsa",
     imprint_algorithm: str = "sha256",
     signature_hash: str = "sha256",
+    tsa_name: x509.Name | None = None,
 ) -> bytes:
     """A TimeStampResp signed by ``key``; every other argument can be made wrong on purpose."""
     gen_time = gen_time or dt.datetime.now(dt.UTC)
@@ -169,6 +168,10 @@ def forge_response(
     }
     if nonce is not None:
         tst_fields["nonce"] = nonce
+    if tsa_name is not None:
+        tst_fields["tsa"] = asn1_x509.GeneralName(
+            {"directory_name": asn1_x509.Name.load(tsa_name.public_bytes())}
+        )
     tst_der = tsp.TSTInfo(tst_fields).dump()
     ess_target = ess_cert or cert
     issuer_serial = {
