@@ -251,7 +251,7 @@ def test_respond_echoes_null_hash_parameters(tsa: EmbeddedTSA, keys: InstanceKey
         "hash_algorithm": {"algorithm": "sha256", "parameters": core.Null()},
         "hashed_message": bytes(32),
     }
-    req = bytes(tsp.TimeStampReq({"version": "v1", "message_imprint": imprint}).dump())
+    req = bytes(tsp.TimeStampReq({"version": "v1", "message_imprint": imprint, "cert_req": True}).dump())
     assert bytes.fromhex("300d06096086480165030402010500") in req
     response = tsa.respond(req)
     echoed = tst_info(response)["message_imprint"]["hash_algorithm"]
