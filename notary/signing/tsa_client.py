@@ -259,6 +259,7 @@ class TimestampClient:
             with urllib.request.urlopen(http_request, timeout=self.timeout) as reply:  # noqa: S310
                 body: bytes = reply.read(MAX_RESPONSE_BYTES + 1)
         except urllib.error.HTTPError as exc:
+            exc.close()  # it holds the connection open
             raise TimestampUnavailable(
                 f"{authority.name} answered HTTP {exc.code}", details={"authority": authority.name}
             ) from exc
