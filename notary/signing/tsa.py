@@ -52,6 +52,13 @@ host's clock (kept by NTP) with the accuracy stated in each token, no ordering g
 MAX_REQUEST_BYTES = 4096
 """A TimeStampReq is about 60 to 120 bytes; anything much larger is refused unread."""
 
+# PKIFailureInfo bits of refusals (RFC 3161 section 2.4.2).
+BAD_ALG = 0
+BAD_DATA_FORMAT = 5
+UNACCEPTED_POLICY = 15
+UNACCEPTED_EXTENSION = 16
+SYSTEM_FAILURE = 25
+
 _log = logging.getLogger(__name__)
 
 _SHA256_OID = "2.16.840.1.101.3.4.2.1"
@@ -133,17 +140,6 @@ def time_serial() -> int:
     return time.time_ns() << 64 | secrets.randbits(64)
 
 
-# PKIFailureInfo bits (RFC 3161 2.4.2).
-BAD_ALG, BAD_REQUEST, BAD_DATA_FORMAT, UNACCEPTED_POLICY, UNACCEPTED_EXTENSION, SYSTEM_FAILURE = (
-    0,
-    2,
-    5,
-    15,
-    16,
-    25,
-)
-
-
 def _rejection(fail_bit: int, text: str) -> bytes:
     """A TimeStampResp with status rejection, a statusString and one failInfo bit.
 
@@ -163,7 +159,8 @@ class EmbeddedTSA:
     ``chain`` lists the issuers of ``cert`` (nearest first); those that are not self-signed
     go into tokens beside ``cert`` when the requester asks for certificates, so a verifier
     needs only the root. ``clock`` gives genTime (aware datetimes, truncated to the
-    millisecond); ``serials`` gives serial numbers (positive, at most 20 octets).
+    millisecond); ``serials`` gives serial numbers (positive, at most 20 octets). An
+    instance holds no mutable state: threads may share it.
 
     Raises :class:`~notary.signing.keystore.KeysUnusable` when the key does not match the
     certificate or the certificate lacks the critical timeStamping extended key usage.

@@ -60,7 +60,12 @@ class Authority:
 
     @classmethod
     def local(cls, tsa: EmbeddedTSA) -> Authority:
-        """The embedded authority, trusted through the roots of its own chain."""
+        """The embedded authority, trusted through the root at the end of its chain.
+
+        Raises ``ValueError`` when ``tsa.chain`` holds no root: its tokens could not be checked.
+        """
+        if not tsa.roots:
+            raise ValueError("the embedded authority's chain must end with its root certificate")
         intermediates = tuple(cert for cert in tsa.chain if cert not in tsa.roots)
         return cls(name=EMBEDDED, trust_roots=tsa.roots, intermediates=intermediates, embedded=tsa)
 

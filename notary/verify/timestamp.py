@@ -18,9 +18,7 @@ PKCS#1 v1.5, RSA-PSS, ECDSA and Ed25519, over SHA-256/384/512 only.
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import hashlib
-import warnings
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
@@ -40,7 +38,12 @@ from notary.verify.timestamp_token import (
     TimestampRejected,
     UnsupportedHashAlgorithm,
 )
-from notary.verify.x509chain import CertificateNotValidAt, UntrustedChain, validate_path
+from notary.verify.x509chain import (
+    CertificateNotValidAt,
+    UntrustedChain,
+    load_untrusted_certificate,
+    validate_path,
+)
 
 __all__ = [
     "ALL_IMPRINT_ALGORITHMS",
@@ -201,7 +204,7 @@ def verify_timestamp(
             raise UnsupportedHashAlgorithm(f"imprint algorithm {name} is never accepted")
     parsed = timestamp_token.parse(response_or_token)
 
-    embedded = [cert for cert in map(_load_certificate, parsed.certificates) if cert is not None]
+    embedded = [cert for cert in map(load_untrusted_certificate, parsed.certificates) if cert is not None]
     candidates = [*embedded, *intermediates]
     signer = _find_signer(parsed, [*candidates, *trust_roots])
     _check_signature(parsed, signer)
@@ -257,7 +260,10 @@ def _check_signature(parsed: ParsedToken, signer: x509.Certificate) -> None:
     digest_hash = _hash_named(parsed.digest_algorithm, "signer digest")
     if hashlib.new(digest_hash, parsed.tst_info).digest() != parsed.message_digest:
         raise TimestampSignatureInvalid("the message-digest attribute does not match the TSTInfo")
-    key = signer.public_key()
+    try:
+        key = signer.public_key()
+    except (ValueError, UnsupportedAlgorithm) as exc:
+        raise TimestampSignatureInvalid("the signer certificate's public key is unusable") from exc
     oid = parsed.signature_algorithm
     try:
         if oid in _RSA_PKCS1 and isinstance(key, rsa.RSAPublicKey):
@@ -381,39 +387,6 @@ def _check_imprint(
         expected = digest
     if parsed.imprint != expected:
         raise ImprintMismatch("the token stamps other data than the message given")
-
-
-@functools.lru_cache(maxsize=256)
-def _load_certificate(der: bytes) -> x509.Certificate | None:
-    """An embedded certificate whose every field used here parses, or None.
-
-    A token's certificate bag is untrusted input, and cryptography parses fields lazily, so
-    a damaged certificate would otherwise fail later, far from here; one that does not parse
-    cannot be the signer nor an issuer. Parse warnings (a non-positive serial) count as damage.
-    """
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error")
-            cert = x509.load_der_x509_certificate(der)
-            _ = (
-                cert.subject,
-                cert.issuer,
-                cert.serial_number,
-                cert.not_valid_before_utc,
-                cert.not_valid_after_utc,
-            )
-            cert.public_key()
-            list(cert.extensions)
-    except (
-        ValueError,
-        TypeError,
-        Warning,
-        x509.InvalidVersion,
-        x509.DuplicateExtension,
-        UnsupportedAlgorithm,
-    ):
-        return None
-    return cert
 
 
 def _subject_key_id(cert: x509.Certificate) -> bytes | None:

@@ -11,14 +11,24 @@ Nothing here decides whether a token is true; :mod:`notary.verify.timestamp` doe
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from asn1crypto import tsp
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 
+from notary.verify.der_reader import (
+    BOOLEAN,
+    GENERALIZED_TIME,
+    INTEGER,
+    OCTET_STRING,
+    SEQUENCE,
+    SET,
+    DerReader,
+    MalformedDer,
+)
 from notary.verify.errors import MalformedInput, UnsupportedAlgorithm, VerificationError
 
 __all__ = [
@@ -50,9 +60,6 @@ HASH_NAMES = {
     "2.16.840.1.101.3.4.2.3": "sha512",
 }
 
-_SEQUENCE, _SET, _INTEGER, _OCTETS, _OID, _NULL, _BOOLEAN, _GENTIME = (
-    0x30, 0x31, 0x02, 0x04, 0x06, 0x05, 0x01, 0x18,
-)  # fmt: skip
 _GENERALIZED_TIME = re.compile(rb"(\d{14})(?:\.(\d*[1-9]))?Z")
 
 
@@ -72,94 +79,6 @@ class TimestampRejected(VerificationError):
     """The authority answered, but with a status other than granted (details: failInfo)."""
 
     code = "timestamp_rejected"
-
-
-class _Reader:
-    """Sequential reader of the DER elements between ``pos`` and ``end`` of ``data``."""
-
-    __slots__ = ("data", "end", "pos")
-
-    def __init__(self, data: bytes, pos: int = 0, end: int | None = None) -> None:
-        self.data, self.pos, self.end = data, pos, len(data) if end is None else end
-
-    def peek(self) -> int | None:
-        return self.data[self.pos] if self.pos < self.end else None
-
-    def element(self) -> tuple[int, int, int]:
-        """(tag, content start, content end) of the next element; moves past it."""
-        data, pos = self.data, self.pos
-        if pos + 2 > self.end:
-            raise MalformedTimestamp("truncated DER")
-        tag, length = data[pos], data[pos + 1]
-        if tag & 0x1F == 0x1F:
-            raise MalformedTimestamp("high tag numbers are not used in timestamps")
-        pos += 2
-        if length & 0x80:
-            count = length & 0x7F
-            if count == 0 or count > 4 or pos + count > self.end:
-                raise MalformedTimestamp("indefinite or oversized DER length")
-            length = int.from_bytes(data[pos : pos + count], "big")
-            if length < 0x80 or data[pos] == 0:
-                raise MalformedTimestamp("non-minimal DER length")
-            pos += count
-        if pos + length > self.end:
-            raise MalformedTimestamp("truncated DER")
-        self.pos = pos + length
-        return tag, pos, pos + length
-
-    def expect(self, tag: int, what: str) -> tuple[int, int]:
-        found, start, end = self.element()
-        if found != tag:
-            raise MalformedTimestamp(f"{what}: expected tag {tag:#04x}, found {found:#04x}")
-        return start, end
-
-    def inner(self, tag: int, what: str) -> _Reader:
-        start, end = self.expect(tag, what)
-        return _Reader(self.data, start, end)
-
-    def raw(self) -> bytes:
-        start = self.pos
-        self.element()
-        return self.data[start : self.pos]
-
-    def octets(self, tag: int, what: str) -> bytes:
-        start, end = self.expect(tag, what)
-        return self.data[start:end]
-
-    def integer(self, what: str) -> int:
-        content = self.octets(_INTEGER, what)
-        if not content or (len(content) > 1 and (content[0], content[1] & 0x80) in ((0, 0), (0xFF, 0x80))):
-            raise MalformedTimestamp(f"{what}: not a minimal DER INTEGER")
-        return int.from_bytes(content, "big", signed=True)
-
-    def oid(self, what: str) -> str:
-        dotted = _oid_text(self.octets(_OID, what))
-        if dotted is None:
-            raise MalformedTimestamp(f"{what}: bad OBJECT IDENTIFIER")
-        return dotted
-
-    def done(self, what: str) -> None:
-        if self.pos != self.end:
-            raise MalformedTimestamp(f"{what}: unexpected trailing data")
-
-
-@functools.lru_cache(maxsize=512)
-def _oid_text(content: bytes) -> str | None:
-    """Dotted form of an OBJECT IDENTIFIER's content octets; None when not minimal DER."""
-    if not content or content[-1] & 0x80:
-        return None
-    arcs: list[int] = []
-    value = 0
-    for index, octet in enumerate(content):
-        # 0x80 opening an arc is a non-minimal encoding (X.690 8.19.2).
-        if octet == 0x80 and (index == 0 or not content[index - 1] & 0x80):
-            return None
-        value = value << 7 | octet & 0x7F
-        if not octet & 0x80:
-            arcs.append(value)
-            value = 0
-    first = min(arcs[0] // 40, 2)
-    return ".".join(map(str, [first, arcs[0] - 40 * first, *arcs[1:]]))
 
 
 @dataclass(frozen=True)
@@ -201,15 +120,15 @@ class ParsedToken:
     signature: bytes
 
 
-def _algorithm(reader: _Reader, what: str) -> tuple[str, bytes | None]:
-    inner = reader.inner(_SEQUENCE, what)
+def _algorithm(reader: DerReader, what: str) -> tuple[str, bytes | None]:
+    inner = reader.inner(SEQUENCE, what)
     oid = inner.oid(what)
     parameters = inner.raw() if inner.peek() is not None else None
     inner.done(what)
     return oid, parameters
 
 
-def _hash(reader: _Reader, what: str) -> str:
+def _hash(reader: DerReader, what: str) -> str:
     oid, parameters = _algorithm(reader, what)
     if parameters not in (None, b"\x05\x00"):
         raise MalformedTimestamp(f"{what}: a hash algorithm takes no parameters")
@@ -223,9 +142,9 @@ def _der_header(tag: int, length: int) -> bytes:
     return bytes((tag, 0x80 | len(octets))) + octets
 
 
-def _status(reader: _Reader) -> None:
+def _status(reader: DerReader) -> None:
     status_raw = reader.raw()
-    status = _Reader(status_raw).inner(_SEQUENCE, "PKIStatusInfo").integer("PKIStatus")
+    status = DerReader(status_raw).inner(SEQUENCE, "PKIStatusInfo").integer("PKIStatus")
     if status in (0, 1):  # granted, grantedWithMods
         return
     try:
@@ -241,9 +160,9 @@ def _status(reader: _Reader) -> None:
     )
 
 
-def _issuer_serial(reader: _Reader) -> tuple[tuple[bytes, ...], int]:
-    inner = reader.inner(_SEQUENCE, "IssuerSerial")
-    names = inner.inner(_SEQUENCE, "GeneralNames")
+def _issuer_serial(reader: DerReader) -> tuple[tuple[bytes, ...], int]:
+    inner = reader.inner(SEQUENCE, "IssuerSerial")
+    names = inner.inner(SEQUENCE, "GeneralNames")
     directory_names = []
     while names.peek() is not None:
         tag, start, end = names.element()
@@ -254,15 +173,15 @@ def _issuer_serial(reader: _Reader) -> tuple[tuple[bytes, ...], int]:
     return tuple(directory_names), serial
 
 
-def _ess_cert_id(values: _Reader, version: int) -> EssCertId:
-    attribute = values.inner(_SEQUENCE, "SigningCertificate")
-    certs = attribute.inner(_SEQUENCE, "SigningCertificate certs")
+def _ess_cert_id(values: DerReader, version: int) -> EssCertId:
+    attribute = values.inner(SEQUENCE, "SigningCertificate")
+    certs = attribute.inner(SEQUENCE, "SigningCertificate certs")
     # RFC 2634 / 5035: the first identifier names the signer's own certificate.
-    ess = certs.inner(_SEQUENCE, "ESSCertID")
+    ess = certs.inner(SEQUENCE, "ESSCertID")
     algorithm = "sha1" if version == 1 else "sha256"
-    if version == 2 and ess.peek() == _SEQUENCE:
+    if version == 2 and ess.peek() == SEQUENCE:
         algorithm = _hash(ess, "ESSCertIDv2 hashAlgorithm")
-    cert_hash = ess.octets(_OCTETS, "ESSCertID certHash")
+    cert_hash = ess.octets(OCTET_STRING, "ESSCertID certHash")
     names, serial = _issuer_serial(ess) if ess.peek() is not None else (None, None)
     ess.done("ESSCertID")
     values.done("SigningCertificate attribute")
@@ -287,9 +206,9 @@ def _gen_time(content: bytes) -> dt.datetime:
     return moment
 
 
-def _accuracy(reader: _Reader) -> dt.timedelta:
-    inner = reader.inner(_SEQUENCE, "Accuracy")
-    seconds = inner.integer("Accuracy seconds") if inner.peek() == _INTEGER else 0
+def _accuracy(reader: DerReader) -> dt.timedelta:
+    inner = reader.inner(SEQUENCE, "Accuracy")
+    seconds = inner.integer("Accuracy seconds") if inner.peek() == INTEGER else 0
     millis = micros = 0
     if inner.peek() == 0x80:
         millis = int.from_bytes(inner.octets(0x80, "Accuracy millis"), "big")
@@ -304,42 +223,57 @@ def parse(der: bytes) -> ParsedToken:
 
     Raises :class:`MalformedTimestamp` and :class:`TimestampRejected` (status not granted).
     """
+    try:
+        return _parse(der)
+    except MalformedDer as exc:
+        raise MalformedTimestamp(exc.message) from exc
+
+
+def _parse(der: bytes) -> ParsedToken:
     if not isinstance(der, bytes):
         raise MalformedTimestamp("a timestamp must be DER bytes")
-    outer = _Reader(der)
-    top = outer.inner(_SEQUENCE, "TimeStampResp")
+    outer = DerReader(der)
+    top = outer.inner(SEQUENCE, "TimeStampResp")
     outer.done("TimeStampResp")
     # A TimeStampResp opens with PKIStatusInfo (a SEQUENCE), a bare token with its content type.
-    if top.peek() == _SEQUENCE:
+    if top.peek() == SEQUENCE:
         _status(top)
         if top.peek() is None:
             raise MalformedTimestamp("a granted answer without a token")
         token = top.raw()
         top.done("TimeStampResp")
-        top = _Reader(token).inner(_SEQUENCE, "TimeStampToken")
+        top = DerReader(token).inner(SEQUENCE, "TimeStampToken")
     else:
         token = der
     if top.oid("ContentInfo contentType") != _ID_SIGNED_DATA:
         raise MalformedTimestamp("the token is not CMS SignedData")
     explicit = top.inner(0xA0, "ContentInfo content")
     top.done("ContentInfo")
-    signed_data = explicit.inner(_SEQUENCE, "SignedData")
+    signed_data = explicit.inner(SEQUENCE, "SignedData")
     explicit.done("ContentInfo content")
+    fields: dict[str, Any] = {"token": token}
+    signer, listed_digests = _read_signed_data(signed_data, fields)
+    _read_signer_info(signer, listed_digests, fields)
+    _read_tst_info(fields)
+    return ParsedToken(**fields)
+
+
+def _read_signed_data(signed_data: DerReader, fields: dict[str, Any]) -> tuple[DerReader, set[str]]:
     # Versions and the digest algorithm list are outside the signature; pinning them to what
     # RFC 5652 prescribes leaves no byte of a token that could change without notice.
     if signed_data.integer("SignedData version") not in (3, 4, 5):
         raise MalformedTimestamp("SignedData with TSTInfo content must be version 3 (RFC 5652 5.1)")
-    digest_algorithms = signed_data.inner(_SET, "SignedData digestAlgorithms")
+    digest_algorithms = signed_data.inner(SET, "SignedData digestAlgorithms")
     listed_digests = set()
     while digest_algorithms.peek() is not None:
         listed_digests.add(_hash(digest_algorithms, "SignedData digestAlgorithm"))
-    encap = signed_data.inner(_SEQUENCE, "EncapsulatedContentInfo")
+    encap = signed_data.inner(SEQUENCE, "EncapsulatedContentInfo")
     if encap.oid("eContentType") != ID_CT_TSTINFO:
         raise MalformedTimestamp("the signed content is not a TSTInfo")
     if encap.peek() is None:
         raise MalformedTimestamp("the token carries no TSTInfo")
     econtent = encap.inner(0xA0, "eContent")
-    tst_der = econtent.octets(_OCTETS, "eContent")
+    fields["tst_info"] = econtent.octets(OCTET_STRING, "eContent")
     econtent.done("eContent")
     encap.done("EncapsulatedContentInfo")
     certificates: list[bytes] = []
@@ -348,119 +282,102 @@ def parse(der: bytes) -> ParsedToken:
         while bag.peek() is not None:
             start = bag.pos
             tag, _, _ = bag.element()
-            if tag == _SEQUENCE:  # other CertificateChoices (attribute certificates...) are not signers
+            if tag == SEQUENCE:  # other CertificateChoices (attribute certificates...) are not signers
                 certificates.append(bag.data[start : bag.pos])
+    fields["certificates"] = tuple(certificates)
     if signed_data.peek() == 0xA1:
         signed_data.element()  # CRLs: not used offline
-    signer_infos = signed_data.inner(_SET, "signerInfos")
+    signer_infos = signed_data.inner(SET, "signerInfos")
     signed_data.done("SignedData")
-    signer = signer_infos.inner(_SEQUENCE, "SignerInfo")
+    signer = signer_infos.inner(SEQUENCE, "SignerInfo")
     if signer_infos.peek() is not None:
         raise MalformedTimestamp("a timestamp token has exactly one signer (RFC 3161 2.4.2)")
+    return signer, listed_digests
 
-    signer_version = signer.integer("SignerInfo version")
-    signer_issuer = signer_serial = signer_key_id = None
-    if signer.peek() == _SEQUENCE:
-        if signer_version != 1:
+
+def _read_signer_info(signer: DerReader, listed_digests: set[str], fields: dict[str, Any]) -> None:
+    version = signer.integer("SignerInfo version")
+    fields["signer_issuer"] = fields["signer_serial"] = fields["signer_key_id"] = None
+    if signer.peek() == SEQUENCE:
+        if version != 1:
             raise MalformedTimestamp("a SignerInfo naming issuer and serial is version 1 (RFC 5652 5.3)")
-        sid = signer.inner(_SEQUENCE, "IssuerAndSerialNumber")
-        signer_issuer = sid.raw()
-        signer_serial = sid.integer("IssuerAndSerialNumber serial")
+        sid = signer.inner(SEQUENCE, "IssuerAndSerialNumber")
+        fields["signer_issuer"] = sid.raw()
+        fields["signer_serial"] = sid.integer("IssuerAndSerialNumber serial")
         sid.done("IssuerAndSerialNumber")
     else:
-        if signer_version != 3:
+        if version != 3:
             raise MalformedTimestamp("a SignerInfo naming a key identifier is version 3 (RFC 5652 5.3)")
-        signer_key_id = signer.octets(0x80, "SignerIdentifier")
-    digest_algorithm = _hash(signer, "SignerInfo digestAlgorithm")
-    if digest_algorithm not in listed_digests:
+        fields["signer_key_id"] = signer.octets(0x80, "SignerIdentifier")
+    fields["digest_algorithm"] = _hash(signer, "SignerInfo digestAlgorithm")
+    if fields["digest_algorithm"] not in listed_digests:
         raise MalformedTimestamp("the signer's digest algorithm is not in SignedData digestAlgorithms")
     if signer.peek() != 0xA0:
         raise MalformedTimestamp("the signer has no signed attributes (RFC 3161 requires them)")
-    attrs_start, attrs_end = signer.expect(0xA0, "signedAttrs")
-    signed_attrs = _der_header(_SET, attrs_end - attrs_start) + signer.data[attrs_start:attrs_end]
-    signature_algorithm, signature_parameters = _algorithm(signer, "signatureAlgorithm")
-    signature = signer.octets(_OCTETS, "signature")
+    start, end = signer.expect(0xA0, "signedAttrs")
+    # The signature covers the attributes re-tagged as the SET OF they are ([0] IMPLICIT here).
+    fields["signed_attrs"] = _der_header(SET, end - start) + signer.data[start:end]
+    fields["signature_algorithm"], fields["signature_parameters"] = _algorithm(signer, "signatureAlgorithm")
+    fields["signature"] = signer.octets(OCTET_STRING, "signature")
     if signer.peek() == 0xA1:
-        signer.element()
+        signer.element()  # unsigned attributes
     signer.done("SignerInfo")
+    _read_signed_attributes(DerReader(signer.data, start, end), fields)
 
+
+def _read_signed_attributes(attrs: DerReader, fields: dict[str, Any]) -> None:
     seen: set[str] = set()
-    content_type = message_digest = None
     ess_ids: list[EssCertId] = []
-    attrs = _Reader(signer.data, attrs_start, attrs_end)
     while attrs.peek() is not None:
-        attribute = attrs.inner(_SEQUENCE, "Attribute")
+        attribute = attrs.inner(SEQUENCE, "Attribute")
         kind = attribute.oid("Attribute type")
-        values = attribute.inner(_SET, "Attribute values")
+        values = attribute.inner(SET, "Attribute values")
         attribute.done("Attribute")
         if kind in seen:
             raise MalformedTimestamp(f"signed attribute {kind} appears twice")
         seen.add(kind)
         if kind == _ID_CONTENT_TYPE:
-            content_type = values.oid("content-type")
+            fields["content_type_attr"] = values.oid("content-type")
             values.done("content-type attribute")
         elif kind == _ID_MESSAGE_DIGEST:
-            message_digest = values.octets(_OCTETS, "message-digest")
+            fields["message_digest"] = values.octets(OCTET_STRING, "message-digest")
             values.done("message-digest attribute")
         elif kind in (_ID_SIGNING_CERTIFICATE, _ID_SIGNING_CERTIFICATE_V2):
             ess_ids.append(_ess_cert_id(values, 1 if kind == _ID_SIGNING_CERTIFICATE else 2))
-    if content_type is None or message_digest is None:
+    if _ID_CONTENT_TYPE not in seen or _ID_MESSAGE_DIGEST not in seen:
         raise MalformedTimestamp("the content-type and message-digest attributes are required")
+    fields["ess_cert_ids"] = tuple(ess_ids)
 
-    tst_outer = _Reader(tst_der)
-    tst = tst_outer.inner(_SEQUENCE, "TSTInfo")
-    tst_outer.done("TSTInfo")
+
+def _read_tst_info(fields: dict[str, Any]) -> None:
+    outer = DerReader(fields["tst_info"])
+    tst = outer.inner(SEQUENCE, "TSTInfo")
+    outer.done("TSTInfo")
     if tst.integer("TSTInfo version") != 1:
         raise MalformedTimestamp("unsupported TSTInfo version")
-    policy = tst.oid("TSTInfo policy")
-    imprint = tst.inner(_SEQUENCE, "MessageImprint")
-    imprint_algorithm = _hash(imprint, "MessageImprint hashAlgorithm")
-    hashed_message = imprint.octets(_OCTETS, "MessageImprint hashedMessage")
+    fields["policy"] = tst.oid("TSTInfo policy")
+    imprint = tst.inner(SEQUENCE, "MessageImprint")
+    fields["imprint_algorithm"] = _hash(imprint, "MessageImprint hashAlgorithm")
+    fields["imprint"] = imprint.octets(OCTET_STRING, "MessageImprint hashedMessage")
     imprint.done("MessageImprint")
-    serial_number = tst.integer("TSTInfo serialNumber")
-    gen_time = _gen_time(tst.octets(_GENTIME, "genTime"))
-    accuracy = _accuracy(tst) if tst.peek() == _SEQUENCE else None
-    ordering = False
-    if tst.peek() == _BOOLEAN:
-        flag = tst.octets(_BOOLEAN, "ordering")
+    fields["serial_number"] = tst.integer("TSTInfo serialNumber")
+    fields["gen_time"] = _gen_time(tst.octets(GENERALIZED_TIME, "genTime"))
+    fields["accuracy"] = _accuracy(tst) if tst.peek() == SEQUENCE else None
+    fields["ordering"] = False
+    if tst.peek() == BOOLEAN:
+        flag = tst.octets(BOOLEAN, "ordering")
         if flag not in (b"\x00", b"\xff"):
             raise MalformedTimestamp("ordering is not a DER BOOLEAN")
-        ordering = flag == b"\xff"
-    nonce = tst.integer("TSTInfo nonce") if tst.peek() == _INTEGER else None
-    tsa_name = None
+        fields["ordering"] = flag == b"\xff"
+    fields["nonce"] = tst.integer("TSTInfo nonce") if tst.peek() == INTEGER else None
+    fields["tsa_name"] = None
     if tst.peek() == 0xA0:
         explicit_name = tst.inner(0xA0, "TSTInfo tsa")
-        tsa_name = explicit_name.raw()
+        fields["tsa_name"] = explicit_name.raw()
         explicit_name.done("TSTInfo tsa")
     if tst.peek() == 0xA1:
-        tst.element()  # extensions: none is understood, none is critical by definition here
+        tst.element()  # extensions: the notary understands none, and TSTInfo gives them no criticality
     tst.done("TSTInfo")
-
-    return ParsedToken(
-        token=token,
-        tst_info=tst_der,
-        policy=policy,
-        imprint_algorithm=imprint_algorithm,
-        imprint=hashed_message,
-        serial_number=serial_number,
-        gen_time=gen_time,
-        accuracy=accuracy,
-        ordering=ordering,
-        nonce=nonce,
-        tsa_name=tsa_name,
-        certificates=tuple(certificates),
-        signer_issuer=signer_issuer,
-        signer_serial=signer_serial,
-        signer_key_id=signer_key_id,
-        digest_algorithm=digest_algorithm,
-        signed_attrs=signed_attrs,
-        content_type_attr=content_type,
-        message_digest=message_digest,
-        ess_cert_ids=tuple(ess_ids),
-        signature_algorithm=signature_algorithm,
-        signature_parameters=signature_parameters,
-        signature=signature,
-    )
 
 
 def names_equal(name_der: bytes, other: x509.Name) -> bool:

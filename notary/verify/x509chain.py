@@ -11,15 +11,18 @@ genTime), not at the time someone happens to check it.
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import warnings
 from collections.abc import Sequence
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature as _CryptoInvalidSignature
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.x509.oid import ExtensionOID
 
 from notary.verify.errors import VerificationError
 
-__all__ = ["CertificateNotValidAt", "UntrustedChain", "validate_path"]
+__all__ = ["CertificateNotValidAt", "UntrustedChain", "load_untrusted_certificate", "validate_path"]
 
 MAX_PATH_LENGTH = 8
 
@@ -51,6 +54,39 @@ class CertificateNotValidAt(VerificationError):
     """A certificate on the path was not valid (not yet, or no longer) at the given moment."""
 
     code = "certificate_not_valid_at_time"
+
+
+@functools.lru_cache(maxsize=256)
+def load_untrusted_certificate(der: bytes) -> x509.Certificate | None:
+    """A certificate from untrusted input (a token's certificate bag) whose every field parses.
+
+    Such input may be damaged on purpose, and cryptography parses fields lazily, so
+    a damaged certificate would otherwise fail later, far from here; one that does not parse
+    cannot be the signer nor an issuer. Parse warnings (a non-positive serial) count as damage.
+    """
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            cert = x509.load_der_x509_certificate(der)
+            _ = (
+                cert.subject,
+                cert.issuer,
+                cert.serial_number,
+                cert.not_valid_before_utc,
+                cert.not_valid_after_utc,
+            )
+            cert.public_key()
+            list(cert.extensions)
+    except (
+        ValueError,
+        TypeError,
+        Warning,
+        x509.InvalidVersion,
+        x509.DuplicateExtension,
+        UnsupportedAlgorithm,
+    ):
+        return None
+    return cert
 
 
 def _is_self_issued(cert: x509.Certificate) -> bool:
