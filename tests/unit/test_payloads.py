@@ -21,9 +21,7 @@ IDENTITY = "1fc1700bc1ddcacecda669c5e75405c22967be5b9f33a151c2b56318f32f9360"
 DOCUMENT = b"%PDF-1.4\n% example loan contract\n"
 DOCUMENT_SHA256 = "38265e2640a01327493f2e57f51912be272e9cc812ed031dbd1390c4302c3ea0"
 TERMS_SHA256 = "d95fa995b02a300d95c291458bd4491b9524bacb31d1dd4d064b704a3dc33992"
-INVESTOR_SIGNATURE = (
-    "lDJe8RufilSVj/F9myT9MS3nmqlm1MdhqLiVtoLmug/ZQNwqBEHuUmc5mcKhdXaWXrv53jpTMWv2pVL9rTaRDQ=="
-)
+INVESTOR_SIGNATURE = "lDJe8RufilSVj/F9myT9MS3nmqlm1MdhqLiVtoLmug/ZQNwqBEHuUmc5mcKhdXaWXrv53jpTMWv2pVL9rTaRDQ=="
 
 
 @pytest.fixture
@@ -75,14 +73,11 @@ def test_terms_bytes_and_digest():
     from notary.verify.canonical import canonical_json
 
     data = canonical_json(terms)
-    assert (
-        data
-        == (
-            '{"amount":"10000.00","annual_rate":"0.0800","borrower":"pa_0002","currency":"CNY",'
-            '"external_ref":"loan-2026-000123","investor":"pa_0001","sign_by":"2026-12-08T00:00:00Z",'
-            '"start_date":"2026-12-01","term_months":12,"title":"个人借款合同"}'
-        ).encode()
-    )
+    assert data == (
+        '{"amount":"10000.00","annual_rate":"0.0800","borrower":"pa_0002","currency":"CNY",'
+        '"external_ref":"loan-2026-000123","investor":"pa_0001","sign_by":"2026-12-08T00:00:00Z",'
+        '"start_date":"2026-12-01","term_months":12,"title":"个人借款合同"}'
+    ).encode()
     assert hashlib.sha256(data).hexdigest() == TERMS_SHA256
     assert hashlib.sha256(DOCUMENT).hexdigest() == DOCUMENT_SHA256
 
@@ -156,10 +151,7 @@ def test_evidence_record_bytes_and_hashes():
         b'"signed_at":"2026-12-01T08:00:01.250Z"}},'
         b'"terms_sha256":"d95fa995b02a300d95c291458bd4491b9524bacb31d1dd4d064b704a3dc33992"}'
     )
-    assert (
-        hashlib.sha256(record).hexdigest()
-        == "00da351b16451447e96c923924cf49d4010d0358ea2144a42fe4823a4adb9ce5"
-    )
+    assert hashlib.sha256(record).hexdigest() == "00da351b16451447e96c923924cf49d4010d0358ea2144a42fe4823a4adb9ce5"
     assert hashlib.sha256(b"\x00" + record).hexdigest() == (
         "f2051986af72e1ffc0b611b47bd18dc3f630201f181925d6d530ec0c92651979"
     )
