@@ -206,8 +206,7 @@ def verify_timestamp(
 
     embedded = [cert for cert in map(load_untrusted_certificate, parsed.certificates) if cert is not None]
     candidates = [*embedded, *intermediates]
-    signer = _find_signer(parsed, [*candidates, *trust_roots])
-    _check_signature(parsed, signer)
+    signer = _signing_certificate(parsed, [*candidates, *trust_roots])
     _check_signing_certificate(parsed, signer)
     _check_signer_usage(signer)
     try:
@@ -240,18 +239,38 @@ def verify_timestamp(
     )
 
 
-def _find_signer(parsed: ParsedToken, candidates: Sequence[x509.Certificate]) -> x509.Certificate:
-    for cert in candidates:
-        if parsed.signer_key_id is not None:
-            if _subject_key_id(cert) == parsed.signer_key_id:
-                return cert
-        elif (
-            parsed.signer_issuer is not None
-            and cert.serial_number == parsed.signer_serial
-            and timestamp_token.names_equal(parsed.signer_issuer, cert.issuer)
-        ):
-            return cert
-    raise UntrustedTimestampChain("the signer's certificate is neither in the token nor among those given")
+def _signing_certificate(parsed: ParsedToken, candidates: Sequence[x509.Certificate]) -> x509.Certificate:
+    """The certificate named by the SignerInfo whose key verifies the signature.
+
+    Several candidates may carry the signer's issuer and serial (a forged certificate slipped
+    into the token's unsigned certificate bag); the one whose key verifies is the signer, so
+    such an injection cannot make a genuine token fail.
+    """
+    named = [cert for cert in dict.fromkeys(candidates) if _names_signer(parsed, cert)]
+    if not named:
+        raise UntrustedTimestampChain(
+            "the signer's certificate is neither in the token nor among those given"
+        )
+    first_error: TimestampSignatureInvalid | None = None
+    for cert in named:
+        try:
+            _check_signature(parsed, cert)
+        except TimestampSignatureInvalid as exc:
+            first_error = first_error or exc
+            continue
+        return cert
+    assert first_error is not None
+    raise first_error
+
+
+def _names_signer(parsed: ParsedToken, cert: x509.Certificate) -> bool:
+    if parsed.signer_key_id is not None:
+        return _subject_key_id(cert) == parsed.signer_key_id
+    return (
+        parsed.signer_issuer is not None
+        and cert.serial_number == parsed.signer_serial
+        and timestamp_token.names_equal(parsed.signer_issuer, cert.issuer)
+    )
 
 
 def _check_signature(parsed: ParsedToken, signer: x509.Certificate) -> None:

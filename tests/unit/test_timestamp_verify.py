@@ -261,6 +261,16 @@ def test_forged_tokens_fail_each_with_its_error(tsa_pki: TsaPki) -> None:
     assert forged_error(tsa_pki, tsa_name=tsa_pki.tsa.subject) == "valid"
 
 
+def test_an_impostor_in_the_certificate_bag_changes_nothing(tsa_pki: TsaPki) -> None:
+    # Same issuer and serial as the genuine TSA certificate, another key: the bag is unsigned.
+    _, impostor = issue(tsa_pki.root_key, tsa_pki.root, serial_number=tsa_pki.tsa.serial_number)
+    both = forge_response(key=tsa_pki.tsa_key, cert=tsa_pki.tsa, digest=DIGEST, embed=[impostor, tsa_pki.tsa])
+    assert verify_timestamp(both, digest=DIGEST, trust_roots=[tsa_pki.root]).chain[0] == tsa_pki.tsa
+    alone = forge_response(key=tsa_pki.tsa_key, cert=tsa_pki.tsa, digest=DIGEST, embed=[impostor])
+    with pytest.raises(TimestampSignatureInvalid):
+        verify_timestamp(alone, digest=DIGEST, trust_roots=[tsa_pki.root])
+
+
 @pytest.mark.parametrize(
     ("certificate_options", "error"),
     [
