@@ -247,7 +247,7 @@ class EmbeddedTSA:
 
     @classmethod
     def from_instance_keys(cls, keys: InstanceKeys, **options: object) -> EmbeddedTSA:
-        """The instance's embedded authority: its TSA key, certificate and issuers."""
+        """The instance's TSA key, certificate and issuers as an authority; raises as ``__init__``."""
         return cls(keys.tsa_key, keys.tsa_cert, keys.tsa_chain[1:], **options)  # type: ignore[arg-type]
 
     @property
