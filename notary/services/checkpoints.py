@@ -40,9 +40,10 @@ class Checkpointer:
                 .order_by(SignedCheckpoint.tree_size.desc())
                 .limit(1)
             ).first()
-            if last is not None:
-                if size <= last.tree_size or now - parse_time(last.signed_at) < self.interval:
-                    return 0
+            if last is not None and (
+                size <= last.tree_size or now - parse_time(last.signed_at) < self.interval
+            ):
+                return 0
             checkpoint = Checkpoint(self.signer.name, size, root)
             session.add(
                 SignedCheckpoint(
