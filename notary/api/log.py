@@ -126,3 +126,41 @@ def get_record_presence(record_sha256: str) -> Response:
     """Whether a record with that SHA-256 is in the log, proven against the latest checkpoint."""
     with runtime().db.read() as session:
         return json_response(log.record_presence(session, record_sha256.lower()))
+
+
+class TrustLogSchema(ma.Schema):
+    origin = fields.String()
+    verifier_key = fields.String()
+    from_size = fields.Integer()
+    until_size = fields.Integer()
+
+
+class TrustSchema(ma.Schema):
+    logs = fields.List(fields.Nested(TrustLogSchema))
+    notary_roots_pem = fields.List(fields.String())
+    tsa_roots_pem = fields.List(fields.String())
+
+
+@blp.route("/trust", methods=["GET"])
+@blp.alt_response(200, schema=TrustSchema, description="the trust file for `notary verify --trust`")
+def get_trust() -> Response:
+    """What a verifier should trust: the log keys (with the sizes each signed), the notary's
+    root and the timestamp authorities' roots. Save it once, from a source you trust."""
+    rt = runtime()
+    return json_response(trust_file(rt))
+
+
+def trust_file(rt: Any) -> dict[str, Any]:
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    tsa_roots: list[str] = []
+    for authority in rt.tsa_client.authorities:
+        for root in authority.trust_roots:
+            pem = root.public_bytes(Encoding.PEM).decode("ascii")
+            if pem not in tsa_roots:
+                tsa_roots.append(pem)
+    return {
+        "logs": [{"origin": rt.log_signer.name, "verifier_key": rt.log_signer.verifier_key, "from_size": 0}],
+        "notary_roots_pem": [rt.keys.root_cert.public_bytes(Encoding.PEM).decode("ascii")],
+        "tsa_roots_pem": tsa_roots,
+    }

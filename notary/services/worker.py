@@ -43,7 +43,9 @@ def default_steps(rt: Runtime) -> list[Step]:
     """The work a leader does on every round, in order."""
     return [
         lambda: len(rt.sequencer.seal_pending()),
+        rt.stamper.stamp_records,
         rt.checkpointer.run_once,
+        rt.stamper.stamp_checkpoints,
         lambda: expire_overdue(rt),
     ]
 

@@ -8,91 +8,23 @@ of the embedded authority's code, keys and algorithms.
 from __future__ import annotations
 
 import hashlib
-import socket
-import subprocess
-import sys
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from cryptography.hazmat.primitives import serialization
 
 from notary.errors import TimestampUnavailable
 from notary.signing.tsa import EmbeddedTSA
 from notary.signing.tsa_client import EMBEDDED, Authority, StampFailure, StampResult, TimestampClient
 from notary.verify.timestamp import UntrustedTimestampChain, verify_timestamp
-from tests.e2e.openssl_tsa_server import write_config
-from tests.timestamp_pki import OPENSSL, TsaPki, issue, make_root, make_tsa_pki, openssl, pem, rsa_key
+from tests.support.external_tsa import ExternalTsa
+from tests.support.server import free_port
+from tests.timestamp_pki import OPENSSL, make_root, make_tsa_pki, openssl, pem
 
 pytestmark = pytest.mark.skipif(OPENSSL is None, reason="the openssl command is not installed")
 
 SERVER = Path(__file__).with_name("openssl_tsa_server.py")
 EXTERNAL_POLICY = "1.3.6.1.4.1.99999.3161.1"
 DIGEST = hashlib.sha256(b"checkpoint body\n").digest()
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-@dataclass
-class ExternalTsa:
-    """The openssl authority's process, folder and root; ``start``/``stop`` keep its port."""
-
-    config: Path
-    root_pem: Path
-    pki: TsaPki
-    port: int = 0
-    process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/tsa"
-
-    def start(self) -> None:
-        assert self.process is None
-        self.process = subprocess.Popen(
-            [sys.executable, str(SERVER), str(self.config), str(self.port)],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-        )
-        assert self.process.stdout is not None
-        line = self.process.stdout.readline().decode()
-        assert line.startswith("listening on "), line
-        self.port = int(line.split()[-1])
-
-    def stop(self) -> None:
-        if self.process is not None:
-            self.process.terminate()
-            self.process.wait(timeout=10)
-            if self.process.stdout is not None:
-                self.process.stdout.close()
-            self.process = None
-
-
-@pytest.fixture
-def external(tmp_path: Path) -> Iterator[ExternalTsa]:
-    root_key, root = make_root("External Root", key=rsa_key())
-    tsa_key, tsa_cert = issue(root_key, root, common_name="External TSA", key=rsa_key())
-    (tmp_path / "tsa.key").write_bytes(
-        tsa_key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        )
-    )
-    (tmp_path / "tsa.pem").write_bytes(pem(tsa_cert))
-    (tmp_path / "root.pem").write_bytes(pem(root))
-    config = write_config(
-        tmp_path, signer_cert=tmp_path / "tsa.pem", signer_key=tmp_path / "tsa.key", policy=EXTERNAL_POLICY
-    )
-    server = ExternalTsa(config, tmp_path / "root.pem", TsaPki(root_key, root, tsa_key, tsa_cert))
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture(scope="module")
