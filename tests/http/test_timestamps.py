@@ -6,7 +6,6 @@ Tokens the service stores are checked by the real ``openssl ts -verify``.
 from __future__ import annotations
 
 import hashlib
-import shutil
 import subprocess
 
 import pytest
