@@ -6,6 +6,7 @@ Tokens the service stores are checked by the real ``openssl ts -verify``.
 from __future__ import annotations
 
 import hashlib
+import shutil
 import subprocess
 
 import pytest
@@ -17,9 +18,7 @@ from notary.verify.timestamp import verify_timestamp
 from tests.conftest import sign_body
 from tests.support.external_tsa import ExternalTsa
 
-pytestmark = pytest.mark.skipif(
-    subprocess.run(["which", "openssl"], capture_output=True).returncode, reason="no openssl"
-)
+pytestmark = pytest.mark.skipif(shutil.which("openssl") is None, reason="no openssl")
 
 
 def sealed_contract(platform, investor, borrower, runtime, client):
