@@ -30,13 +30,13 @@ test-fast: venv
 	$(BIN)/python -m pytest -q -x -m "not slow and not postgres"
 
 lint: venv
-	$(BIN)/ruff check notary tests
-	$(BIN)/ruff format --check notary tests
+	$(BIN)/ruff check notary tests bench
+	$(BIN)/ruff format --check notary tests bench
 	$(BIN)/mypy
 
 format: venv
-	$(BIN)/ruff format notary tests
-	$(BIN)/ruff check --fix notary tests
+	$(BIN)/ruff format notary tests bench
+	$(BIN)/ruff check --fix notary tests bench
 
 bench: deps venv
 	$(BIN)/python -m bench
