@@ -24,8 +24,8 @@ from notary.verify.encoding import hex_digest
 from notary.verify.errors import MalformedInput
 from notary.verify.keys import PublicKey
 from notary.verify.payloads import sha256_hex
+from notary.verify.pem import load_pem_certificates
 from notary.verify.record import parse_time
-from notary.verify.trust import load_pem_certificates
 
 __all__ = [
     "BUNDLE_FORMAT",
@@ -182,10 +182,7 @@ def _key_pem(pem: bytes, what: str) -> bytes:
 
 
 def _chain_pem(pem: bytes, what: str) -> bytes:
-    try:
-        certificates = x509.load_pem_x509_certificates(pem)
-    except ValueError as exc:
-        raise MalformedInput(f"{what} is not PEM certificates") from exc
+    certificates = load_pem_certificates(pem, what=what, canonical=False)
     return b"".join(cert.public_bytes(serialization.Encoding.PEM) for cert in certificates)
 
 

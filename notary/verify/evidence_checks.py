@@ -15,6 +15,7 @@ from types import MappingProxyType
 from typing import Any
 
 from cryptography import x509
+from cryptography.exceptions import InvalidSignature
 
 from notary.verify.bundle import (
     BUNDLE_FORMAT,
@@ -105,7 +106,18 @@ class Anchors:
 
 
 def _self_signed(chain: Sequence[x509.Certificate]) -> tuple[x509.Certificate, ...]:
-    return tuple(cert for cert in chain if cert.subject == cert.issuer)
+    """The roots a chain file states: self-issued and self-signed. The self-signature proves
+    nothing about trust; checking it makes every byte of the bundle's root matter."""
+    roots = []
+    for cert in chain:
+        if cert.subject != cert.issuer:
+            continue
+        try:
+            cert.verify_directly_issued_by(cert)
+        except (ValueError, TypeError, InvalidSignature):
+            continue
+        roots.append(cert)
+    return tuple(roots)
 
 
 def member(bundle: EvidenceBundle, name: str) -> bytes:

@@ -83,6 +83,11 @@ def check_log_key(bundle: EvidenceBundle) -> Passed:
         raise MalformedInput(f"{LOG_KEY}: public_key_pem is not a PEM public key") from exc
     if not isinstance(public, ed25519.Ed25519PublicKey):
         raise LogKeyMismatch(f"{LOG_KEY}: public_key_pem is not an Ed25519 key")
+    canonical = public.public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    if canonical != pem.encode("ascii"):
+        raise MalformedInput(f"{LOG_KEY}: public_key_pem is not exactly one key in canonical PEM")
     if key.name != origin or public.public_bytes_raw() != key.public_key:
         raise LogKeyMismatch(
             f"{LOG_KEY}: origin, verifier key and PEM key do not name one key",

@@ -25,36 +25,20 @@ from cryptography.hazmat.primitives import serialization
 from notary.verify.canonical import parse_json
 from notary.verify.errors import MalformedInput
 from notary.verify.note import NoteVerifierKey, parse_verifier_key
+from notary.verify.pem import load_pem_certificates
 
-__all__ = ["MalformedTrustFile", "TrustFile", "TrustedLog", "load_pem_certificates"]
+__all__ = ["MalformedTrustFile", "TrustFile", "TrustedLog"]
 
 _FIELDS = frozenset({"logs", "notary_roots_pem", "tsa_roots_pem"})
 _LOG_FIELDS = frozenset({"origin", "verifier_key", "from_size", "until_size"})
 _MAX_SIZE = 2**64 - 1
-_PEM_BEGIN = b"-----BEGIN CERTIFICATE-----"
+_PEM_BEGIN = "-----BEGIN CERTIFICATE-----"
 
 
 class MalformedTrustFile(MalformedInput):
     """The trust file is not the JSON of ``GET /trust``."""
 
     code = "malformed_trust_file"
-
-
-def load_pem_certificates(data: bytes, *, what: str) -> tuple[x509.Certificate, ...]:
-    """Certificates from PEM text that must be exactly their canonical PEM, one after another.
-
-    Canonical means the bytes are what re-encoding the certificates gives (64-column base64,
-    ``\\n`` line ends, nothing between or around them), so no byte of the file goes unchecked.
-    Raises :class:`MalformedInput` otherwise, or when there is no certificate.
-    """
-    try:
-        certificates = tuple(x509.load_pem_x509_certificates(data))
-    except ValueError as exc:
-        raise MalformedInput(f"{what} is not PEM certificates") from exc
-    canonical = b"".join(cert.public_bytes(serialization.Encoding.PEM) for cert in certificates)
-    if canonical != data:
-        raise MalformedInput(f"{what} is not exactly its certificates in canonical PEM")
-    return certificates
 
 
 def _size(value: object, what: str) -> int:
@@ -93,12 +77,16 @@ def _roots(value: object, what: str) -> tuple[x509.Certificate, ...]:
         raise MalformedTrustFile(f"{what} must be a non-empty list of PEM certificates")
     roots: list[x509.Certificate] = []
     for index, pem in enumerate(value):
-        if not isinstance(pem, str) or not pem.startswith(_PEM_BEGIN.decode()):
+        if not isinstance(pem, str) or not pem.startswith(_PEM_BEGIN):
             raise MalformedTrustFile(f"{what}[{index}] must be one PEM certificate")
         try:
-            certificates = x509.load_pem_x509_certificates(pem.encode("ascii"))
-        except (ValueError, UnicodeEncodeError) as exc:
+            certificates = load_pem_certificates(
+                pem.encode("ascii"), what=f"{what}[{index}]", canonical=False
+            )
+        except UnicodeEncodeError as exc:
             raise MalformedTrustFile(f"{what}[{index}] is not a PEM certificate") from exc
+        except MalformedInput as exc:
+            raise MalformedTrustFile(exc.message) from exc
         if len(certificates) != 1:
             raise MalformedTrustFile(f"{what}[{index}] must hold exactly one certificate")
         roots.append(certificates[0])
