@@ -151,8 +151,9 @@ def _check_entry(info: zipfile.ZipInfo, seen: set[str], limits: ArchiveLimits) -
 
 
 def _check_layout(data: bytes, infos: Sequence[zipfile.ZipInfo], directory: int) -> None:
-    """Members must not overlap one another nor the directory: overlapping entries are how
-    some zip bombs reuse one compressed stream for many members."""
+    """Each local header says what the directory says, and members overlap neither one
+    another nor the directory: overlapping entries are how some zip bombs reuse one
+    compressed stream for many members."""
     next_free = 0
     for info in sorted(infos, key=lambda item: item.header_offset):
         start = info.header_offset
@@ -161,7 +162,24 @@ def _check_layout(data: bytes, infos: Sequence[zipfile.ZipInfo], directory: int)
                 f"member {info.filename!r} overlaps another or has no local header",
                 details={"member": info.filename},
             )
-        name_length, extra_length = struct.unpack("<HH", data[start + 26 : start + _LOCAL_SIZE])
+        flags, method, _, _, crc, compressed, size, name_length, extra_length = struct.unpack(
+            "<HHHHIIIHH", data[start + 6 : start + _LOCAL_SIZE]
+        )
+        local_name = data[start + _LOCAL_SIZE : start + _LOCAL_SIZE + name_length]
+        described = (flags, method, local_name) == (
+            info.flag_bits,
+            info.compress_type,
+            info.orig_filename.encode(),
+        )
+        if not described or (
+            not flags & _DATA_DESCRIPTOR
+            and (crc, compressed, size) != (info.CRC, info.compress_size, info.file_size)
+            and 0xFFFFFFFF not in (compressed, size)  # zip64: the sizes are in an extra field
+        ):
+            raise MalformedBundle(
+                f"the local header of {info.filename!r} contradicts the central directory",
+                details={"member": info.filename},
+            )
         next_free = start + _LOCAL_SIZE + name_length + extra_length + info.compress_size
         if info.flag_bits & _DATA_DESCRIPTOR:
             # Signature (optional, usually present), CRC and two sizes of 4 or 8 bytes.

@@ -9,6 +9,7 @@ for a machine, and the value later checks build on) or raises a
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -105,19 +106,20 @@ class Anchors:
         return _self_signed(chain)
 
 
+@functools.lru_cache(maxsize=64)
+def _signs_itself(cert: x509.Certificate) -> bool:
+    try:
+        cert.verify_directly_issued_by(cert)
+    except (ValueError, TypeError, InvalidSignature):
+        return False
+    return True
+
+
 def _self_signed(chain: Sequence[x509.Certificate]) -> tuple[x509.Certificate, ...]:
     """The roots a chain file states: self-issued and self-signed. The self-signature proves
-    nothing about trust; checking it makes every byte of the bundle's root matter."""
-    roots = []
-    for cert in chain:
-        if cert.subject != cert.issuer:
-            continue
-        try:
-            cert.verify_directly_issued_by(cert)
-        except (ValueError, TypeError, InvalidSignature):
-            continue
-        roots.append(cert)
-    return tuple(roots)
+    nothing about trust; checking it makes every byte of the bundle's root matter. (The same
+    few roots come in every bundle, hence the cache, keyed by the certificate's bytes.)"""
+    return tuple(cert for cert in chain if cert.subject == cert.issuer and _signs_itself(cert))
 
 
 def member(bundle: EvidenceBundle, name: str) -> bytes:

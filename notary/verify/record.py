@@ -91,7 +91,7 @@ def parse_time(text: object, *, what: str = "time") -> dt.datetime:
     if not isinstance(text, str) or not _TIME.fullmatch(text):
         raise MalformedInput(f"{what} must be RFC 3339 UTC with milliseconds, like 2026-12-01T08:00:01.250Z")
     try:
-        return dt.datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=dt.UTC)
+        return dt.datetime.fromisoformat(text[:-1] + "+00:00")
     except ValueError as exc:
         raise MalformedInput(f"{what} is not a valid date and time") from exc
 

@@ -87,7 +87,9 @@ def test_every_bundle_of_the_log_verifies_and_several_checkpoint_tokens_are_all_
     assert len(report.check("checkpoint_timestamp").details["tokens"]) == 3
     damaged = members(bundle)
     damaged["timestamp/checkpoint-3.tsr"] = damaged["timestamp/record.tsr"]
-    assert failed(verify_bundle(rezip(damaged, fix_manifest=True))) == {"checkpoint_timestamp": "imprint_mismatch"}
+    assert failed(verify_bundle(rezip(damaged, fix_manifest=True))) == {
+        "checkpoint_timestamp": "imprint_mismatch"
+    }
 
 
 # Which check owns each member: changing that member must fail that check, even when the
@@ -161,7 +163,13 @@ def test_without_a_record_the_checks_that_need_it_are_reported_not_run(entries):
     changed = {key: value for key, value in entries.items() if key != "record.json"}
     report = verify_bundle(rezip(changed, fix_manifest=True))
     assert report.check("record_fields").code == "missing_member"
-    for name in ("document_digest", "terms_digest", "signature_investor", "signature_borrower", "inclusion_proof"):
+    for name in (
+        "document_digest",
+        "terms_digest",
+        "signature_investor",
+        "signature_borrower",
+        "inclusion_proof",
+    ):
         check = report.check(name)
         assert check.status == NOT_RUN
         assert "record_fields" in check.reason
@@ -222,12 +230,17 @@ def test_a_genuine_checkpoint_of_another_size_fails(entries, log):
 def test_a_token_over_another_record_fails(entries, log, notary):
     changed = dict(entries)
     changed["timestamp/record.tsr"] = notary.stamp(log.filed[0].record).token
-    assert failed(verify_bundle(rezip(changed, fix_manifest=True))) == {"record_timestamp": "imprint_mismatch"}
+    assert failed(verify_bundle(rezip(changed, fix_manifest=True))) == {
+        "record_timestamp": "imprint_mismatch"
+    }
 
 
 def test_keys_swapped_between_roles_fail_both_signatures(entries):
     changed = dict(entries)
-    changed["keys/investor.pem"], changed["keys/borrower.pem"] = entries["keys/borrower.pem"], entries["keys/investor.pem"]
+    changed["keys/investor.pem"], changed["keys/borrower.pem"] = (
+        entries["keys/borrower.pem"],
+        entries["keys/investor.pem"],
+    )
     assert failed(verify_bundle(rezip(changed, fix_manifest=True))) == {
         "signature_investor": "key_mismatch",
         "signature_borrower": "key_mismatch",
@@ -238,7 +251,9 @@ def test_a_checkpoint_token_without_its_predecessor_is_missing(entries):
     changed = {key: value for key, value in entries.items() if not key.startswith("timestamp/checkpoint-1")}
     changed["timestamp/checkpoint-2.tsr"] = entries["timestamp/checkpoint-1.tsr"]
     changed["timestamp/checkpoint-2-chain.pem"] = entries["timestamp/checkpoint-1-chain.pem"]
-    assert failed(verify_bundle(rezip(changed, fix_manifest=True)))["checkpoint_timestamp"] == "missing_member"
+    assert (
+        failed(verify_bundle(rezip(changed, fix_manifest=True)))["checkpoint_timestamp"] == "missing_member"
+    )
 
 
 def test_another_notarys_keys_pass_on_their_own_but_not_with_the_trust_file(notary, other_notary):
@@ -272,7 +287,9 @@ def test_a_rotated_key_keeps_verifying_what_it_signed(genuine, notary, other_not
 
 def test_consistency_with_a_newer_checkpoint(genuine, log, notary):
     newer = log.checkpoint(8)
-    report = verify_bundle(genuine, trust=notary.trust(), newer_checkpoint=newer, consistency_proof=log.consistency(SIZE, 8))
+    report = verify_bundle(
+        genuine, trust=notary.trust(), newer_checkpoint=newer, consistency_proof=log.consistency(SIZE, 8)
+    )
     assert report.valid, failed(report)
     assert report.newer_checkpoint.tree_size == 8
     assert report.check("consistency").passed
@@ -292,11 +309,17 @@ def test_consistency_with_a_newer_checkpoint(genuine, log, notary):
     }
 
 
-def test_a_newer_checkpoint_by_another_key_or_of_another_log_fails_consistency(genuine, log, notary, other_notary):
+def test_a_newer_checkpoint_by_another_key_or_of_another_log_fails_consistency(
+    genuine, log, notary, other_notary
+):
     forged = SampleLog(other_notary, 8).checkpoint(8)
-    report = verify_bundle(genuine, trust=notary.trust(), newer_checkpoint=forged, consistency_proof=log.consistency(SIZE, 8))
+    report = verify_bundle(
+        genuine, trust=notary.trust(), newer_checkpoint=forged, consistency_proof=log.consistency(SIZE, 8)
+    )
     assert failed(report) == {"consistency": "note_unknown_key"}
-    report = verify_bundle(genuine, newer_checkpoint="not a checkpoint\n", consistency_proof=log.consistency(SIZE, 8))
+    report = verify_bundle(
+        genuine, newer_checkpoint="not a checkpoint\n", consistency_proof=log.consistency(SIZE, 8)
+    )
     assert failed(report) == {"consistency": "malformed_note"}
 
 
@@ -308,7 +331,10 @@ def test_newer_checkpoint_and_proof_go_together(genuine, log):
 def test_a_token_from_the_future_fails(genuine):
     past = dt.datetime(2020, 1, 1, tzinfo=dt.UTC)
     result = failed(verify_bundle(genuine, now=past))
-    assert result == {"record_timestamp": "timestamp_in_future", "checkpoint_timestamp": "timestamp_in_future"}
+    assert result == {
+        "record_timestamp": "timestamp_in_future",
+        "checkpoint_timestamp": "timestamp_in_future",
+    }
 
 
 def test_report_json_is_canonical_and_complete(genuine):
@@ -341,6 +367,8 @@ def test_junk_is_refused_as_malformed_bundle(data, message):
 def test_a_zip_that_is_no_bundle_is_refused():
     from notary.verify.archive import write_archive
 
-    docx = write_archive([("word/document.xml", b"<w:document/>")], modified=dt.datetime(2026, 1, 1, tzinfo=dt.UTC))
+    docx = write_archive(
+        [("word/document.xml", b"<w:document/>")], modified=dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    )
     with pytest.raises(MalformedBundle, match="not an evidence bundle"):
         verify_bundle(docx)
