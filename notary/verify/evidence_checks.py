@@ -165,6 +165,8 @@ def check_manifest(bundle: EvidenceBundle, record: EvidenceRecord | None) -> Pas
         raise MalformedManifest(exc.message) from exc
     if not isinstance(manifest, dict) or manifest.keys() != _MANIFEST_FIELDS:
         raise MalformedManifest(f"{MANIFEST} must hold exactly format, contract_id, created_at and files")
+    if not isinstance(manifest["contract_id"], str) or not manifest["contract_id"]:
+        raise MalformedManifest("manifest contract_id must be a non-empty string")
     if manifest["format"] != BUNDLE_FORMAT:
         raise MalformedManifest(f"bundle format {manifest['format']!r} is not {BUNDLE_FORMAT!r}")
     try:
@@ -176,10 +178,14 @@ def check_manifest(bundle: EvidenceBundle, record: EvidenceRecord | None) -> Pas
         raise MalformedManifest("manifest files must map each path to its SHA-256 in hex")
     _required_members(bundle)
     present = set(bundle.names) - {MANIFEST}
-    for name in sorted(set(files) - present):
-        raise ManifestMismatch(f"the manifest lists {name}, which the bundle lacks", details={"member": name})
-    for name in sorted(present - set(files)):
-        raise ManifestMismatch(f"{name} is in the bundle but not in the manifest", details={"member": name})
+    if absent := sorted(set(files) - present):
+        raise ManifestMismatch(
+            f"the manifest lists {absent[0]}, which the bundle lacks", details={"member": absent[0]}
+        )
+    if unlisted := sorted(present - set(files)):
+        raise ManifestMismatch(
+            f"{unlisted[0]} is in the bundle but not in the manifest", details={"member": unlisted[0]}
+        )
     for name, content in bundle.members:
         if name != MANIFEST and files[name] != sha256_hex(content):
             raise ManifestMismatch(
