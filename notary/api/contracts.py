@@ -204,6 +204,24 @@ def get_document(contract_id: str) -> Response:
     return response
 
 
+@blp.route("/contracts/<contract_id>/certificate", methods=["GET"])
+@blp.alt_response(
+    200, description="application/pdf: the signed evidence certificate, the same bytes every time"
+)
+@blp.alt_response(409, schema=ErrorSchema, description="evidence_not_ready (with Retry-After)")
+def get_certificate(contract_id: str) -> Response:
+    """The evidence certificate: a bilingual PDF signed by the notary (PAdES, timestamped)."""
+    caller = principal()
+    rt = runtime()
+    with rt.db.read() as session:
+        contract = contracts.readable_contract(session, caller, contract_id)
+    pdf, sha256 = rt.certificates.certificate(contract.id)
+    response = Response(pdf, mimetype="application/pdf")
+    response.headers["Content-Disposition"] = f'attachment; filename="{contract.id}-certificate.pdf"'
+    response.headers["Repr-Digest"] = f"sha-256=:{base64.b64encode(bytes.fromhex(sha256)).decode()}:"
+    return response
+
+
 @blp.route("/contracts/<contract_id>/signatures", methods=["POST"])
 @blp.arguments(SignatureSchema)
 @blp.alt_response(200, schema=StatusSchema, description="accepted (or the same signature again)")
