@@ -14,6 +14,8 @@ from cryptography import x509
 
 from notary.config import ConfigError, Settings
 from notary.services.ceremony import Ceremony
+from notary.services.certificate import CertificateSigner
+from notary.services.certificates import CertificateService
 from notary.services.checkpoints import Checkpointer
 from notary.services.clock import Clock, system_clock
 from notary.services.filing import FilingService
@@ -96,6 +98,24 @@ class Runtime:
     @cached_property
     def stamper(self) -> Stamper:
         return Stamper(self.db, self.tsa_client, self.clock)
+
+    @cached_property
+    def certificates(self) -> CertificateService:
+        """Certificate PDFs, signed with the notary key and timestamped by the embedded authority."""
+        signer = CertificateSigner(
+            signer_key=self.keys.notary_key,
+            signer_cert=self.keys.notary_cert,
+            chain=self.keys.notary_chain,
+            timestamper=self.embedded_tsa.respond,
+        )
+        return CertificateService(
+            self.db,
+            self.blobs,
+            signer,
+            settings=self.settings,
+            verifier_key=self.log_signer.verifier,
+            clock=self.clock,
+        )
 
     def close(self) -> None:
         if "db" in self.__dict__:

@@ -3,7 +3,7 @@
     .venv/bin/python scripts/measure-certificate.py [--runs 30]
 
 Keys are loaded once, the signer is built once and the timestamp authority is called in
-process (the test authority in tests/support/mini_tsa.py), as the service does with its
+process (the embedded authority, notary.signing.tsa), as the service does with its
 embedded authority. Prints the median and 90th percentile of wall-clock and CPU time over
 ``--runs`` certificates after a warm-up; CPU time is what the machine spends on one
 certificate, wall time also counts anything else running on it.
@@ -24,9 +24,9 @@ sys.path.insert(0, str(ROOT))
 
 from notary.services.certificate import CertificateSigner, issue_certificate, render_certificate  # noqa: E402
 from notary.services.certificate.fonts import certificate_fonts  # noqa: E402
+from notary.signing.tsa import EmbeddedTSA  # noqa: E402
 from tests.support.certificate_facts import sample_facts  # noqa: E402
 from tests.support.certificate_pki import make_keys  # noqa: E402
-from tests.support.mini_tsa import MiniTSA  # noqa: E402
 
 
 def timed(action: Callable[[], object], runs: int) -> tuple[list[float], list[float]]:
@@ -61,7 +61,7 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as scratch:
         keys = make_keys(Path(scratch) / "keys")
-    tsa = MiniTSA(keys.tsa_key, keys.tsa_chain)
+    tsa = EmbeddedTSA.from_instance_keys(keys)
     tsa_wall: list[float] = []
 
     def respond(request_der: bytes) -> bytes:

@@ -26,28 +26,19 @@ from notary.api.schemas import (
 )
 from notary.config import Settings
 from notary.errors import NotaryError, TooLarge
-from notary.services import contracts
+from notary.services import contracts, log
 from notary.services.ceremony import Act
 from notary.services.clock import stamp
+from notary.services.evidence import evidence_bundle
 from notary.services.filing import Filing, payload_answer, signing_payload
 from notary.verify import payloads
+from notary.verify.bundle import document_extension
 from notary.verify.encoding import b64decode
 from notary.verify.errors import MalformedInput
 
 blp = Blueprint("contracts", __name__, url_prefix="/api/v1", description="Filing and signing contracts")
 
 _JSON_FILING = JsonFilingSchema()
-_EXTENSIONS = {
-    "application/pdf": "pdf",
-    "application/ofd": "ofd",
-    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": "docx",
-    "application/msword": "doc",
-    "text/plain": "txt",
-    "text/html": "html",
-    "application/xml": "xml",
-    "image/png": "png",
-    "image/jpeg": "jpg",
-}
 
 _FILING_BODY = {
     "required": True,
@@ -196,11 +187,49 @@ def get_document(contract_id: str) -> Response:
     with rt.db.read() as session:
         contract = contracts.readable_contract(session, caller, contract_id)
         data = rt.blobs.get(session, contract.document_sha256)
-    extension = _EXTENSIONS.get(contract.media_type, "bin")
+    extension = document_extension(contract.media_type)
     response = Response(data, mimetype=contract.media_type)
     response.headers["Content-Disposition"] = f'attachment; filename="{contract.id}.{extension}"'
     digest = base64.b64encode(hashlib.sha256(data).digest()).decode()
     response.headers["Repr-Digest"] = f"sha-256=:{digest}:"
+    return response
+
+
+@blp.route("/contracts/<contract_id>/evidence", methods=["GET"])
+@blp.alt_response(
+    200, description="application/zip: the evidence bundle (notary-evidence/1, docs/evidence-format.md)"
+)
+@blp.alt_response(409, schema=ErrorSchema, description="evidence_not_ready (with Retry-After)")
+def get_evidence(contract_id: str) -> Response:
+    """The evidence bundle: everything needed to verify this contract offline."""
+    caller = principal()
+    rt = runtime()
+    with rt.db.read() as session:
+        contract = contracts.readable_contract(session, caller, contract_id)
+        bundle = evidence_bundle(rt, session, contract, log_key=log.log_key(rt))
+    response = Response(bundle, mimetype="application/zip")
+    response.headers["Content-Disposition"] = f'attachment; filename="{contract.id}-evidence.zip"'
+    response.headers["Repr-Digest"] = (
+        f"sha-256=:{base64.b64encode(hashlib.sha256(bundle).digest()).decode()}:"
+    )
+    return response
+
+
+@blp.route("/contracts/<contract_id>/certificate", methods=["GET"])
+@blp.alt_response(
+    200, description="application/pdf: the signed evidence certificate, the same bytes every time"
+)
+@blp.alt_response(409, schema=ErrorSchema, description="evidence_not_ready (with Retry-After)")
+def get_certificate(contract_id: str) -> Response:
+    """The evidence certificate: a bilingual PDF signed by the notary (PAdES, timestamped)."""
+    caller = principal()
+    rt = runtime()
+    with rt.db.read() as session:
+        contract = contracts.readable_contract(session, caller, contract_id)
+    pdf, sha256 = rt.certificates.certificate(contract.id)
+    response = Response(pdf, mimetype="application/pdf")
+    response.headers["Content-Disposition"] = f'attachment; filename="{contract.id}-certificate.pdf"'
+    response.headers["Repr-Digest"] = f"sha-256=:{base64.b64encode(bytes.fromhex(sha256)).decode()}:"
     return response
 
 

@@ -247,3 +247,18 @@ class CheckpointTimestamp(Base):
     gen_time: Mapped[str] = mapped_column(String(40))
     serial: Mapped[str] = mapped_column(String(64))
     stamped_at: Mapped[str] = mapped_column(TIME)
+
+
+class IssuedCertificate(Base):
+    """A contract's evidence certificate: made once, its PDF kept in the blob store, the same
+    bytes served ever after. ``facts`` (canonical JSON) is what it shows, so it can be rendered
+    again and compared."""
+
+    __tablename__ = "certificates"
+
+    contract_id: Mapped[str] = mapped_column(ForeignKey("contracts.id"), primary_key=True)
+    certificate_number: Mapped[str] = mapped_column(String(40), unique=True)
+    pdf_sha256: Mapped[str] = mapped_column(SHA256)
+    pdf_size: Mapped[int] = mapped_column(BigInteger)
+    facts: Mapped[bytes] = mapped_column(LargeBinary)
+    issued_at: Mapped[str] = mapped_column(TIME)

@@ -1,6 +1,6 @@
 """The signed certificate as independent tools see it: poppler (pdfsig with NSS, pdftotext,
 pdftoppm), zbarimg and OpenSSL. No app or database: keys are made in a temporary folder and
-the timestamps come from tests/support/mini_tsa.py.
+the timestamps come from the embedded authority (notary.signing.tsa).
 """
 
 from __future__ import annotations

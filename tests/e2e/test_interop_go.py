@@ -30,11 +30,19 @@ pytestmark = pytest.mark.skipif(
 def tlogcheck(tmp_path_factory):
     folder = tmp_path_factory.mktemp("go")
     binary = folder / "tlogcheck"
-    env = {**os.environ, "GOPATH": str(GOPATH), "GO111MODULE": "off", "GOCACHE": str(folder / "cache"), "GOFLAGS": ""}
+    env = {
+        **os.environ,
+        "GOPATH": str(GOPATH),
+        "GO111MODULE": "off",
+        "GOCACHE": str(folder / "cache"),
+        "GOFLAGS": "",
+    }
     subprocess.run(["go", "build", "-o", str(binary), str(SOURCE)], env=env, check=True, capture_output=True)
 
     def check(payload: dict) -> dict:
-        result = subprocess.run([str(binary)], input=json.dumps(payload), capture_output=True, text=True, check=True)
+        result = subprocess.run(
+            [str(binary)], input=json.dumps(payload), capture_output=True, text=True, check=True
+        )
         return json.loads(result.stdout)
 
     return check
@@ -45,7 +53,9 @@ def seal(platform, investor, borrower, runtime, client, count):
     for i in range(count):
         filed = platform.file(investor, borrower, document=f"contract {i}".encode())
         for role, person in (("investor", investor), ("borrower", borrower)):
-            client.post(f"/api/v1/contracts/{filed['contract_id']}/signatures", json=sign_body(person, filed, role))
+            client.post(
+                f"/api/v1/contracts/{filed['contract_id']}/signatures", json=sign_body(person, filed, role)
+            )
         leaves += runtime.sequencer.seal_pending()
     return leaves
 
@@ -62,7 +72,9 @@ def test_go_reads_our_checkpoints_and_proofs(platform, investor, borrower, runti
     key = client.get("/api/v1/log/key").get_json()["verifier_key"]
     consistency = client.get("/api/v1/log/proof/consistency?first=3&second=7").get_json()["hashes"]
     for leaf in leaves:
-        inclusion = client.get(f"/api/v1/log/proof/inclusion?leaf_index={leaf.sequence}&tree_size=7").get_json()
+        inclusion = client.get(
+            f"/api/v1/log/proof/inclusion?leaf_index={leaf.sequence}&tree_size=7"
+        ).get_json()
         payload = {
             "verifier_key": key,
             "checkpoint": current,

@@ -1,4 +1,4 @@
-"""A throwaway notary PKI for certificate tests: instance keys, a signer and the mini TSA."""
+"""A throwaway notary PKI for certificate tests: instance keys, a signer and the embedded TSA."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from cryptography.hazmat.primitives import serialization
 
 from notary.services.certificate import CertificateSigner
 from notary.signing.keystore import InstanceKeys, ensure_keys, load_keys
-from tests.support.mini_tsa import MiniTSA
+from notary.signing.tsa import EmbeddedTSA
 
 
 def make_keys(key_dir: Path) -> InstanceKeys:
@@ -18,9 +18,21 @@ def make_keys(key_dir: Path) -> InstanceKeys:
     return load_keys(key_dir)
 
 
-def make_signer(keys: InstanceKeys) -> tuple[CertificateSigner, MiniTSA]:
-    """A certificate signer whose timestamps come from a mini TSA holding the instance's TSA key."""
-    tsa = MiniTSA(keys.tsa_key, keys.tsa_chain)
+class CountingTSA:
+    """The embedded authority, counting the requests it answers."""
+
+    def __init__(self, tsa: EmbeddedTSA) -> None:
+        self.tsa = tsa
+        self.requests = 0
+
+    def respond(self, request_der: bytes) -> bytes:
+        self.requests += 1
+        return self.tsa.respond(request_der)
+
+
+def make_signer(keys: InstanceKeys) -> tuple[CertificateSigner, CountingTSA]:
+    """A certificate signer timestamped by the embedded authority with the instance's TSA key."""
+    tsa = CountingTSA(EmbeddedTSA.from_instance_keys(keys))
     signer = CertificateSigner(
         signer_key=keys.notary_key,
         signer_cert=keys.notary_cert,

@@ -43,7 +43,7 @@ from notary.services.certificate.fonts import certificate_fonts, load_fonts
 from notary.services.certificate.layout import Style, wrap
 from tests.support.certificate_facts import CONTRACT_ID, RECORD_SHA256, sample_facts
 from tests.support.certificate_pki import asn1_root, make_keys, make_signer
-from tests.support.mini_tsa import rejection
+from tests.support.tsa_replies import rejection
 
 
 @pytest.fixture(scope="module")
@@ -296,7 +296,7 @@ def test_a_refusal_is_timestamp_unavailable() -> None:
     assert caught.value.details == {"status": "rejection"}
 
 
-def test_the_mini_tsa_refuses_a_malformed_request(keys) -> None:
+def test_a_refusal_of_a_malformed_request_is_unavailable(keys) -> None:
     _, tsa = make_signer(keys)
     with pytest.raises(TimestampUnavailable, match="rejection"):
         _stamp(lambda request: tsa.respond(request[:-3]))

@@ -199,7 +199,7 @@ class CertificateFacts:
         self._split_verifier_key()
 
     def _split_verifier_key(self) -> tuple[str, str]:
-        parts = self.checkpoint_verifier_key.split("+")
+        parts = self.checkpoint_verifier_key.split("+", 2)  # base64 may hold "+" too
         if len(parts) != 3 or not parts[0] or not _KEY_HASH.fullmatch(parts[1]) or not parts[2]:
             raise InvalidCertificateFacts("checkpoint_verifier_key must be name+keyhash+base64")
         return parts[0], parts[1]
