@@ -14,6 +14,8 @@ from notary.api.errors import MalformedMultipart, UnsupportedMediaType, Validati
 from notary.api.schemas import (
     BatchResultsSchema,
     BatchSchema,
+    BatchSignatureItemSchema,
+    BatchSignaturesSchema,
     ContractSchema,
     DeclineSchema,
     ErrorSchema,
@@ -39,6 +41,7 @@ from notary.verify.errors import MalformedInput
 blp = Blueprint("contracts", __name__, url_prefix="/api/v1", description="Filing and signing contracts")
 
 _JSON_FILING = JsonFilingSchema()
+_SIGNATURE_ITEM = BatchSignatureItemSchema()
 
 _FILING_BODY = {
     "required": True,
@@ -141,16 +144,27 @@ def file_batch(body: dict[str, Any]) -> Response:
             items.append(_filing_from_json(item, None))
         except NotaryError as exc:
             items.append(exc)
-    results = []
-    for outcome in rt.filing.file_batch(platform, items):
-        if isinstance(outcome, NotaryError):
-            error: dict[str, Any] = {"code": outcome.code, "message": outcome.message}
-            if outcome.details:
-                error["details"] = outcome.details
-            results.append({"status": status_of(outcome), "body": {"error": error}})
-        else:
-            results.append({"status": outcome.status, "body": outcome.body})
+    results = [
+        _batch_result(outcome)
+        if isinstance(outcome, NotaryError)
+        else {"status": outcome.status, "body": outcome.body}
+        for outcome in rt.filing.file_batch(platform, items)
+    ]
     return json_response({"results": results})
+
+
+def _act_result(outcome: str | NotaryError) -> dict[str, Any]:
+    if isinstance(outcome, NotaryError):
+        return _batch_result(outcome)
+    return {"status": 200, "body": {"status": outcome}}
+
+
+def _batch_result(error: NotaryError) -> dict[str, Any]:
+    """A batch item's error: the status and body the single call would have answered."""
+    body: dict[str, Any] = {"code": error.code, "message": error.message}
+    if error.details:
+        body["details"] = error.details
+    return {"status": status_of(error), "body": {"error": body}}
 
 
 @blp.route("/contracts/<contract_id>", methods=["GET"])
@@ -242,6 +256,28 @@ def post_signature(body: dict[str, Any], contract_id: str) -> Response:
     """A party's signature over its signing payload; the signature is the credential."""
     status = runtime().ceremony.act(contract_id, Act(body["role"], body["signature"]))
     return json_response({"status": status})
+
+
+@blp.route("/contracts/signatures/batch", methods=["POST"])
+@blp.arguments(BatchSignaturesSchema)
+@blp.alt_response(200, schema=BatchResultsSchema, description="one result per item, in order")
+def post_signatures_batch(body: dict[str, Any]) -> Response:
+    """Up to 1000 signatures, of any contracts, in one call: each item answers exactly what
+    ``POST /contracts/{id}/signatures`` would have, and one bad item does not spoil the others."""
+    acts: list[tuple[str, Act]] = []
+    results: list[dict[str, Any] | None] = []
+    for item in body["signatures"]:
+        try:
+            fields = _SIGNATURE_ITEM.load(item)
+        except ma.ValidationError as exc:
+            error = ValidationFailed("the signature is not valid", details=exc.normalized_messages())
+            results.append(_batch_result(error))
+            continue
+        acts.append((fields["contract_id"], Act(fields["role"], fields["signature"])))
+        results.append(None)
+    outcomes = iter(runtime().ceremony.act_many(acts))
+    answers = [result if result is not None else _act_result(next(outcomes)) for result in results]
+    return json_response({"results": answers})
 
 
 @blp.route("/contracts/<contract_id>/decline", methods=["POST"])

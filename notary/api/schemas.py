@@ -129,6 +129,21 @@ class SignatureSchema(ma.Schema):
     signature = fields.String(required=True, validate=validate.Length(1, 200))
 
 
+class BatchSignatureItemSchema(SignatureSchema):
+    contract_id = fields.String(required=True, validate=validate.Length(1, 40))
+
+
+class BatchSignaturesSchema(ma.Schema):
+    signatures = fields.List(
+        fields.Raw(),
+        required=True,
+        validate=validate.Length(1, 1000),
+        metadata={
+            "description": "up to 1000 items {contract_id, role, signature} (BatchSignatureItemSchema)"
+        },
+    )
+
+
 class DeclineSchema(SignatureSchema):
     reason = fields.String(validate=validate.Length(0, 1000))
 

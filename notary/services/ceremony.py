@@ -8,12 +8,13 @@ seals it.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from notary.errors import Conflict, NotFound, Unprocessable
+from notary.errors import Conflict, NotaryError, NotFound, Unprocessable
 from notary.services.clock import Clock
 from notary.services.filing import AWAITING, signing_payload
 from notary.storage.db import Database
@@ -77,60 +78,114 @@ class Ceremony:
         Raises ``not_found``, ``validation_failed``, ``bad_signature``, ``wrong_role``,
         ``already_signed`` or ``contract_not_open``; nothing is stored when it raises.
         """
-        if act.role not in payloads.ROLES:
-            raise Unprocessable(
-                "role must be investor or borrower", details={"role": ["investor or borrower"]}
-            )
-        try:
-            signature = b64decode(act.signature, what="signature")
-        except MalformedInput as exc:
-            raise Unprocessable(exc.message, details={"signature": [exc.message]}) from exc
-        submitted_sha256 = hashlib.sha256(signature).hexdigest()
+        signature, submitted_sha256 = _decode(act)
         now = payloads.format_time(self.clock())
         with self.db.write() as session:
             contract = _load_for_update(session, contract_id)
-            existing = session.get(Signature, (contract.id, act.role))
-            if existing is not None:
-                if existing.submitted_sha256 == submitted_sha256 and existing.purpose == act.purpose:
-                    return effective_status(contract, now)  # the same act again: idempotent
-                if existing.purpose == payloads.PURPOSE_SIGN:
-                    raise AlreadySigned(f"the {act.role} has already signed this contract")
-            status = effective_status(contract, now)
-            if status != AWAITING:
-                raise ContractNotOpen(f"the contract is {status}", details={"status": status})
-            party = session.get(
-                Party, contract.investor_id if act.role == "investor" else contract.borrower_id
-            )
-            assert party is not None  # foreign key
-            stored = self._verify(session, contract, party, act, signature)
-            session.add(
-                Signature(
-                    contract_id=contract.id,
-                    role=act.role,
-                    purpose=act.purpose,
-                    party_id=party.id,
-                    algorithm=party.algorithm,
-                    key_fingerprint=party.key_fingerprint,
-                    identity_sha256=party.identity_sha256,
-                    identity_assurance=identity_assurance(session, party),
-                    signature=stored,
-                    submitted_sha256=submitted_sha256,
-                    signed_at=now,
-                )
-            )
-            if act.purpose == payloads.PURPOSE_DECLINE:
-                contract.status, contract.closed_at = DECLINED, now
-                contract.decline_role, contract.decline_reason = act.role, act.reason
-            else:
-                session.flush()
-                signed = session.execute(
-                    select(Signature.role).where(
-                        Signature.contract_id == contract.id, Signature.purpose == payloads.PURPOSE_SIGN
+            acts = _acts_of(session, [contract.id])
+            return self._apply(session, contract, acts, act, signature, submitted_sha256, now, None)
+
+    def act_many(self, items: Sequence[tuple[str, Act]]) -> list[str | NotaryError]:
+        """Record many signatures or declines in one transaction; one outcome per item, in order.
+
+        Each outcome is what :meth:`act` would have answered (the status) or raised (the
+        error) had the items been posted one by one in this order; an item that fails stores
+        nothing and spoils no other. Signatures are verified before the write transaction
+        starts, so that writers do not queue behind the verifications: what they check (a
+        contract's payload and its parties' keys) never changes once filed.
+        """
+        outcomes: list[str | NotaryError | None] = [None] * len(items)
+        decoded: dict[int, tuple[bytes, str]] = {}
+        for index, (_, act) in enumerate(items):
+            try:
+                decoded[index] = _decode(act)
+            except NotaryError as exc:
+                outcomes[index] = exc
+        ids = sorted({items[index][0] for index in decoded})
+        verified: dict[int, bytes | NotaryError] = {}
+        with self.db.read() as session:
+            contracts = _contracts(session, ids)
+            _load_parties(session, contracts.values())
+            for index, (signature, _) in decoded.items():
+                contract_id, act = items[index]
+                contract = contracts.get(contract_id)
+                if contract is None:
+                    continue
+                try:
+                    verified[index] = self._verify(
+                        session, contract, _party(session, contract, act), act, signature
                     )
-                ).scalars()
-                if set(signed) == set(payloads.ROLES):
-                    contract.status, contract.signed_at = SIGNED, now
-            return contract.status
+                except NotaryError as exc:
+                    verified[index] = exc
+        now = payloads.format_time(self.clock())
+        with self.db.write() as session:
+            contracts = _contracts(session, ids, for_update=True)
+            _load_parties(session, contracts.values())
+            acts = _acts_of(session, ids)
+            for index, (signature, submitted_sha256) in decoded.items():
+                contract_id, act = items[index]
+                try:
+                    contract = contracts.get(contract_id)
+                    if contract is None:
+                        raise NotFound("no such contract")
+                    outcomes[index] = self._apply(
+                        session, contract, acts, act, signature, submitted_sha256, now, verified.get(index)
+                    )
+                except NotaryError as exc:
+                    outcomes[index] = exc
+        return [outcome for outcome in outcomes if outcome is not None]
+
+    def _apply(
+        self,
+        session: Session,
+        contract: Contract,
+        acts: dict[tuple[str, str], Signature],
+        act: Act,
+        signature: bytes,
+        submitted_sha256: str,
+        now: str,
+        verified: bytes | NotaryError | None,
+    ) -> str:
+        """The rules of one act on a locked contract, given every act stored for it (``acts``,
+        updated here). ``verified`` is the outcome of an earlier verification (None: verify now).
+        """
+        existing = acts.get((contract.id, act.role))
+        if existing is not None:
+            if existing.submitted_sha256 == submitted_sha256 and existing.purpose == act.purpose:
+                return effective_status(contract, now)  # the same act again: idempotent
+            if existing.purpose == payloads.PURPOSE_SIGN:
+                raise AlreadySigned(f"the {act.role} has already signed this contract")
+        status = effective_status(contract, now)
+        if status != AWAITING:
+            raise ContractNotOpen(f"the contract is {status}", details={"status": status})
+        party = _party(session, contract, act)
+        if isinstance(verified, NotaryError):
+            raise verified
+        stored = verified if verified is not None else self._verify(session, contract, party, act, signature)
+        row = Signature(
+            contract_id=contract.id,
+            role=act.role,
+            purpose=act.purpose,
+            party_id=party.id,
+            algorithm=party.algorithm,
+            key_fingerprint=party.key_fingerprint,
+            identity_sha256=party.identity_sha256,
+            identity_assurance=identity_assurance(session, party),
+            signature=stored,
+            submitted_sha256=submitted_sha256,
+            signed_at=now,
+        )
+        session.add(row)
+        acts[(contract.id, act.role)] = row
+        if act.purpose == payloads.PURPOSE_DECLINE:
+            contract.status, contract.closed_at = DECLINED, now
+            contract.decline_role, contract.decline_reason = act.role, act.reason
+        elif all(
+            (other := acts.get((contract.id, role))) is not None and other.purpose == payloads.PURPOSE_SIGN
+            for role in payloads.ROLES
+        ):
+            contract.status, contract.signed_at = SIGNED, now
+        return contract.status
 
     def _verify(
         self, session: Session, contract: Contract, party: Party, act: Act, signature: bytes
@@ -160,8 +215,45 @@ class Ceremony:
             ) from exc
 
 
+def _decode(act: Act) -> tuple[bytes, str]:
+    """The signature's bytes and the SHA-256 of what was submitted; raises ``validation_failed``."""
+    if act.role not in payloads.ROLES:
+        raise Unprocessable("role must be investor or borrower", details={"role": ["investor or borrower"]})
+    try:
+        signature = b64decode(act.signature, what="signature")
+    except MalformedInput as exc:
+        raise Unprocessable(exc.message, details={"signature": [exc.message]}) from exc
+    return signature, hashlib.sha256(signature).hexdigest()
+
+
 def _load_for_update(session: Session, contract_id: str) -> Contract:
     contract = session.get(Contract, contract_id, with_for_update=True)
     if contract is None:
         raise NotFound("no such contract")
     return contract
+
+
+def _contracts(session: Session, ids: Sequence[str], *, for_update: bool = False) -> dict[str, Contract]:
+    # Rows are locked in id order, so that two batches sharing contracts cannot deadlock.
+    query = select(Contract).where(Contract.id.in_(ids)).order_by(Contract.id)
+    if for_update:
+        query = query.with_for_update()
+    return {contract.id: contract for contract in session.execute(query).scalars()}
+
+
+def _load_parties(session: Session, contracts: Iterable[Contract]) -> None:
+    # Into the session's identity map, where _party and _verify then find them.
+    wanted = {party_id for c in contracts for party_id in (c.investor_id, c.borrower_id)}
+    if wanted:
+        session.execute(select(Party).where(Party.id.in_(wanted))).scalars().all()
+
+
+def _party(session: Session, contract: Contract, act: Act) -> Party:
+    party = session.get(Party, contract.investor_id if act.role == "investor" else contract.borrower_id)
+    assert party is not None  # foreign key
+    return party
+
+
+def _acts_of(session: Session, contract_ids: Sequence[str]) -> dict[tuple[str, str], Signature]:
+    rows = session.execute(select(Signature).where(Signature.contract_id.in_(contract_ids))).scalars()
+    return {(row.contract_id, row.role): row for row in rows}
