@@ -6,10 +6,11 @@ the integrated size are committed together or not at all. No request ever loads 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
-from sqlalchemy import and_, insert, or_, select
+from sqlalchemy import Select, and_, bindparam, insert, or_, select
 from sqlalchemy.orm import Session
 
 from notary.storage.models import LogState, TreeNode
@@ -29,15 +30,27 @@ def read_nodes(session: Session, nodes: Iterable[Node]) -> dict[Node, bytes]:
     wanted = list(dict.fromkeys(nodes))
     if not wanted:
         return {}
-    # One (level, idx) equality per node, OR-ed: both databases answer this with one index
-    # lookup per node. SQLite scans the whole table for the row-value form
-    # ``(level, idx) IN (VALUES ...)``: O(n) per proof and per sealed batch.
-    rows = session.execute(
-        select(TreeNode.level, TreeNode.idx, TreeNode.hash).where(
-            or_(*(and_(TreeNode.level == level, TreeNode.idx == idx) for level, idx in wanted))
+    parameters = {}
+    for position, (level, idx) in enumerate(wanted):
+        parameters[f"level_{position}"], parameters[f"idx_{position}"] = level, idx
+    rows = session.execute(_nodes_query(len(wanted)), parameters)
+    return {(level, idx): value for level, idx, value in rows}
+
+
+@functools.lru_cache(maxsize=256)
+def _nodes_query(count: int) -> Select[tuple[int, int, bytes]]:
+    # One (level, idx) equality per node, OR-ed: both databases answer it with one index
+    # lookup per node, where SQLite scans the whole table for the row-value form
+    # ``(level, idx) IN (VALUES ...)``. Built once per node count: building and hashing
+    # the expression anew cost more than running it.
+    return select(TreeNode.level, TreeNode.idx, TreeNode.hash).where(
+        or_(
+            *(
+                and_(TreeNode.level == bindparam(f"level_{i}"), TreeNode.idx == bindparam(f"idx_{i}"))
+                for i in range(count)
+            )
         )
     )
-    return {(level, idx): value for level, idx, value in rows}
 
 
 def tree_state(session: Session, *, for_update: bool = False) -> tuple[int, bytes]:
