@@ -115,13 +115,20 @@ def serve(host: str, port: int, dev: bool, no_worker: bool, workers: int | None)
             str(port),
         ]
     else:
-        web = [
-            sys.executable, "-m", "gunicorn", "--no-control-socket",
-            "--workers", str(workers or settings.web_workers), "--bind", f"{host}:{port}",
-            "--timeout", "120", "--graceful-timeout", "10", "notary.app:create_app()",
-        ]  # fmt: skip
+        web = gunicorn_command(
+            "notary.app:create_app()", host=host, port=port, workers=workers or settings.web_workers
+        )
     worker = None if no_worker else [sys.executable, "-m", "notary.cli", "worker"]
     sys.exit(_supervise(web, worker))
+
+
+def gunicorn_command(app: str, *, host: str, port: int, workers: int) -> list[str]:
+    """How ``notary serve`` runs gunicorn (the benchmark runs its bare endpoint the same way)."""
+    return [
+        sys.executable, "-m", "gunicorn", "--no-control-socket",
+        "--workers", str(workers), "--bind", f"{host}:{port}",
+        "--timeout", "120", "--graceful-timeout", "10", app,
+    ]  # fmt: skip
 
 
 def _supervise(web: list[str], worker: list[str] | None) -> int:
