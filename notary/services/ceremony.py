@@ -8,7 +8,7 @@ seals it.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -81,9 +81,11 @@ class Ceremony:
         signature, submitted_sha256 = _decode(act)
         now = payloads.format_time(self.clock())
         with self.db.write() as session:
-            contract = _load_for_update(session, contract_id)
-            acts = _acts_of(session, [contract.id])
-            return self._apply(session, contract, acts, act, signature, submitted_sha256, now, None)
+            rows = _Rows.load(session, [contract_id], for_update=True)
+            contract = rows.contracts.get(contract_id)
+            if contract is None:
+                raise NotFound("no such contract")
+            return self._apply(session, rows, contract, act, signature, submitted_sha256, now, None)
 
     def act_many(self, items: Sequence[tuple[str, Act]]) -> list[str | NotaryError]:
         """Record many signatures or declines in one transaction; one outcome per item, in order.
@@ -104,32 +106,30 @@ class Ceremony:
         ids = sorted({items[index][0] for index in decoded})
         verified: dict[int, bytes | NotaryError] = {}
         with self.db.read() as session:
-            contracts = _contracts(session, ids)
-            _load_parties(session, contracts.values())
+            rows = _Rows.load(session, ids, with_acts=False)
             for index, (signature, _) in decoded.items():
                 contract_id, act = items[index]
-                contract = contracts.get(contract_id)
+                contract = rows.contracts.get(contract_id)
                 if contract is None:
                     continue
                 try:
                     verified[index] = self._verify(
-                        session, contract, _party(session, contract, act), act, signature
+                        session, contract, rows.party(contract, act), act, signature
                     )
                 except NotaryError as exc:
                     verified[index] = exc
         now = payloads.format_time(self.clock())
-        with self.db.write() as session:
-            contracts = _contracts(session, ids, for_update=True)
-            _load_parties(session, contracts.values())
-            acts = _acts_of(session, ids)
+        # No autoflush: the rows are added together at commit, not one INSERT per later query.
+        with self.db.write() as session, session.no_autoflush:
+            rows = _Rows.load(session, ids, for_update=True)
             for index, (signature, submitted_sha256) in decoded.items():
                 contract_id, act = items[index]
                 try:
-                    contract = contracts.get(contract_id)
+                    contract = rows.contracts.get(contract_id)
                     if contract is None:
                         raise NotFound("no such contract")
                     outcomes[index] = self._apply(
-                        session, contract, acts, act, signature, submitted_sha256, now, verified.get(index)
+                        session, rows, contract, act, signature, submitted_sha256, now, verified.get(index)
                     )
                 except NotaryError as exc:
                     outcomes[index] = exc
@@ -138,17 +138,19 @@ class Ceremony:
     def _apply(
         self,
         session: Session,
+        rows: _Rows,
         contract: Contract,
-        acts: dict[tuple[str, str], Signature],
         act: Act,
         signature: bytes,
         submitted_sha256: str,
         now: str,
         verified: bytes | NotaryError | None,
     ) -> str:
-        """The rules of one act on a locked contract, given every act stored for it (``acts``,
-        updated here). ``verified`` is the outcome of an earlier verification (None: verify now).
+        """The rules of one act on a locked contract, given what ``rows`` holds of it (its
+        acts are updated here). ``verified`` is the outcome of an earlier verification (None:
+        verify now).
         """
+        acts = rows.acts
         existing = acts.get((contract.id, act.role))
         if existing is not None:
             if existing.submitted_sha256 == submitted_sha256 and existing.purpose == act.purpose:
@@ -158,7 +160,7 @@ class Ceremony:
         status = effective_status(contract, now)
         if status != AWAITING:
             raise ContractNotOpen(f"the contract is {status}", details={"status": status})
-        party = _party(session, contract, act)
+        party = rows.party(contract, act)
         if isinstance(verified, NotaryError):
             raise verified
         stored = verified if verified is not None else self._verify(session, contract, party, act, signature)
@@ -226,34 +228,33 @@ def _decode(act: Act) -> tuple[bytes, str]:
     return signature, hashlib.sha256(signature).hexdigest()
 
 
-def _load_for_update(session: Session, contract_id: str) -> Contract:
-    contract = session.get(Contract, contract_id, with_for_update=True)
-    if contract is None:
-        raise NotFound("no such contract")
-    return contract
+@dataclass
+class _Rows:
+    """What one transaction loaded for the acts it applies: the contracts (by id), their
+    parties (by id) and every act stored for them (by contract and role)."""
 
+    contracts: dict[str, Contract]
+    parties: dict[str, Party]
+    acts: dict[tuple[str, str], Signature]
 
-def _contracts(session: Session, ids: Sequence[str], *, for_update: bool = False) -> dict[str, Contract]:
-    # Rows are locked in id order, so that two batches sharing contracts cannot deadlock.
-    query = select(Contract).where(Contract.id.in_(ids)).order_by(Contract.id)
-    if for_update:
-        query = query.with_for_update()
-    return {contract.id: contract for contract in session.execute(query).scalars()}
+    @classmethod
+    def load(
+        cls, session: Session, ids: Sequence[str], *, for_update: bool = False, with_acts: bool = True
+    ) -> _Rows:
+        # Rows are locked in id order, so that two batches sharing contracts cannot deadlock.
+        query = select(Contract).where(Contract.id.in_(ids)).order_by(Contract.id)
+        if for_update:
+            query = query.with_for_update()
+        contracts = {contract.id: contract for contract in session.execute(query).scalars()}
+        wanted = {party_id for c in contracts.values() for party_id in (c.investor_id, c.borrower_id)}
+        parties = {
+            party.id: party for party in session.execute(select(Party).where(Party.id.in_(wanted))).scalars()
+        }
+        acts = {}
+        if with_acts:
+            stored = session.execute(select(Signature).where(Signature.contract_id.in_(ids))).scalars()
+            acts = {(row.contract_id, row.role): row for row in stored}
+        return cls(contracts, parties, acts)
 
-
-def _load_parties(session: Session, contracts: Iterable[Contract]) -> None:
-    # Into the session's identity map, where _party and _verify then find them.
-    wanted = {party_id for c in contracts for party_id in (c.investor_id, c.borrower_id)}
-    if wanted:
-        session.execute(select(Party).where(Party.id.in_(wanted))).scalars().all()
-
-
-def _party(session: Session, contract: Contract, act: Act) -> Party:
-    party = session.get(Party, contract.investor_id if act.role == "investor" else contract.borrower_id)
-    assert party is not None  # foreign key
-    return party
-
-
-def _acts_of(session: Session, contract_ids: Sequence[str]) -> dict[tuple[str, str], Signature]:
-    rows = session.execute(select(Signature).where(Signature.contract_id.in_(contract_ids))).scalars()
-    return {(row.contract_id, row.role): row for row in rows}
+    def party(self, contract: Contract, act: Act) -> Party:
+        return self.parties[contract.investor_id if act.role == "investor" else contract.borrower_id]
