@@ -16,6 +16,7 @@ import json
 import os
 import platform
 import sys
+import tempfile
 import time
 from typing import Any
 
@@ -68,8 +69,10 @@ def main(argv: list[str] | None = None) -> int:
         "cpus": procs.cpu_count(),
         "load_average_start": [round(value, 2) for value in procs.load_average()],
         "python": platform.python_version(),
+        "fsync_ms_start": procs.fsync_ms(tempfile.gettempdir()),
     }
     figures.update(run(plan))
+    figures["fsync_ms_end"] = procs.fsync_ms(tempfile.gettempdir())
     figures["load_average_end"] = [round(value, 2) for value in procs.load_average()]
     figures["elapsed_s"] = round(time.perf_counter() - started, 1)
     print(json.dumps(figures, separators=(",", ":")), flush=True)

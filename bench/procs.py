@@ -84,3 +84,20 @@ def machine_busy_seconds() -> float:
     values = [int(v) for v in fields]
     idle = values[3] + (values[4] if len(values) > 4 else 0)
     return (sum(values[:8]) - idle) / _TICKS
+
+
+def fsync_ms(directory: str, writes: int = 50) -> float:
+    """Median milliseconds to write 4 KiB and fsync it, in ``directory``: the floor under every
+    durable commit (SQLite's WAL with ``synchronous=FULL``, PostgreSQL's WAL flush)."""
+    import statistics
+    import tempfile
+    import time
+
+    times = []
+    with tempfile.NamedTemporaryFile(dir=directory, prefix="fsync-") as handle:
+        for _ in range(writes):
+            started = time.perf_counter()
+            os.write(handle.fileno(), b"\0" * 4096)
+            os.fsync(handle.fileno())
+            times.append(time.perf_counter() - started)
+    return round(statistics.median(times) * 1000, 3)
