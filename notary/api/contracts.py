@@ -9,7 +9,15 @@ from typing import Any
 import marshmallow as ma
 from flask import Request, Response, request
 
-from notary.api.common import Blueprint, json_response, platform_id, principal, runtime, strict_json
+from notary.api.common import (
+    Blueprint,
+    json_response,
+    named_case,
+    platform_id,
+    principal,
+    runtime,
+    strict_json,
+)
 from notary.api.errors import MalformedMultipart, UnsupportedMediaType, ValidationFailed, status_of
 from notary.api.schemas import (
     BatchResultsSchema,
@@ -162,19 +170,40 @@ def file_batch(body: dict[str, Any]) -> Response:
     return json_response({"results": results})
 
 
+_CASE_HEADER = {
+    "parameters": [
+        {
+            "in": "header",
+            "name": "Notary-Case",
+            "required": False,
+            "schema": {"type": "string"},
+            "description": "investigators: the case this read is made under (docs/access.md)",
+        }
+    ]
+}
+
+
 @blp.route("/contracts/<contract_id>", methods=["GET"])
+@blp.doc(**_CASE_HEADER)
 @blp.alt_response(200, schema=ContractSchema, description="the contract")
+@blp.alt_response(
+    403, schema=ErrorSchema, description="forbidden: the investigator's case is not approved yet"
+)
 @blp.alt_response(404, schema=ErrorSchema, description="not_found (also when it is not yours)")
 def get_contract(contract_id: str) -> Response:
     """A contract: status, digests, terms, signatures and the evidence's progress."""
     caller = principal()
     rt = runtime()
+    now = stamp(rt.clock)
     with rt.db.read() as session:
-        contract = contracts.readable_contract(session, caller, contract_id)
-        return json_response(contracts.contract_view(session, contract, now=stamp(rt.clock)))
+        access = contracts.read_access(session, caller, contract_id, case_id=named_case())
+        view = contracts.contract_view(session, access.contract, now=now)
+    contracts.record_read(rt.db, caller, access, "contract.read", at=now)
+    return json_response(view)
 
 
 @blp.route("/contracts/<contract_id>/signing-payload", methods=["GET"])
+@blp.doc(**_CASE_HEADER)
 @blp.arguments(SigningPayloadQuerySchema, location="query")
 @blp.alt_response(200, schema=PayloadSchema, description="the exact bytes to sign")
 def get_signing_payload(query: dict[str, Any], contract_id: str) -> Response:
@@ -183,19 +212,24 @@ def get_signing_payload(query: dict[str, Any], contract_id: str) -> Response:
     rt = runtime()
     purpose = payloads.PURPOSE_DECLINE if query["purpose"] == "decline" else payloads.PURPOSE_SIGN
     with rt.db.read() as session:
-        contract = contracts.readable_contract(session, caller, contract_id)
-        return json_response(payload_answer(signing_payload(contract, query["role"], purpose)))
+        access = contracts.read_access(session, caller, contract_id, case_id=named_case())
+    contracts.record_read(rt.db, caller, access, "signing_payload.read", at=stamp(rt.clock))
+    return json_response(payload_answer(signing_payload(access.contract, query["role"], purpose)))
 
 
 @blp.route("/contracts/<contract_id>/document", methods=["GET"])
+@blp.doc(**_CASE_HEADER)
 @blp.alt_response(200, description="the document, byte for byte as filed")
 def get_document(contract_id: str) -> Response:
     """The document as filed, so a party can read what it signs from the notary itself."""
     caller = principal()
     rt = runtime()
     with rt.db.read() as session:
-        contract = contracts.readable_contract(session, caller, contract_id)
-        data = rt.blobs.get(session, contract.document_sha256)
+        access = contracts.read_access(session, caller, contract_id, case_id=named_case())
+        data = rt.blobs.get(session, access.contract.document_sha256)
+    # Recorded before a byte leaves: a read that cannot be audited does not happen.
+    contracts.record_read(rt.db, caller, access, "document.read", at=stamp(rt.clock))
+    contract = access.contract
     extension = _EXTENSIONS.get(contract.media_type, "bin")
     response = Response(data, mimetype=contract.media_type)
     response.headers["Content-Disposition"] = f'attachment; filename="{contract.id}.{extension}"'
