@@ -195,8 +195,7 @@ def platform_add(name: str, as_json: bool, operator: str) -> None:
     from notary.services.clock import stamp
     from notary.services.platforms import add_platform
 
-    rt = _runtime()
-    with rt.db.write() as session:
+    with cli_access.runtime_scope() as rt, rt.db.write() as session:
         new = add_platform(session, name, now=stamp(rt.clock), operator=operator)
     _emit(
         as_json,
@@ -214,8 +213,7 @@ def platform_defunct(platform_id: str, as_json: bool, operator: str) -> None:
     from notary.services.clock import stamp
     from notary.services.platforms import mark_defunct
 
-    rt = _runtime()
-    with rt.db.write() as session:
+    with cli_access.runtime_scope() as rt, rt.db.write() as session:
         marked = mark_defunct(session, platform_id, now=stamp(rt.clock), operator=operator)
         result = {"platform_id": marked.id, "status": marked.status, "defunct_at": marked.defunct_at}
     _emit(as_json, result, f"platform {platform_id} is defunct since {result['defunct_at']}")

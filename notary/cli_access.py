@@ -38,10 +38,16 @@ def _json_option(function: Any) -> Any:
     return click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")(function)
 
 
-def _runtime() -> Any:
+@contextmanager
+def runtime_scope() -> Iterator[Any]:
+    """The process's runtime for one command, its connections closed when the command ends."""
     from notary.cli import _runtime as build
 
-    return build()
+    rt = build()
+    try:
+        yield rt
+    finally:
+        rt.close()
 
 
 def _emit(as_json: bool, data: dict[str, Any], text: str) -> None:
@@ -74,8 +80,7 @@ def identity_verify(id_type: str, id_number: str, key_path: Path, operator: str,
     from notary.services.key_holders import verification_answer, verify_identity
 
     pem = (key_path / "public.pem" if key_path.is_dir() else key_path).read_bytes()
-    rt = _runtime()
-    with rt.db.write() as session:
+    with runtime_scope() as rt, rt.db.write() as session:
         verified = verify_identity(
             session,
             rt.pii,
@@ -108,8 +113,7 @@ def investigator_add(name: str, agency: str, operator: str, as_json: bool) -> No
     from notary.services.cases import add_investigator
     from notary.services.clock import stamp
 
-    rt = _runtime()
-    with rt.db.write() as session:
+    with runtime_scope() as rt, rt.db.write() as session:
         new = add_investigator(session, name, agency=agency, operator=operator, now=stamp(rt.clock))
     _emit(
         as_json,
@@ -132,8 +136,7 @@ def case_approve(case_id: str, operator: str, as_json: bool) -> None:
     from notary.services.cases import approve_case, case_view
     from notary.services.clock import stamp
 
-    rt = _runtime()
-    with rt.db.write() as session:
+    with runtime_scope() as rt, rt.db.write() as session:
         view = case_view(approve_case(session, case_id, operator=operator, now=stamp(rt.clock)))
     scope = ", ".join(f"{key} {value}" for key, value in view["scope"].items())
     _emit(
@@ -166,8 +169,8 @@ def audit(as_json: bool) -> None:
     """
     from notary.services.integrity import default_auditors, run_audit
 
-    rt = _runtime()
-    report = run_audit(rt.db, default_auditors(rt.blobs), progress=_progress_bar)
+    with runtime_scope() as rt:
+        report = run_audit(rt.db, default_auditors(rt.blobs), progress=_progress_bar)
     if as_json:
         click.echo(json.dumps(report.as_dict(), ensure_ascii=False))
     else:
