@@ -168,3 +168,21 @@ def test_expired_challenges_are_purged(client, investor, clock, runtime):
     with runtime.db.read() as session:
         left = session.execute(select(LoginChallenge.key_fingerprint)).scalars().all()
     assert left == ["cd" * 32]
+
+
+def test_openapi_documents_access(client):
+    spec = client.get("/api/v1/openapi.json").get_json()
+    for path in (
+        "/api/v1/auth/challenge",
+        "/api/v1/auth/token",
+        "/api/v1/me/contracts",
+        "/api/v1/cases",
+        "/api/v1/cases/{case_id}",
+    ):
+        assert path in spec["paths"], path
+    headers = [
+        p["name"]
+        for p in spec["paths"]["/api/v1/contracts/{contract_id}/document"]["get"]["parameters"]
+        if p["in"] == "header"
+    ]
+    assert headers == ["Notary-Case"]
