@@ -207,7 +207,8 @@ def _anchor_due(session: Session, not_before: str) -> bool:
     ).first()
     if last is None:
         return True
-    return last.audit_sequence < head.sequence and last.anchored_at <= not_before
+    grown: bool = last.audit_sequence < head.sequence
+    return grown and str(last.anchored_at) <= not_before
 
 
 def _head_builder(head: AuditHead, at: str) -> Callable[[int, str], bytes]:

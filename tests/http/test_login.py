@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from sqlalchemy import func, select
@@ -35,23 +36,38 @@ def error_of(answer):
     return answer.status_code, answer.get_json()["error"]["code"]
 
 
-def test_challenge_is_32_random_bytes_and_alike_for_unknown_keys(client, investor, runtime):
+def test_challenges(client, investor, runtime, clock):
     known = challenge_for(client, investor.public.fingerprint)
     unknown = challenge_for(client, "ab" * 32)
+    # Alike whether or not the key is enrolled: the answer reveals nothing.
     assert set(known) == set(unknown) == {"challenge_base64", "expires_at"}
-    assert len(base64.b64decode(known["challenge_base64"])) == 32
+    challenge = base64.b64decode(known["challenge_base64"])
+    assert len(challenge) == 32
     assert known["challenge_base64"] != unknown["challenge_base64"]
     with runtime.db.read() as session:
         stored = session.execute(select(LoginChallenge.challenge_sha256)).scalars().all()
-    # Only hashes are kept, never the challenge itself.
-    assert len(stored) == 2
-    assert base64.b64decode(known["challenge_base64"]).hex() not in stored
+    assert hashlib.sha256(challenge).hexdigest() in stored  # only its hash is kept
+    assert challenge.hex() not in stored
+    # Expired challenges are purged by the next request: the table stays bounded.
+    clock.advance(seconds=runtime.settings.challenge_lifetime + 1)
+    challenge_for(client, "cd" * 32)
+    with runtime.db.read() as session:
+        assert session.execute(select(LoginChallenge.key_fingerprint)).scalars().all() == ["cd" * 32]
+    for body in (
+        {"key_fingerprint": "AB" * 32},
+        {"key_fingerprint": "ab" * 31},
+        {"key_fingerprint": "zz" * 32},
+        {},
+        {"key_fingerprint": "ab" * 32, "extra": 1},
+    ):
+        answer = client.post("/api/v1/auth/challenge", json=body)
+        assert error_of(answer) == (422, "validation_failed"), body
 
 
-def test_login_with_ed25519_and_p256_raw_signature(client, investor, borrower, runtime):
-    token = login(client, investor)
-    assert token.startswith("ntk_")
-    assert Caller(client, token).get("/me/contracts").status_code == 200
+def test_login_with_ed25519_and_p256_raw_signature(client, investor, borrower, runtime, clock):
+    caller = Caller(client, login(client, investor))
+    assert caller.token.startswith("ntk_")
+    assert caller.get("/me/contracts").status_code == 200
     # A P-256 signature as WebCrypto makes it: raw r||s.
     fingerprint = borrower.public.fingerprint
     challenge = challenge_for(client, fingerprint)["challenge_base64"]
@@ -67,26 +83,27 @@ def test_login_with_ed25519_and_p256_raw_signature(client, investor, borrower, r
             select(func.count()).select_from(AuditEntry).where(AuditEntry.action == "auth.login")
         ).scalar_one()
     assert logins == 2
+    # Party tokens are short-lived.
+    clock.advance(seconds=runtime.settings.party_token_lifetime + 1)
+    assert error_of(caller.get("/me/contracts")) == (401, "unauthenticated")
 
 
-def test_a_challenge_is_used_once(client, investor):
+def test_refusals(client, platform, investor, borrower, clock, runtime):
     fingerprint = investor.public.fingerprint
+
+    # A challenge is used once.
     challenge = challenge_for(client, fingerprint)["challenge_base64"]
     assert token_answer(client, fingerprint, challenge, signed(investor, challenge)).status_code == 200
     again = token_answer(client, fingerprint, challenge, signed(investor, challenge))
     assert error_of(again) == (401, "bad_challenge")
 
-
-def test_an_expired_challenge_is_refused(client, investor, clock, runtime):
-    fingerprint = investor.public.fingerprint
+    # An expired challenge is refused.
     challenge = challenge_for(client, fingerprint)["challenge_base64"]
     clock.advance(seconds=runtime.settings.challenge_lifetime + 1)
-    answer = token_answer(client, fingerprint, challenge, signed(investor, challenge))
-    assert error_of(answer) == (401, "bad_challenge")
+    late = token_answer(client, fingerprint, challenge, signed(investor, challenge))
+    assert error_of(late) == (401, "bad_challenge")
 
-
-def test_unknown_and_malformed_challenges_are_refused(client, investor):
-    fingerprint = investor.public.fingerprint
+    # Challenges the service never gave, or that are not even base64.
     made_up = base64.b64encode(bytes(32)).decode()
     assert error_of(token_answer(client, fingerprint, made_up, signed(investor, made_up))) == (
         401,
@@ -94,80 +111,39 @@ def test_unknown_and_malformed_challenges_are_refused(client, investor):
     )
     assert error_of(token_answer(client, fingerprint, "not base64!", "AAAA")) == (401, "bad_challenge")
 
-
-def test_a_wrong_key_is_refused_and_the_challenge_is_spent(client, investor):
-    fingerprint = investor.public.fingerprint
-    challenge = challenge_for(client, fingerprint)["challenge_base64"]
-    mallory = Person("Mallory")
-    answer = token_answer(client, fingerprint, challenge, signed(mallory, challenge, fingerprint))
-    assert error_of(answer) == (401, "unauthenticated")
-    # The refusal consumed the challenge: the right signature now comes too late.
-    late = token_answer(client, fingerprint, challenge, signed(investor, challenge))
-    assert error_of(late) == (401, "bad_challenge")
-
-
-def test_the_login_payload_of_another_key_is_refused(client, investor, platform):
+    # A wrong key is refused, and the refusal spends the challenge.
     mallory = Person("Mallory")
     platform.enrol(mallory)
-    # A challenge asked for the investor's key cannot be answered for mallory's...
-    challenge = challenge_for(client, investor.public.fingerprint)["challenge_base64"]
+    challenge = challenge_for(client, fingerprint)["challenge_base64"]
+    wrong = token_answer(client, fingerprint, challenge, signed(mallory, challenge, fingerprint))
+    assert error_of(wrong) == (401, "unauthenticated")
+    assert error_of(token_answer(client, fingerprint, challenge, signed(investor, challenge))) == (
+        401,
+        "bad_challenge",
+    )
+
+    # The login payload of another key: a challenge asked for the investor's key cannot be
+    # answered for mallory's, and mallory's own payload does not open the investor's key.
+    challenge = challenge_for(client, fingerprint)["challenge_base64"]
     answer = token_answer(client, mallory.public.fingerprint, challenge, signed(mallory, challenge))
     assert error_of(answer) == (401, "bad_challenge")
-    # ...and mallory's own login payload, signed by her, does not open the investor's key.
-    challenge = challenge_for(client, investor.public.fingerprint)["challenge_base64"]
-    answer = token_answer(client, investor.public.fingerprint, challenge, signed(mallory, challenge))
-    assert error_of(answer) == (401, "unauthenticated")
-
-
-def test_a_key_nobody_enrolled_or_verified_cannot_log_in(client):
-    stranger = Person("Stranger")
-    fingerprint = stranger.public.fingerprint
     challenge = challenge_for(client, fingerprint)["challenge_base64"]
-    answer = token_answer(client, fingerprint, challenge, signed(stranger, challenge))
-    # The same answer as a bad signature: whether a key is enrolled is not revealed.
+    answer = token_answer(client, fingerprint, challenge, signed(mallory, challenge))
     assert error_of(answer) == (401, "unauthenticated")
 
-
-def test_a_contract_signature_is_no_login(client, platform, investor, borrower):
+    # A contract signature is no login.
     filed = platform.file(investor, borrower)
-    fingerprint = investor.public.fingerprint
+    contract_payload = base64.b64decode(filed["signing_payloads"]["investor"]["payload_base64"])
     challenge = challenge_for(client, fingerprint)["challenge_base64"]
-    contract_signature = investor.sign_b64(
-        base64.b64decode(filed["signing_payloads"]["investor"]["payload_base64"])
-    )
-    assert error_of(token_answer(client, fingerprint, challenge, contract_signature)) == (
-        401,
-        "unauthenticated",
-    )
+    answer = token_answer(client, fingerprint, challenge, investor.sign_b64(contract_payload))
+    assert error_of(answer) == (401, "unauthenticated")
 
-
-def test_party_tokens_expire(client, investor, clock, runtime):
-    caller = Caller(client, login(client, investor))
-    assert caller.get("/me/contracts").status_code == 200
-    clock.advance(seconds=runtime.settings.party_token_lifetime + 1)
-    assert error_of(caller.get("/me/contracts")) == (401, "unauthenticated")
-
-
-def test_challenge_requests_are_validated(client):
-    for body in (
-        {"key_fingerprint": "AB" * 32},
-        {"key_fingerprint": "ab" * 31},
-        {"key_fingerprint": "zz" * 32},
-        {},
-        {"key_fingerprint": "ab" * 32, "extra": 1},
-    ):
-        answer = client.post("/api/v1/auth/challenge", json=body)
-        assert error_of(answer) == (422, "validation_failed"), body
-
-
-def test_expired_challenges_are_purged(client, investor, clock, runtime):
-    for _ in range(3):
-        challenge_for(client, investor.public.fingerprint)
-    clock.advance(seconds=runtime.settings.challenge_lifetime + 1)
-    challenge_for(client, "cd" * 32)
-    with runtime.db.read() as session:
-        left = session.execute(select(LoginChallenge.key_fingerprint)).scalars().all()
-    assert left == ["cd" * 32]
+    # A key nobody enrolled or verified: the same answer as a bad signature, so whether a key
+    # is enrolled is not revealed.
+    stranger = Person("Stranger")
+    challenge = challenge_for(client, stranger.public.fingerprint)["challenge_base64"]
+    answer = token_answer(client, stranger.public.fingerprint, challenge, signed(stranger, challenge))
+    assert error_of(answer) == (401, "unauthenticated")
 
 
 def test_openapi_documents_access(client):
