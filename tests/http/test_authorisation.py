@@ -95,7 +95,7 @@ READS = {
 CODES = {401: "unauthenticated", 403: "forbidden", 404: "not_found", 410: "platform_defunct"}
 
 
-def test_contract_reads(world):
+def test_every_role_against_every_contract(world):
     assert set(READS) == set(world.callers)
     targets = {**world.contracts, "missing": MISSING}
     for role, caller in world.callers.items():
@@ -119,7 +119,13 @@ def test_contract_reads(world):
                 assert answers[""].data == caller.get(f"/contracts/{MISSING}").data
 
 
-def test_me_contracts_lists_only_ones_own(world):
+def test_every_role_against_every_other_endpoint(world):
+    check_me_contracts(world)
+    check_cases(world)
+    check_filing_and_enrolment(world)
+
+
+def check_me_contracts(world):
     expected = {
         "anonymous": 401, "platform A": 403, "platform B": 403, "defunct platform D": 410,
         "investigator without case": 403, "investigator case over A": 403,
@@ -133,7 +139,7 @@ def test_me_contracts_lists_only_ones_own(world):
         assert listed == {world.contracts[label] for label in labels}, role
 
 
-def test_cases_belong_to_their_investigator(world):
+def check_cases(world):
     case_a = world.case_of["investigator case over A"]
     expected = {
         "anonymous": 401, "platform A": 403, "defunct platform D": 410, "party of A": 403,
@@ -156,7 +162,7 @@ def test_cases_belong_to_their_investigator(world):
         assert world.callers[role].post("/cases", json=body).status_code == status, role
 
 
-def test_only_platforms_file_and_enrol(world):
+def check_filing_and_enrolment(world):
     alice, bob = world.people["alice"], world.people["bob"]
     filing = {
         "document_base64": base64.b64encode(b"doc").decode(),
