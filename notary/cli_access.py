@@ -164,13 +164,19 @@ def _progress_bar(label: str, total: int) -> Iterator[Any]:
 @click.command("audit")
 @_json_option
 def audit(as_json: bool) -> None:
-    """Recompute every hash of the documents, records, chain and audit trail from storage and report
-    the first divergence. Exit status 0 when clean, 1 at a divergence.
+    """Recompute every hash of the documents, records, chain, tree, checkpoints and audit trail from
+    storage and report the first divergence. Exit status 0 when clean, 1 at a divergence.
     """
     from notary.services.integrity import default_auditors, run_audit
+    from notary.verify.note import parse_verifier_key
 
     with runtime_scope() as rt:
-        report = run_audit(rt.db, default_auditors(rt.blobs), progress=_progress_bar)
+        auditors = default_auditors(
+            rt.blobs,
+            log_origin=rt.log_signer.name,
+            log_verifier_keys=[parse_verifier_key(rt.log_signer.verifier_key)],
+        )
+        report = run_audit(rt.db, auditors, progress=_progress_bar)
     if as_json:
         click.echo(json.dumps(report.as_dict(), ensure_ascii=False))
     else:

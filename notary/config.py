@@ -55,6 +55,7 @@ class Settings:
     checkpoint_interval: float = 1.0
     blob_store: str = "filesystem"
     tsa_timeout: float = 5.0
+    tsa_roots: str = ""
     worker_poll_interval: float = 0.05
     lease_duration: float = 5.0
     party_token_lifetime: float = 900.0

@@ -7,6 +7,8 @@ Each class carries a stable ``code``; the HTTP layer maps classes to statuses in
 
 from __future__ import annotations
 
+from typing import Any
+
 from notary.verify.errors import (
     InvalidSignature,
     MalformedInput,
@@ -67,9 +69,9 @@ class Conflict(NotaryError):
 class NotReady(Conflict):
     """Asked too early; ``retry_after`` says when to ask again (seconds)."""
 
-    code = "not_ready"
+    code = "evidence_not_ready"
 
-    def __init__(self, message: str, *, retry_after: int = 1, details: dict | None = None) -> None:
+    def __init__(self, message: str, *, retry_after: int = 1, details: dict[str, Any] | None = None) -> None:
         super().__init__(message, details=details)
         self.retry_after = retry_after
 

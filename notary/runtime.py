@@ -8,16 +8,27 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
+from pathlib import Path
 
-from notary.config import Settings
+from cryptography import x509
+
+from notary.config import ConfigError, Settings
 from notary.services.ceremony import Ceremony
+from notary.services.certificate import CertificateSigner
+from notary.services.certificates import CertificateService
+from notary.services.checkpoints import Checkpointer
 from notary.services.clock import Clock, system_clock
 from notary.services.filing import FilingService
 from notary.services.identity import PiiCipher
 from notary.services.sequencer import Sequencer
+from notary.services.timestamps import Stamper
 from notary.signing.keystore import InstanceKeys, load_keys
+from notary.signing.note_signer import NoteSigner
+from notary.signing.tsa import EmbeddedTSA
+from notary.signing.tsa_client import TimestampClient, build_authorities
 from notary.storage.blobs import BlobStore, make_blob_store
 from notary.storage.db import Database
+from notary.storage.tree import TreeSink
 
 
 @dataclass
@@ -54,8 +65,71 @@ class Runtime:
 
     @cached_property
     def sequencer(self) -> Sequencer:
-        return Sequencer(self.db, self.clock)
+        return Sequencer(self.db, self.clock, sinks=[TreeSink()])
+
+    @cached_property
+    def log_signer(self) -> NoteSigner:
+        """Signs checkpoints as the log's origin with the log key."""
+        return NoteSigner(self.settings.effective_log_origin, self.keys.log_key)
+
+    @cached_property
+    def checkpointer(self) -> Checkpointer:
+        return Checkpointer(
+            self.db, self.log_signer, interval=self.settings.checkpoint_interval, clock=self.clock
+        )
+
+    @cached_property
+    def embedded_tsa(self) -> EmbeddedTSA:
+        """The built-in RFC 3161 authority (also served at ``POST /tsa``)."""
+        return EmbeddedTSA.from_instance_keys(self.keys)
+
+    @cached_property
+    def tsa_client(self) -> TimestampClient:
+        """The configured authorities, in failover order (``NOTARY_TSA_URLS``)."""
+        roots, intermediates = load_tsa_roots(self.settings.tsa_roots)
+        authorities = build_authorities(
+            ",".join(self.settings.tsa_urls),
+            embedded=self.embedded_tsa,
+            external_roots=roots,
+            external_intermediates=intermediates,
+        )
+        return TimestampClient(authorities, timeout=self.settings.tsa_timeout)
+
+    @cached_property
+    def stamper(self) -> Stamper:
+        return Stamper(self.db, self.tsa_client, self.clock)
+
+    @cached_property
+    def certificates(self) -> CertificateService:
+        """Certificate PDFs, signed with the notary key and timestamped by the embedded authority."""
+        signer = CertificateSigner(
+            signer_key=self.keys.notary_key,
+            signer_cert=self.keys.notary_cert,
+            chain=self.keys.notary_chain,
+            timestamper=self.embedded_tsa.respond,
+        )
+        return CertificateService(
+            self.db,
+            self.blobs,
+            signer,
+            settings=self.settings,
+            verifier_key=self.log_signer.verifier,
+            clock=self.clock,
+        )
 
     def close(self) -> None:
         if "db" in self.__dict__:
             self.db.dispose()
+
+
+def load_tsa_roots(path: str) -> tuple[list[x509.Certificate], list[x509.Certificate]]:
+    """External authorities' trust: the self-signed certificates in ``path`` are roots, the rest
+    intermediates. An empty path trusts no external authority."""
+    if not path:
+        return [], []
+    try:
+        certificates = x509.load_pem_x509_certificates(Path(path).read_bytes())
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"tsa_roots: cannot read certificates from {path}: {exc}") from exc
+    roots = [cert for cert in certificates if cert.issuer == cert.subject]
+    return roots, [cert for cert in certificates if cert.issuer != cert.subject]

@@ -9,6 +9,9 @@ packages=(
   poppler-utils      # pdfsig, pdftotext, pdftoppm: checks of the certificate PDF
   libnss3-tools      # certutil: the NSS database pdfsig trusts
   fonts-wqy-zenhei   # a TrueType CJK font reportlab can embed
+  zbar-tools         # zbarimg: decodes the certificate's QR code in the tests
+  golang-go          # builds tests/interop/tlogcheck.go: Go's own note and tlog packages check our log
+  golang-golang-x-mod-dev  # golang.org/x/mod/sumdb (note, tlog), the Go checksum database's code
 )
 
 missing=()

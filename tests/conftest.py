@@ -25,6 +25,7 @@ from notary.runtime import Runtime
 from notary.storage.db import Database
 from notary.storage.schema import upgrade
 from tests.support.clock import MovableClock
+from tests.support.external_tsa import external  # noqa: F401 - a fixture for every test
 from tests.support.people import Person
 from tests.support.postgres import Cluster
 

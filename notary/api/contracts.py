@@ -238,6 +238,28 @@ def get_document(contract_id: str) -> Response:
     return response
 
 
+@blp.route("/contracts/<contract_id>/certificate", methods=["GET"])
+@blp.doc(**_CASE_HEADER)
+@blp.alt_response(
+    200, description="application/pdf: the signed evidence certificate, the same bytes every time"
+)
+@blp.alt_response(409, schema=ErrorSchema, description="evidence_not_ready (with Retry-After)")
+def get_certificate(contract_id: str) -> Response:
+    """The evidence certificate: a bilingual PDF signed by the notary (PAdES, timestamped)."""
+    caller = principal()
+    rt = runtime()
+    with rt.db.read() as session:
+        access = contracts.read_access(session, caller, contract_id, case_id=named_case())
+    contract = access.contract
+    pdf, sha256 = rt.certificates.certificate(contract.id)
+    # Recorded once the certificate exists (not for a 409), before a byte leaves.
+    contracts.record_read(rt.db, caller, access, "certificate.read", at=stamp(rt.clock))
+    response = Response(pdf, mimetype="application/pdf")
+    response.headers["Content-Disposition"] = f'attachment; filename="{contract.id}-certificate.pdf"'
+    response.headers["Repr-Digest"] = f"sha-256=:{base64.b64encode(bytes.fromhex(sha256)).decode()}:"
+    return response
+
+
 @blp.route("/contracts/<contract_id>/signatures", methods=["POST"])
 @blp.arguments(SignatureSchema)
 @blp.alt_response(200, schema=StatusSchema, description="accepted (or the same signature again)")

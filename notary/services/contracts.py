@@ -13,8 +13,9 @@ from notary.services import audit, cases
 from notary.services.auth import INVESTIGATOR, PARTY, PLATFORM, Principal
 from notary.services.ceremony import effective_status
 from notary.services.key_holders import verified_lookup
+from notary.services.log import first_checkpoint_covering
 from notary.storage.db import Database
-from notary.storage.models import Contract, LogLeaf, Party, Signature
+from notary.storage.models import CheckpointTimestamp, Contract, LogLeaf, Party, RecordTimestamp, Signature
 from notary.verify import payloads
 from notary.verify.canonical import parse_json
 
@@ -158,10 +159,21 @@ def evidence_progress(session: Session, contract: Contract) -> dict[str, Any] | 
     record_sha256 = session.execute(
         select(LogLeaf.record_sha256).where(LogLeaf.sequence == contract.record_sequence)
     ).scalar_one()
+    checkpoint = first_checkpoint_covering(session, contract.record_sequence)
+    stamped = session.get(RecordTimestamp, contract.record_sequence) is not None
+    checkpoint_stamped = checkpoint is not None and (
+        session.execute(
+            select(CheckpointTimestamp.tree_size)
+            .where(CheckpointTimestamp.tree_size == checkpoint.tree_size)
+            .limit(1)
+        ).first()
+        is not None
+    )
     return {
         "record_sha256": record_sha256,
         "leaf_index": contract.record_sequence,
-        "checkpoint_size": None,
-        "timestamp": "pending",
-        "ready": False,
+        "checkpoint_size": checkpoint.tree_size if checkpoint else None,
+        "timestamp": "stamped" if stamped else "pending",
+        # Ready: the record's token, the first checkpoint covering it, and that checkpoint's token.
+        "ready": stamped and checkpoint_stamped,
     }

@@ -10,6 +10,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from notary.errors import NotaryError
 from notary.runtime import Runtime
 from notary.services.ceremony import SIGNED
+from notary.services.timestamps import timestamp_backlog
 from notary.storage.models import Contract
 
 
@@ -31,7 +32,7 @@ def health(rt: Runtime) -> tuple[dict[str, Any], bool]:
             report["sequencer_lag"] = session.execute(
                 select(func.count()).select_from(Contract).where(Contract.status == SIGNED)
             ).scalar_one()
-            report["timestamp_backlog"] = 0
+            report["timestamp_backlog"] = timestamp_backlog(session)
     except SQLAlchemyError:
         report["database"] = "unavailable"
     usable = report["database"] == "ok" and report["keys"] == "ok"

@@ -20,6 +20,7 @@ from notary.storage.blobs import BlobStore
 from notary.storage.db import Database
 from notary.verify.canonical import parse_json
 from notary.verify.errors import MalformedInput, VerificationError
+from notary.verify.note import NoteVerifierKey
 
 BATCH = 500
 
@@ -144,21 +145,25 @@ def run_audit(
     return AuditReport(tuple(results))
 
 
-def default_auditors(blobs: BlobStore) -> list[Auditor]:
+def default_auditors(
+    blobs: BlobStore, *, log_origin: str, log_verifier_keys: Sequence[NoteVerifierKey]
+) -> list[Auditor]:
     """Every check, in the order in which the first divergence is reported.
 
-    Hook point: the Merkle tree (every stored node re-derived from the leaf hashes below it)
-    and the checkpoints (each signed note's root equal to the tree's root at its size, its
-    signature and timestamp tokens valid) are two more auditors of the same shape, to be added
-    after ``record_chain`` when the tree storage lands.
+    ``log_verifier_keys`` are the keys the log's checkpoints may be signed with (the current
+    log key; older ones too once keys rotate). Hook points: the timestamp tokens of records and
+    checkpoints are one more auditor of the same shape, after ``checkpoints``.
     """
     from notary.services.log_auditors import ChainAuditor, DocumentAuditor, LeafAuditor
     from notary.services.record_auditors import AnchorAuditor, AuditChainAuditor, ContractRecordAuditor
+    from notary.services.tree_auditors import CheckpointAuditor, TreeAuditor
 
     return [
         DocumentAuditor(blobs),
         LeafAuditor(),
         ChainAuditor(),
+        TreeAuditor(),
+        CheckpointAuditor(log_origin, tuple(log_verifier_keys)),
         ContractRecordAuditor(),
         AuditChainAuditor(),
         AnchorAuditor(),

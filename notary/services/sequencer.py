@@ -21,6 +21,7 @@ from notary.services.ceremony import SEALED, SIGNED
 from notary.services.clock import Clock
 from notary.storage.db import Database
 from notary.storage.models import Contract, LogLeaf, Signature
+from notary.storage.tree import tree_state
 from notary.verify import payloads
 from notary.verify.encoding import b64encode
 from notary.verify.merkle import leaf_hash
@@ -104,6 +105,9 @@ class Sequencer:
     def seal_pending(self) -> list[NewLeaf]:
         """Seal up to ``batch_size`` signed contracts; returns the new leaves (empty when idle)."""
         with self.db.write() as session:
+            # Sequencers take turns on the log's state row (PostgreSQL; SQLite's writers are
+            # serialised already), so two never build on the same head.
+            tree_state(session, for_update=True)
             contracts = (
                 session.execute(
                     select(Contract)

@@ -1,4 +1,4 @@
-"""Background work: sealing, (later) checkpoints and timestamps, deadline expiry, and writing
+"""Background work: sealing, checkpoints and timestamps, deadline expiry, and writing
 the audit trail's head into the log.
 
 Any number of workers may run; the one holding the lease does the work, the others wait to
@@ -45,8 +45,11 @@ def default_steps(rt: Runtime) -> list[Step]:
     """The work a leader does on every round, in order."""
     return [
         lambda: len(rt.sequencer.seal_pending()),
-        lambda: expire_overdue(rt),
         lambda: anchor_audit_head(rt.db, rt.clock, rt.sequencer.sinks),
+        rt.stamper.stamp_records,
+        rt.checkpointer.run_once,
+        rt.stamper.stamp_checkpoints,
+        lambda: expire_overdue(rt),
     ]
 
 

@@ -148,6 +148,15 @@ class InstanceKeys:
     pii_lookup_key: bytes
 
     @property
+    def log_public_pem(self) -> str:
+        """The log key's public half as PEM SubjectPublicKeyInfo."""
+        return (
+            self.log_key.public_key()
+            .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+            .decode("ascii")
+        )
+
+    @property
     def tsa_chain(self) -> list[x509.Certificate]:
         """The TSA's certificate, then its issuers up to the root."""
         return [self.tsa_cert, self.root_cert]

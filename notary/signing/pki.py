@@ -119,9 +119,14 @@ def issue(
             x509.ExtendedKeyUsage([ExtendedKeyUsageOID.TIME_STAMPING]), critical=True
         )
     elif purpose == "document_signing":
-        # id-kp-documentSigning (RFC 9336); not critical so readers that do not know it still accept.
+        # id-kp-documentSigning (RFC 9336), not critical so readers that do not know it still accept.
+        # emailProtection too: NSS (pdfsig, Thunderbird) checks a PDF signer as an S/MIME signer,
+        # and refuses a certificate whose EKU lists neither emailProtection nor anyExtendedKeyUsage.
         builder = builder.add_extension(
-            x509.ExtendedKeyUsage([x509.ObjectIdentifier("1.3.6.1.5.5.7.3.36")]), critical=False
+            x509.ExtendedKeyUsage(
+                [x509.ObjectIdentifier("1.3.6.1.5.5.7.3.36"), ExtendedKeyUsageOID.EMAIL_PROTECTION]
+            ),
+            critical=False,
         )
     else:
         raise ValueError(f"unknown certificate purpose: {purpose}")

@@ -15,11 +15,10 @@ from pathlib import Path
 from typing import Protocol
 
 from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from notary.errors import NotFound
+from notary.storage.db import insert_new
 from notary.storage.models import Blob
 
 
@@ -82,10 +81,7 @@ class DatabaseBlobStore:
 
     def put_many(self, session: Session, documents: Iterable[tuple[str, bytes]]) -> None:
         rows = {sha256: {"sha256": sha256, "size": len(data), "data": data} for sha256, data in documents}
-        if not rows:
-            return
-        insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-        session.execute(insert(Blob).on_conflict_do_nothing(index_elements=["sha256"]), list(rows.values()))
+        insert_new(session, Blob, list(rows.values()), ["sha256"])
 
     def get(self, session: Session, sha256: str) -> bytes:
         data = session.execute(select(Blob.data).where(Blob.sha256 == sha256)).scalar_one_or_none()

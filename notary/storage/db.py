@@ -13,6 +13,8 @@ from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import create_engine, event, text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
@@ -97,3 +99,14 @@ def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get(_WRITE) else "BEGIN")
+
+
+def insert_new(session: Session, model: type, rows: list[dict[str, Any]], keys: list[str]) -> None:
+    """Insert ``rows``, skipping those whose key (``keys``) is already stored, on either database."""
+    if not rows:
+        return
+    if session.get_bind().dialect.name == "postgresql":
+        statement = pg_insert(model).on_conflict_do_nothing(index_elements=keys)
+    else:
+        statement = sqlite_insert(model).on_conflict_do_nothing(index_elements=keys)
+    session.execute(statement, rows)

@@ -177,3 +177,88 @@ class Lease(Base):
     holder: Mapped[str] = mapped_column(String(80))
     expires_at: Mapped[float] = mapped_column(Float)
     epoch: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class TreeNode(Base):
+    """A complete subtree of the Merkle tree: the hash of leaves [idx·2^level, (idx+1)·2^level).
+
+    Written once when the subtree completes and never changed, so any proof or root needs only
+    O(log n) of these rows. Level 0 holds the leaf hashes.
+    """
+
+    __tablename__ = "tree_nodes"
+
+    level: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    idx: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+
+
+class LogState(Base):
+    """The integrated tree: one row, updated in the same transaction as the leaves and nodes."""
+
+    __tablename__ = "log_state"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    tree_size: Mapped[int] = mapped_column(BigInteger)
+    root_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+
+
+class SignedCheckpoint(Base):
+    """A signed checkpoint, kept forever. One per tree size: the log never signs two roots for one size."""
+
+    __tablename__ = "checkpoints"
+
+    tree_size: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    root_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+    note: Mapped[str] = mapped_column(Text)
+    origin: Mapped[str] = mapped_column(String(255))
+    key_hash: Mapped[str] = mapped_column(String(8))
+    signed_at: Mapped[str] = mapped_column(TIME)
+
+
+class RecordTimestamp(Base):
+    """The RFC 3161 token over a leaf's exact bytes (imprint = SHA-256 of the record)."""
+
+    __tablename__ = "record_timestamps"
+
+    sequence: Mapped[int] = mapped_column(
+        ForeignKey("log_leaves.sequence"), primary_key=True, autoincrement=False
+    )
+    authority: Mapped[str] = mapped_column(String(255))
+    response: Mapped[bytes] = mapped_column(LargeBinary)
+    chain_pem: Mapped[str] = mapped_column(Text)
+    gen_time: Mapped[str] = mapped_column(String(40))
+    serial: Mapped[str] = mapped_column(String(64))
+    stamped_at: Mapped[str] = mapped_column(TIME)
+
+
+class CheckpointTimestamp(Base):
+    """A token over a checkpoint's body from one configured authority (each authority once)."""
+
+    __tablename__ = "checkpoint_timestamps"
+
+    tree_size: Mapped[int] = mapped_column(
+        ForeignKey("checkpoints.tree_size"), primary_key=True, autoincrement=False
+    )
+    authority: Mapped[str] = mapped_column(String(255), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer)
+    response: Mapped[bytes] = mapped_column(LargeBinary)
+    chain_pem: Mapped[str] = mapped_column(Text)
+    gen_time: Mapped[str] = mapped_column(String(40))
+    serial: Mapped[str] = mapped_column(String(64))
+    stamped_at: Mapped[str] = mapped_column(TIME)
+
+
+class IssuedCertificate(Base):
+    """A contract's evidence certificate: made once, its PDF kept in the blob store, the same
+    bytes served ever after. ``facts`` (canonical JSON) is what it shows, so it can be rendered
+    again and compared."""
+
+    __tablename__ = "certificates"
+
+    contract_id: Mapped[str] = mapped_column(ForeignKey("contracts.id"), primary_key=True)
+    certificate_number: Mapped[str] = mapped_column(String(40), unique=True)
+    pdf_sha256: Mapped[str] = mapped_column(SHA256)
+    pdf_size: Mapped[int] = mapped_column(BigInteger)
+    facts: Mapped[bytes] = mapped_column(LargeBinary)
+    issued_at: Mapped[str] = mapped_column(TIME)

@@ -9,17 +9,20 @@ import re
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import select, update
+from cryptography.hazmat.primitives.asymmetric import ed25519
+from sqlalchemy import delete, select, update
 
 from notary.app import create_app
 from notary.cli import main
 from notary.runtime import Runtime
 from notary.services import audit
 from notary.services.integrity import default_auditors, run_audit
+from notary.signing.note_signer import NoteSigner
 from notary.storage.access_models import AuditEntry
-from notary.storage.models import Blob, LogLeaf
+from notary.storage.models import Blob, LogLeaf, SignedCheckpoint, TreeNode
 from notary.verify.canonical import canonical_json
 from notary.verify.merkle import leaf_hash
+from notary.verify.note import Checkpoint, parse_verifier_key
 from tests.conftest import make_platform, sign_body
 from tests.support.people import Person
 
@@ -49,12 +52,16 @@ def populate(runtime, client, contracts=3):
         filed.append(item)
         runtime.sequencer.seal_pending()
         platform.get(f"/contracts/{item['contract_id']}/document")  # an audited read
+        runtime.clock.advance(seconds=2)  # past the checkpoint interval: one checkpoint per seal
+        assert runtime.checkpointer.run_once() == 1
     assert audit.anchor_audit_head(runtime.db, runtime.clock, runtime.sequencer.sinks) == 1
     return filed
 
 
 def audit_of(runtime):
-    return run_audit(runtime.db, default_auditors(runtime.blobs))
+    keys = [parse_verifier_key(runtime.log_signer.verifier_key)]
+    auditors = default_auditors(runtime.blobs, log_origin=runtime.log_signer.name, log_verifier_keys=keys)
+    return run_audit(runtime.db, auditors)
 
 
 @pytest.fixture
@@ -65,7 +72,7 @@ def filed(runtime, client):
 def test_a_clean_store_passes_every_check(runtime, client):
     empty = audit_of(runtime)
     assert empty.clean
-    assert [result.checked for result in empty.results] == [0] * 6
+    assert [result.checked for result in empty.results] == [0] * 8
     populate(runtime, client)
     report = audit_of(runtime)
     assert report.clean
@@ -74,6 +81,8 @@ def test_a_clean_store_passes_every_check(runtime, client):
         "documents": 3,
         "log_leaves": 4,  # three records and one audit head
         "record_chain": 4,
+        "merkle_tree": 7,  # 4 leaves, 2 pairs, 1 of four
+        "checkpoints": 3,
         "contract_records": 3,
         "audit_chain": checked["audit_chain"],
         "audit_anchors": 1,
@@ -135,6 +144,51 @@ def test_one_changed_byte_is_found_each_time(runtime, filed, settings):
     assert first is not None
     assert (first.check, first.what, first.where) == ("audit_chain", "audit entry", "2")
     assert first.found == hashlib.sha256(changed).hexdigest()
+
+
+def test_the_tree_and_checkpoints_are_rederived(runtime, filed):
+    with runtime.db.read() as session:
+        node = session.execute(
+            select(TreeNode.hash).where(TreeNode.level == 1, TreeNode.idx == 1)
+        ).scalar_one()
+        note = session.execute(
+            select(SignedCheckpoint.note).where(SignedCheckpoint.tree_size == 2)
+        ).scalar_one()
+    changed = bytes([node[0] ^ 0x01]) + node[1:]
+    with runtime.db.write() as session:
+        session.execute(update(TreeNode).where(TreeNode.level == 1, TreeNode.idx == 1).values(hash=changed))
+    report = audit_of(runtime)
+    first = report.divergence
+    assert (first.check, first.where) == ("merkle_tree", "node (1, 1)")
+    assert (first.expected, first.found) == (node.hex(), changed.hex())
+    with runtime.db.write() as session:
+        session.execute(update(TreeNode).where(TreeNode.level == 1, TreeNode.idx == 1).values(hash=node))
+        session.execute(delete(TreeNode).where(TreeNode.level == 1, TreeNode.idx == 1))
+    assert audit_of(runtime).divergence.where == "node (1, 1)"  # a complete subtree is missing
+    with runtime.db.write() as session:
+        session.add(TreeNode(level=1, idx=1, hash=node))
+
+    # One changed character of a checkpoint's signature line.
+    body, _, signature = note.rpartition(" ")
+    forged = body + " " + ("B" if signature[0] != "B" else "C") + signature[1:]
+    with runtime.db.write() as session:
+        session.execute(update(SignedCheckpoint).where(SignedCheckpoint.tree_size == 2).values(note=forged))
+    first = audit_of(runtime).divergence
+    assert (first.check, first.what, first.where) == ("checkpoints", "checkpoint", "at tree size 2")
+    # A checkpoint signed by another key, however well formed, is not the log's.
+    impostor = NoteSigner(runtime.log_signer.name, ed25519.Ed25519PrivateKey.generate())
+    with runtime.db.read() as session:
+        root = session.execute(
+            select(SignedCheckpoint.root_hash).where(SignedCheckpoint.tree_size == 2)
+        ).scalar_one()
+    signed = impostor.sign_checkpoint(Checkpoint(runtime.log_signer.name, 2, root))
+    with runtime.db.write() as session:
+        session.execute(update(SignedCheckpoint).where(SignedCheckpoint.tree_size == 2).values(note=signed))
+    first = audit_of(runtime).divergence
+    assert first.check == "checkpoints"
+    with runtime.db.write() as session:
+        session.execute(update(SignedCheckpoint).where(SignedCheckpoint.tree_size == 2).values(note=note))
+    assert audit_of(runtime).clean
 
 
 def test_rewrites_with_recomputed_hashes_are_still_caught(runtime, filed):

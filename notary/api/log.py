@@ -1,0 +1,166 @@
+"""The public log: checkpoints, the log key, proofs, and record presence. Hashes only."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import marshmallow as ma
+from flask import Response
+from marshmallow import fields, validate
+
+from notary.api.common import Blueprint, json_response, runtime
+from notary.api.schemas import ErrorSchema
+from notary.services import log
+
+blp = Blueprint("log", __name__, url_prefix="/api/v1", description="The public transparency log")
+
+_SIZE = validate.Range(min=0, max=2**63 - 1)
+
+
+class InclusionQuery(ma.Schema):
+    leaf_index = fields.Integer(required=True, strict=False, validate=_SIZE)
+    tree_size = fields.Integer(required=True, strict=False, validate=_SIZE)
+
+
+class ConsistencyQuery(ma.Schema):
+    first = fields.Integer(required=True, validate=_SIZE)
+    second = fields.Integer(required=True, validate=_SIZE)
+
+
+class InclusionProofSchema(ma.Schema):
+    leaf_index = fields.Integer()
+    tree_size = fields.Integer()
+    hashes = fields.List(fields.String(), metadata={"description": "lowercase hex, RFC 9162 order"})
+
+
+class ConsistencyProofSchema(ma.Schema):
+    first = fields.Integer()
+    second = fields.Integer()
+    hashes = fields.List(fields.String())
+
+
+class LogKeySchema(ma.Schema):
+    origin = fields.String()
+    verifier_key = fields.String(metadata={"description": "C2SP signed-note verifier key"})
+    public_key_pem = fields.String()
+    algorithm = fields.String()
+
+
+class RecordPresenceSchema(InclusionProofSchema):
+    record_sha256 = fields.String()
+    checkpoint = fields.String()
+
+
+def _note(text: str) -> Response:
+    return Response(text, mimetype="text/plain", headers={"Cache-Control": "no-cache"})
+
+
+@blp.route("/log/checkpoint", methods=["GET"])
+@blp.alt_response(200, description="text/plain: the latest signed checkpoint (C2SP tlog-checkpoint)")
+def get_latest_checkpoint() -> Response:
+    """The latest signed checkpoint."""
+    with runtime().db.read() as session:
+        return _note(log.latest_checkpoint(session).note)
+
+
+@blp.route("/log/checkpoints/<int:tree_size>", methods=["GET"])
+@blp.alt_response(200, description="text/plain: the checkpoint signed at that size")
+@blp.alt_response(404, schema=ErrorSchema, description="none was signed at that size")
+def get_checkpoint(tree_size: int) -> Response:
+    """An earlier signed checkpoint (each is kept forever)."""
+    with runtime().db.read() as session:
+        response = _note(log.checkpoint_at(session, tree_size).note)
+    response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
+    return response
+
+
+@blp.route("/log/key", methods=["GET"])
+@blp.alt_response(200, schema=LogKeySchema, description="the log's current key")
+def get_log_key() -> Response:
+    """The log's current key, with its C2SP verifier key text."""
+    return json_response(log_key(runtime()))
+
+
+def log_key(rt: Any) -> dict[str, str]:
+    signer = rt.log_signer
+    return {
+        "origin": signer.name,
+        "verifier_key": signer.verifier_key,
+        "public_key_pem": rt.keys.log_public_pem,
+        "algorithm": "ed25519",
+    }
+
+
+@blp.route("/log/proof/inclusion", methods=["GET"])
+@blp.arguments(InclusionQuery, location="query")
+@blp.alt_response(200, schema=InclusionProofSchema, description="the audit path")
+@blp.alt_response(
+    422, schema=ErrorSchema, description="an impossible request (index ≥ size, size beyond the tree)"
+)
+def get_inclusion_proof(query: dict[str, int]) -> Response:
+    """An inclusion proof (RFC 9162 §2.1.3) of a leaf in a tree of the given size."""
+    with runtime().db.read() as session:
+        return json_response(log.inclusion_proof(session, query["leaf_index"], query["tree_size"]).to_json())
+
+
+@blp.route("/log/proof/consistency", methods=["GET"])
+@blp.arguments(ConsistencyQuery, location="query")
+@blp.alt_response(200, schema=ConsistencyProofSchema, description="the consistency proof")
+@blp.alt_response(
+    422, schema=ErrorSchema, description="an impossible request (first > second, beyond the tree)"
+)
+def get_consistency_proof(query: dict[str, int]) -> Response:
+    """A consistency proof (RFC 9162 §2.1.4) between two tree sizes."""
+    with runtime().db.read() as session:
+        hashes = log.consistency_proof(session, query["first"], query["second"])
+    return json_response(
+        {"first": query["first"], "second": query["second"], "hashes": [h.hex() for h in hashes]}
+    )
+
+
+@blp.route("/r/<record_sha256>", methods=["GET"])
+@blp.alt_response(200, schema=RecordPresenceSchema, description="the record is in the log")
+@blp.alt_response(404, schema=ErrorSchema, description="no such record")
+@blp.alt_response(409, schema=ErrorSchema, description="evidence_not_ready: no checkpoint covers it yet")
+def get_record_presence(record_sha256: str) -> Response:
+    """Whether a record with that SHA-256 is in the log, proven against the latest checkpoint."""
+    with runtime().db.read() as session:
+        return json_response(log.record_presence(session, record_sha256.lower()))
+
+
+class TrustLogSchema(ma.Schema):
+    origin = fields.String()
+    verifier_key = fields.String()
+    from_size = fields.Integer()
+    until_size = fields.Integer()
+
+
+class TrustSchema(ma.Schema):
+    logs = fields.List(fields.Nested(TrustLogSchema))
+    notary_roots_pem = fields.List(fields.String())
+    tsa_roots_pem = fields.List(fields.String())
+
+
+@blp.route("/trust", methods=["GET"])
+@blp.alt_response(200, schema=TrustSchema, description="the trust file for `notary verify --trust`")
+def get_trust() -> Response:
+    """What a verifier should trust: the log keys (with the sizes each signed), the notary's
+    root and the timestamp authorities' roots. Save it once, from a source you trust."""
+    rt = runtime()
+    return json_response(trust_file(rt))
+
+
+def trust_file(rt: Any) -> dict[str, Any]:
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    tsa_roots: list[str] = []
+    for authority in rt.tsa_client.authorities:
+        for root in authority.trust_roots:
+            pem = root.public_bytes(Encoding.PEM).decode("ascii")
+            if pem not in tsa_roots:
+                tsa_roots.append(pem)
+    return {
+        "logs": [{"origin": rt.log_signer.name, "verifier_key": rt.log_signer.verifier_key, "from_size": 0}],
+        "notary_roots_pem": [rt.keys.root_cert.public_bytes(Encoding.PEM).decode("ascii")],
+        "tsa_roots_pem": tsa_roots,
+    }

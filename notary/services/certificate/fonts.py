@@ -1,0 +1,113 @@
+"""The CJK fonts of the certificate, registered with reportlab once per process.
+
+reportlab embeds TrueType outlines only; Debian's Noto CJK fonts are OpenType/CFF and fail to
+load, so the certificate uses WenQuanYi Zen Hei (Debian ``fonts-wqy-zenhei``), a TrueType
+collection with a proportional face (text) and a monospaced one (digests, ids). Parsing the
+collection costs tens of milliseconds, so it happens once, on first use, under a lock.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.ttfonts import TTFError, TTFont
+
+from notary.errors import Unavailable
+
+DEFAULT_FONT_PATH = Path("/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc")
+
+# reportlab's index of each face inside wqy-zenhei.ttc (fc-list lists them in another order).
+_TEXT_FACE, _MONO_FACE = 0, 1
+
+
+class CertificateFontMissing(Unavailable):
+    """The CJK font the certificate needs is not installed or cannot be read."""
+
+    code = "certificate_font_missing"
+
+
+@dataclass(frozen=True)
+class CertificateFonts:
+    """reportlab names of the registered faces."""
+
+    text: str
+    mono: str
+
+
+_lock = threading.Lock()
+_registered: CertificateFonts | None = None
+
+
+def certificate_fonts() -> CertificateFonts:
+    """Register the faces on first call and return their names; later calls cost nothing.
+
+    Raises :class:`CertificateFontMissing` when the font file is missing or not a TrueType
+    collection reportlab can embed (install ``fonts-wqy-zenhei``).
+    """
+    global _registered  # noqa: PLW0603 -- one registration per process is the point
+    fonts = _registered
+    if fonts is not None:
+        return fonts
+    with _lock:
+        if _registered is None:
+            _registered = load_fonts(DEFAULT_FONT_PATH)
+        return _registered
+
+
+def load_fonts(path: Path) -> CertificateFonts:
+    """Parse the collection at ``path`` and register its faces (slow: use :func:`certificate_fonts`).
+
+    Raises :class:`CertificateFontMissing` when the file is missing or cannot be embedded.
+    """
+    if not path.is_file():
+        raise CertificateFontMissing(
+            f"certificate font {path} is missing: install the Debian package fonts-wqy-zenhei",
+            details={"path": str(path)},
+        )
+    fonts = CertificateFonts(text="NotaryCJK", mono="NotaryCJKMono")
+    try:
+        text_face = TTFont(fonts.text, str(path), subfontIndex=_TEXT_FACE)
+        mono_face = TTFont(fonts.mono, str(path), subfontIndex=_MONO_FACE)
+    except (TTFError, OSError) as exc:
+        raise CertificateFontMissing(
+            f"certificate font {path} cannot be embedded: {exc}", details={"path": str(path)}
+        ) from exc
+    _share_tables(text_face, mono_face)
+    pdfmetrics.registerFont(text_face)
+    pdfmetrics.registerFont(mono_face)
+    return fonts
+
+
+def _share_tables(*fonts: TTFont) -> None:
+    """Let the faces of one collection share its bytes and memoise its tables.
+
+    reportlab keeps a copy of the whole 16 MB file per face and, for every subset it embeds,
+    slices the collection's 10 MB ``glyf`` table afresh: three subsets a certificate cost
+    ~25 ms. The faces of wqy-zenhei.ttc share their glyph tables, so one copy of the file and
+    one memo of its tables serve both. This leans on reportlab internals (``_ttf_data``,
+    ``get_table_pos``); if they change, the faces are left as reportlab made them.
+    """
+    faces = [font.face for font in fonts]
+    if not all(hasattr(face, "_ttf_data") and hasattr(face, "get_table_pos") for face in faces):
+        return
+    data = faces[0]._ttf_data
+    if any(face._ttf_data != data for face in faces):
+        return
+    tables: dict[tuple[int, int], bytes] = {}
+    lock = threading.Lock()
+    for face in faces:
+        face._ttf_data = data
+
+        def get_table(tag: str, face: object = face) -> bytes:
+            position = face.get_table_pos(tag)  # type: ignore[attr-defined]
+            with lock:
+                table = tables.get(position)
+                if table is None:
+                    start, length = position
+                    table = tables[position] = data[start : start + length]
+            return table
+
+        face.get_table = get_table

@@ -1,0 +1,58 @@
+"""Checkpoints: the log's signed tree heads (C2SP tlog-checkpoint, Ed25519 signed notes).
+
+While the tree grows, a new checkpoint is signed at least every ``interval`` seconds (and not
+more often, so that their number stays bounded). Every checkpoint is kept forever, and the
+log never signs two different roots for one size: the size is the primary key and the root
+comes from the stored tree.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import select
+
+from notary.services.clock import Clock, parse_time
+from notary.signing.note_signer import NoteSigner
+from notary.storage.db import Database
+from notary.storage.models import SignedCheckpoint
+from notary.storage.tree import tree_state
+from notary.verify.note import Checkpoint
+from notary.verify.payloads import format_time
+
+
+class Checkpointer:
+    """Signs a checkpoint when the tree has grown past the last one and the interval has passed."""
+
+    def __init__(self, db: Database, signer: NoteSigner, *, interval: float, clock: Clock) -> None:
+        self.db = db
+        self.signer = signer
+        self.interval = dt.timedelta(seconds=interval)
+        self.clock = clock
+
+    def run_once(self) -> int:
+        """Sign at most one checkpoint; returns 1 if it signed one, else 0."""
+        now = self.clock()
+        with self.db.write() as session:
+            size, root = tree_state(session)
+            last = session.execute(
+                select(SignedCheckpoint.tree_size, SignedCheckpoint.signed_at)
+                .order_by(SignedCheckpoint.tree_size.desc())
+                .limit(1)
+            ).first()
+            if last is not None and (
+                size <= last.tree_size or now - parse_time(last.signed_at) < self.interval
+            ):
+                return 0
+            checkpoint = Checkpoint(self.signer.name, size, root)
+            session.add(
+                SignedCheckpoint(
+                    tree_size=size,
+                    root_hash=root,
+                    note=self.signer.sign_checkpoint(checkpoint),
+                    origin=self.signer.name,
+                    key_hash=self.signer.key_hash.hex(),
+                    signed_at=format_time(now),
+                )
+            )
+            return 1
