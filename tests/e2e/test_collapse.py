@@ -109,6 +109,10 @@ def test_after_the_collapse(settings, runtime, client, clock, tmp_path):
             ).scalar_one()
         assert hashlib.sha256(record).hexdigest() == view["evidence"]["record_sha256"]
         assert json.loads(record)["document_sha256"] == view["document_sha256"]
+    # Her evidence certificates too, with no platform involved.
+    certificate = investor.get(f"/contracts/{ids[0]}/certificate")
+    assert certificate.status_code == 200, certificate.get_json()
+    assert certificate.data.startswith(b"%PDF")
     # A borrower of the same platform sees only his own loan.
     borrower_view = Caller(client, login(client, borrowers[1])).get("/me/contracts").get_json()
     assert [item["contract_id"] for item in borrower_view["contracts"]] == [ids[1]]
@@ -130,6 +134,7 @@ def test_after_the_collapse(settings, runtime, client, clock, tmp_path):
     assert approved["scope"]["id_number_masked"] != alice_number
     for contract_id in ids:
         assert police.get(f"/contracts/{contract_id}/document").status_code == 200
+    assert police.get(f"/contracts/{ids[1]}/certificate").data.startswith(b"%PDF")
     assert police.get(f"/cases/{case_id}").get_json()["status"] == "approved"
 
     # Everything was recorded; within a minute the trail's head reaches the log; the store audits clean.
@@ -143,8 +148,9 @@ def test_after_the_collapse(settings, runtime, client, clock, tmp_path):
     assert ("platform.defunct", "operator", "Ops Li") in acts
     assert ("auth.login", "party", alice.public.fingerprint) in acts
     assert ("case.approve", "operator", "Judge Zhao") in acts
+    assert ("certificate.read", "party", alice.public.fingerprint) in acts
     police_reads = [entry for entry in trail if entry.actor_kind == "investigator" and entry.object_id in ids]
-    assert [entry.case_id for entry in police_reads] == [case_id] * 3  # the refused read is not one
+    assert [entry.case_id for entry in police_reads] == [case_id] * 4  # the refused read is not one
     assert formats.count("notary-audit-head/1") == 2
     report = json.loads(notary(env, "audit", "--json"))
     assert report["clean"] is True
