@@ -299,5 +299,122 @@ def sign(key_dir: Path, payload_file: Any, login: bool, document: Any, as_json: 
         click.echo(signature)
 
 
+# --- offline verification ---------------------------------------------------------------------
+
+#: Small inputs (trust file, checkpoint, proof) are read up to this size; anything larger is refused.
+_SMALL_INPUT_BYTES = 1024 * 1024
+
+
+class Unusable(click.ClickException):
+    """Input that cannot be verified at all: exit status 2, one line saying why."""
+
+    exit_code = 2
+
+    def __init__(self, message: str, *, code: str = "unusable_input") -> None:
+        super().__init__(message)
+        self.code = code
+
+    def format_message(self) -> str:
+        return self.message if self.code == "unusable_input" else f"{self.code}: {self.message}"
+
+
+def _read_input(path: Path, limit: int, what: str) -> bytes:
+    try:
+        with path.open("rb") as handle:
+            data = handle.read(limit + 1)
+    except OSError as exc:
+        raise Unusable(f"cannot read {what} {path}: {exc.strerror or exc}") from exc
+    if len(data) > limit:
+        raise Unusable(f"{what} {path} is larger than {limit} bytes")
+    return data
+
+
+def verify_inputs(
+    bundle: Path,
+    *,
+    document: Path | None,
+    trust: Path | None,
+    checkpoint: Path | None,
+    consistency: Path | None,
+) -> Any:
+    """Read the files of ``notary verify`` and verify; returns the report.
+
+    Raises :class:`Unusable` for a file that cannot be read or is too large, for a trust
+    file or consistency proof that does not parse, and for a bundle that is not a zip the
+    verifier will open (``malformed_bundle``).
+    """
+    from notary.verify.archive import MAX_ARCHIVE_BYTES
+    from notary.verify.canonical import parse_json
+    from notary.verify.evidence import verify_bundle
+    from notary.verify.trust import TrustFile
+
+    if (checkpoint is None) != (consistency is None):
+        raise click.UsageError("--checkpoint and --consistency go together")
+    data = _read_input(bundle, MAX_ARCHIVE_BYTES, "bundle")
+    given = _read_input(document, MAX_ARCHIVE_BYTES, "document") if document else None
+    try:
+        trust_file = (
+            TrustFile.from_json(_read_input(trust, _SMALL_INPUT_BYTES, "trust file")) if trust else None
+        )
+        newer = _read_input(checkpoint, _SMALL_INPUT_BYTES, "checkpoint") if checkpoint else None
+        proof = (
+            parse_json(
+                _read_input(consistency, _SMALL_INPUT_BYTES, "consistency proof"), what="consistency proof"
+            )
+            if consistency
+            else None
+        )
+        if proof is not None and not isinstance(proof, dict):
+            raise Unusable("the consistency proof must be a JSON object {first, second, hashes}")
+        return verify_bundle(
+            data, document=given, trust=trust_file, newer_checkpoint=newer, consistency_proof=proof
+        )
+    except NotaryError as exc:
+        raise Unusable(exc.message, code=exc.code) from exc
+
+
+@main.command()
+@click.argument("bundle", type=click.Path(path_type=Path, dir_okay=False))
+@click.option(
+    "--document", type=click.Path(path_type=Path, dir_okay=False), help="Your copy of the document."
+)
+@click.option(
+    "--trust", type=click.Path(path_type=Path, dir_okay=False), help="The notary's trust file (GET /trust)."
+)
+@click.option(
+    "--checkpoint", type=click.Path(path_type=Path, dir_okay=False), help="A newer signed checkpoint."
+)
+@click.option(
+    "--consistency",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="The consistency proof (JSON) from the bundle's tree size to the newer checkpoint.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+def verify(
+    bundle: Path,
+    document: Path | None,
+    trust: Path | None,
+    checkpoint: Path | None,
+    consistency: Path | None,
+    as_json: bool,
+) -> None:
+    """Verify an evidence bundle offline: exit 0 valid, 1 invalid, 2 unusable input."""
+    from notary.verify.report import render_text
+
+    try:
+        report = verify_inputs(
+            bundle, document=document, trust=trust, checkpoint=checkpoint, consistency=consistency
+        )
+    except Unusable as exc:
+        if as_json:
+            click.echo(json.dumps({"error": {"code": exc.code, "message": exc.message}}, ensure_ascii=False))
+        raise
+    if as_json:
+        click.echo(report.to_json().decode("utf-8"))
+    else:
+        click.echo(render_text(report), nl=False)
+    sys.exit(0 if report.valid else 1)
+
+
 if __name__ == "__main__":
     main()

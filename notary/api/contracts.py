@@ -34,28 +34,19 @@ from notary.api.schemas import (
 )
 from notary.config import Settings
 from notary.errors import NotaryError, TooLarge
-from notary.services import contracts
+from notary.services import contracts, log
 from notary.services.ceremony import Act
 from notary.services.clock import stamp
+from notary.services.evidence import evidence_bundle
 from notary.services.filing import Filing, payload_answer, signing_payload
 from notary.verify import payloads
+from notary.verify.bundle import document_extension
 from notary.verify.encoding import b64decode
 from notary.verify.errors import MalformedInput
 
 blp = Blueprint("contracts", __name__, url_prefix="/api/v1", description="Filing and signing contracts")
 
 _JSON_FILING = JsonFilingSchema()
-_EXTENSIONS = {
-    "application/pdf": "pdf",
-    "application/ofd": "ofd",
-    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": "docx",
-    "application/msword": "doc",
-    "text/plain": "txt",
-    "text/html": "html",
-    "application/xml": "xml",
-    "image/png": "png",
-    "image/jpeg": "jpg",
-}
 
 _FILING_BODY = {
     "required": True,
@@ -230,11 +221,35 @@ def get_document(contract_id: str) -> Response:
     # Recorded before a byte leaves: a read that cannot be audited does not happen.
     contracts.record_read(rt.db, caller, access, "document.read", at=stamp(rt.clock))
     contract = access.contract
-    extension = _EXTENSIONS.get(contract.media_type, "bin")
+    extension = document_extension(contract.media_type)
     response = Response(data, mimetype=contract.media_type)
     response.headers["Content-Disposition"] = f'attachment; filename="{contract.id}.{extension}"'
     digest = base64.b64encode(hashlib.sha256(data).digest()).decode()
     response.headers["Repr-Digest"] = f"sha-256=:{digest}:"
+    return response
+
+
+@blp.route("/contracts/<contract_id>/evidence", methods=["GET"])
+@blp.doc(**_CASE_HEADER)
+@blp.alt_response(
+    200, description="application/zip: the evidence bundle (notary-evidence/1, docs/evidence-format.md)"
+)
+@blp.alt_response(409, schema=ErrorSchema, description="evidence_not_ready (with Retry-After)")
+def get_evidence(contract_id: str) -> Response:
+    """The evidence bundle: everything needed to verify this contract offline."""
+    caller = principal()
+    rt = runtime()
+    with rt.db.read() as session:
+        access = contracts.read_access(session, caller, contract_id, case_id=named_case())
+        contract = access.contract
+        bundle = evidence_bundle(rt, session, contract, log_key=log.log_key(rt))
+    # Recorded once the bundle exists (not for a 409), before a byte leaves.
+    contracts.record_read(rt.db, caller, access, "evidence.read", at=stamp(rt.clock))
+    response = Response(bundle, mimetype="application/zip")
+    response.headers["Content-Disposition"] = f'attachment; filename="{contract.id}-evidence.zip"'
+    response.headers["Repr-Digest"] = (
+        f"sha-256=:{base64.b64encode(hashlib.sha256(bundle).digest()).decode()}:"
+    )
     return response
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import marshmallow as ma
 from flask import Response
 from marshmallow import fields, validate
@@ -78,17 +76,7 @@ def get_checkpoint(tree_size: int) -> Response:
 @blp.alt_response(200, schema=LogKeySchema, description="the log's current key")
 def get_log_key() -> Response:
     """The log's current key, with its C2SP verifier key text."""
-    return json_response(log_key(runtime()))
-
-
-def log_key(rt: Any) -> dict[str, str]:
-    signer = rt.log_signer
-    return {
-        "origin": signer.name,
-        "verifier_key": signer.verifier_key,
-        "public_key_pem": rt.keys.log_public_pem,
-        "algorithm": "ed25519",
-    }
+    return json_response(log.log_key(runtime()))
 
 
 @blp.route("/log/proof/inclusion", methods=["GET"])
@@ -147,20 +135,4 @@ def get_trust() -> Response:
     """What a verifier should trust: the log keys (with the sizes each signed), the notary's
     root and the timestamp authorities' roots. Save it once, from a source you trust."""
     rt = runtime()
-    return json_response(trust_file(rt))
-
-
-def trust_file(rt: Any) -> dict[str, Any]:
-    from cryptography.hazmat.primitives.serialization import Encoding
-
-    tsa_roots: list[str] = []
-    for authority in rt.tsa_client.authorities:
-        for root in authority.trust_roots:
-            pem = root.public_bytes(Encoding.PEM).decode("ascii")
-            if pem not in tsa_roots:
-                tsa_roots.append(pem)
-    return {
-        "logs": [{"origin": rt.log_signer.name, "verifier_key": rt.log_signer.verifier_key, "from_size": 0}],
-        "notary_roots_pem": [rt.keys.root_cert.public_bytes(Encoding.PEM).decode("ascii")],
-        "tsa_roots_pem": tsa_roots,
-    }
+    return json_response(log.trust_file(rt))

@@ -6,8 +6,9 @@ The public log serves hashes, checkpoints and proofs only; never a record's cont
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from cryptography.hazmat.primitives.serialization import Encoding
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -15,6 +16,9 @@ from notary.errors import NotFound, NotReady, Unprocessable
 from notary.storage.models import LogLeaf, SignedCheckpoint
 from notary.storage.tree import read_nodes, tree_state
 from notary.verify.merkle_plan import consistency_proof_plan, inclusion_proof_plan
+
+if TYPE_CHECKING:
+    from notary.runtime import Runtime
 
 
 @dataclass(frozen=True)
@@ -117,4 +121,31 @@ def record_presence(session: Session, record_sha256: str) -> dict[str, Any]:
         "tree_size": checkpoint.tree_size,
         "hashes": [h.hex() for h in proof.hashes],
         "checkpoint": checkpoint.note,
+    }
+
+
+def log_key(rt: Runtime) -> dict[str, str]:
+    """``GET /log/key``: the log's current key, with its C2SP verifier key text."""
+    signer = rt.log_signer
+    return {
+        "origin": signer.name,
+        "verifier_key": signer.verifier_key,
+        "public_key_pem": rt.keys.log_public_pem,
+        "algorithm": "ed25519",
+    }
+
+
+def trust_file(rt: Runtime) -> dict[str, Any]:
+    """``GET /trust``: the log keys (with the sizes each signed), the notary's root and the
+    timestamp authorities' roots, for ``notary verify --trust``."""
+    tsa_roots: list[str] = []
+    for authority in rt.tsa_client.authorities:
+        for root in authority.trust_roots:
+            pem = root.public_bytes(Encoding.PEM).decode("ascii")
+            if pem not in tsa_roots:
+                tsa_roots.append(pem)
+    return {
+        "logs": [{"origin": rt.log_signer.name, "verifier_key": rt.log_signer.verifier_key, "from_size": 0}],
+        "notary_roots_pem": [rt.keys.root_cert.public_bytes(Encoding.PEM).decode("ascii")],
+        "tsa_roots_pem": tsa_roots,
     }

@@ -2,7 +2,7 @@
 the police still get everything, without the platform's help, and nobody gets what is not theirs.
 
 Operators act through the ``notary`` command, everyone else over HTTP. (The case export, the
-last step of the story, comes with evidence bundles.)
+last step of the story, comes next.)
 """
 
 from __future__ import annotations
@@ -20,6 +20,8 @@ from notary.services.worker import Worker
 from notary.storage.access_models import AuditEntry
 from notary.storage.models import LogLeaf
 from notary.verify import payloads
+from notary.verify.evidence import verify_bundle
+from notary.verify.trust import TrustFile
 from tests.conftest import PlatformClient, contract_terms
 from tests.support.access import Caller, login
 from tests.support.people import Person, resident_id
@@ -109,7 +111,12 @@ def test_after_the_collapse(settings, runtime, client, clock, tmp_path):
             ).scalar_one()
         assert hashlib.sha256(record).hexdigest() == view["evidence"]["record_sha256"]
         assert json.loads(record)["document_sha256"] == view["document_sha256"]
-    # Her evidence certificates too, with no platform involved.
+    # Her evidence too, with no platform involved: the bundle verifies offline, the certificate is there.
+    bundle = investor.get(f"/contracts/{ids[0]}/evidence")
+    assert bundle.status_code == 200, bundle.get_json()
+    trust = TrustFile.from_json(client.get("/api/v1/trust").get_data())
+    report = verify_bundle(bundle.data, document=b"%PDF-1.4 loan 0\n", trust=trust)
+    assert report.valid, report.to_dict()
     certificate = investor.get(f"/contracts/{ids[0]}/certificate")
     assert certificate.status_code == 200, certificate.get_json()
     assert certificate.data.startswith(b"%PDF")
@@ -135,6 +142,7 @@ def test_after_the_collapse(settings, runtime, client, clock, tmp_path):
     for contract_id in ids:
         assert police.get(f"/contracts/{contract_id}/document").status_code == 200
     assert police.get(f"/contracts/{ids[1]}/certificate").data.startswith(b"%PDF")
+    assert police.get(f"/contracts/{ids[1]}/evidence").status_code == 200
     assert police.get(f"/cases/{case_id}").get_json()["status"] == "approved"
 
     # Everything was recorded; within a minute the trail's head reaches the log; the store audits clean.
@@ -149,8 +157,9 @@ def test_after_the_collapse(settings, runtime, client, clock, tmp_path):
     assert ("auth.login", "party", alice.public.fingerprint) in acts
     assert ("case.approve", "operator", "Judge Zhao") in acts
     assert ("certificate.read", "party", alice.public.fingerprint) in acts
+    assert ("evidence.read", "party", alice.public.fingerprint) in acts
     police_reads = [entry for entry in trail if entry.actor_kind == "investigator" and entry.object_id in ids]
-    assert [entry.case_id for entry in police_reads] == [case_id] * 4  # the refused read is not one
+    assert [entry.case_id for entry in police_reads] == [case_id] * 5  # the refused read is not one
     assert formats.count("notary-audit-head/1") == 2
     report = json.loads(notary(env, "audit", "--json"))
     assert report["clean"] is True

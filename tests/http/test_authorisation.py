@@ -1,7 +1,7 @@
 """Every role against every endpoint and every foreign object: no leak, ever.
 
-Contract reads cover the contract, its document, its signing payload and its certificate (the
-evidence bundle joins them when it lands).
+Contract reads cover the contract, its document, its signing payload, its evidence bundle and
+its certificate.
 
 The world: platforms A and B (active) and D (defunct), each with one contract; key holders
 of A, B and D, and one of A who is party to nothing; investigators without a case, with a
@@ -104,16 +104,17 @@ def test_every_role_against_every_contract(world):
     for role, caller in world.callers.items():
         for (label, contract_id), expected in zip(targets.items(), READS[role], strict=True):
             answers = {}
-            for suffix in ("", "/document", "/signing-payload?role=investor", "/certificate"):
+            for suffix in ("", "/document", "/signing-payload?role=investor", "/certificate", "/evidence"):
                 answer = caller.get(f"/contracts/{contract_id}{suffix}")
-                # Entitled to a contract not sealed yet: its certificate is not ready.
-                wanted = 409 if expected == 200 and suffix == "/certificate" else expected
+                # Entitled to a contract not sealed yet: its evidence and certificate are not ready.
+                wanted = 409 if expected == 200 and suffix in {"/certificate", "/evidence"} else expected
                 assert answer.status_code == wanted, (role, label, suffix, answer.get_json())
                 answers[suffix] = answer
             if expected == 200:
                 assert answers[""].get_json()["contract_id"] == contract_id
                 assert answers["/document"].data == DOCUMENT
                 assert answers["/certificate"].get_json()["error"]["code"] == "evidence_not_ready"
+                assert answers["/evidence"].get_json()["error"]["code"] == "evidence_not_ready"
                 continue
             for answer in answers.values():
                 body = answer.get_json()

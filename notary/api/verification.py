@@ -1,0 +1,68 @@
+"""``POST /verify``: the offline verifier, online. The report is the one ``notary verify`` prints."""
+
+from __future__ import annotations
+
+from flask import Response, request
+
+from notary.api.common import Blueprint, json_response, runtime
+from notary.api.errors import MalformedMultipart, UnsupportedMediaType, ValidationFailed
+from notary.services import log
+from notary.verify.canonical import canonical_json
+from notary.verify.evidence import verify_bundle
+from notary.verify.trust import TrustFile
+
+blp = Blueprint("verification", __name__, url_prefix="/api/v1", description="Verifying evidence")
+
+_BODY = {
+    "required": True,
+    "content": {
+        "multipart/form-data": {
+            "schema": {
+                "type": "object",
+                "required": ["bundle"],
+                "properties": {
+                    "bundle": {
+                        "type": "string",
+                        "format": "binary",
+                        "description": "a notary-evidence/1 zip",
+                    },
+                    "document": {
+                        "type": "string",
+                        "format": "binary",
+                        "description": "your copy of the document",
+                    },
+                    "trust": {
+                        "type": "string",
+                        "format": "binary",
+                        "description": "a trust file (GET /trust) to use instead of this notary's own",
+                    },
+                },
+            }
+        }
+    },
+}
+
+
+@blp.route("/verify", methods=["POST"])
+@blp.doc(requestBody=_BODY)
+@blp.alt_response(200, description="the verification report (notary-verification/1), valid or not")
+def post_verify() -> Response:
+    """Verify an evidence bundle and answer with the report naming every check.
+
+    Without a ``trust`` part, the bundle is checked against this notary's published keys
+    (``GET /trust``). Invalid evidence is a 200 with ``valid: false``: the request succeeded.
+    """
+    if request.mimetype != "multipart/form-data":
+        raise UnsupportedMediaType("send multipart/form-data with a 'bundle' part")
+    if not request.mimetype_params.get("boundary"):
+        raise MalformedMultipart("multipart/form-data needs a boundary")
+    bundle = request.files.get("bundle")
+    if bundle is None:
+        raise ValidationFailed("the bundle part is missing", details={"bundle": ["missing"]})
+    document = request.files.get("document")
+    trust_part = request.files.get("trust")
+    trust = TrustFile.from_json(
+        trust_part.read() if trust_part else canonical_json(log.trust_file(runtime()))
+    )
+    report = verify_bundle(bundle.read(), document=document.read() if document else None, trust=trust)
+    return json_response(report.to_dict())

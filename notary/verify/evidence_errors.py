@@ -1,0 +1,99 @@
+"""Why a check of an evidence bundle failed: one error class (and stable code) per cause."""
+
+from __future__ import annotations
+
+from notary.verify.errors import MalformedInput, VerificationError
+
+__all__ = [
+    "DigestMismatch",
+    "KeyMismatch",
+    "LogKeyMismatch",
+    "LogKeyNotTrustedForSize",
+    "MalformedManifest",
+    "ManifestMismatch",
+    "MissingMember",
+    "PositionMismatch",
+    "TermsMismatch",
+    "TimestampChainMismatch",
+    "TimestampInFuture",
+    "UnexpectedMember",
+    "UntrustedNotaryChain",
+]
+
+
+class MissingMember(VerificationError):
+    """A member the format requires is not in the bundle."""
+
+    code = "missing_member"
+
+
+class UnexpectedMember(VerificationError):
+    """A member the format does not define, or one too many (two documents)."""
+
+    code = "unexpected_member"
+
+
+class MalformedManifest(MalformedInput):
+    """``manifest.json`` is not the canonical JSON the format defines."""
+
+    code = "malformed_manifest"
+
+
+class ManifestMismatch(VerificationError):
+    """The manifest does not describe the bundle: a digest, a name or the contract differs."""
+
+    code = "manifest_mismatch"
+
+
+class DigestMismatch(VerificationError):
+    """A file's SHA-256 (or size) is not the one the record states."""
+
+    code = "digest_mismatch"
+
+
+class TermsMismatch(VerificationError):
+    """The terms name other parties than the record's signatures."""
+
+    code = "terms_mismatch"
+
+
+class KeyMismatch(VerificationError):
+    """A party's key file is not the key (fingerprint, algorithm) the record names."""
+
+    code = "key_mismatch"
+
+
+class TimestampChainMismatch(VerificationError):
+    """A chain file does not start with the certificate that signed its token."""
+
+    code = "timestamp_chain_mismatch"
+
+
+class TimestampInFuture(VerificationError):
+    """A token's genTime is later than the verifier's clock allows."""
+
+    code = "timestamp_in_future"
+
+
+class LogKeyMismatch(VerificationError):
+    """``log/key.json`` contradicts itself (origin, verifier key and PEM key disagree)."""
+
+    code = "log_key_mismatch"
+
+
+class LogKeyNotTrustedForSize(VerificationError):
+    """The key that signed the checkpoint is trusted, but not for a tree of that size."""
+
+    code = "log_key_not_trusted_for_size"
+
+
+class PositionMismatch(VerificationError):
+    """Proof, record and checkpoint disagree on where the record is (index, tree size, origin)."""
+
+    code = "position_mismatch"
+
+
+class UntrustedNotaryChain(VerificationError):
+    """``keys/notary.pem`` does not chain to a notary root, or its leaf may not sign documents."""
+
+    code = "untrusted_notary_chain"

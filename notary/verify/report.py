@@ -1,0 +1,294 @@
+"""The verification report: a frozen record of every check, its result and its reason.
+
+The CLI, the HTTP API and the web page only render it; none of them decides anything. It
+fails closed: a report with no checks, or with any check failed or not run, is not valid.
+Check names and status words are stable strings that tools may rely on.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+from notary.verify.canonical import canonical_json
+
+__all__ = [
+    "BUNDLE_ONLY",
+    "CHECK_NAMES",
+    "FAILED",
+    "NOT_RUN",
+    "PASSED",
+    "REPORT_FORMAT",
+    "TRUST_FILE",
+    "Check",
+    "LogPosition",
+    "PartySummary",
+    "SigningTime",
+    "TreeHead",
+    "VerificationReport",
+    "render_text",
+]
+
+REPORT_FORMAT = "notary-verification/1"
+
+PASSED, FAILED, NOT_RUN = "passed", "failed", "not_run"
+_STATUSES = (PASSED, FAILED, NOT_RUN)
+
+#: The keys that anchored the checks came from a trust file the verifier chose (``--trust``).
+TRUST_FILE = "trust_file"
+#: Only the keys inside the bundle were used: this proves integrity, not origin.
+BUNDLE_ONLY = "bundle_only"
+
+#: Every check a bundle verification may report, in report order. ``consistency`` appears
+#: only when a newer checkpoint was given.
+CHECK_NAMES = (
+    "trust",
+    "manifest",
+    "record_fields",
+    "document_digest",
+    "terms_digest",
+    "signature_investor",
+    "signature_borrower",
+    "record_timestamp",
+    "log_key",
+    "checkpoint_signature",
+    "inclusion_proof",
+    "checkpoint_timestamp",
+    "consistency",
+    "notary_certificate",
+)
+
+
+def _plain(value: Any) -> Any:
+    """A JSON value for ``value``: details come from many checks and must all serialise."""
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    if isinstance(value, bytes):
+        return value.hex()
+    if isinstance(value, Mapping):
+        return {str(key): _plain(item) for key, item in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [_plain(item) for item in value]
+    if isinstance(value, dt.datetime):
+        return value.isoformat()
+    return str(value)
+
+
+@dataclass(frozen=True)
+class Check:
+    """One named check: ``status`` is ``passed``, ``failed`` or ``not_run``; ``code`` names the
+    error of a failed check (a :class:`~notary.verify.errors.NotaryError` code)."""
+
+    name: str
+    status: str
+    reason: str
+    details: Mapping[str, Any] = field(default_factory=dict)
+    code: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.status not in _STATUSES:
+            raise ValueError(f"unknown check status {self.status!r}")
+        object.__setattr__(self, "details", MappingProxyType(_plain(dict(self.details))))
+
+    @property
+    def passed(self) -> bool:
+        """True only for a check that ran and passed."""
+        return self.status == PASSED
+
+    def to_dict(self) -> dict[str, Any]:
+        """The check as a JSON object."""
+        result: dict[str, Any] = {
+            "name": self.name,
+            "status": self.status,
+            "passed": self.passed,
+            "reason": self.reason,
+            "details": dict(self.details),
+        }
+        if self.code is not None:
+            result["code"] = self.code
+        return result
+
+
+@dataclass(frozen=True)
+class SigningTime:
+    """The established time of the record: a timestamp authority's genTime, not the notary's word."""
+
+    time: str
+    source: str
+    authority: str
+    serial_number: str
+    policy: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """As JSON."""
+        return {
+            "time": self.time,
+            "source": self.source,
+            "authority": self.authority,
+            "serial_number": self.serial_number,
+            "policy": self.policy,
+        }
+
+
+@dataclass(frozen=True)
+class LogPosition:
+    """Where the record sits: its leaf in the tree of a signed checkpoint."""
+
+    origin: str
+    leaf_index: int
+    tree_size: int
+    root_hash: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """As JSON."""
+        return {
+            "origin": self.origin,
+            "leaf_index": self.leaf_index,
+            "tree_size": self.tree_size,
+            "root_hash": self.root_hash,
+        }
+
+
+@dataclass(frozen=True)
+class TreeHead:
+    """A newer checkpoint the bundle's tree was shown consistent with."""
+
+    origin: str
+    tree_size: int
+    root_hash: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """As JSON."""
+        return {"origin": self.origin, "tree_size": self.tree_size, "root_hash": self.root_hash}
+
+
+@dataclass(frozen=True)
+class PartySummary:
+    """One signature that verified, as the record states it."""
+
+    role: str
+    party_id: str
+    key_fingerprint: str
+    algorithm: str
+    identity_assurance: str
+    signed_at: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """As JSON."""
+        return {
+            "party_id": self.party_id,
+            "key_fingerprint": self.key_fingerprint,
+            "algorithm": self.algorithm,
+            "identity_assurance": self.identity_assurance,
+            "signed_at": self.signed_at,
+        }
+
+
+@dataclass(frozen=True)
+class VerificationReport:
+    """The outcome of verifying one bundle. Facts (times, position, parties) are filled in
+    only from checks that passed; ``valid`` is derived from the checks, never set."""
+
+    checks: tuple[Check, ...]
+    trust_basis: str
+    verified_at: str
+    subject: str = "notary-evidence/1"
+    contract_id: str | None = None
+    record_sha256: str | None = None
+    document_sha256: str | None = None
+    signing_time: SigningTime | None = None
+    log: LogPosition | None = None
+    newer_checkpoint: TreeHead | None = None
+    parties: tuple[PartySummary, ...] = field(default=())
+
+    def __post_init__(self) -> None:
+        if self.trust_basis not in (TRUST_FILE, BUNDLE_ONLY):
+            raise ValueError(f"unknown trust basis {self.trust_basis!r}")
+        names = [check.name for check in self.checks]
+        if len(set(names)) != len(names):
+            raise ValueError("a check is reported twice")
+
+    @property
+    def valid(self) -> bool:
+        """True when there is at least one check and every check ran and passed."""
+        return bool(self.checks) and all(check.passed for check in self.checks)
+
+    @property
+    def origin_established(self) -> bool:
+        """Valid, and anchored in keys the verifier chose rather than keys the bundle brought."""
+        return self.valid and self.trust_basis == TRUST_FILE
+
+    @property
+    def failures(self) -> tuple[Check, ...]:
+        """The checks that failed (not those merely not run)."""
+        return tuple(check for check in self.checks if check.status == FAILED)
+
+    def check(self, name: str) -> Check | None:
+        """The check called ``name``, if it is in the report."""
+        return next((check for check in self.checks if check.name == name), None)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The report as one JSON object (what ``--json`` prints and ``POST /verify`` answers)."""
+        return {
+            "format": REPORT_FORMAT,
+            "subject": self.subject,
+            "valid": self.valid,
+            "origin_established": self.origin_established,
+            "trust_basis": self.trust_basis,
+            "contract_id": self.contract_id,
+            "record_sha256": self.record_sha256,
+            "document_sha256": self.document_sha256,
+            "signing_time": self.signing_time.to_dict() if self.signing_time else None,
+            "log": self.log.to_dict() if self.log else None,
+            "newer_checkpoint": self.newer_checkpoint.to_dict() if self.newer_checkpoint else None,
+            "parties": {party.role: party.to_dict() for party in self.parties},
+            "checks": [check.to_dict() for check in self.checks],
+            "verified_at": self.verified_at,
+        }
+
+    def to_json(self) -> bytes:
+        """:meth:`to_dict` as canonical JSON (RFC 8785), so equal reports are equal bytes."""
+        return canonical_json(self.to_dict())
+
+
+_MARKS = {PASSED: "ok  ", FAILED: "FAIL", NOT_RUN: "--  "}
+
+
+def _verdict(report: VerificationReport) -> str:
+    if not report.valid:
+        return "INVALID"
+    if report.origin_established:
+        return "VALID: integrity and origin established with the trust file given"
+    return "VALID for integrity only: ORIGIN NOT ESTABLISHED (no trust file given; the bundle's own keys were used)"
+
+
+def render_text(report: VerificationReport) -> str:
+    """The report for a person: the verdict, the established facts, then one line per check."""
+    lines = [
+        f"Evidence bundle{f' for contract {report.contract_id}' if report.contract_id else ''}: {_verdict(report)}"
+    ]
+    if report.signing_time:
+        time = report.signing_time
+        lines.append(
+            f"Timestamped at {time.time} by {time.authority} (RFC 3161 genTime, serial {time.serial_number})"
+        )
+    for party in report.parties:
+        lines.append(
+            f"Signed by the {party.role} {party.party_id} ({party.algorithm}, key {party.key_fingerprint[:16]}…, "
+            f"identity {party.identity_assurance}) at {party.signed_at}"
+        )
+    if report.log:
+        log = report.log
+        lines.append(f"Log {log.origin}: leaf {log.leaf_index} in the tree of size {log.tree_size}")
+    if report.newer_checkpoint:
+        lines.append(f"Consistent with the newer checkpoint of size {report.newer_checkpoint.tree_size}")
+    width = max((len(check.name) for check in report.checks), default=0)
+    for check in report.checks:
+        reason = f"{check.code}: {check.reason}" if check.code else check.reason
+        lines.append(f"  [{_MARKS[check.status]}] {check.name.ljust(width)}  {reason}")
+    if not report.checks:
+        lines.append("  no checks were run")
+    return "\n".join(lines) + "\n"
