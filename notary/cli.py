@@ -13,7 +13,8 @@ from typing import Any
 
 import click
 
-from notary import __version__
+from notary import __version__, cli_access
+from notary.cli_access import operator_option as _operator_option
 from notary.config import ConfigError, Settings
 from notary.verify.errors import NotaryError
 
@@ -183,6 +184,9 @@ def worker(once: bool) -> None:
 
 # --- operators ----------------------------------------------------------------------------
 
+for _command in cli_access.COMMANDS:
+    main.add_command(_command)
+
 
 @main.group()
 def platform() -> None:
@@ -192,14 +196,14 @@ def platform() -> None:
 @platform.command("add")
 @click.argument("name")
 @click.option("--json", "as_json", is_flag=True)
-def platform_add(name: str, as_json: bool) -> None:
+@_operator_option
+def platform_add(name: str, as_json: bool, operator: str) -> None:
     """Register a platform; prints its id and API token (shown once)."""
     from notary.services.clock import stamp
     from notary.services.platforms import add_platform
 
-    rt = _runtime()
-    with rt.db.write() as session:
-        new = add_platform(session, name, now=stamp(rt.clock))
+    with cli_access.runtime_scope() as rt, rt.db.write() as session:
+        new = add_platform(session, name, now=stamp(rt.clock), operator=operator)
     _emit(
         as_json,
         {"platform_id": new.platform_id, "token": new.token},
@@ -210,14 +214,14 @@ def platform_add(name: str, as_json: bool) -> None:
 @platform.command("defunct")
 @click.argument("platform_id")
 @click.option("--json", "as_json", is_flag=True)
-def platform_defunct(platform_id: str, as_json: bool) -> None:
+@_operator_option
+def platform_defunct(platform_id: str, as_json: bool, operator: str) -> None:
     """Mark a collapsed platform: its token stops working at once; nothing is deleted."""
     from notary.services.clock import stamp
     from notary.services.platforms import mark_defunct
 
-    rt = _runtime()
-    with rt.db.write() as session:
-        marked = mark_defunct(session, platform_id, now=stamp(rt.clock))
+    with cli_access.runtime_scope() as rt, rt.db.write() as session:
+        marked = mark_defunct(session, platform_id, now=stamp(rt.clock), operator=operator)
         result = {"platform_id": marked.id, "status": marked.status, "defunct_at": marked.defunct_at}
     _emit(as_json, result, f"platform {platform_id} is defunct since {result['defunct_at']}")
 

@@ -6,7 +6,7 @@ import flask_smorest
 from flask import Flask
 
 from notary import __version__
-from notary.api import contracts, errors, log, parties, system, timestamps, verification
+from notary.api import access, contracts, errors, log, parties, system, timestamps, verification
 from notary.api.schemas import ErrorSchema
 
 
@@ -24,7 +24,15 @@ def init_api(app: Flask) -> Api:
     app.config.setdefault("OPENAPI_URL_PREFIX", "/api/v1")
     app.config.setdefault("OPENAPI_JSON_PATH", "openapi.json")
     api = Api(app)
-    for blueprint in (system.blp, parties.blp, contracts.blp, log.blp, timestamps.blp, verification.blp):
+    for blueprint in (
+        system.blp,
+        parties.blp,
+        contracts.blp,
+        log.blp,
+        timestamps.blp,
+        verification.blp,
+        access.blp,
+    ):
         api.register_blueprint(blueprint)
     errors.register(app)
     return api

@@ -67,12 +67,25 @@ def principal() -> auth.Principal:
         return auth.authenticate(session, token, now=stamp(rt.clock))
 
 
+def caller_of(kind: str) -> str:
+    """The subject id of a caller of this ``kind``; raises ``unauthenticated``, ``platform_defunct``
+    or ``forbidden`` (a caller of another kind: the endpoint is not for it, whatever the object).
+    """
+    caller = principal()
+    if caller.kind != kind:
+        raise Forbidden(f"this endpoint is for {kind} tokens")
+    return caller.subject_id
+
+
 def platform_id() -> str:
     """The calling platform's id; other callers are refused."""
-    caller = principal()
-    if caller.kind != auth.PLATFORM:
-        raise Forbidden("this endpoint is for platforms")
-    return caller.subject_id
+    return caller_of(auth.PLATFORM)
+
+
+def named_case() -> str | None:
+    """The case an investigator names for a read (``Notary-Case: <case_id>``), if any."""
+    value = request.headers.get("Notary-Case")
+    return value.strip() or None if value is not None else None
 
 
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:

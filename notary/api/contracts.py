@@ -9,7 +9,15 @@ from typing import Any
 import marshmallow as ma
 from flask import Request, Response, request
 
-from notary.api.common import Blueprint, json_response, platform_id, principal, runtime, strict_json
+from notary.api.common import (
+    Blueprint,
+    json_response,
+    named_case,
+    platform_id,
+    principal,
+    runtime,
+    strict_json,
+)
 from notary.api.errors import MalformedMultipart, UnsupportedMediaType, ValidationFailed, status_of
 from notary.api.schemas import (
     BatchResultsSchema,
@@ -167,19 +175,40 @@ def _batch_result(error: NotaryError) -> dict[str, Any]:
     return {"status": status_of(error), "body": {"error": body}}
 
 
+_CASE_HEADER = {
+    "parameters": [
+        {
+            "in": "header",
+            "name": "Notary-Case",
+            "required": False,
+            "schema": {"type": "string"},
+            "description": "investigators: the case this read is made under (docs/access.md)",
+        }
+    ]
+}
+
+
 @blp.route("/contracts/<contract_id>", methods=["GET"])
+@blp.doc(**_CASE_HEADER)
 @blp.alt_response(200, schema=ContractSchema, description="the contract")
+@blp.alt_response(
+    403, schema=ErrorSchema, description="forbidden: the investigator's case is not approved yet"
+)
 @blp.alt_response(404, schema=ErrorSchema, description="not_found (also when it is not yours)")
 def get_contract(contract_id: str) -> Response:
     """A contract: status, digests, terms, signatures and the evidence's progress."""
     caller = principal()
     rt = runtime()
+    now = stamp(rt.clock)
     with rt.db.read() as session:
-        contract = contracts.readable_contract(session, caller, contract_id)
-        return json_response(contracts.contract_view(session, contract, now=stamp(rt.clock)))
+        access = contracts.read_access(session, caller, contract_id, case_id=named_case())
+        view = contracts.contract_view(session, access.contract, now=now)
+    contracts.record_read(rt.db, caller, access, "contract.read", at=now)
+    return json_response(view)
 
 
 @blp.route("/contracts/<contract_id>/signing-payload", methods=["GET"])
+@blp.doc(**_CASE_HEADER)
 @blp.arguments(SigningPayloadQuerySchema, location="query")
 @blp.alt_response(200, schema=PayloadSchema, description="the exact bytes to sign")
 def get_signing_payload(query: dict[str, Any], contract_id: str) -> Response:
@@ -188,19 +217,24 @@ def get_signing_payload(query: dict[str, Any], contract_id: str) -> Response:
     rt = runtime()
     purpose = payloads.PURPOSE_DECLINE if query["purpose"] == "decline" else payloads.PURPOSE_SIGN
     with rt.db.read() as session:
-        contract = contracts.readable_contract(session, caller, contract_id)
-        return json_response(payload_answer(signing_payload(contract, query["role"], purpose)))
+        access = contracts.read_access(session, caller, contract_id, case_id=named_case())
+    contracts.record_read(rt.db, caller, access, "signing_payload.read", at=stamp(rt.clock))
+    return json_response(payload_answer(signing_payload(access.contract, query["role"], purpose)))
 
 
 @blp.route("/contracts/<contract_id>/document", methods=["GET"])
+@blp.doc(**_CASE_HEADER)
 @blp.alt_response(200, description="the document, byte for byte as filed")
 def get_document(contract_id: str) -> Response:
     """The document as filed, so a party can read what it signs from the notary itself."""
     caller = principal()
     rt = runtime()
     with rt.db.read() as session:
-        contract = contracts.readable_contract(session, caller, contract_id)
-        data = rt.blobs.get(session, contract.document_sha256)
+        access = contracts.read_access(session, caller, contract_id, case_id=named_case())
+        data = rt.blobs.get(session, access.contract.document_sha256)
+    # Recorded before a byte leaves: a read that cannot be audited does not happen.
+    contracts.record_read(rt.db, caller, access, "document.read", at=stamp(rt.clock))
+    contract = access.contract
     extension = document_extension(contract.media_type)
     response = Response(data, mimetype=contract.media_type)
     response.headers["Content-Disposition"] = f'attachment; filename="{contract.id}.{extension}"'
@@ -210,6 +244,7 @@ def get_document(contract_id: str) -> Response:
 
 
 @blp.route("/contracts/<contract_id>/evidence", methods=["GET"])
+@blp.doc(**_CASE_HEADER)
 @blp.alt_response(
     200, description="application/zip: the evidence bundle (notary-evidence/1, docs/evidence-format.md)"
 )
@@ -219,8 +254,11 @@ def get_evidence(contract_id: str) -> Response:
     caller = principal()
     rt = runtime()
     with rt.db.read() as session:
-        contract = contracts.readable_contract(session, caller, contract_id)
+        access = contracts.read_access(session, caller, contract_id, case_id=named_case())
+        contract = access.contract
         bundle = evidence_bundle(rt, session, contract, log_key=log.log_key(rt))
+    # Recorded once the bundle exists (not for a 409), before a byte leaves.
+    contracts.record_read(rt.db, caller, access, "evidence.read", at=stamp(rt.clock))
     response = Response(bundle, mimetype="application/zip")
     response.headers["Content-Disposition"] = f'attachment; filename="{contract.id}-evidence.zip"'
     response.headers["Repr-Digest"] = (
@@ -230,6 +268,7 @@ def get_evidence(contract_id: str) -> Response:
 
 
 @blp.route("/contracts/<contract_id>/certificate", methods=["GET"])
+@blp.doc(**_CASE_HEADER)
 @blp.alt_response(
     200, description="application/pdf: the signed evidence certificate, the same bytes every time"
 )
@@ -239,8 +278,11 @@ def get_certificate(contract_id: str) -> Response:
     caller = principal()
     rt = runtime()
     with rt.db.read() as session:
-        contract = contracts.readable_contract(session, caller, contract_id)
+        access = contracts.read_access(session, caller, contract_id, case_id=named_case())
+    contract = access.contract
     pdf, sha256 = rt.certificates.certificate(contract.id)
+    # Recorded once the certificate exists (not for a 409), before a byte leaves.
+    contracts.record_read(rt.db, caller, access, "certificate.read", at=stamp(rt.clock))
     response = Response(pdf, mimetype="application/pdf")
     response.headers["Content-Disposition"] = f'attachment; filename="{contract.id}-certificate.pdf"'
     response.headers["Repr-Digest"] = f"sha-256=:{base64.b64encode(bytes.fromhex(sha256)).decode()}:"

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from notary.errors import Conflict, NotaryError, NotFound, Unprocessable
 from notary.services.clock import Clock
 from notary.services.filing import AWAITING, signing_payload
+from notary.storage.access_models import IdentityVerification
 from notary.storage.db import Database
 from notary.storage.models import Contract, Party, Signature
 from notary.verify import payloads
@@ -61,8 +62,16 @@ def effective_status(contract: Contract, now: str) -> str:
 
 
 def identity_assurance(session: Session, party: Party) -> str:
-    """``platform`` (the platform's word) unless an operator verified this key's identity."""
-    return "platform"
+    """``verified`` when an operator checked the person and bound this party's key to this
+    party's identity (``notary identity verify``); otherwise ``platform`` (the platform's word).
+    """
+    verified = session.execute(
+        select(IdentityVerification.key_fingerprint).where(
+            IdentityVerification.key_fingerprint == party.key_fingerprint,
+            IdentityVerification.id_lookup == party.id_lookup,
+        )
+    ).first()
+    return "verified" if verified is not None else "platform"
 
 
 class Ceremony:

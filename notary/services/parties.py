@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from notary.errors import Conflict, NotFound, Unprocessable
 from notary.services import identity
+from notary.storage.access_models import IdentityVerification
 from notary.storage.ids import PARTY, new_id
 from notary.storage.models import Party
 from notary.verify import payloads
@@ -91,6 +92,13 @@ def enrol(
     ).first()
     if other_identity is not None:
         raise KeyInUse("this key is already bound to another identity")
+    verified_otherwise = session.execute(
+        select(IdentityVerification.key_fingerprint).where(
+            IdentityVerification.key_fingerprint == key.fingerprint, IdentityVerification.id_lookup != lookup
+        )
+    ).first()
+    if verified_otherwise is not None:
+        raise KeyInUse("this key is verified for another identity")
 
     party = Party(
         id=new_id(PARTY),

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from notary.errors import NotFound, Unprocessable
-from notary.services import auth
+from notary.services import audit, auth
 from notary.storage.ids import PLATFORM, new_id
 from notary.storage.models import Platform
 
@@ -19,8 +19,8 @@ class NewPlatform:
     token: str
 
 
-def add_platform(session: Session, name: str, *, now: str) -> NewPlatform:
-    """Register a platform and issue its API token (shown once)."""
+def add_platform(session: Session, name: str, *, now: str, operator: str = audit.OPERATOR) -> NewPlatform:
+    """Register a platform and issue its API token (shown once); recorded in the audit trail."""
     name = name.strip()
     if not name or len(name) > 200:
         raise Unprocessable("a platform needs a name of 1 to 200 characters")
@@ -28,11 +28,23 @@ def add_platform(session: Session, name: str, *, now: str) -> NewPlatform:
     session.add(platform)
     session.flush()
     token = auth.issue_token(session, kind=auth.PLATFORM, subject_id=platform.id, now=now)
+    audit.record(
+        session,
+        at=now,
+        actor=audit.operator(operator),
+        action="platform.add",
+        object_kind="platform",
+        object_id=platform.id,
+        details={"name": name},
+    )
     return NewPlatform(platform.id, name, token)
 
 
-def mark_defunct(session: Session, platform_id: str, *, now: str) -> Platform:
-    """Mark a platform defunct: its tokens stop working at once; nothing is deleted."""
+def mark_defunct(session: Session, platform_id: str, *, now: str, operator: str = audit.OPERATOR) -> Platform:
+    """Mark a platform defunct: its tokens stop working at once; nothing is deleted.
+
+    Recorded in the audit trail (once: marking it again changes nothing). Raises ``not_found``.
+    """
     platform = session.get(Platform, platform_id, with_for_update=True)
     if platform is None:
         raise NotFound(f"no platform {platform_id}")
@@ -41,4 +53,12 @@ def mark_defunct(session: Session, platform_id: str, *, now: str) -> Platform:
         # Tokens are kept, not revoked: a defunct platform's token must answer 410
         # platform_defunct (not 401), so the caller learns why.
         platform.defunct_at = now
+        audit.record(
+            session,
+            at=now,
+            actor=audit.operator(operator),
+            action="platform.defunct",
+            object_kind="platform",
+            object_id=platform.id,
+        )
     return platform

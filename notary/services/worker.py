@@ -1,4 +1,5 @@
-"""Background work: sealing, (later) checkpoints and timestamps, and deadline expiry.
+"""Background work: sealing, checkpoints and timestamps, deadline expiry, and writing
+the audit trail's head into the log.
 
 Any number of workers may run; the one holding the lease does the work, the others wait to
 take over.
@@ -15,6 +16,7 @@ from collections.abc import Callable, Sequence
 from sqlalchemy import update
 
 from notary.runtime import Runtime
+from notary.services.audit import anchor_audit_head
 from notary.services.ceremony import EXPIRED
 from notary.services.clock import stamp
 from notary.services.filing import AWAITING
@@ -43,6 +45,7 @@ def default_steps(rt: Runtime) -> list[Step]:
     """The work a leader does on every round, in order."""
     return [
         lambda: len(rt.sequencer.seal_pending()),
+        lambda: anchor_audit_head(rt.db, rt.clock, rt.sequencer.sinks),
         rt.stamper.stamp_records,
         rt.checkpointer.run_once,
         rt.stamper.stamp_checkpoints,

@@ -18,7 +18,9 @@ from tests.support.evidence import members, rezip
 def ready_contract(platform, investor, borrower, runtime, client, document=DOCUMENT):
     filed = platform.file(investor, borrower, document=document)
     for role, person in (("investor", investor), ("borrower", borrower)):
-        client.post(f"/api/v1/contracts/{filed['contract_id']}/signatures", json=sign_body(person, filed, role))
+        client.post(
+            f"/api/v1/contracts/{filed['contract_id']}/signatures", json=sign_body(person, filed, role)
+        )
     runtime.sequencer.seal_pending()
     runtime.stamper.stamp_records()
     runtime.checkpointer.run_once()
@@ -49,7 +51,13 @@ def test_bundle_verifies_with_the_published_trust(platform, investor, borrower, 
     assert report.valid, report.to_dict()
     assert report.origin_established
     names = set(members(response.data))
-    assert {"manifest.json", "document.pdf", "record.json", "timestamp/checkpoint-1.tsr", "README.txt"} <= names
+    assert {
+        "manifest.json",
+        "document.pdf",
+        "record.json",
+        "timestamp/checkpoint-1.tsr",
+        "README.txt",
+    } <= names
 
     # The command line agrees, offline.
     (tmp_path / "bundle.zip").write_bytes(response.data)
@@ -83,7 +91,9 @@ def test_post_verify(platform, investor, borrower, runtime, client):
     failed = {check["name"] for check in bad["checks"] if check["status"] == "failed"}
     assert "record_fields" in failed
     junk = client.post(
-        "/api/v1/verify", data={"bundle": (io.BytesIO(b"not a zip"), "b.zip")}, content_type="multipart/form-data"
+        "/api/v1/verify",
+        data={"bundle": (io.BytesIO(b"not a zip"), "b.zip")},
+        content_type="multipart/form-data",
     )
     assert junk.status_code == 400
     assert junk.get_json()["error"]["code"] == "malformed_bundle"

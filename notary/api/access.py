@@ -1,0 +1,99 @@
+"""Access without the platform: key holders' login and ``/me/contracts``, investigators' cases."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response
+
+from notary.api.access_schemas import (
+    CaseCreatedSchema,
+    CaseRequestSchema,
+    CaseSchema,
+    ChallengeRequestSchema,
+    ChallengeSchema,
+    MyContractsQuerySchema,
+    MyContractsSchema,
+    TokenRequestSchema,
+    TokenSchema,
+)
+from notary.api.common import Blueprint, caller_of, json_response, runtime
+from notary.api.schemas import ErrorSchema
+from notary.services import auth, cases, key_holders
+from notary.services.clock import stamp
+from notary.services.login import Login
+
+blp = Blueprint(
+    "access", __name__, url_prefix="/api/v1", description="Key holders' login, their contracts, and cases"
+)
+
+
+@blp.route("/auth/challenge", methods=["POST"])
+@blp.arguments(ChallengeRequestSchema)
+@blp.alt_response(200, schema=ChallengeSchema, description="a single-use challenge")
+def challenge(body: dict[str, Any]) -> Response:
+    """A single-use, short-lived login challenge (answered alike for keys that are not enrolled)."""
+    rt = runtime()
+    issued = Login(rt.db, rt.clock, rt.settings).challenge(body["key_fingerprint"])
+    return json_response({"challenge_base64": issued.challenge_base64, "expires_at": issued.expires_at})
+
+
+@blp.route("/auth/token", methods=["POST"])
+@blp.arguments(TokenRequestSchema)
+@blp.alt_response(200, schema=TokenSchema, description="a party token")
+@blp.alt_response(401, schema=ErrorSchema, description="bad_challenge, or unauthenticated (the signature)")
+def token(body: dict[str, Any]) -> Response:
+    """A party token for the holder of the key, in exchange for its signature over the login payload."""
+    rt = runtime()
+    issued = Login(rt.db, rt.clock, rt.settings).token(
+        body["key_fingerprint"], body["challenge_base64"], body["signature"]
+    )
+    return json_response({"token": issued.token, "expires_at": issued.expires_at})
+
+
+@blp.route("/me/contracts", methods=["GET"])
+@blp.arguments(MyContractsQuerySchema, location="query")
+@blp.alt_response(200, schema=MyContractsSchema, description="one page, by contract id")
+def my_contracts(query: dict[str, Any]) -> Response:
+    """Every contract filed in the key holder's name, on every platform (defunct ones included)."""
+    key_fingerprint = caller_of(auth.PARTY)
+    rt = runtime()
+    with rt.db.read() as session:
+        page = key_holders.contracts_of_key(
+            session, key_fingerprint, now=stamp(rt.clock), cursor=query.get("cursor"), limit=query["limit"]
+        )
+    return json_response({"contracts": page.items, "next_cursor": page.next_cursor})
+
+
+@blp.route("/cases", methods=["POST"])
+@blp.arguments(CaseRequestSchema)
+@blp.alt_response(201, schema=CaseCreatedSchema, description="opened, awaiting an operator's approval")
+@blp.alt_response(422, schema=ErrorSchema, description="validation_failed or bad_id_number")
+def open_case(body: dict[str, Any]) -> Response:
+    """Open a case: case number, legal basis and one scope (a platform, a party or a person)."""
+    investigator_id = caller_of(auth.INVESTIGATOR)
+    rt = runtime()
+    with rt.db.write() as session:
+        case = cases.open_case(
+            session,
+            rt.pii,
+            investigator_id=investigator_id,
+            case_number=body["case_number"],
+            legal_basis=body["legal_basis"],
+            scope=body["scope"],
+            now=stamp(rt.clock),
+        )
+        answer = {"case_id": case.id, "status": case.status}
+    return json_response(answer, 201)
+
+
+@blp.route("/cases/<case_id>", methods=["GET"])
+@blp.alt_response(200, schema=CaseSchema, description="the case")
+@blp.alt_response(404, schema=ErrorSchema, description="not_found (also another investigator's case)")
+def get_case(case_id: str) -> Response:
+    """One of the investigator's own cases and its status."""
+    investigator_id = caller_of(auth.INVESTIGATOR)
+    rt = runtime()
+    with rt.db.read() as session:
+        case = cases.own_case(session, case_id, investigator_id=investigator_id)
+        return json_response(cases.case_view(case))
