@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import weakref
 from typing import Any
 
 import psycopg
@@ -39,6 +40,7 @@ class AdvisoryLock:
         self.key = lock_key(name)
         self.idle_timeout_ms = max(1, round(idle_timeout * 1000))
         self._connection: Any = None
+        self._closer: weakref.finalize | None = None
 
     @property
     def held(self) -> bool:
@@ -63,6 +65,9 @@ class AdvisoryLock:
             _close(connection)
             return False
         self._connection = connection
+        # A lock object dropped without release (a worker built and forgotten) closes its
+        # session when collected, which also releases the lock.
+        self._closer = weakref.finalize(self, _close, connection)
         return True
 
     def confirm(self) -> bool:
@@ -99,9 +104,9 @@ class AdvisoryLock:
 
     def drop(self) -> None:
         """Forget the session (after an error); PostgreSQL releases the lock when it ends."""
-        connection, self._connection = self._connection, None
-        if connection is not None:
-            _close(connection)
+        closer, self._connection, self._closer = self._closer, None, None
+        if closer is not None:
+            closer()
 
     def _connect(self) -> Any:
         engine = self.db.engine

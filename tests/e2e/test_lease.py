@@ -5,6 +5,7 @@ Runs on SQLite (the lease row) and PostgreSQL (an advisory lock on a session of 
 
 from __future__ import annotations
 
+import gc
 import os
 import signal
 import subprocess
@@ -103,6 +104,20 @@ def test_a_lost_lock_session_hands_over_at_once(runtime):
     finally:
         first.release()
         second.release()
+
+
+def test_a_forgotten_holder_lets_go(runtime):
+    forgotten, other = keeper(runtime.db, "forgotten"), keeper(runtime.db, "other")
+    try:
+        assert forgotten.hold()
+        assert not other.hold()
+        del forgotten  # a worker built and dropped without release: its session is closed
+        gc.collect()
+        waited = wait_until_held(other, within=DURATION * 4)
+        if runtime.db.dialect == "postgresql":
+            assert waited < DURATION / 2
+    finally:
+        other.release()
 
 
 HOLD_AND_SLEEP = """
