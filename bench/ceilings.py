@@ -315,6 +315,7 @@ def empty_endpoint(seconds: float, threads: int) -> dict[str, Any]:
         usage = meter.stop()
         return {
             "empty_endpoint_per_s": round(sum(done) / usage.wall, 1),
+            "empty_endpoint_service_cpu_us": round(usage.service_cpu / max(1, sum(done)) * 1e6, 1),
             "empty_endpoint_usage": usage.shares(),
         }
     finally:
