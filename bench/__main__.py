@@ -70,9 +70,11 @@ def main(argv: list[str] | None = None) -> int:
         "load_average_start": [round(value, 2) for value in procs.load_average()],
         "python": platform.python_version(),
         "fsync_ms_start": procs.fsync_ms(tempfile.gettempdir()),
+        "cpu_calibration_ms_start": procs.calibration_ms(),
     }
     figures.update(run(plan))
     figures["fsync_ms_end"] = procs.fsync_ms(tempfile.gettempdir())
+    figures["cpu_calibration_ms_end"] = procs.calibration_ms()
     figures["load_average_end"] = [round(value, 2) for value in procs.load_average()]
     figures["elapsed_s"] = round(time.perf_counter() - started, 1)
     print(json.dumps(figures, separators=(",", ":")), flush=True)

@@ -43,7 +43,7 @@ def run_lifecycle(
     check = ReadyCheck(
         Connection(service.host, service.port), population.token, evidence_route=evidence_route
     )
-    sampler = LatencySampler(check, interval=0.05, limit=6)
+    sampler = LatencySampler(check, interval=0.05, first=0.2, limit=3)
 
     def client(_: int) -> None:
         conn = Connection(service.host, service.port)
@@ -81,5 +81,6 @@ def run_lifecycle(
         "seal_latency_p50_ms": _ms(percentile(sampler.latencies, 0.5)),
         "seal_latency_p99_ms": _ms(percentile(sampler.latencies, 0.99)),
         "seal_latency_samples": len(sampler.latencies),
+        "seal_latency_polls": sampler.polls,
         "seal_latency_poll_errors": len(sampler.errors),
     }

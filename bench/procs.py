@@ -101,3 +101,22 @@ def fsync_ms(directory: str, writes: int = 50) -> float:
             os.fsync(handle.fileno())
             times.append(time.perf_counter() - started)
     return round(statistics.median(times) * 1000, 3)
+
+
+def calibration_ms(runs: int = 5) -> float:
+    """Median CPU milliseconds of a fixed pure-Python workload (2 million loop steps).
+
+    On a shared machine the same work costs more CPU time when a neighbour runs on the
+    sibling hyperthread; dividing CPU-per-unit figures by this makes runs comparable.
+    """
+    import statistics
+    import time
+
+    times = []
+    for _ in range(runs):
+        started = time.process_time()
+        total = 0
+        for step in range(2_000_000):
+            total += step
+        times.append(time.process_time() - started)
+    return round(statistics.median(times) * 1000, 1)

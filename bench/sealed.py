@@ -146,8 +146,12 @@ def run_sealed(
     ids = [answer["contract_id"] for answer in filed]
     sampled = set(ids[:: max(1, len(ids) // samples)])
     check = ReadyCheck(connect(), population.token, evidence_route=evidence_route)
-    sampler = LatencySampler(ReadyCheck(connect(), population.token, evidence_route=evidence_route))
-    sampler.interval, sampler.limit = 0.1, len(sampled)
+    sampler = LatencySampler(
+        ReadyCheck(connect(), population.token, evidence_route=evidence_route),
+        interval=0.1,
+        first=0.5,
+        limit=len(sampled),
+    )
     lock = threading.Lock()
 
     def on_accepted(contract_ids: set[str], accepted_at: float) -> None:
@@ -187,6 +191,7 @@ def run_sealed(
         "sealed_latency_p50_ms": _ms(percentile(sampler.latencies, 0.5)),
         "sealed_latency_p99_ms": _ms(percentile(sampler.latencies, 0.99)),
         "sealed_latency_samples": len(sampler.latencies),
+        "sealed_latency_polls": sampler.polls,
         "sealed_service_cpu_ms_per_contract": round(
             (filing.service_cpu + sealing.service_cpu) / len(ids) * 1000, 2
         ),
