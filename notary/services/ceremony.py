@@ -8,7 +8,7 @@ seals it.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -65,13 +65,25 @@ def identity_assurance(session: Session, party: Party) -> str:
     """``verified`` when an operator checked the person and bound this party's key to this
     party's identity (``notary identity verify``); otherwise ``platform`` (the platform's word).
     """
-    verified = session.execute(
-        select(IdentityVerification.key_fingerprint).where(
-            IdentityVerification.key_fingerprint == party.key_fingerprint,
-            IdentityVerification.id_lookup == party.id_lookup,
+    return assurance_of(party, verified_identities(session, [party]))
+
+
+def verified_identities(session: Session, parties: Iterable[Party]) -> set[tuple[str, str]]:
+    """Of these parties, the (key fingerprint, identity lookup) pairs an operator verified."""
+    fingerprints = {party.key_fingerprint for party in parties}
+    if not fingerprints:
+        return set()
+    rows = session.execute(
+        select(IdentityVerification.key_fingerprint, IdentityVerification.id_lookup).where(
+            IdentityVerification.key_fingerprint.in_(fingerprints)
         )
-    ).first()
-    return "verified" if verified is not None else "platform"
+    )
+    return {(fingerprint, lookup) for fingerprint, lookup in rows}
+
+
+def assurance_of(party: Party, verified: set[tuple[str, str]]) -> str:
+    """:func:`identity_assurance` given :func:`verified_identities` of (at least) this party."""
+    return "verified" if (party.key_fingerprint, party.id_lookup) in verified else "platform"
 
 
 class Ceremony:
@@ -181,7 +193,7 @@ class Ceremony:
             algorithm=party.algorithm,
             key_fingerprint=party.key_fingerprint,
             identity_sha256=party.identity_sha256,
-            identity_assurance=identity_assurance(session, party),
+            identity_assurance=assurance_of(party, rows.verified),
             signature=stored,
             submitted_sha256=submitted_sha256,
             signed_at=now,
@@ -245,6 +257,7 @@ class _Rows:
     contracts: dict[str, Contract]
     parties: dict[str, Party]
     acts: dict[tuple[str, str], Signature]
+    verified: set[tuple[str, str]]
 
     @classmethod
     def load(
@@ -259,11 +272,12 @@ class _Rows:
         parties = {
             party.id: party for party in session.execute(select(Party).where(Party.id.in_(wanted))).scalars()
         }
-        acts = {}
+        acts, verified = {}, set()
         if with_acts:
             stored = session.execute(select(Signature).where(Signature.contract_id.in_(ids))).scalars()
             acts = {(row.contract_id, row.role): row for row in stored}
-        return cls(contracts, parties, acts)
+            verified = verified_identities(session, parties.values())
+        return cls(contracts, parties, acts, verified)
 
     def party(self, contract: Contract, act: Act) -> Party:
         return self.parties[contract.investor_id if act.role == "investor" else contract.borrower_id]

@@ -113,3 +113,29 @@ def test_the_batch_itself_must_be_well_formed(client):
 def test_the_route_is_in_the_openapi_document(client):
     paths = client.get("/api/v1/openapi.json").get_json()["paths"]
     assert "post" in paths["/api/v1/contracts/signatures/batch"]
+
+
+def test_signatures_by_a_verified_key_say_so(platform, investor, borrower, runtime, client):
+    from notary.services.clock import stamp
+    from notary.services.key_holders import verify_identity
+
+    with runtime.db.write() as session:
+        verify_identity(
+            session,
+            runtime.pii,
+            id_type="cn_resident",
+            id_number=investor.id_number,
+            public_key_pem=investor.public.pem,
+            operator="desk officer",
+            now=stamp(runtime.clock),
+        )
+    filed = platform.file(investor, borrower)
+    answers(client, [item(investor, filed, "investor"), item(borrower, filed, "borrower")])
+    with runtime.db.read() as session:
+        stored = {
+            row.role: row.identity_assurance
+            for row in session.execute(select(Signature).where(Signature.contract_id == filed["contract_id"]))
+            .scalars()
+            .all()
+        }
+    assert stored == {"investor": "verified", "borrower": "platform"}
