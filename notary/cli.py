@@ -424,7 +424,10 @@ def verify(
             click.echo(json.dumps({"error": {"code": exc.code, "message": exc.message}}, ensure_ascii=False))
         raise
     if as_json:
-        click.echo(report.to_json().decode("utf-8"))
+        pieces = report.json_pieces() if isinstance(report, ExportReport) else [report.to_json()]
+        for piece in pieces:
+            click.echo(piece.decode("utf-8"), nl=False)
+        click.echo()
     else:
         text = render_export_text(report) if isinstance(report, ExportReport) else render_text(report)
         click.echo(text, nl=False)

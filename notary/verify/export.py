@@ -49,7 +49,7 @@ from notary.verify.keys import PublicKey
 from notary.verify.payloads import format_time, sha256_hex
 from notary.verify.pem import load_pem_certificates
 from notary.verify.record import parse_record, parse_time
-from notary.verify.report import BUNDLE_ONLY, FAILED, NOT_RUN, PASSED, TRUST_FILE, Check, VerificationReport
+from notary.verify.report import BUNDLE_ONLY, FAILED, NOT_RUN, PASSED, TRUST_FILE, Check
 from notary.verify.trust import TrustFile
 from notary.verify.x509chain import CertificateNotValidAt, UntrustedChain, validate_path
 
@@ -151,7 +151,7 @@ def verify_export(
     if manifest is not None and (
         "platform_id" in manifest.case["scope"] or "party_id" in manifest.case["scope"]
     ):
-        checks.run("scope", lambda: _check_scope(manifest, results), needs=("bundles",))
+        checks.run("scope", lambda: _check_scope(manifest, results), needs=("export_manifest",))
     return ExportReport(
         checks=tuple(checks.results[name] for name in EXPORT_CHECK_NAMES if name in checks.results),
         trust_basis=TRUST_FILE if trust is not None else BUNDLE_ONLY,
@@ -282,22 +282,18 @@ def _verify_bundle(path: str, data: bytes, trust: TrustFile | None, moment: dt.d
     try:
         bundle = EvidenceBundle.from_zip(data)
     except MalformedBundle as exc:
-        return BundleResult(path, digest, None, exc.code, exc.message), None
+        return BundleResult.of(path, digest, None, code=exc.code, reason=exc.message), None
     report = verify_evidence(bundle, trust=trust, now=moment)
-    platform_id = None
-    record = bundle.get(RECORD)
-    if report.valid and record is not None:
-        platform_id = parse_record(record).platform_id
     contract = contract_of(path)
     if not report.valid:
-        failed = ", ".join(check.name for check in report.failures) or "checks not run"
-        return BundleResult(
-            path, digest, report, InvalidBundle.code, f"the bundle does not verify ({failed})"
-        ), None
+        reason = f"the bundle does not verify ({', '.join(check.name for check in report.failures) or 'checks not run'})"
+        return BundleResult.of(path, digest, report, code=InvalidBundle.code, reason=reason), None
     if report.contract_id != contract:
         reason = f"the bundle is the evidence of {report.contract_id}, not of {contract}"
-        return BundleResult(path, digest, report, InvalidBundle.code, reason), None
-    return BundleResult(path, digest, report), platform_id
+        return BundleResult.of(path, digest, report, code=InvalidBundle.code, reason=reason), None
+    record = bundle.get(RECORD)
+    platform_id = parse_record(record).platform_id if record is not None else None
+    return BundleResult.of(path, digest, report), platform_id
 
 
 def _check_members(
@@ -352,13 +348,16 @@ def _check_bundles(results: list[_Verified]) -> Passed:
 def _check_scope(manifest: ExportManifest, results: list[_Verified]) -> Passed:
     scope = manifest.case["scope"]
     outside = []
+    checked = 0
     for result, platform_id in results:
-        report: VerificationReport | None = result.report
-        assert report is not None
+        report = result.report
+        if not result.valid or report is None:
+            continue  # reported by the bundles check; its record cannot be relied on
+        checked += 1
         if "platform_id" in scope:
             inside = platform_id == scope["platform_id"]
         else:
-            inside = any(party.party_id == scope["party_id"] for party in report.parties)
+            inside = any(party["party_id"] == scope["party_id"] for party in report["parties"].values())
         if not inside:
             outside.append(result.path)
     if outside:

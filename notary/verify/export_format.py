@@ -126,7 +126,7 @@ class ManifestWriter:
     ``ValueError`` for a header without exactly its fields, and for entries out of order.
     """
 
-    def __init__(self, header: Mapping[str, Any], *, spool_bytes: int = 1 << 20) -> None:
+    def __init__(self, header: Mapping[str, Any], *, spool_bytes: int = 256 * 1024) -> None:
         if set(header) != _HEADER_FIELDS:
             raise ValueError(f"the manifest header needs exactly {sorted(_HEADER_FIELDS)}")
         self._header = dict(header)

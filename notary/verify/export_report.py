@@ -8,12 +8,13 @@ bundle's report is valid).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import zlib
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-from notary.verify.canonical import canonical_json
+from notary.verify.canonical import canonical_json, parse_json
 from notary.verify.report import _MARKS, BUNDLE_ONLY, FAILED, TRUST_FILE, Check, VerificationReport
 
 __all__ = ["EXPORT_CHECK_NAMES", "EXPORT_REPORT_FORMAT", "BundleResult", "ExportReport", "render_export_text"]
@@ -36,31 +37,78 @@ EXPORT_CHECK_NAMES = (
 
 @dataclass(frozen=True)
 class BundleResult:
-    """One ``bundles/*.zip`` member: its SHA-256, its report (None when it is no zip the
-    verifier will open), and what is wrong with it, if anything (``code``, ``reason``)."""
+    """One ``bundles/*.zip`` member: its SHA-256, whether it verified, what is wrong with it if
+    anything (``code``, ``reason``, the checks that failed), and its full report.
+
+    The report is kept as its canonical JSON, compressed (about 1.5 kB instead of about 13 kB
+    of objects), so that verifying an export of many bundles holds little per bundle; build
+    it with :meth:`of`.
+    """
 
     path: str
     sha256: str
-    report: VerificationReport | None
+    valid: bool
+    contract_id: str | None = None
     code: str | None = None
     reason: str | None = None
+    failed_checks: tuple[str, ...] = ()
+    packed_report: bytes | None = field(default=None, repr=False)
+
+    @classmethod
+    def of(
+        cls,
+        path: str,
+        sha256: str,
+        report: VerificationReport | None,
+        *,
+        code: str | None = None,
+        reason: str | None = None,
+    ) -> BundleResult:
+        """The result of a bundle with this report (None when it could not be opened) and
+        problem, if any; valid only without a problem and with a valid report."""
+        return cls(
+            path=path,
+            sha256=sha256,
+            valid=code is None and report is not None and report.valid,
+            contract_id=report.contract_id if report is not None else None,
+            code=code,
+            reason=reason,
+            failed_checks=tuple(f"{c.name} ({c.code})" for c in report.failures)
+            if report is not None
+            else (),
+            packed_report=zlib.compress(report.to_json()) if report is not None else None,
+        )
 
     @property
-    def valid(self) -> bool:
-        """Opened, its report valid, and it is the bundle of the contract its name says."""
-        return self.code is None and self.report is not None and self.report.valid
+    def report_json(self) -> bytes | None:
+        """The bundle's report as canonical JSON (``notary-verification/1``), or None."""
+        return zlib.decompress(self.packed_report) if self.packed_report is not None else None
 
-    def to_dict(self) -> dict[str, Any]:
-        """As JSON: the bundle's own report in full under ``report``."""
-        result: dict[str, Any] = {
-            "path": self.path,
-            "sha256": self.sha256,
-            "valid": self.valid,
-            "report": self.report.to_dict() if self.report is not None else None,
+    @property
+    def report(self) -> dict[str, Any] | None:
+        """The bundle's report as a JSON object, or None."""
+        data = self.report_json
+        return parse_json(data) if data is not None else None
+
+    def json_pieces(self) -> Iterator[bytes]:
+        """This result as canonical JSON, the report embedded as it was serialised."""
+        fields: dict[str, bytes] = {
+            "path": canonical_json(self.path),
+            "report": self.report_json or b"null",
+            "sha256": canonical_json(self.sha256),
+            "valid": canonical_json(self.valid),
         }
         if self.code is not None:
-            result["code"], result["reason"] = self.code, self.reason
-        return result
+            fields["code"], fields["reason"] = canonical_json(self.code), canonical_json(self.reason)
+        yield from _object_pieces(fields)
+
+
+def _object_pieces(fields: Mapping[str, bytes]) -> Iterator[bytes]:
+    """A canonical JSON object from canonical values (keys are ASCII: code point order is RFC 8785's)."""
+    for index, key in enumerate(sorted(fields)):
+        yield (b"{" if index == 0 else b",") + canonical_json(key) + b":"
+        yield fields[key]
+    yield b"}" if fields else b"{}"
 
 
 def _frozen(value: Mapping[str, Any] | None) -> Mapping[str, Any] | None:
@@ -114,6 +162,10 @@ class ExportReport:
 
     def to_dict(self) -> dict[str, Any]:
         """The report as one JSON object (what ``notary verify --json`` prints for an export)."""
+        value: dict[str, Any] = parse_json(self.to_json())
+        return value
+
+    def _summary(self) -> dict[str, Any]:
         return {
             "format": EXPORT_REPORT_FORMAT,
             "subject": "notary-export/1",
@@ -128,13 +180,25 @@ class ExportReport:
             "tool_version": self.tool_version,
             "not_included": _plain(self.not_included),
             "checks": [check.to_dict() for check in self.checks],
-            "bundles": [bundle.to_dict() for bundle in self.bundles],
             "verified_at": self.verified_at,
         }
 
+    def json_pieces(self) -> Iterator[bytes]:
+        """The report as canonical JSON, in pieces (one per bundle), so that printing the report
+        of a large export never holds all of it."""
+        summary = canonical_json(self._summary())
+        yield b'{"bundles":['
+        for index, bundle in enumerate(self.bundles):
+            if index:
+                yield b","
+            yield from bundle.json_pieces()
+        yield b"],"
+        yield summary[1:]
+
     def to_json(self) -> bytes:
-        """:meth:`to_dict` as canonical JSON."""
-        return canonical_json(self.to_dict())
+        """The report as canonical JSON (RFC 8785): ``bundles`` (each with its bundle's full
+        report), then the export's facts and checks."""
+        return b"".join(self.json_pieces())
 
 
 def _plain(value: Any) -> Any:
@@ -176,10 +240,8 @@ def render_export_text(report: ExportReport, *, listed: int = 20) -> str:
     bad = [bundle for bundle in report.bundles if not bundle.valid]
     for bundle in bad[:listed]:
         reason = bundle.reason or "its checks failed"
-        if bundle.report is not None and bundle.code in (None, "invalid_bundle"):
-            reason = "failed: " + ", ".join(
-                f"{check.name} ({check.code})" for check in bundle.report.failures
-            )
+        if bundle.failed_checks:
+            reason = "failed: " + ", ".join(bundle.failed_checks)
         lines.append(f"  {bundle.path}: {bundle.code or 'invalid_bundle'}: {reason}")
     if len(bad) > listed:
         lines.append(f"  ... and {len(bad) - listed} more bundle(s) that did not verify")

@@ -46,7 +46,7 @@ class ZipStream:
     """
 
     def __init__(
-        self, *, modified: dt.datetime, force_zip64: bool = False, spool_bytes: int = 1 << 20
+        self, *, modified: dt.datetime, force_zip64: bool = False, spool_bytes: int = 256 * 1024
     ) -> None:
         self._time, self._date = dos_time(modified)
         self._force_zip64 = force_zip64
