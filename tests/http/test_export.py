@@ -171,3 +171,29 @@ def police_id(runtime, case_id):
 
     with runtime.db.read() as session:
         return session.get(Case, case_id).investigator_id
+
+
+def test_notary_export_refuses_what_it_cannot_export(settings, runtime, client, tmp_path):
+    from click.testing import CliRunner
+
+    from notary.cli import main
+
+    env = {"NOTARY_INSTANCE_PATH": str(settings.instance_path), "NOTARY_DATABASE_URL": settings.database_url}
+    out = tmp_path / "export.zip"
+    missing = CliRunner().invoke(main, ["export", "--case", "cs_nope", "--out", str(out)], env=env)
+    assert (missing.exit_code, missing.stderr) == (1, "Error: not_found: no case cs_nope\n")
+    police = add_investigator(runtime, client)
+    platform = make_platform(runtime, client)
+    case_id = open_case(police, {"platform_id": platform.platform_id})
+    pending = CliRunner().invoke(main, ["export", "--case", case_id, "--out", str(out)], env=env)
+    assert pending.exit_code == 1
+    assert "forbidden" in pending.stderr
+    approve(runtime, case_id)
+    done = CliRunner().invoke(
+        main, ["export", "--case", case_id, "--out", str(out), "--operator", "Ops"], env=env
+    )
+    assert done.exit_code == 0, done.output
+    assert f"case {case_id}: 0 bundle(s) in {out}" in done.stdout
+    with out.open("rb") as handle:
+        assert verify_export(handle).valid
+    assert not list(tmp_path.glob("*.partial"))
