@@ -8,8 +8,9 @@ bulk: tests/support/bulk.py) sealed, stamped by the embedded timestamp authority
 checkpointed through the runtime, and an approved case over that platform. Each export then
 runs in a fresh process (so that its peak RSS is its own), writing the zip to a file:
 
-- timed run: wall time, bundles/s, bytes, and the process's peak RSS (``ru_maxrss``) against
-  its RSS just before the export (runtime built, keys loaded, the database opened);
+- timed run: wall time, bundles/s, bytes, and the process's peak RSS (``VmHWM``: the high-water
+  mark of its own memory map) against its RSS just before the export (runtime built, keys
+  loaded, the database opened);
 - a second run under ``tracemalloc``: the peak of memory allocated by Python during it.
 
 With ``--verify``, the largest export is also verified (``verify_export``, with the trust
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -39,15 +41,21 @@ from notary.services.clock import stamp  # noqa: E402
 from notary.storage.models import Contract  # noqa: E402
 
 
-def _rss_mib() -> float:
+def _status_mib(field: str) -> float:
     for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
+        if line.startswith(field + ":"):
             return int(line.split()[1]) / 1024
     return 0.0
 
 
+def _rss_mib() -> float:
+    return _status_mib("VmRSS")
+
+
 def _peak_mib() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    # The high-water mark of this process's own memory map. Not ru_maxrss: on Linux it carries
+    # over the parent's peak across fork and exec, so a child would report the parent's size.
+    return _status_mib("VmHWM") or resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def prepare(instance: Path, database_url: str, counts: list[int]) -> dict[int, str]:
@@ -108,13 +116,21 @@ def export_once(instance: Path, database_url: str, case_id: str, out: Path) -> d
     rt.keys, rt.db, rt.blobs  # noqa: B018 (built before the baseline is taken)
     baseline = _rss_mib()
     job = begin_export(rt, case_id, actor=audit.operator("measure"))
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     with out.open("wb") as handle:
         for chunk in job.stream():
             handle.write(chunk)
-    elapsed = time.perf_counter() - started
+    elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu_started
     peak = _peak_mib()
 
+    if os.environ.get("MEASURE_PROFILE"):
+        import cProfile
+        import pstats
+
+        profile = cProfile.Profile()
+        job = begin_export(rt, case_id, actor=audit.operator("measure"))
+        profile.runcall(lambda: [None for _ in job.stream()])
+        pstats.Stats(profile, stream=sys.stderr).sort_stats("cumulative").print_stats(40)
     tracemalloc.start()
     job = begin_export(rt, case_id, actor=audit.operator("measure"))
     for _ in job.stream():
@@ -126,6 +142,7 @@ def export_once(instance: Path, database_url: str, case_id: str, out: Path) -> d
         "bundles": job.summary.bundles,
         "seconds": elapsed,
         "bundles_per_second": job.summary.bundles / elapsed,
+        "bundles_per_cpu_second": job.summary.bundles / cpu,
         "bytes": job.summary.bytes,
         "rss_before_mib": baseline,
         "peak_rss_mib": peak,
@@ -138,15 +155,16 @@ def verify_once(path: Path, trust_json: bytes) -> dict[str, float]:
     from notary.verify.trust import TrustFile
 
     baseline = _rss_mib()
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     with path.open("rb") as handle:
         report = verify_export(handle, trust=TrustFile.from_json(trust_json))
-    elapsed = time.perf_counter() - started
+    elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu_started
     return {
         "valid": report.valid,
         "bundles": len(report.bundles),
         "seconds": elapsed,
         "bundles_per_second": len(report.bundles) / elapsed,
+        "bundles_per_cpu_second": len(report.bundles) / cpu,
         "rss_before_mib": baseline,
         "peak_rss_mib": _peak_mib(),
         "report_json_bytes": len(report.to_json()),
@@ -157,6 +175,8 @@ def _child(*args: str) -> dict[str, float]:
     result = subprocess.run([sys.executable, __file__, *args], capture_output=True, text=True, check=False)  # noqa: S603
     if result.returncode != 0:
         raise SystemExit(result.stdout + result.stderr)
+    if os.environ.get("MEASURE_PROFILE"):
+        print(result.stderr)
     return json.loads(result.stdout.splitlines()[-1])
 
 
@@ -198,7 +218,8 @@ def main() -> None:
                     "--child-export", str(instance), url, case_ids[count], str(out)
                 )
                 print(
-                    f"{count:>6} bundles: {figures['seconds']:6.1f} s, {figures['bundles_per_second']:6.0f} bundles/s, "
+                    f"{count:>6} bundles: {figures['seconds']:6.1f} s, {figures['bundles_per_second']:6.0f} bundles/s "
+                    f"({figures['bundles_per_cpu_second']:.0f} per CPU second), "
                     f"{figures['bytes'] / 2**20:7.1f} MiB; RSS {figures['rss_before_mib']:5.1f} MiB before, "
                     f"peak {figures['peak_rss_mib']:5.1f} MiB; Python allocations peak "
                     f"{figures['traced_peak_mib']:5.2f} MiB",
@@ -219,7 +240,8 @@ def main() -> None:
                 )
                 print(
                     f"verify {figures['bundles']} bundles: {figures['seconds']:.1f} s, "
-                    f"{figures['bundles_per_second']:.0f} bundles/s, valid {figures['valid']}; RSS "
+                    f"{figures['bundles_per_second']:.0f} bundles/s ({figures['bundles_per_cpu_second']:.0f} per CPU "
+                    f"second), valid {figures['valid']}; RSS "
                     f"{figures['rss_before_mib']:.1f} MiB before, peak {figures['peak_rss_mib']:.1f} MiB; "
                     f"report JSON {figures['report_json_bytes'] / 2**20:.1f} MiB",
                     flush=True,
