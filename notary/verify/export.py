@@ -102,6 +102,8 @@ class _Checks:
             return None
         try:
             outcome = check()
+        except MalformedExport:
+            raise  # a damaged zip is unusable input, whichever member shows it
         except NotaryError as exc:
             self.results[name] = Check(name, FAILED, exc.message, exc.details or {}, exc.code)
             return None

@@ -205,6 +205,10 @@ def test_a_damaged_member_makes_the_export_unusable(world):
     data[at] ^= 1
     with pytest.raises(MalformedExport, match="damaged"):
         verify(bytes(data), notary.trust())
+    data = bytearray(make_export(notary, bundles))
+    data[data.rindex(b'"signature":"') + 20] ^= 1  # inside manifest.sig, the last member
+    with pytest.raises(MalformedExport, match=r"manifest\.sig"):
+        verify(bytes(data), notary.trust())
 
 
 def test_archive_kind(world):
