@@ -20,9 +20,11 @@ from tests.support.bulk import make_signed_contracts
 from tests.support.log_audit import check_log
 
 
-def _seal_until_done(instance_path: str, database_url: str) -> int:
+def _seal_until_done(instance_path: str, database_url: str, barrier) -> int:
     rt = Runtime(Settings.load({}, instance_path=instance_path, database_url=database_url))
-    rt.sequencer.batch_size = 50  # small batches, so the two processes interleave
+    rt.sequencer.batch_size = 20  # small batches, so the two processes interleave
+    rt.db.ping()  # connect before the start line
+    barrier.wait()
     sealed = 0
     idle_rounds = 0
     while idle_rounds < 3:
@@ -41,8 +43,11 @@ def _seal_until_done(instance_path: str, database_url: str) -> int:
 def test_two_processes_sealing_at_once(runtime, settings):
     ids = make_signed_contracts(runtime, 1500)
     context = multiprocessing.get_context("spawn")
-    with context.Pool(2) as pool:
-        results = pool.starmap(_seal_until_done, [(str(settings.instance_path), settings.database_url)] * 2)
+    with context.Manager() as manager, context.Pool(2) as pool:
+        barrier = manager.Barrier(2)
+        results = pool.starmap(
+            _seal_until_done, [(str(settings.instance_path), settings.database_url, barrier)] * 2
+        )
     assert sum(results) == len(ids)
     assert all(results), f"both processes should have sealed some: {results}"
     assert check_log(runtime)["records"] == len(ids)
