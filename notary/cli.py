@@ -13,7 +13,7 @@ from typing import Any
 
 import click
 
-from notary import __version__, cli_access
+from notary import __version__, cli_access, cli_export
 from notary.cli_access import operator_option as _operator_option
 from notary.config import ConfigError, Settings
 from notary.verify.errors import NotaryError
@@ -184,7 +184,7 @@ def worker(once: bool) -> None:
 
 # --- operators ----------------------------------------------------------------------------
 
-for _command in cli_access.COMMANDS:
+for _command in (*cli_access.COMMANDS, cli_export.export):
     main.add_command(_command)
 
 
@@ -344,7 +344,8 @@ def verify_inputs(
     checkpoint: Path | None,
     consistency: Path | None,
 ) -> Any:
-    """Read the files of ``notary verify`` and verify; returns the report.
+    """Read the files of ``notary verify`` and verify; returns the report (of a bundle, or of a
+    case export when ``bundle`` is one: see :func:`notary.cli_export.is_export`).
 
     Raises :class:`Unusable` for a file that cannot be read or is too large, for a trust
     file or consistency proof that does not parse, and for a bundle that is not a zip the
@@ -357,6 +358,18 @@ def verify_inputs(
 
     if (checkpoint is None) != (consistency is None):
         raise click.UsageError("--checkpoint and --consistency go together")
+    if cli_export.is_export(bundle):
+        if document or checkpoint or consistency:
+            raise click.UsageError(
+                "--document, --checkpoint and --consistency are for a bundle, not a case export"
+            )
+        try:
+            trust_file = (
+                TrustFile.from_json(_read_input(trust, _SMALL_INPUT_BYTES, "trust file")) if trust else None
+            )
+        except NotaryError as exc:
+            raise Unusable(exc.message, code=exc.code) from exc
+        return cli_export.verify_export_file(bundle, trust_file)
     data = _read_input(bundle, MAX_ARCHIVE_BYTES, "bundle")
     given = _read_input(document, MAX_ARCHIVE_BYTES, "document") if document else None
     try:
@@ -405,7 +418,8 @@ def verify(
     consistency: Path | None,
     as_json: bool,
 ) -> None:
-    """Verify an evidence bundle offline: exit 0 valid, 1 invalid, 2 unusable input."""
+    """Verify an evidence bundle or a case export offline: exit 0 valid, 1 invalid, 2 unusable input."""
+    from notary.verify.export_report import ExportReport, render_export_text
     from notary.verify.report import render_text
 
     try:
@@ -417,9 +431,13 @@ def verify(
             click.echo(json.dumps({"error": {"code": exc.code, "message": exc.message}}, ensure_ascii=False))
         raise
     if as_json:
-        click.echo(report.to_json().decode("utf-8"))
+        pieces = report.json_pieces() if isinstance(report, ExportReport) else [report.to_json()]
+        for piece in pieces:
+            click.echo(piece.decode("utf-8"), nl=False)
+        click.echo()
     else:
-        click.echo(render_text(report), nl=False)
+        text = render_export_text(report) if isinstance(report, ExportReport) else render_text(report)
+        click.echo(text, nl=False)
     sys.exit(0 if report.valid else 1)
 
 

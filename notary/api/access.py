@@ -19,8 +19,9 @@ from notary.api.access_schemas import (
 )
 from notary.api.common import Blueprint, caller_of, json_response, runtime
 from notary.api.schemas import ErrorSchema
-from notary.services import auth, cases, key_holders
+from notary.services import audit, auth, cases, key_holders
 from notary.services.clock import stamp
+from notary.services.export import begin_export
 from notary.services.login import Login
 
 blp = Blueprint(
@@ -97,3 +98,25 @@ def get_case(case_id: str) -> Response:
     with rt.db.read() as session:
         case = cases.own_case(session, case_id, investigator_id=investigator_id)
         return json_response(cases.case_view(case))
+
+
+@blp.route("/cases/<case_id>/export", methods=["GET"])
+@blp.alt_response(
+    200, description="application/zip, streamed: the case export (notary-export/1, docs/export.md)"
+)
+@blp.alt_response(403, schema=ErrorSchema, description="forbidden: the case is not approved yet")
+@blp.alt_response(404, schema=ErrorSchema, description="not_found (also another investigator's case)")
+def export_case(case_id: str) -> Response:
+    """Every evidence bundle in the case's scope, as one zip with a manifest signed by the notary.
+
+    Recorded in the audit trail (``case.export``) before a byte is sent. Streamed: the
+    answer has no Content-Length; an export cut short is no valid zip.
+    """
+    investigator_id = caller_of(auth.INVESTIGATOR)
+    rt = runtime()
+    export = begin_export(
+        rt, case_id, actor=audit.Actor(auth.INVESTIGATOR, investigator_id), investigator_id=investigator_id
+    )
+    response = Response(export.stream(), mimetype="application/zip")
+    response.headers["Content-Disposition"] = f'attachment; filename="{export.file_name}"'
+    return response

@@ -9,6 +9,7 @@ from notary.api.errors import MalformedMultipart, UnsupportedMediaType, Validati
 from notary.services import log
 from notary.verify.canonical import canonical_json
 from notary.verify.evidence import verify_bundle
+from notary.verify.export import EXPORT, archive_kind, verify_export
 from notary.verify.trust import TrustFile
 
 blp = Blueprint("verification", __name__, url_prefix="/api/v1", description="Verifying evidence")
@@ -24,7 +25,7 @@ _BODY = {
                     "bundle": {
                         "type": "string",
                         "format": "binary",
-                        "description": "a notary-evidence/1 zip",
+                        "description": "a notary-evidence/1 zip, or a notary-export/1 case export",
                     },
                     "document": {
                         "type": "string",
@@ -47,7 +48,10 @@ _BODY = {
 @blp.doc(requestBody=_BODY)
 @blp.alt_response(200, description="the verification report (notary-verification/1), valid or not")
 def post_verify() -> Response:
-    """Verify an evidence bundle and answer with the report naming every check.
+    """Verify an evidence bundle (or a case export) and answer with the report naming every check.
+
+    A case export (``docs/export.md``) is answered with its own report
+    (``notary-export-verification/1``); exports larger than the request limit need ``notary verify``.
 
     Without a ``trust`` part, the bundle is checked against this notary's published keys
     (``GET /trust``). Invalid evidence is a 200 with ``valid: false``: the request succeeded.
@@ -64,5 +68,11 @@ def post_verify() -> Response:
     trust = TrustFile.from_json(
         trust_part.read() if trust_part else canonical_json(log.trust_file(runtime()))
     )
-    report = verify_bundle(bundle.read(), document=document.read() if document else None, trust=trust)
+    stream = bundle.stream
+    if archive_kind(stream) == EXPORT:
+        if document is not None:
+            raise ValidationFailed("a document is checked against a bundle, not a case export")
+        return json_response(verify_export(stream, trust=trust).to_dict())
+    stream.seek(0)
+    report = verify_bundle(stream.read(), document=document.read() if document else None, trust=trust)
     return json_response(report.to_dict())

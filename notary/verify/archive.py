@@ -33,6 +33,8 @@ __all__ = [
     "RATIO_FLOOR_BYTES",
     "ArchiveLimits",
     "MalformedBundle",
+    "dos_time",
+    "is_safe_member_name",
     "read_archive",
     "write_archive",
 ]
@@ -119,6 +121,13 @@ def _directory_bounds(data: bytes) -> tuple[int, int]:
     return count, offset
 
 
+def is_safe_member_name(name: str) -> bool:
+    """Whether ``name`` is a member name the notary's archives use: ASCII letters, digits, ``.``,
+    ``_`` and ``-`` in ``/``-separated segments, none empty or starting with ``.``, at most
+    ``MAX_NAME_LENGTH`` characters (so no absolute path, ``..``, backslash or drive letter)."""
+    return len(name) <= MAX_NAME_LENGTH and bool(_NAME.fullmatch(name))
+
+
 def _check_entry(info: zipfile.ZipInfo, seen: set[str], limits: ArchiveLimits) -> None:
     name = info.filename
     if name in seen:
@@ -126,7 +135,7 @@ def _check_entry(info: zipfile.ZipInfo, seen: set[str], limits: ArchiveLimits) -
     seen.add(name)
     if name.endswith("/"):
         raise MalformedBundle(f"directory entries are not accepted ({name!r})", details={"member": name})
-    if len(name) > MAX_NAME_LENGTH or not _NAME.fullmatch(name) or ".." in name.split("/"):
+    if not is_safe_member_name(name) or ".." in name.split("/"):
         # The pattern already excludes absolute paths, backslashes, drive letters and empty
         # or dot-leading segments; ".." is named for the reader of this line.
         raise MalformedBundle(f"unsafe or unexpected member name {name!r}", details={"member": name})
@@ -254,7 +263,9 @@ def read_archive(data: bytes, *, limits: ArchiveLimits = BUNDLE_LIMITS) -> dict[
         raise MalformedBundle(f"damaged zip archive: {exc}") from exc
 
 
-def _dos_time(moment: dt.datetime) -> tuple[int, int]:
+def dos_time(moment: dt.datetime) -> tuple[int, int]:
+    """The zip (MS-DOS) time and date fields of ``moment``'s UTC wall time, seconds rounded
+    down to even. Raises ``ValueError`` for a naive time or one outside 1980-2107."""
     if moment.tzinfo is None:
         raise ValueError("naive datetime: member times must carry a timezone")
     utc = moment.astimezone(dt.UTC)
@@ -274,13 +285,13 @@ def write_archive(members: Sequence[tuple[str, bytes]], *, modified: dt.datetime
     name :func:`read_archive` would refuse, a duplicate name, a naive or out-of-range time,
     or an archive needing zip64 (over 65,534 members or 4 GiB).
     """
-    time, date = _dos_time(modified)
+    time, date = dos_time(modified)
     local_parts: list[bytes] = []
     central_parts: list[bytes] = []
     offset = 0
     names: set[str] = set()
     for name, content in members:
-        if name in names or len(name) > MAX_NAME_LENGTH or not _NAME.fullmatch(name):
+        if name in names or not is_safe_member_name(name):
             raise ValueError(f"member name {name!r} is duplicate or not accepted by read_archive")
         names.add(name)
         encoded = name.encode("ascii")

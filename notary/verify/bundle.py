@@ -9,6 +9,7 @@ members prove is for :func:`notary.verify.evidence.verify_bundle` to establish.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -174,6 +175,8 @@ class BundleParts:
     log_key: Mapping[str, Any]
 
 
+# Cached: a case export builds thousands of bundles from the same few chains and keys.
+@functools.lru_cache(maxsize=1024)
 def _key_pem(pem: bytes, what: str) -> bytes:
     try:
         return PublicKey.from_pem(pem).pem.encode("ascii")
@@ -181,6 +184,7 @@ def _key_pem(pem: bytes, what: str) -> bytes:
         raise MalformedInput(f"{what}: {exc.message}") from exc
 
 
+@functools.lru_cache(maxsize=256)
 def _chain_pem(pem: bytes, what: str) -> bytes:
     certificates = load_pem_certificates(pem, what=what, canonical=False)
     return b"".join(cert.public_bytes(serialization.Encoding.PEM) for cert in certificates)
