@@ -25,7 +25,7 @@ from notary.services.timestamps import Stamper
 from notary.signing.keystore import InstanceKeys, load_keys
 from notary.signing.note_signer import NoteSigner
 from notary.signing.tsa import EmbeddedTSA
-from notary.signing.tsa_client import TimestampClient, build_authorities
+from notary.signing.tsa_client import TimestampClient, build_authorities, self_check
 from notary.storage.blobs import BlobStore, make_blob_store
 from notary.storage.db import Database
 from notary.storage.tree import TreeSink
@@ -87,11 +87,14 @@ class Runtime:
     def tsa_client(self) -> TimestampClient:
         """The configured authorities, in failover order (``NOTARY_TSA_URLS``)."""
         roots, intermediates = load_tsa_roots(self.settings.tsa_roots)
+        # The embedded authority's tokens are proven once here, then taken as made.
+        self_check(self.embedded_tsa)
         authorities = build_authorities(
             ",".join(self.settings.tsa_urls),
             embedded=self.embedded_tsa,
             external_roots=roots,
             external_intermediates=intermediates,
+            check_own_tokens=False,
         )
         return TimestampClient(authorities, timeout=self.settings.tsa_timeout)
 

@@ -4,6 +4,11 @@ Tokens are asked for outside any database transaction (an authority may be slow 
 stored together afterwards. When no authority answers, the work simply stays pending: the
 leaf is sealed already, it waits, and the next rounds retry with a growing pause. A leaf is
 never stamped twice: its sequence is the token's primary key.
+
+Leaves are stamped in order, so the stamped leaves are always a prefix of the log and the
+next to stamp are those after the highest stamped sequence: finding them, and counting the
+backlog, costs an index lookup however long the log grows. Checkpoints likewise, authority by
+authority.
 """
 
 from __future__ import annotations
@@ -21,7 +26,8 @@ from notary.errors import TimestampUnavailable
 from notary.services.clock import Clock, stamp
 from notary.signing.tsa_client import StampResult, TimestampClient
 from notary.storage.db import Database, insert_new
-from notary.storage.models import CheckpointTimestamp, LogLeaf, RecordTimestamp, SignedCheckpoint
+from notary.storage.models import CheckpointTimestamp, LogLeaf, RecordTimestamp, SignedCheckpoint, TsaChain
+from notary.storage.tree import tree_state
 from notary.verify.note import Checkpoint
 from notary.verify.payloads import format_time
 
@@ -54,119 +60,135 @@ def checkpoint_body(checkpoint: SignedCheckpoint) -> bytes:
     return Checkpoint(checkpoint.origin, checkpoint.tree_size, checkpoint.root_hash).body
 
 
-def _token_row(result: StampResult, now: str) -> dict[str, object]:
-    return {
-        "authority": result.authority,
-        "response": result.response,
-        "chain_pem": result.chain_pem.decode("ascii"),
-        "gen_time": format_time(result.info.gen_time),
-        "serial": format(result.info.serial_number, "x"),
-        "stamped_at": now,
-    }
+def stamped_up_to(session: Session) -> int:
+    """How many leaves (a prefix of the log) have their token."""
+    last = session.execute(select(func.max(RecordTimestamp.sequence))).scalar_one_or_none()
+    return 0 if last is None else last + 1
+
+
+def timestamp_backlog(session: Session) -> int:
+    """Leaves still waiting for their token."""
+    size, _ = tree_state(session)
+    return size - stamped_up_to(session)
 
 
 class Stamper:
     """Asks the configured authorities for the tokens the log still lacks."""
 
-    def __init__(self, db: Database, client: TimestampClient, clock: Clock, *, batch_size: int = 500) -> None:
+    def __init__(
+        self, db: Database, client: TimestampClient, clock: Clock, *, batch_size: int = 1000
+    ) -> None:
         self.db = db
         self.client = client
         self.clock = clock
         self.batch_size = batch_size
         self.records_backoff = Backoff()
         self.authority_backoff = {authority.name: Backoff() for authority in client.authorities}
+        self._known_chains: set[str] = set()
+
+    def _rows(
+        self, session: Session, results: list[tuple[dict[str, object], StampResult]]
+    ) -> list[dict[str, object]]:
+        """Token rows, storing each new certificate chain once."""
+        now = stamp(self.clock)
+        chains = {}
+        rows = []
+        for keys, result in results:
+            chain_sha256 = hashlib.sha256(result.chain_pem).hexdigest()
+            if chain_sha256 not in self._known_chains:
+                chains[chain_sha256] = {"sha256": chain_sha256, "pem": result.chain_pem.decode("ascii")}
+            rows.append(
+                {
+                    **keys,
+                    "authority": result.authority,
+                    "response": result.response,
+                    "chain_sha256": chain_sha256,
+                    "gen_time": format_time(result.gen_time),
+                    "serial": format(result.serial_number, "x"),
+                    "stamped_at": now,
+                }
+            )
+        insert_new(session, TsaChain, list(chains.values()), ["sha256"])
+        self._known_chains.update(chains)
+        return rows
 
     def stamp_records(self) -> int:
-        """Stamp up to ``batch_size`` leaves without a token; returns how many were stamped."""
+        """Stamp up to ``batch_size`` leaves without a token, in order; returns how many."""
         if not self.records_backoff.ready():
             return 0
         with self.db.read() as session:
+            size, _ = tree_state(session)
+            first = stamped_up_to(session)
+            if first >= size:
+                return 0
             pending = session.execute(
                 select(LogLeaf.sequence, LogLeaf.record)
-                .outerjoin(RecordTimestamp, RecordTimestamp.sequence == LogLeaf.sequence)
-                .where(RecordTimestamp.sequence.is_(None))
+                .where(LogLeaf.sequence >= first)
                 .order_by(LogLeaf.sequence)
                 .limit(self.batch_size)
             ).all()
-        rows = []
+        results: list[tuple[dict[str, object], StampResult]] = []
         for sequence, record in pending:
             try:
                 result = self.client.stamp_first(hashlib.sha256(record).digest())
             except TimestampUnavailable as exc:
+                # Stop at the first leaf that waits: the stamped leaves stay a prefix.
                 log.warning("record %s waits for a timestamp: %s", sequence, exc.message)
                 self.records_backoff.failed()
                 break
-            rows.append({"sequence": sequence, **_token_row(result, stamp(self.clock))})
+            results.append(({"sequence": sequence}, result))
         else:
             self.records_backoff.succeeded()
-        if rows:
+        if results:
             with self.db.write() as session:
-                insert_new(session, RecordTimestamp, rows, ["sequence"])
-        return len(rows)
+                insert_new(session, RecordTimestamp, self._rows(session, results), ["sequence"])
+        return len(results)
 
     def stamp_checkpoints(self, limit: int = 20) -> int:
-        """Give checkpoints the tokens they lack, one per configured authority; returns tokens added."""
-        names = [authority.name for authority in self.client.authorities]
+        """Give checkpoints the tokens they lack, one per configured authority; returns tokens added.
+
+        Each authority stamps checkpoints in order, from the one after the last it stamped; an
+        authority that is away keeps its place and catches up when it returns.
+        """
+        wanted: dict[str, list[SignedCheckpoint]] = {}
         with self.db.read() as session:
-            have = (
-                select(CheckpointTimestamp.tree_size, func.count().label("tokens"))
-                .where(CheckpointTimestamp.authority.in_(names))
-                .group_by(CheckpointTimestamp.tree_size)
-                .subquery()
-            )
-            wanting = (
-                session.execute(
-                    select(SignedCheckpoint)
-                    .outerjoin(have, have.c.tree_size == SignedCheckpoint.tree_size)
-                    .where(func.coalesce(have.c.tokens, 0) < len(names))
-                    .order_by(SignedCheckpoint.tree_size)
-                    .limit(limit)
-                )
-                .scalars()
-                .all()
-            )
-            stamped = {
-                (size, authority)
-                for size, authority in session.execute(
-                    select(CheckpointTimestamp.tree_size, CheckpointTimestamp.authority).where(
-                        CheckpointTimestamp.tree_size.in_([c.tree_size for c in wanting])
-                    )
-                )
-            }
-        rows = []
-        for checkpoint in wanting:
-            digest = hashlib.sha256(checkpoint_body(checkpoint)).digest()
-            for position, name in enumerate(names, start=1):
-                backoff = self.authority_backoff[name]
-                if (checkpoint.tree_size, name) in stamped or not backoff.ready():
+            for authority in self.client.authorities:
+                if not self.authority_backoff[authority.name].ready():
                     continue
+                last = session.execute(
+                    select(func.max(CheckpointTimestamp.tree_size)).where(
+                        CheckpointTimestamp.authority == authority.name
+                    )
+                ).scalar_one_or_none()
+                query = select(SignedCheckpoint).order_by(SignedCheckpoint.tree_size).limit(limit)
+                if last is not None:
+                    query = query.where(SignedCheckpoint.tree_size > last)
+                checkpoints = session.execute(query).scalars().all()
+                if checkpoints:
+                    wanted[authority.name] = list(checkpoints)
+        if not wanted:
+            return 0
+        positions = {
+            authority.name: index for index, authority in enumerate(self.client.authorities, start=1)
+        }
+        results: list[tuple[dict[str, object], StampResult]] = []
+        for name, checkpoints in wanted.items():
+            for checkpoint in checkpoints:
                 try:
-                    result = self.client.stamp_with(name, digest)
+                    result = self.client.stamp_with(
+                        name, hashlib.sha256(checkpoint_body(checkpoint)).digest()
+                    )
                 except TimestampUnavailable as exc:
                     log.warning(
                         "checkpoint %s waits for a token from %s: %s", checkpoint.tree_size, name, exc.message
                     )
-                    backoff.failed()
-                    continue
-                backoff.succeeded()
-                rows.append(
-                    {
-                        "tree_size": checkpoint.tree_size,
-                        "position": position,
-                        **_token_row(result, stamp(self.clock)),
-                    }
-                )
-        if rows:
+                    self.authority_backoff[name].failed()
+                    break
+                self.authority_backoff[name].succeeded()
+                results.append(({"tree_size": checkpoint.tree_size, "position": positions[name]}, result))
+        if results:
             with self.db.write() as session:
-                insert_new(session, CheckpointTimestamp, rows, ["tree_size", "authority"])
-        return len(rows)
-
-
-def timestamp_backlog(session: Session) -> int:
-    """Leaves still waiting for their token."""
-    return session.execute(
-        select(func.count())
-        .select_from(LogLeaf)
-        .outerjoin(RecordTimestamp, RecordTimestamp.sequence == LogLeaf.sequence)
-        .where(RecordTimestamp.sequence.is_(None))
-    ).scalar_one()
+                insert_new(
+                    session, CheckpointTimestamp, self._rows(session, results), ["tree_size", "authority"]
+                )
+        return len(results)

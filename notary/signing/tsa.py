@@ -23,6 +23,7 @@ import logging
 import secrets
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 from asn1crypto import core, tsp
 from asn1crypto import x509 as asn1_x509
@@ -153,6 +154,16 @@ def _rejection(fail_bit: int, text: str) -> bytes:
     return _tlv(b"\x30", _tlv(b"\x30", b"\x02\x01\x02" + status_string + fail_info))
 
 
+@dataclass(frozen=True)
+class IssuedToken:
+    """A token this authority made: the TimeStampResp, the token in it, and what it asserts."""
+
+    response: bytes
+    token: bytes
+    gen_time: dt.datetime
+    serial_number: int
+
+
 class EmbeddedTSA:
     """An RFC 3161 authority signing with an ECDSA key held in this process.
 
@@ -260,9 +271,17 @@ class EmbeddedTSA:
 
         Raises :class:`MalformedInput` when ``digest`` is not 32 bytes.
         """
+        return self.issue(digest, nonce=nonce, cert_req=cert_req).response
+
+    def issue(self, digest: bytes, *, nonce: int | None = None, cert_req: bool = True) -> IssuedToken:
+        """Like :meth:`stamp`, and also say what the token asserts (its time and serial), so an
+        in-process caller need not parse the token it was just handed.
+
+        Raises :class:`MalformedInput` when ``digest`` is not 32 bytes.
+        """
         if not isinstance(digest, bytes) or len(digest) != _SHA256_DIGEST_SIZE:
             raise MalformedInput("a timestamp imprint must be a 32-byte SHA-256 digest")
-        return self._token_response(self._imprint_header[_SHA256_ALG_ABSENT] + digest, nonce, cert_req)
+        return self._issue(self._imprint_header[_SHA256_ALG_ABSENT] + digest, nonce, cert_req)
 
     def respond(self, request_der: bytes) -> bytes:
         """Answer a DER TimeStampReq with a DER TimeStampResp; never raises for bad input.
@@ -305,21 +324,22 @@ class EmbeddedTSA:
         if extensions:
             return _rejection(UNACCEPTED_EXTENSION, "no request extensions are supported")
         try:
-            return self._token_response(self._imprint_header[alg_der] + hashed, nonce, cert_req)
+            return self._issue(self._imprint_header[alg_der] + hashed, nonce, cert_req).response
         except Exception:
             # A requester gets a reply, never a dropped connection; the operator gets the trace.
             _log.exception("embedded TSA failed to sign")
             return _rejection(SYSTEM_FAILURE, "the authority could not sign")
 
-    def _token_response(self, message_imprint: bytes, nonce: int | None, cert_req: bool) -> bytes:
+    def _issue(self, message_imprint: bytes, nonce: int | None, cert_req: bool) -> IssuedToken:
         serial = self._serials()
+        gen_time = self._clock()
         tst_info = _tlv(
             b"\x30",
             b"\x02\x01\x01"
             + self._policy
             + message_imprint
             + _der_integer(serial)
-            + _generalized_time(self._clock())
+            + _generalized_time(gen_time)
             + self._accuracy
             + (_der_integer(nonce) if nonce is not None else b"")
             + self._tsa_name,
@@ -350,4 +370,6 @@ class EmbeddedTSA:
             + _tlv(b"\x31", signer_info),
         )
         token = _tlv(b"\x30", self._content_info_head + _tlv(b"\xa0", signed_data))
-        return _tlv(b"\x30", _GRANTED + token)
+        # genTime is written to the millisecond (see _generalized_time): say the same here.
+        written = gen_time.astimezone(dt.UTC).replace(microsecond=gen_time.microsecond // 1000 * 1000)
+        return IssuedToken(_tlv(b"\x30", _GRANTED + token), token, written, serial)

@@ -14,6 +14,9 @@ checkpoint wants one from each (:meth:`stamp_all`), and a missing one is retried
 
 from __future__ import annotations
 
+import datetime as dt
+import functools
+import hashlib
 import http.client
 import secrets
 import time
@@ -27,6 +30,7 @@ from typing import Any
 
 import rfc3161ng
 from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 
 from notary.errors import TimestampUnavailable
 from notary.signing.tsa import EmbeddedTSA
@@ -41,6 +45,7 @@ __all__ = [
     "TimestampClient",
     "build_authorities",
     "parse_tsa_urls",
+    "self_check",
 ]
 
 EMBEDDED = "embedded"
@@ -57,17 +62,30 @@ class Authority:
     intermediates: tuple[x509.Certificate, ...] = ()
     url: str | None = None
     embedded: EmbeddedTSA | None = None
+    check_own_tokens: bool = True
 
     @classmethod
-    def local(cls, tsa: EmbeddedTSA) -> Authority:
+    def local(cls, tsa: EmbeddedTSA, *, check_own_tokens: bool = True) -> Authority:
         """The embedded authority, trusted through the root at the end of its chain.
+
+        With ``check_own_tokens=False`` the tokens it makes in this process are taken without
+        verifying them again: they were just signed here, with a key and certificate that the
+        authority checked when it was built and that :func:`self_check` proves once. Verifying
+        each one would cost several times what making it does. Tokens from every other
+        authority are always verified.
 
         Raises ``ValueError`` when ``tsa.chain`` holds no root: its tokens could not be checked.
         """
         if not tsa.roots:
             raise ValueError("the embedded authority's chain must end with its root certificate")
         intermediates = tuple(cert for cert in tsa.chain if cert not in tsa.roots)
-        return cls(name=EMBEDDED, trust_roots=tsa.roots, intermediates=intermediates, embedded=tsa)
+        return cls(
+            name=EMBEDDED,
+            trust_roots=tsa.roots,
+            intermediates=intermediates,
+            embedded=tsa,
+            check_own_tokens=check_own_tokens,
+        )
 
     @classmethod
     def remote(
@@ -85,23 +103,22 @@ class Authority:
 
 @dataclass(frozen=True)
 class StampResult:
-    """A verified token: ``response`` is the TimeStampResp DER as the authority sent it."""
+    """A token to keep: ``response`` is the TimeStampResp DER as the authority sent it.
+
+    ``chain_pem`` is the signer's certificate and its issuers up to the trusted root. ``info``
+    is the verifier's reading of the token (``None`` for the embedded authority's own tokens
+    when they are not checked again; see :meth:`Authority.local`).
+    """
 
     authority: str
     response: bytes
-    info: TimestampInfo
+    token: bytes
+    gen_time: dt.datetime
+    serial_number: int
+    chain_pem: bytes
     nonce: int
     seconds: float
-
-    @property
-    def token(self) -> bytes:
-        """The TimeStampToken (CMS ContentInfo) inside the response."""
-        return self.info.token
-
-    @property
-    def chain_pem(self) -> bytes:
-        """The signer's certificate and its issuers up to the trusted root, as PEM."""
-        return self.info.chain_pem
+    info: TimestampInfo | None = None
 
 
 @dataclass(frozen=True)
@@ -140,6 +157,7 @@ def build_authorities(
     embedded: EmbeddedTSA | None,
     external_roots: Sequence[x509.Certificate] = (),
     external_intermediates: Sequence[x509.Certificate] = (),
+    check_own_tokens: bool = True,
 ) -> list[Authority]:
     """The authorities named by ``spec``, in order; external ones trust ``external_roots``.
 
@@ -151,7 +169,7 @@ def build_authorities(
         if name == EMBEDDED:
             if embedded is None:
                 raise MalformedInput("the embedded timestamp authority is configured but has no key")
-            authorities.append(Authority.local(embedded))
+            authorities.append(Authority.local(embedded, check_own_tokens=check_own_tokens))
         elif not external_roots:
             raise MalformedInput(f"no trust roots for the timestamp authority {name}")
         else:
@@ -234,6 +252,18 @@ class TimestampClient:
         nonce = self._nonces()
         started = time.perf_counter()
         try:
+            if authority.embedded is not None and not authority.check_own_tokens:
+                issued = authority.embedded.issue(digest, nonce=nonce, cert_req=True)
+                return StampResult(
+                    authority.name,
+                    issued.response,
+                    issued.token,
+                    issued.gen_time,
+                    issued.serial_number,
+                    _chain_pem(authority),
+                    nonce,
+                    time.perf_counter() - started,
+                )
             if authority.embedded is not None:
                 response = authority.embedded.stamp(digest, nonce=nonce, cert_req=True)
             else:
@@ -247,7 +277,17 @@ class TimestampClient:
             )
         except NotaryError as exc:
             return StampFailure(authority.name, exc)
-        return StampResult(authority.name, response, info, nonce, time.perf_counter() - started)
+        return StampResult(
+            authority.name,
+            response,
+            info.token,
+            info.gen_time,
+            info.serial_number,
+            info.chain_pem,
+            nonce,
+            time.perf_counter() - started,
+            info,
+        )
 
     def _post(self, authority: Authority, digest: bytes, nonce: int) -> bytes:
         assert authority.url is not None
@@ -276,6 +316,31 @@ class TimestampClient:
         if len(body) > MAX_RESPONSE_BYTES:
             raise TimestampUnavailable(f"{authority.name} sent an oversized answer")
         return body
+
+
+@functools.lru_cache(maxsize=16)
+def _chain_pem(authority: Authority) -> bytes:
+    assert authority.embedded is not None
+    return b"".join(
+        cert.public_bytes(serialization.Encoding.PEM)
+        for cert in (authority.embedded.certificate, *authority.embedded.chain)
+    )
+
+
+def self_check(tsa: EmbeddedTSA) -> None:
+    """Make one token and verify it fully, as any verifier would; raises if it does not verify.
+
+    Run once before trusting the embedded authority's own tokens unchecked.
+    """
+    digest = hashlib.sha256(b"notary embedded authority self-check").digest()
+    nonce = _random_nonce()
+    verify_timestamp(
+        tsa.stamp(digest, nonce=nonce),
+        digest=digest,
+        nonce=nonce,
+        trust_roots=tsa.roots,
+        intermediates=[cert for cert in tsa.chain if cert not in tsa.roots],
+    )
 
 
 def _check_digest(digest: bytes) -> None:

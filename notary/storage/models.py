@@ -8,6 +8,8 @@ reaches a column.
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import (
     BigInteger,
     Float,
@@ -19,8 +21,9 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    select,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, column_property, mapped_column
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -216,6 +219,15 @@ class SignedCheckpoint(Base):
     signed_at: Mapped[str] = mapped_column(TIME)
 
 
+class TsaChain(Base):
+    """An authority's certificate chain (PEM, signer first), stored once, named by its SHA-256."""
+
+    __tablename__ = "tsa_chains"
+
+    sha256: Mapped[str] = mapped_column(SHA256, primary_key=True)
+    pem: Mapped[str] = mapped_column(Text)
+
+
 class RecordTimestamp(Base):
     """The RFC 3161 token over a leaf's exact bytes (imprint = SHA-256 of the record)."""
 
@@ -226,7 +238,7 @@ class RecordTimestamp(Base):
     )
     authority: Mapped[str] = mapped_column(String(255))
     response: Mapped[bytes] = mapped_column(LargeBinary)
-    chain_pem: Mapped[str] = mapped_column(Text)
+    chain_sha256: Mapped[str] = mapped_column(ForeignKey("tsa_chains.sha256"))
     gen_time: Mapped[str] = mapped_column(String(40))
     serial: Mapped[str] = mapped_column(String(64))
     stamped_at: Mapped[str] = mapped_column(TIME)
@@ -236,6 +248,7 @@ class CheckpointTimestamp(Base):
     """A token over a checkpoint's body from one configured authority (each authority once)."""
 
     __tablename__ = "checkpoint_timestamps"
+    __table_args__ = (Index("ix_checkpoint_timestamps_authority", "authority", "tree_size"),)
 
     tree_size: Mapped[int] = mapped_column(
         ForeignKey("checkpoints.tree_size"), primary_key=True, autoincrement=False
@@ -243,7 +256,7 @@ class CheckpointTimestamp(Base):
     authority: Mapped[str] = mapped_column(String(255), primary_key=True)
     position: Mapped[int] = mapped_column(Integer)
     response: Mapped[bytes] = mapped_column(LargeBinary)
-    chain_pem: Mapped[str] = mapped_column(Text)
+    chain_sha256: Mapped[str] = mapped_column(ForeignKey("tsa_chains.sha256"))
     gen_time: Mapped[str] = mapped_column(String(40))
     serial: Mapped[str] = mapped_column(String(64))
     stamped_at: Mapped[str] = mapped_column(TIME)
@@ -262,3 +275,17 @@ class IssuedCertificate(Base):
     pdf_size: Mapped[int] = mapped_column(BigInteger)
     facts: Mapped[bytes] = mapped_column(LargeBinary)
     issued_at: Mapped[str] = mapped_column(TIME)
+
+
+def _chain_pem_of(model: type[RecordTimestamp] | type[CheckpointTimestamp]) -> Any:
+    return column_property(
+        select(TsaChain.pem)
+        .where(TsaChain.sha256 == model.chain_sha256)
+        .correlate_except(TsaChain)
+        .scalar_subquery()
+    )
+
+
+# A token's chain reads like a column of its own (``token.chain_pem``), stored once per chain.
+RecordTimestamp.chain_pem = _chain_pem_of(RecordTimestamp)  # type: ignore[attr-defined]
+CheckpointTimestamp.chain_pem = _chain_pem_of(CheckpointTimestamp)  # type: ignore[attr-defined]
