@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from notary.services.clock import Clock, parse_time
 from notary.signing.note_signer import NoteSigner
@@ -33,17 +34,14 @@ class Checkpointer:
     def run_once(self) -> int:
         """Sign at most one checkpoint; returns 1 if it signed one, else 0."""
         now = self.clock()
-        with self.db.write() as session:
-            size, root = tree_state(session)
-            last = session.execute(
-                select(SignedCheckpoint.tree_size, SignedCheckpoint.signed_at)
-                .order_by(SignedCheckpoint.tree_size.desc())
-                .limit(1)
-            ).first()
-            if last is not None and (
-                size <= last.tree_size or now - parse_time(last.signed_at) < self.interval
-            ):
+        with self.db.read() as session:
+            # A look first: an idle round takes no write lock from the web workers.
+            if not self._due(session, now):
                 return 0
+        with self.db.write() as session:
+            if not self._due(session, now):
+                return 0
+            size, root = tree_state(session)
             checkpoint = Checkpoint(self.signer.name, size, root)
             session.add(
                 SignedCheckpoint(
@@ -56,3 +54,12 @@ class Checkpointer:
                 )
             )
             return 1
+
+    def _due(self, session: Session, now: dt.datetime) -> bool:
+        size, _ = tree_state(session)
+        last = session.execute(
+            select(SignedCheckpoint.tree_size, SignedCheckpoint.signed_at)
+            .order_by(SignedCheckpoint.tree_size.desc())
+            .limit(1)
+        ).first()
+        return last is None or (size > last.tree_size and now - parse_time(last.signed_at) >= self.interval)

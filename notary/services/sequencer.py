@@ -104,6 +104,10 @@ class Sequencer:
 
     def seal_pending(self) -> list[NewLeaf]:
         """Seal up to ``batch_size`` signed contracts; returns the new leaves (empty when idle)."""
+        with self.db.read() as session:
+            # A look first: an idle round takes no write lock from the web workers.
+            if session.execute(select(Contract.id).where(Contract.status == SIGNED).limit(1)).first() is None:
+                return []
         with self.db.write() as session:
             # Sequencers take turns on the log's state row (PostgreSQL; SQLite's writers are
             # serialised already), so two never build on the same head.

@@ -11,9 +11,10 @@ import logging
 import os
 import socket
 import threading
+import time
 from collections.abc import Callable, Sequence
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from notary.runtime import Runtime
 from notary.services.audit import anchor_audit_head
@@ -32,6 +33,10 @@ Step = Callable[[], int]
 def expire_overdue(rt: Runtime) -> int:
     """Mark contracts whose signing deadline passed before both signed as ``expired``."""
     now = stamp(rt.clock)
+    with rt.db.read() as session:
+        overdue = select(Contract.id).where(Contract.status == AWAITING, Contract.deadline <= now).limit(1)
+        if session.execute(overdue).first() is None:
+            return 0
     with rt.db.write() as session:
         result = session.execute(
             update(Contract)
@@ -49,8 +54,23 @@ def default_steps(rt: Runtime) -> list[Step]:
         rt.stamper.stamp_records,
         rt.checkpointer.run_once,
         rt.stamper.stamp_checkpoints,
-        lambda: expire_overdue(rt),
+        at_most_every(1.0, lambda: expire_overdue(rt)),
     ]
+
+
+def at_most_every(seconds: float, step: Step, monotonic: Callable[[], float] = time.monotonic) -> Step:
+    """``step``, run at most once per ``seconds`` (work that is never urgent)."""
+    next_run = 0.0
+
+    def throttled() -> int:
+        nonlocal next_run
+        now = monotonic()
+        if now < next_run:
+            return 0
+        next_run = now + seconds
+        return step()
+
+    return throttled
 
 
 class Worker:
