@@ -114,10 +114,12 @@ def _prepare(
 def _batch(
     rt: Any, steps: _Steps, platform_id: str, parties: dict[str, Any], batch: list[dict[str, Any]]
 ) -> None:
+    from cryptography.hazmat.primitives.serialization import Encoding
     from sqlalchemy import insert, update
 
     from notary.services.sequencer import append_leaves
-    from notary.storage.models import Contract, RecordTimestamp, Signature, SignedCheckpoint
+    from notary.storage.db import insert_new
+    from notary.storage.models import Contract, RecordTimestamp, Signature, SignedCheckpoint, TsaChain
     from notary.storage.tree import TreeSink, tree_state
     from notary.verify import payloads
     from notary.verify.canonical import canonical_json
@@ -213,15 +215,20 @@ def _batch(
 
     def tokens() -> None:
         tsa = rt.embedded_tsa
-        rows = [
-            {
-                "sequence": leaf.sequence, "authority": "embedded",
-                "response": tsa.stamp(hashlib.sha256(leaf.record).digest(), nonce=leaf.sequence + 1),
-                "chain_pem": "", "gen_time": now, "serial": "0", "stamped_at": now,
-            }
-            for leaf in leaves
-        ]  # fmt: skip
+        chain = b"".join(c.public_bytes(Encoding.PEM) for c in (tsa.certificate, *tsa.chain))
+        chain_sha256 = hashlib.sha256(chain).hexdigest()
+        rows = []
+        for leaf in leaves:
+            issued = tsa.issue(hashlib.sha256(leaf.record).digest(), nonce=leaf.sequence + 1)
+            rows.append({
+                "sequence": leaf.sequence, "authority": "embedded", "response": issued.response,
+                "chain_sha256": chain_sha256, "gen_time": payloads.format_time(issued.gen_time),
+                "serial": format(issued.serial_number, "x"), "stamped_at": now,
+            })  # fmt: skip
         with rt.db.write() as session:
+            insert_new(
+                session, TsaChain, [{"sha256": chain_sha256, "pem": chain.decode("ascii")}], ["sha256"]
+            )
             session.execute(insert(RecordTimestamp), rows)
             size, root = tree_state(session)
             checkpoint = Checkpoint(rt.log_signer.name, size, root)

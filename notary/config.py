@@ -54,6 +54,7 @@ class Settings:
     signing_window: float = 7 * 86400.0
     checkpoint_interval: float = 1.0
     blob_store: str = "filesystem"
+    blob_inline_max: int = 64 * 1024
     tsa_timeout: float = 5.0
     tsa_roots: str = ""
     worker_poll_interval: float = 0.05
@@ -129,6 +130,11 @@ def _coerce(name: str, value: Any) -> Any:
         if name == "tsa_urls":
             items = value.split(",") if isinstance(value, str) else list(value)
             return tuple(item.strip() for item in items if item.strip())
+        if name == "blob_inline_max":
+            number = int(value)
+            if number < 0:
+                raise ConfigError(f"{name}: must be 0 or more")
+            return number
         if name in {"max_document_bytes", "max_request_bytes", "web_workers"}:
             number = int(value)
             if number <= 0:

@@ -49,7 +49,9 @@ class Runtime:
 
     @cached_property
     def blobs(self) -> BlobStore:
-        return make_blob_store(self.settings.blob_store, self.settings.blob_dir)
+        return make_blob_store(
+            self.settings.blob_store, self.settings.blob_dir, self.settings.blob_inline_max
+        )
 
     @cached_property
     def pii(self) -> PiiCipher:

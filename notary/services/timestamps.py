@@ -86,10 +86,22 @@ class Stamper:
         self.authority_backoff = {authority.name: Backoff() for authority in client.authorities}
         self._known_chains: set[str] = set()
 
+    def _store(
+        self,
+        model: type,
+        keys: list[str],
+        results: list[tuple[dict[str, object], StampResult]],
+    ) -> None:
+        """Insert the token rows, and each certificate chain not stored yet, in one transaction."""
+        with self.db.write() as session:
+            rows, chains = self._rows(session, results)
+            insert_new(session, model, rows, keys)
+        self._known_chains.update(chains)  # only once they are committed
+
     def _rows(
         self, session: Session, results: list[tuple[dict[str, object], StampResult]]
-    ) -> list[dict[str, object]]:
-        """Token rows, storing each new certificate chain once."""
+    ) -> tuple[list[dict[str, object]], set[str]]:
+        """Token rows, storing each new certificate chain once; also the chains stored."""
         now = stamp(self.clock)
         chains = {}
         rows = []
@@ -109,8 +121,7 @@ class Stamper:
                 }
             )
         insert_new(session, TsaChain, list(chains.values()), ["sha256"])
-        self._known_chains.update(chains)
-        return rows
+        return rows, set(chains)
 
     def stamp_records(self) -> int:
         """Stamp up to ``batch_size`` leaves without a token, in order; returns how many."""
@@ -140,8 +151,7 @@ class Stamper:
         else:
             self.records_backoff.succeeded()
         if results:
-            with self.db.write() as session:
-                insert_new(session, RecordTimestamp, self._rows(session, results), ["sequence"])
+            self._store(RecordTimestamp, ["sequence"], results)
         return len(results)
 
     def stamp_checkpoints(self, limit: int = 20) -> int:
@@ -187,8 +197,5 @@ class Stamper:
                 self.authority_backoff[name].succeeded()
                 results.append(({"tree_size": checkpoint.tree_size, "position": positions[name]}, result))
         if results:
-            with self.db.write() as session:
-                insert_new(
-                    session, CheckpointTimestamp, self._rows(session, results), ["tree_size", "authority"]
-                )
+            self._store(CheckpointTimestamp, ["tree_size", "authority"], results)
         return len(results)

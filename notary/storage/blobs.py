@@ -2,12 +2,13 @@
 
 Two backends behind one interface: the filesystem (default; durable by write, fsync, rename,
 fsync of the folder) and the database (the document rides in the same transaction as its
-contract). An S3-compatible store would be a third backend.
+contract). The filesystem store keeps small documents (``blob_inline_max``) in the database
+too: two fsyncs per document cost far more than the bytes, and a batch's database rows share
+one commit. An S3-compatible store would be a third backend.
 """
 
 from __future__ import annotations
 
-import hashlib
 import os
 import tempfile
 from collections.abc import Iterable
@@ -33,15 +34,26 @@ class BlobStore(Protocol):
 
 
 class FilesystemBlobStore:
-    """Documents as files ``<root>/ab/cd/<sha256>``; written before the transaction commits."""
+    """Documents as files ``<root>/ab/cd/<sha256>``, written before the transaction commits;
+    those of at most ``inline_max`` bytes in the ``blobs`` table instead."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, inline_max: int = 0) -> None:
         self.root = root
+        self.inline_max = inline_max
+        self.inline = DatabaseBlobStore()
 
     def _path(self, sha256: str) -> Path:
         return self.root / sha256[:2] / sha256[2:4] / sha256
 
     def put_many(self, session: Session, documents: Iterable[tuple[str, bytes]]) -> None:
+        small, large = [], []
+        for sha256, data in documents:
+            (small if len(data) <= self.inline_max else large).append((sha256, data))
+        if small:
+            self.inline.put_many(session, small)
+        self._write_files(large)
+
+    def _write_files(self, documents: list[tuple[str, bytes]]) -> None:
         folders: set[Path] = set()
         for sha256, data in documents:
             path = self._path(sha256)
@@ -64,16 +76,13 @@ class FilesystemBlobStore:
 
     def get(self, session: Session, sha256: str) -> bytes:
         try:
+            return self.inline.get(session, sha256)
+        except NotFound:
+            pass
+        try:
             return self._path(sha256).read_bytes()
         except FileNotFoundError as exc:
             raise NotFound("document not found") from exc
-
-    def verify(self, sha256: str) -> bool:
-        """Whether the stored file still hashes to its name (for ``notary audit``)."""
-        try:
-            return hashlib.sha256(self._path(sha256).read_bytes()).hexdigest() == sha256
-        except FileNotFoundError:
-            return False
 
 
 class DatabaseBlobStore:
@@ -98,8 +107,9 @@ def _fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
-def make_blob_store(kind: str, root: Path) -> BlobStore:
-    """The configured backend: ``filesystem`` or ``database``."""
+def make_blob_store(kind: str, root: Path, inline_max: int = 0) -> BlobStore:
+    """The configured backend: ``filesystem`` (documents up to ``inline_max`` bytes in the
+    database) or ``database``."""
     if kind == "database":
         return DatabaseBlobStore()
-    return FilesystemBlobStore(root)
+    return FilesystemBlobStore(root, inline_max)
