@@ -25,6 +25,7 @@ token costs (:func:`verify_timestamp`, which the service does and the ceiling do
 from __future__ import annotations
 
 import hashlib
+import os
 import subprocess
 import time
 from collections.abc import Callable
@@ -287,10 +288,17 @@ def sealed_ceiling(database_url: str, contracts: int) -> dict[str, Any]:
 def empty_endpoint(seconds: float, threads: int) -> dict[str, Any]:
     """Requests per second to :mod:`bench.empty_app` under ``notary serve``'s gunicorn command."""
     from notary.cli import gunicorn_command
+    from notary.config import Settings
 
     port = free_port()
     server = subprocess.Popen(
-        gunicorn_command("bench.empty_app:app", host="127.0.0.1", port=port, workers=2),
+        gunicorn_command(
+            "bench.empty_app:app",
+            host="127.0.0.1",
+            port=port,
+            workers=2,
+            threads=int(os.environ.get("NOTARY_WEB_THREADS", Settings().web_threads)),
+        ),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

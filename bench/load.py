@@ -37,17 +37,24 @@ class Answer:
 
 
 class Connection:
-    """One client's connection to the service; reopens when the server closed it."""
+    """One client's connection to the service; reopens when the server closed it, and before
+    reusing one idle for longer than ``IDLE_REOPEN_S`` (gunicorn closes idle keep-alive
+    connections after 2 s, and a POST is not retried)."""
+
+    IDLE_REOPEN_S = 1.0
 
     def __init__(self, host: str, port: int, *, timeout: float = 120.0) -> None:
         self.host, self.port, self.timeout = host, port, timeout
         self._conn: http.client.HTTPConnection | None = None
+        self._used_at = 0.0
 
     def request(
         self, method: str, path: str, body: bytes | None = None, headers: dict[str, str] | None = None
     ) -> Answer:
         """Send one request; a GET is retried once on a connection the server had closed."""
         attempts = 2 if method == "GET" else 1
+        if self._conn is not None and time.monotonic() - self._used_at > self.IDLE_REOPEN_S:
+            self.close()  # the server may be closing it right now (keep-alive timeout)
         for attempt in range(attempts):
             if self._conn is None:
                 self._conn = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
@@ -65,6 +72,7 @@ class Connection:
                 raise
             if response.will_close:
                 self.close()
+            self._used_at = time.monotonic()
             return Answer(response.status, data, {k.lower(): v for k, v in response.getheaders()})
         raise AssertionError("unreachable")
 

@@ -117,17 +117,28 @@ def serve(host: str, port: int, dev: bool, no_worker: bool, workers: int | None)
         ]
     else:
         web = gunicorn_command(
-            "notary.app:create_app()", host=host, port=port, workers=workers or settings.web_workers
+            "notary.app:create_app()",
+            host=host,
+            port=port,
+            workers=workers or settings.web_workers,
+            threads=settings.web_threads,
         )
     worker = None if no_worker else [sys.executable, "-m", "notary.cli", "worker"]
     sys.exit(_supervise(web, worker))
 
 
-def gunicorn_command(app: str, *, host: str, port: int, workers: int) -> list[str]:
-    """How ``notary serve`` runs gunicorn (the benchmark runs its bare endpoint the same way)."""
+def gunicorn_command(app: str, *, host: str, port: int, workers: int, threads: int = 1) -> list[str]:
+    """How ``notary serve`` runs gunicorn (the benchmark runs its bare endpoint the same way).
+
+    With ``threads`` > 1 the workers are gthread workers: connections stay open between
+    requests (keep-alive), one request's wait for the disk or the database lets another run,
+    and a long answer (a case export) does not count against the worker timeout, which then
+    only catches a worker that stopped answering altogether.
+    """
+    worker_class = ["--worker-class", "gthread", "--threads", str(threads)] if threads > 1 else []
     return [
         sys.executable, "-m", "gunicorn", "--no-control-socket",
-        "--workers", str(workers), "--bind", f"{host}:{port}",
+        "--workers", str(workers), *worker_class, "--bind", f"{host}:{port}",
         "--timeout", "120", "--graceful-timeout", "10", app,
     ]  # fmt: skip
 

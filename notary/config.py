@@ -62,6 +62,7 @@ class Settings:
     party_token_lifetime: float = 900.0
     challenge_lifetime: float = 120.0
     web_workers: int = 2
+    web_threads: int = 1
 
     @property
     def key_dir(self) -> Path:
@@ -135,7 +136,7 @@ def _coerce(name: str, value: Any) -> Any:
             if number < 0:
                 raise ConfigError(f"{name}: must be 0 or more")
             return number
-        if name in {"max_document_bytes", "max_request_bytes", "web_workers"}:
+        if name in {"max_document_bytes", "max_request_bytes", "web_workers", "web_threads"}:
             number = int(value)
             if number <= 0:
                 raise ConfigError(f"{name}: must be positive")

@@ -9,13 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from cryptography import x509
 
 from notary.config import ConfigError, Settings
 from notary.services.ceremony import Ceremony
-from notary.services.certificate import CertificateSigner
-from notary.services.certificates import CertificateService
 from notary.services.checkpoints import Checkpointer
 from notary.services.clock import Clock, system_clock
 from notary.services.filing import FilingService
@@ -29,6 +28,9 @@ from notary.signing.tsa_client import TimestampClient, build_authorities, self_c
 from notary.storage.blobs import BlobStore, make_blob_store
 from notary.storage.db import Database
 from notary.storage.tree import TreeSink
+
+if TYPE_CHECKING:
+    from notary.services.certificates import CertificateService
 
 
 @dataclass
@@ -107,6 +109,11 @@ class Runtime:
     @cached_property
     def certificates(self) -> CertificateService:
         """Certificate PDFs, signed with the notary key and timestamped by the embedded authority."""
+        # Imported here: pyHanko and reportlab take most of a second to import, and the
+        # background worker (restarted after a crash) never makes a certificate.
+        from notary.services.certificate import CertificateSigner
+        from notary.services.certificates import CertificateService
+
         signer = CertificateSigner(
             signer_key=self.keys.notary_key,
             signer_cert=self.keys.notary_cert,

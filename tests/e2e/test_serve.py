@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import concurrent.futures
+import http.client
 import subprocess
 import sys
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -28,3 +31,38 @@ def test_contract_smoke_against_a_live_service(tmp_path):
         )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "ok   contract sealed" in result.stdout
+
+
+@pytest.mark.slow
+def test_threaded_workers_keep_connections_open_and_answer_concurrent_requests(tmp_path):
+    with Service(tmp_path / "instance", extra_env={"NOTARY_WEB_THREADS": "3"}) as service:
+        conn = http.client.HTTPConnection("127.0.0.1", service.port, timeout=30)
+        try:
+            for _ in range(3):
+                conn.request("GET", "/api/v1/healthz")
+                answer = conn.getresponse()
+                answer.read()
+                assert answer.status == 200
+                assert not answer.will_close  # one connection for all three: keep-alive
+        finally:
+            conn.close()
+
+        def fetch(path: str) -> int:
+            with urllib.request.urlopen(service.base + path, timeout=30) as reply:
+                assert reply.read()
+                return reply.status
+
+        paths = ["/log/checkpoint", "/trust", "/log/key", "/openapi.json"] * 6
+        with concurrent.futures.ThreadPoolExecutor(8) as pool:
+            assert list(pool.map(fetch, paths)) == [200] * len(paths)
+
+
+def test_one_thread_means_sync_workers_and_more_means_gthread():
+    from notary.cli import gunicorn_command
+
+    sync = gunicorn_command("app:app", host="127.0.0.1", port=1, workers=2, threads=1)
+    assert "--worker-class" not in sync
+    assert "--threads" not in sync
+    threaded = gunicorn_command("app:app", host="127.0.0.1", port=1, workers=2, threads=4)
+    at = threaded.index("--worker-class")
+    assert threaded[at : at + 4] == ["--worker-class", "gthread", "--threads", "4"]
