@@ -9,6 +9,7 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 from asn1crypto import tsp
+from cryptography.hazmat.primitives import serialization
 
 from notary.errors import TimestampUnavailable
 from notary.signing.tsa import EmbeddedTSA
@@ -20,9 +21,16 @@ from notary.signing.tsa_client import (
     TimestampClient,
     build_authorities,
     parse_tsa_urls,
+    self_check,
 )
 from notary.verify.errors import MalformedInput
-from notary.verify.timestamp import MalformedTimestamp, NonceMismatch, TimestampRejected, verify_timestamp
+from notary.verify.timestamp import (
+    MalformedTimestamp,
+    NonceMismatch,
+    TimestampRejected,
+    UntrustedTimestampChain,
+    verify_timestamp,
+)
 from tests.timestamp_pki import TsaPki, make_tsa_pki
 
 DIGEST = hashlib.sha256(b"record bytes").digest()
@@ -182,3 +190,27 @@ def test_bad_answers_fail_over_to_the_next_authority(
         only_bad.stamp_first(DIGEST)
     assert raised.value.details is not None
     assert [failure["code"] for failure in raised.value.details["failures"]] == errors
+
+
+def test_the_embedded_authoritys_unchecked_tokens_say_what_a_verifier_reads(embedded, own):
+    client = TimestampClient([Authority.local(embedded, check_own_tokens=False)])
+    result = client.stamp_first(DIGEST)
+    assert result.info is None  # taken as made, not verified again
+    info = verify_timestamp(result.response, digest=DIGEST, nonce=result.nonce, trust_roots=[own.root])
+    assert (result.gen_time, result.serial_number, result.token) == (
+        info.gen_time,
+        info.serial_number,
+        info.token,
+    )
+    assert result.chain_pem.startswith(own.tsa.public_bytes(serialization.Encoding.PEM))
+
+
+def test_self_check_passes_a_sound_authority():
+    pki = make_tsa_pki()
+    self_check(EmbeddedTSA(pki.tsa_key, pki.tsa, [pki.root]))  # type: ignore[arg-type]
+
+
+def test_self_check_refuses_an_authority_chained_to_another_root():
+    pki, stranger = make_tsa_pki(), make_tsa_pki(common_name="Stranger Root")
+    with pytest.raises(UntrustedTimestampChain):
+        self_check(EmbeddedTSA(pki.tsa_key, pki.tsa, [stranger.root]))  # type: ignore[arg-type]
