@@ -72,10 +72,15 @@ def test_killing_the_worker_mid_batch_loses_nothing(runtime, settings):
     kills = 0
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
+        before = _status_counts(runtime).get("sealed", 0)
         worker = subprocess.Popen(
             [sys.executable, "-m", "notary.cli", "worker"], env=env, start_new_session=True
         )
-        time.sleep(rng.uniform(0.6, 1.5))
+        # Kill it at a random moment once it is at work (it has sealed something): a fixed
+        # delay mostly killed workers still starting up, or waiting out the dead one's lease.
+        while _status_counts(runtime).get("sealed", 0) == before and time.monotonic() < deadline:
+            time.sleep(0.02)
+        time.sleep(rng.uniform(0.0, 0.3))
         os.killpg(worker.pid, signal.SIGKILL)
         worker.wait()
         kills += 1
