@@ -146,6 +146,36 @@ def case_approve(case_id: str, operator: str, as_json: bool) -> None:
     )
 
 
+@case.command("list")
+@click.option(
+    "--status",
+    type=click.Choice(["pending", "approved", "all"]),
+    default="pending",
+    show_default=True,
+    help="Which cases to list.",
+)
+@_json_option
+def case_list(status: str, as_json: bool) -> None:
+    """List investigators' cases (by default those awaiting approval), oldest first."""
+    from notary.services.cases import list_cases
+
+    with runtime_scope() as rt, rt.db.read() as session:
+        cases = list_cases(session, status=None if status == "all" else status)
+    if as_json:
+        click.echo(json.dumps({"cases": cases}, ensure_ascii=False))
+        return
+    if not cases:
+        click.echo(f"no {status} cases" if status != "all" else "no cases")
+    for view in cases:
+        scope = ", ".join(f"{key} {value}" for key, value in view["scope"].items())
+        who = view["investigator"]
+        click.echo(
+            f"{view['case_id']}  {view['status']:<8}  {view['case_number']}  opened {view['created_at']}"
+            f"  by {who['name']} ({who['agency']}, {view['investigator_id']})\n"
+            f"    scope: {scope}\n    legal basis: {view['legal_basis']}"
+        )
+
+
 class _Quiet:
     def update(self, n_steps: int) -> None:
         pass

@@ -157,6 +157,19 @@ def case_view(case: Case) -> dict[str, Any]:
     return view
 
 
+def list_cases(session: Session, *, status: str | None = None) -> list[dict[str, Any]]:
+    """Every case (or those with ``status``), oldest first, each as :func:`case_view` with its
+    investigator's name and agency: what an operator reads before approving one."""
+    query = select(Case, Investigator).join(Investigator, Investigator.id == Case.investigator_id)
+    if status is not None:
+        query = query.where(Case.status == status)
+    rows = session.execute(query.order_by(Case.created_at, Case.id)).all()
+    return [
+        {**case_view(case), "investigator": {"name": person.name, "agency": person.agency}}
+        for case, person in rows
+    ]
+
+
 def own_case(session: Session, case_id: str, *, investigator_id: str) -> Case:
     """The investigator's own case; another's is :class:`NotFound`, like a missing one."""
     case = session.get(Case, case_id)

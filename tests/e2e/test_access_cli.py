@@ -1,4 +1,4 @@
-"""The operators' commands for access: identity verify, investigator add, case approve."""
+"""The operators' commands for access: identity verify, investigator add, case list and approve."""
 
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ from sqlalchemy import select
 
 from notary.cli import main
 from notary.storage.access_models import AuditEntry, IdentityVerification
+from tests.conftest import make_platform
+from tests.support.access import add_investigator, approve, open_case
 from tests.support.people import resident_id
 
 
@@ -62,3 +64,33 @@ def test_identity_verify_investigator_add_and_case_approve(settings, runtime, tm
         ("identity.verify", "Clerk Sun"),
         ("investigator.add", acts[1][1]),
     ]
+
+
+def test_case_list_shows_what_awaits_approval_with_who_asked_and_why(settings, runtime, client, tmp_path):
+    env = {"NOTARY_INSTANCE_PATH": str(settings.instance_path), "NOTARY_DATABASE_URL": settings.database_url}
+    assert invoke(env, "case", "list").stdout.strip() == "no pending cases"
+    platform = make_platform(runtime, client)
+    number = resident_id()
+    wang, li = add_investigator(runtime, client), add_investigator(runtime, client, "Officer Li")
+    first = open_case(wang, {"platform_id": platform.platform_id}, number="2026-0001")
+    runtime.clock.advance(seconds=1)
+    second = open_case(li, {"id_number": number}, number="2026-0002")
+    approve(runtime, first)
+
+    pending = invoke(env, "case", "list", "--json")
+    assert pending.exit_code == 0, pending.output
+    [only] = json.loads(pending.stdout)["cases"]
+    assert (only["case_id"], only["status"], only["case_number"]) == (second, "pending", "2026-0002")
+    assert only["investigator"] == {"name": "Officer Li", "agency": "Example City Police"}
+    assert only["legal_basis"] == "Criminal Procedure Law art. 54"
+    assert number not in pending.stdout  # a person's scope is masked
+    assert only["scope"]["id_number_masked"] != number
+
+    every = json.loads(invoke(env, "case", "list", "--status", "all", "--json").stdout)["cases"]
+    assert [(c["case_id"], c["status"]) for c in every] == [(first, "approved"), (second, "pending")]
+    approved = invoke(env, "case", "list", "--status", "approved")
+    assert approved.exit_code == 0
+    assert first in approved.stdout
+    assert second not in approved.stdout
+    assert f"platform_id {platform.platform_id}" in approved.stdout
+    assert "Officer Wang" in approved.stdout
