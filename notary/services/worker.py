@@ -14,15 +14,16 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 
 from notary.runtime import Runtime
+from notary.services import auth
 from notary.services.audit import anchor_audit_head
 from notary.services.ceremony import EXPIRED
 from notary.services.clock import stamp
 from notary.services.filing import AWAITING
 from notary.storage.lease import LeaseKeeper
-from notary.storage.models import Contract
+from notary.storage.models import ApiToken, Contract
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +47,17 @@ def expire_overdue(rt: Runtime) -> int:
         return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
+def purge_expired_tokens(rt: Runtime) -> int:
+    """Delete party tokens past their expiry (they answer ``unauthenticated`` either way), so
+    the token table holds the live ones, not every login ever made."""
+    now = stamp(rt.clock)
+    with rt.db.write() as session:
+        result = session.execute(
+            delete(ApiToken).where(ApiToken.kind == auth.PARTY, ApiToken.expires_at <= now)
+        )
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
 def default_steps(rt: Runtime) -> list[Step]:
     """The work a leader does on every round, in order."""
     return [
@@ -55,6 +67,7 @@ def default_steps(rt: Runtime) -> list[Step]:
         rt.checkpointer.run_once,
         rt.stamper.stamp_checkpoints,
         at_most_every(1.0, lambda: expire_overdue(rt)),
+        at_most_every(600.0, lambda: purge_expired_tokens(rt)),
     ]
 
 
