@@ -72,5 +72,5 @@ def test_an_unknown_or_unreadable_config_file_is_refused(tmp_path):
     with pytest.raises(ConfigError, match="unknown setting: web_thread"):
         load(tmp_path)
     (tmp_path / "config.json").write_text("{not json")
-    with pytest.raises(ConfigError, match="config.json"):
+    with pytest.raises(ConfigError, match=r"config\.json"):
         load(tmp_path)
