@@ -6,7 +6,7 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import and_, bindparam, select
 from sqlalchemy.orm import Session
 
 from notary.errors import Gone, Unauthenticated
@@ -65,11 +65,24 @@ def bearer_token(authorization: str | None) -> str:
 
 def authenticate(session: Session, token: str, *, now: str) -> Principal:
     """The principal behind ``token``; raises :class:`Unauthenticated` or :class:`PlatformDefunct`."""
-    row = session.get(ApiToken, token_sha256(token))
+    row = session.execute(_TOKEN, {"sha256": token_sha256(token)}).first()
     if row is None or row.revoked_at is not None or (row.expires_at is not None and row.expires_at <= now):
         raise Unauthenticated("the token is unknown, revoked or expired")
-    if row.kind == PLATFORM:
-        status = session.execute(select(Platform.status).where(Platform.id == row.subject_id)).scalar_one()
-        if status == "defunct":
-            raise PlatformDefunct("this platform has been marked defunct; its tokens no longer work")
+    if row.kind == PLATFORM and row.platform_status == "defunct":
+        raise PlatformDefunct("this platform has been marked defunct; its tokens no longer work")
     return Principal(row.kind, row.subject_id)
+
+
+# Every authenticated request runs this: one statement, built once, with the platform's
+# status alongside (NULL for other kinds of token).
+_TOKEN = (
+    select(
+        ApiToken.kind,
+        ApiToken.subject_id,
+        ApiToken.revoked_at,
+        ApiToken.expires_at,
+        Platform.status.label("platform_status"),
+    )
+    .outerjoin(Platform, and_(ApiToken.kind == PLATFORM, Platform.id == ApiToken.subject_id))
+    .where(ApiToken.token_sha256 == bindparam("sha256"))
+)

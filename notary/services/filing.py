@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import insert, or_, select
+from sqlalchemy import bindparam, insert, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -233,15 +233,10 @@ def _existing_by_key(
     idem = {item.filing.idempotency_key for item in checked if item.filing.idempotency_key is not None}
     if not refs and not idem:
         return {}
-    conditions = []
-    if refs:
-        conditions.append(Contract.external_ref.in_(refs))
-    if idem:
-        conditions.append(Contract.idempotency_key.in_(idem))
+    query = _BY_KEY[(bool(refs), bool(idem))]
+    parameters = {"platform_id": platform_id, "refs": list(refs), "keys": list(idem)}
     found: dict[tuple[str, str], Contract] = {}
-    for contract in session.execute(
-        select(Contract).where(Contract.platform_id == platform_id, or_(*conditions))
-    ).scalars():
+    for contract in session.execute(query, parameters).scalars():
         if contract.external_ref is not None:
             found[("external_ref", contract.external_ref)] = contract
         if contract.idempotency_key is not None:
@@ -265,10 +260,24 @@ def _replay_of(item: _Checked, known: dict[tuple[str, str], Contract]) -> Contra
 
 def _parties(session: Session, platform_id: str, checked: list[_Checked]) -> dict[str, Party]:
     wanted = {item.terms[role] for item in checked for role in payloads.ROLES}
-    rows = session.execute(
-        select(Party).where(Party.platform_id == platform_id, Party.id.in_(wanted))
-    ).scalars()
+    rows = session.execute(_PARTIES, {"platform_id": platform_id, "ids": list(wanted)}).scalars()
     return {party.id: party for party in rows}
+
+
+# The statements of every filing, built once (building them anew cost as much as running them):
+# contracts already filed under an external_ref and/or an Idempotency-Key, and the parties.
+_REFS = Contract.external_ref.in_(bindparam("refs", expanding=True))
+_KEYS = Contract.idempotency_key.in_(bindparam("keys", expanding=True))
+_BY_KEY = {
+    (with_refs, with_keys): select(Contract).where(
+        Contract.platform_id == bindparam("platform_id"),
+        or_(*[condition for condition, wanted in ((_REFS, with_refs), (_KEYS, with_keys)) if wanted]),
+    )
+    for with_refs, with_keys in ((True, False), (False, True), (True, True))
+}
+_PARTIES = select(Party).where(
+    Party.platform_id == bindparam("platform_id"), Party.id.in_(bindparam("ids", expanding=True))
+)
 
 
 def signing_payload(contract: Contract, role: str, purpose: str = payloads.PURPOSE_SIGN) -> bytes:
