@@ -122,6 +122,42 @@ def investigator_add(name: str, agency: str, operator: str, as_json: bool) -> No
     )
 
 
+@investigator.command("revoke")
+@click.argument("investigator_id")
+@operator_option
+@_json_option
+def investigator_revoke(investigator_id: str, operator: str, as_json: bool) -> None:
+    """Revoke every token of an investigator at once (they left, or a token leaked)."""
+    from notary.services.cases import revoke_investigator
+    from notary.services.clock import stamp
+
+    with runtime_scope() as rt, rt.db.write() as session:
+        revoked = revoke_investigator(session, investigator_id, operator=operator, now=stamp(rt.clock))
+    _emit(
+        as_json,
+        {"investigator_id": investigator_id, "tokens_revoked": revoked},
+        f"investigator {investigator_id}: {revoked} token(s) revoked",
+    )
+
+
+@investigator.command("token")
+@click.argument("investigator_id")
+@operator_option
+@_json_option
+def investigator_token(investigator_id: str, operator: str, as_json: bool) -> None:
+    """Issue a new token for an investigator (shown once), e.g. after revoking a leaked one."""
+    from notary.services.cases import new_investigator_token
+    from notary.services.clock import stamp
+
+    with runtime_scope() as rt, rt.db.write() as session:
+        token = new_investigator_token(session, investigator_id, operator=operator, now=stamp(rt.clock))
+    _emit(
+        as_json,
+        {"investigator_id": investigator_id, "token": token},
+        f"investigator {investigator_id}\ntoken (shown once): {token}",
+    )
+
+
 @click.group()
 def case() -> None:
     """Investigators' cases."""

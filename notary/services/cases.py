@@ -12,14 +12,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, or_, select
+from sqlalchemy import ColumnElement, or_, select, update
 from sqlalchemy.orm import Session
 
 from notary.errors import Forbidden, NotFound, Unprocessable
 from notary.services import audit, auth, identity
 from notary.storage.access_models import Case, Investigator
 from notary.storage.ids import CASE, INVESTIGATOR, new_id
-from notary.storage.models import Contract, Party, Platform
+from notary.storage.models import ApiToken, Contract, Party, Platform
 
 PENDING, APPROVED = "pending", "approved"
 PLATFORM_SCOPE, PARTY_SCOPE, PERSON_SCOPE = "platform", "party", "person"
@@ -60,6 +60,52 @@ def add_investigator(session: Session, name: str, *, agency: str, operator: str,
         details={"name": name, "agency": agency},
     )
     return NewInvestigator(investigator.id, name, agency, token)
+
+
+def revoke_investigator(session: Session, investigator_id: str, *, operator: str, now: str) -> int:
+    """Revoke every live token of an investigator (who left, or whose token leaked); recorded
+    in the audit trail. Their cases and what was read under them stay. Returns how many tokens
+    were revoked; raises ``not_found``."""
+    if session.get(Investigator, investigator_id) is None:
+        raise NotFound(f"no investigator {investigator_id}")
+    result = session.execute(
+        update(ApiToken)
+        .where(
+            ApiToken.kind == auth.INVESTIGATOR,
+            ApiToken.subject_id == investigator_id,
+            ApiToken.revoked_at.is_(None),
+        )
+        .values(revoked_at=now)
+    )
+    revoked = int(result.rowcount or 0)  # type: ignore[attr-defined]
+    audit.record(
+        session,
+        at=now,
+        actor=audit.operator(operator),
+        action="investigator.revoke",
+        object_kind="investigator",
+        object_id=investigator_id,
+        details={"tokens_revoked": revoked},
+    )
+    return revoked
+
+
+def new_investigator_token(session: Session, investigator_id: str, *, operator: str, now: str) -> str:
+    """A new token for an existing investigator (shown once; older ones keep working until
+    revoked); recorded in the audit trail. Raises ``not_found``."""
+    if session.get(Investigator, investigator_id) is None:
+        raise NotFound(f"no investigator {investigator_id}")
+    token = auth.issue_token(session, kind=auth.INVESTIGATOR, subject_id=investigator_id, now=now)
+    audit.record(
+        session,
+        at=now,
+        actor=audit.operator(operator),
+        action="investigator.token",
+        object_kind="investigator",
+        object_id=investigator_id,
+        details={},
+    )
+    return token
 
 
 def open_case(

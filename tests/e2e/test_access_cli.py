@@ -8,6 +8,8 @@ from click.testing import CliRunner
 from sqlalchemy import select
 
 from notary.cli import main
+from notary.services import auth
+from notary.services.clock import stamp
 from notary.storage.access_models import AuditEntry, IdentityVerification
 from tests.conftest import make_platform
 from tests.support.access import add_investigator, approve, open_case
@@ -94,3 +96,36 @@ def test_case_list_shows_what_awaits_approval_with_who_asked_and_why(settings, r
     assert second not in approved.stdout
     assert f"platform_id {platform.platform_id}" in approved.stdout
     assert "Officer Wang" in approved.stdout
+
+
+def test_an_investigators_tokens_are_revoked_at_once_and_a_new_one_can_be_issued(settings, runtime, client):
+    env = {"NOTARY_INSTANCE_PATH": str(settings.instance_path), "NOTARY_DATABASE_URL": settings.database_url}
+    wang = add_investigator(runtime, client)
+    with runtime.db.read() as session:
+        subject = auth.authenticate(session, wang.token, now=stamp(runtime.clock)).subject_id
+    assert wang.get(f"/cases/{open_case(wang, {'id_number': resident_id()})}").status_code == 200
+
+    revoked = invoke(env, "investigator", "revoke", subject, "--operator", "Clerk Sun", "--json")
+    assert revoked.exit_code == 0, revoked.output
+    assert json.loads(revoked.stdout) == {"investigator_id": subject, "tokens_revoked": 1}
+    refused = wang.get("/cases/anything")
+    assert refused.status_code == 401
+    assert refused.get_json()["error"]["code"] == "unauthenticated"
+
+    issued = invoke(env, "investigator", "token", subject, "--json")
+    assert issued.exit_code == 0, issued.output
+    fresh = json.loads(issued.stdout)["token"]
+    with runtime.db.read() as session:
+        assert auth.authenticate(session, fresh, now=stamp(runtime.clock)).subject_id == subject
+        acts = session.execute(
+            select(AuditEntry.action, AuditEntry.actor_id).where(AuditEntry.object_id == subject)
+        ).all()
+    assert [tuple(act) for act in acts][-2:] == [
+        ("investigator.revoke", "Clerk Sun"),
+        ("investigator.token", acts[-1][1]),
+    ]
+
+    for command in ("revoke", "token"):
+        missing = invoke(env, "investigator", command, "iv_nope")
+        assert missing.exit_code == 1
+        assert "not_found" in missing.output
