@@ -237,6 +237,27 @@ def platform_defunct(platform_id: str, as_json: bool, operator: str) -> None:
     _emit(as_json, result, f"platform {platform_id} is defunct since {result['defunct_at']}")
 
 
+@platform.command("token")
+@click.argument("platform_id")
+@click.option("--revoke-others", is_flag=True, help="Revoke every older token of the platform at once.")
+@click.option("--json", "as_json", is_flag=True)
+@_operator_option
+def platform_token(platform_id: str, revoke_others: bool, as_json: bool, operator: str) -> None:
+    """Issue a new API token for a platform (shown once): rotation, or after a leak."""
+    from notary.services.clock import stamp
+    from notary.services.platforms import new_platform_token
+
+    with cli_access.runtime_scope() as rt, rt.db.write() as session:
+        token, revoked = new_platform_token(
+            session, platform_id, revoke_others=revoke_others, now=stamp(rt.clock), operator=operator
+        )
+    _emit(
+        as_json,
+        {"platform_id": platform_id, "token": token, "tokens_revoked": revoked},
+        f"platform {platform_id}: {revoked} older token(s) revoked\ntoken (shown once): {token}",
+    )
+
+
 # --- parties ------------------------------------------------------------------------------
 
 

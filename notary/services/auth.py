@@ -6,7 +6,7 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 
-from sqlalchemy import and_, bindparam, select
+from sqlalchemy import and_, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from notary.errors import Gone, Unauthenticated
@@ -50,6 +50,16 @@ def issue_token(
         )
     )
     return token
+
+
+def revoke_tokens(session: Session, *, kind: str, subject_id: str, now: str) -> int:
+    """Revoke every live token of ``subject_id`` (of this ``kind``); returns how many."""
+    result = session.execute(
+        update(ApiToken)
+        .where(ApiToken.kind == kind, ApiToken.subject_id == subject_id, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
 def bearer_token(authorization: str | None) -> str:

@@ -12,14 +12,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, or_, select, update
+from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session
 
 from notary.errors import Forbidden, NotFound, Unprocessable
 from notary.services import audit, auth, identity
 from notary.storage.access_models import Case, Investigator
 from notary.storage.ids import CASE, INVESTIGATOR, new_id
-from notary.storage.models import ApiToken, Contract, Party, Platform
+from notary.storage.models import Contract, Party, Platform
 
 PENDING, APPROVED = "pending", "approved"
 PLATFORM_SCOPE, PARTY_SCOPE, PERSON_SCOPE = "platform", "party", "person"
@@ -68,16 +68,7 @@ def revoke_investigator(session: Session, investigator_id: str, *, operator: str
     were revoked; raises ``not_found``."""
     if session.get(Investigator, investigator_id) is None:
         raise NotFound(f"no investigator {investigator_id}")
-    result = session.execute(
-        update(ApiToken)
-        .where(
-            ApiToken.kind == auth.INVESTIGATOR,
-            ApiToken.subject_id == investigator_id,
-            ApiToken.revoked_at.is_(None),
-        )
-        .values(revoked_at=now)
-    )
-    revoked = int(result.rowcount or 0)  # type: ignore[attr-defined]
+    revoked = auth.revoke_tokens(session, kind=auth.INVESTIGATOR, subject_id=investigator_id, now=now)
     audit.record(
         session,
         at=now,

@@ -40,6 +40,36 @@ def add_platform(session: Session, name: str, *, now: str, operator: str = audit
     return NewPlatform(platform.id, name, token)
 
 
+def new_platform_token(
+    session: Session, platform_id: str, *, revoke_others: bool, now: str, operator: str = audit.OPERATOR
+) -> tuple[str, int]:
+    """A new API token for a platform (shown once), and with ``revoke_others`` every older one
+    revoked in the same transaction: a rotation, or the answer to a leaked token. Recorded in
+    the audit trail. Returns the token and how many were revoked; raises ``not_found``, or
+    ``platform_defunct`` for a platform marked defunct (it gets no new tokens)."""
+    platform = session.get(Platform, platform_id, with_for_update=True)
+    if platform is None:
+        raise NotFound(f"no platform {platform_id}")
+    if platform.status == "defunct":
+        raise auth.PlatformDefunct(f"platform {platform_id} is defunct: it gets no new tokens")
+    revoked = (
+        auth.revoke_tokens(session, kind=auth.PLATFORM, subject_id=platform_id, now=now)
+        if revoke_others
+        else 0
+    )
+    token = auth.issue_token(session, kind=auth.PLATFORM, subject_id=platform_id, now=now)
+    audit.record(
+        session,
+        at=now,
+        actor=audit.operator(operator),
+        action="platform.token",
+        object_kind="platform",
+        object_id=platform_id,
+        details={"tokens_revoked": revoked},
+    )
+    return token, revoked
+
+
 def mark_defunct(session: Session, platform_id: str, *, now: str, operator: str = audit.OPERATOR) -> Platform:
     """Mark a platform defunct: its tokens stop working at once; nothing is deleted.
 

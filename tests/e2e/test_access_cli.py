@@ -129,3 +129,42 @@ def test_an_investigators_tokens_are_revoked_at_once_and_a_new_one_can_be_issued
         missing = invoke(env, "investigator", command, "iv_nope")
         assert missing.exit_code == 1
         assert "not_found" in missing.output
+
+
+def test_a_platforms_token_is_rotated_and_a_defunct_platform_gets_none(settings, runtime):
+    env = {"NOTARY_INSTANCE_PATH": str(settings.instance_path), "NOTARY_DATABASE_URL": settings.database_url}
+    added = json.loads(invoke(env, "platform", "add", "Example Lending", "--json").stdout)
+    platform_id, first = added["platform_id"], added["token"]
+
+    def works(token):
+        with runtime.db.read() as session:
+            try:
+                return auth.authenticate(session, token, now=stamp(runtime.clock)).subject_id == platform_id
+            except auth.Unauthenticated:
+                return False
+
+    second = json.loads(invoke(env, "platform", "token", platform_id, "--json").stdout)
+    assert second["tokens_revoked"] == 0
+    assert works(first)
+    assert works(second["token"])  # both, while the platform switches over
+
+    rotated = invoke(
+        env, "platform", "token", platform_id, "--revoke-others", "--operator", "Clerk Sun", "--json"
+    )
+    assert rotated.exit_code == 0, rotated.output
+    third = json.loads(rotated.stdout)
+    assert third["tokens_revoked"] == 2
+    assert [works(token) for token in (first, second["token"], third["token"])] == [False, False, True]
+    with runtime.db.read() as session:
+        acts = session.execute(
+            select(AuditEntry.action, AuditEntry.actor_id).where(AuditEntry.object_id == platform_id)
+        ).all()
+    assert [tuple(act) for act in acts][-1] == ("platform.token", "Clerk Sun")
+
+    invoke(env, "platform", "defunct", platform_id)
+    refused = invoke(env, "platform", "token", platform_id)
+    assert refused.exit_code == 1
+    assert "platform_defunct" in refused.output
+    missing = invoke(env, "platform", "token", "pl_nope")
+    assert missing.exit_code == 1
+    assert "not_found" in missing.output
