@@ -25,6 +25,10 @@ def create_app(test_config: Mapping[str, Any] | None = None, *, runtime: Runtime
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.extensions["notary"] = rt
 
+    # The certificate's PDF and signing libraries take most of a second to import: a web
+    # process imports them as it starts, not on its first certificate (the background worker,
+    # which never makes one, does not import them at all).
+    import notary.services.certificates  # noqa: F401
     from notary.api import init_api
 
     init_api(app)
