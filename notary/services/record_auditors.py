@@ -14,11 +14,11 @@ from sqlalchemy import select
 from notary.services.audit import AUDIT_FORMAT, AUDIT_HEAD_FORMAT
 from notary.services.ceremony import SEALED
 from notary.services.integrity import Divergence, DivergenceFound, batches, count_rows, parse_object
+from notary.services.sequencer import record_builder
 from notary.storage.access_models import AuditAnchor, AuditEntry
 from notary.storage.db import Database
 from notary.storage.models import Contract, LogLeaf, Signature
 from notary.verify import payloads
-from notary.verify.encoding import b64encode
 from notary.verify.errors import MalformedInput
 
 
@@ -110,32 +110,8 @@ class ContractRecordAuditor:
                 )
             )
         sequence = row.record_sequence
-        rebuilt = payloads.evidence_record(
-            sequence=sequence,
-            previous_record_sha256=payloads.GENESIS_SHA256
-            if sequence == 0
-            else previous.get(sequence - 1, ""),
-            contract_id=row.id,
-            platform_id=row.platform_id,
-            document_sha256=row.document_sha256,
-            document_size=row.document_size,
-            media_type=row.media_type,
-            terms_sha256=row.terms_sha256,
-            signatures={
-                role: payloads.record_signature(
-                    party_id=act.party_id,
-                    key_fingerprint=act.key_fingerprint,
-                    identity_sha256=act.identity_sha256,
-                    identity_assurance=act.identity_assurance,
-                    algorithm=act.algorithm,
-                    signature_base64=b64encode(act.signature),
-                    signed_at=act.signed_at,
-                )
-                for role, act in signatures.items()
-            },
-            received_at=row.received_at,
-            sealed_at=row.closed_at or "",
-        )
+        previous_sha256 = payloads.GENESIS_SHA256 if sequence == 0 else previous.get(sequence - 1, "")
+        rebuilt = record_builder(row, signatures, row.closed_at or "")(sequence, previous_sha256)
         if rebuilt == bytes(leaf.record):
             return
         try:

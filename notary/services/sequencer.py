@@ -135,7 +135,7 @@ class Sequencer:
                 signatures.setdefault(signature.contract_id, {})[signature.role] = signature
             sealed_at = payloads.format_time(self.clock())
             builders = [
-                ("notary-record/1", c.id, _record_builder(c, signatures[c.id], sealed_at)) for c in contracts
+                ("notary-record/1", c.id, record_builder(c, signatures[c.id], sealed_at)) for c in contracts
             ]
             leaves = append_leaves(session, builders, created_at=sealed_at, sinks=self.sinks)
             session.execute(
@@ -148,7 +148,10 @@ class Sequencer:
             return leaves
 
 
-def _record_builder(contract: Contract, signatures: dict[str, Signature], sealed_at: str) -> RecordBuilder:
+def record_builder(contract: Contract, signatures: dict[str, Signature], sealed_at: str) -> RecordBuilder:
+    """Builds ``contract``'s evidence record at a sequence after a previous record's SHA-256
+    (the sequencer's, and ``notary audit``'s to rebuild a stored one)."""
+
     def build(sequence: int, previous_sha256: str) -> bytes:
         return payloads.evidence_record(
             sequence=sequence,

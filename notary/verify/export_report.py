@@ -15,7 +15,14 @@ from types import MappingProxyType
 from typing import Any
 
 from notary.verify.canonical import canonical_json, parse_json
-from notary.verify.report import _MARKS, BUNDLE_ONLY, FAILED, TRUST_FILE, Check, VerificationReport
+from notary.verify.report import (
+    _MARKS,
+    BUNDLE_ONLY,
+    TRUST_FILE,
+    Check,
+    CheckedReport,
+    VerificationReport,
+)
 
 __all__ = ["EXPORT_CHECK_NAMES", "EXPORT_REPORT_FORMAT", "BundleResult", "ExportReport", "render_export_text"]
 
@@ -116,7 +123,7 @@ def _frozen(value: Mapping[str, Any] | None) -> Mapping[str, Any] | None:
 
 
 @dataclass(frozen=True)
-class ExportReport:
+class ExportReport(CheckedReport):
     """The outcome of verifying a case export. What it says of the case, the export and its
     exporter comes from the manifest only when the manifest passed its check."""
 
@@ -140,25 +147,6 @@ class ExportReport:
             raise ValueError("a check is reported twice")
         for name in ("case", "exported_by", "investigator", "not_included"):
             object.__setattr__(self, name, _frozen(getattr(self, name)))
-
-    @property
-    def valid(self) -> bool:
-        """True when there is at least one check and every check ran and passed."""
-        return bool(self.checks) and all(check.passed for check in self.checks)
-
-    @property
-    def origin_established(self) -> bool:
-        """Valid, and anchored in the trust file the verifier chose."""
-        return self.valid and self.trust_basis == TRUST_FILE
-
-    @property
-    def failures(self) -> tuple[Check, ...]:
-        """The export-level checks that failed."""
-        return tuple(check for check in self.checks if check.status == FAILED)
-
-    def check(self, name: str) -> Check | None:
-        """The export-level check called ``name``, if it is in the report."""
-        return next((check for check in self.checks if check.name == name), None)
 
     def to_dict(self) -> dict[str, Any]:
         """The report as one JSON object (what ``notary verify --json`` prints for an export)."""

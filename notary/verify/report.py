@@ -187,8 +187,35 @@ class PartySummary:
         }
 
 
+class CheckedReport:
+    """What a report of checks answers from its ``checks`` and ``trust_basis`` (the bundle's
+    report and the case export's share it)."""
+
+    checks: tuple[Check, ...]
+    trust_basis: str
+
+    @property
+    def valid(self) -> bool:
+        """True when there is at least one check and every check ran and passed."""
+        return bool(self.checks) and all(check.passed for check in self.checks)
+
+    @property
+    def origin_established(self) -> bool:
+        """Valid, and anchored in keys the verifier chose rather than keys the input brought."""
+        return self.valid and self.trust_basis == TRUST_FILE
+
+    @property
+    def failures(self) -> tuple[Check, ...]:
+        """The checks that failed (not those merely not run)."""
+        return tuple(check for check in self.checks if check.status == FAILED)
+
+    def check(self, name: str) -> Check | None:
+        """The check called ``name``, if it is in the report."""
+        return next((check for check in self.checks if check.name == name), None)
+
+
 @dataclass(frozen=True)
-class VerificationReport:
+class VerificationReport(CheckedReport):
     """The outcome of verifying one bundle. Facts (times, position, parties) are filled in
     only from checks that passed; ``valid`` is derived from the checks, never set."""
 
@@ -210,25 +237,6 @@ class VerificationReport:
         names = [check.name for check in self.checks]
         if len(set(names)) != len(names):
             raise ValueError("a check is reported twice")
-
-    @property
-    def valid(self) -> bool:
-        """True when there is at least one check and every check ran and passed."""
-        return bool(self.checks) and all(check.passed for check in self.checks)
-
-    @property
-    def origin_established(self) -> bool:
-        """Valid, and anchored in keys the verifier chose rather than keys the bundle brought."""
-        return self.valid and self.trust_basis == TRUST_FILE
-
-    @property
-    def failures(self) -> tuple[Check, ...]:
-        """The checks that failed (not those merely not run)."""
-        return tuple(check for check in self.checks if check.status == FAILED)
-
-    def check(self, name: str) -> Check | None:
-        """The check called ``name``, if it is in the report."""
-        return next((check for check in self.checks if check.name == name), None)
 
     def to_dict(self) -> dict[str, Any]:
         """The report as one JSON object (what ``--json`` prints and ``POST /verify`` answers)."""
