@@ -27,14 +27,21 @@ def _seal_until_done(instance_path: str, database_url: str, barrier) -> int:
     barrier.wait()
     sealed = 0
     idle_rounds = 0
+    lost_races = 0
     while idle_rounds < 3:
         try:
             leaves = rt.sequencer.seal_pending()
         except Exception:  # a lost race is rolled back whole; try again
-            leaves = []
+            lost_races += 1
+            assert lost_races < 50, "the sequencer keeps failing"
+            continue
         sealed += len(leaves)
         idle_rounds = 0 if leaves else idle_rounds + 1
-        time.sleep(0.001)
+        # A pause between batches. Without it, on SQLite, the process that just committed
+        # takes the write lock again within a millisecond, while the other polls from its busy
+        # handler every 50-100 ms: one process could seal all 1,500 alone (it happened in CI),
+        # and the test could not tell whether the two had interleaved.
+        time.sleep(0.02)
     rt.close()
     return sealed
 
