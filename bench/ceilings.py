@@ -18,6 +18,11 @@ The parties' own signing is done before the clock starts. Each step's time per c
 reported (``ceiling_us_per_contract``), with, for comparison, what checking one embedded
 token costs (:func:`verify_timestamp`, which the service does and the ceiling does not).
 
+``ceiling_durable_commits_per_s``: one writer's write transactions of one small row each,
+one after another, on the same database with the same settings: what the disk's flush
+allows. SQLite serialises writers across processes, so there it bounds all of the service's
+write transactions together; a lifecycle contract needs three (filing and two signatures).
+
 ``empty_endpoint_per_s``: :mod:`bench.empty_app` under the same gunicorn command as
 ``notary serve`` and the same load generator as the lifecycle scenario.
 """
@@ -257,6 +262,41 @@ def _token_check_us(rt: Any, runs: int = 200) -> float:
     return (time.perf_counter() - started) / runs * 1e6
 
 
+def durable_commits(db: Any, seconds: float = 2.0) -> dict[str, Any]:
+    """Serial write transactions of one small row each, on ``db`` with the service's settings.
+
+    Each is a whole write transaction as the service runs it (``BEGIN IMMEDIATE`` on SQLite),
+    so the rate is what the disk's flush allows one writer at a time. SQLite serialises its
+    writers, so on SQLite this bounds every process's write transactions together.
+    """
+    from sqlalchemy import text
+
+    with db.write() as session:
+        session.execute(text("CREATE TABLE bench_commit_probe (id INTEGER PRIMARY KEY, data BYTEA)"))
+    times: list[float] = []
+    began = time.perf_counter()
+    try:
+        stop_at = began + seconds
+        while time.perf_counter() < stop_at or len(times) < 20:
+            started = time.perf_counter()
+            with db.write() as session:
+                session.execute(
+                    text("INSERT INTO bench_commit_probe (id, data) VALUES (:id, :data)"),
+                    {"id": len(times), "data": os.urandom(512)},
+                )
+            times.append(time.perf_counter() - started)
+        elapsed = time.perf_counter() - began
+    finally:
+        with db.write() as session:
+            session.execute(text("DROP TABLE bench_commit_probe"))
+    times.sort()
+    return {
+        "ceiling_durable_commits_per_s": round(len(times) / elapsed, 1),
+        "durable_commit_p50_ms": round(times[len(times) // 2] * 1000, 2),
+        "durable_commit_p90_ms": round(times[int(len(times) * 0.9)] * 1000, 2),
+    }
+
+
 def sealed_ceiling(database_url: str, contracts: int) -> dict[str, Any]:
     """The in-process sealing ceiling on a fresh instance; returns its figures."""
     from notary.config import Settings
@@ -273,6 +313,7 @@ def sealed_ceiling(database_url: str, contracts: int) -> dict[str, Any]:
             _batch(rt, steps, platform_id, parties, prepared[start : start + 1000])
         wall = time.perf_counter() - started
         return {
+            **durable_commits(rt.db),
             "ceiling_sealed_per_s": round(contracts / wall, 1),
             "ceiling_contracts": contracts,
             "ceiling_us_per_contract": {
@@ -341,6 +382,7 @@ def empty_endpoint(seconds: float, threads: int) -> dict[str, Any]:
 def run_ceilings(plan: Any, database_url: str, say: Callable[[str], None]) -> dict[str, Any]:
     figures = sealed_ceiling(database_url, plan.ceiling_contracts)
     say(f"ceiling: {figures['ceiling_sealed_per_s']}/s sealed in one process")
+    say(f"durable commits: {figures['ceiling_durable_commits_per_s']}/s, one writer")
     figures.update(empty_endpoint(2 if plan.quick else 10, threads=8))
     say(f"empty endpoint: {figures['empty_endpoint_per_s']}/s")
     return figures
