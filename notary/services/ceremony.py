@@ -108,13 +108,24 @@ class Ceremony:
         ``already_signed`` or ``contract_not_open``; nothing is stored when it raises.
         """
         signature, submitted_sha256 = _decode(act)
-        now = payloads.format_time(self.clock())
-        with self.db.write() as session:
-            rows = _Rows.load(session, [contract_id], for_update=True)
-            contract = rows.contracts.get(contract_id)
+        # As in act_many: the parties and the verification first, outside the write
+        # transaction (none of it changes once filed), so that writers queue only for the
+        # contract's state and the insert.
+        verified: bytes | NotaryError
+        with self.db.read() as session:
+            known = _Rows.load(session, [contract_id], with_acts=False, with_verified=True)
+            contract = known.contracts.get(contract_id)
             if contract is None:
                 raise NotFound("no such contract")
-            return self._apply(session, rows, contract, act, signature, submitted_sha256, now, None)
+            try:
+                verified = self._verify(session, contract, known.party(contract, act), act, signature)
+            except NotaryError as exc:
+                verified = exc
+        now = payloads.format_time(self.clock())
+        with self.db.write() as session:
+            rows = _Rows.load(session, [contract_id], for_update=True, known=known)
+            contract = rows.contracts[contract_id]
+            return self._apply(session, rows, contract, act, signature, submitted_sha256, now, verified)
 
     def act_many(self, items: Sequence[tuple[str, Act]]) -> list[str | NotaryError]:
         """Record many signatures or declines in one transaction; one outcome per item, in order.
@@ -135,7 +146,7 @@ class Ceremony:
         ids = sorted({items[index][0] for index in decoded})
         verified: dict[int, bytes | NotaryError] = {}
         with self.db.read() as session:
-            rows = _Rows.load(session, ids, with_acts=False)
+            known = rows = _Rows.load(session, ids, with_acts=False, with_verified=True)
             for index, (signature, _) in decoded.items():
                 contract_id, act = items[index]
                 contract = rows.contracts.get(contract_id)
@@ -150,7 +161,7 @@ class Ceremony:
         now = payloads.format_time(self.clock())
         # No autoflush: the rows are added together at commit, not one INSERT per later query.
         with self.db.write() as session, session.no_autoflush:
-            rows = _Rows.load(session, ids, for_update=True)
+            rows = _Rows.load(session, ids, for_update=True, known=known)
             for index, (signature, submitted_sha256) in decoded.items():
                 contract_id, act = items[index]
                 try:
@@ -269,20 +280,35 @@ class _Rows:
 
     @classmethod
     def load(
-        cls, session: Session, ids: Sequence[str], *, for_update: bool = False, with_acts: bool = True
+        cls,
+        session: Session,
+        ids: Sequence[str],
+        *,
+        for_update: bool = False,
+        with_acts: bool = True,
+        with_verified: bool | None = None,
+        known: _Rows | None = None,
     ) -> _Rows:
+        """Load the contracts, then what ``known`` (an earlier load of the same ids) does not
+        hold: their parties and verified identities, and (``with_acts``) their acts."""
         # Rows are locked in id order, so that two batches sharing contracts cannot deadlock.
         query = _CONTRACTS_FOR_UPDATE if for_update else _CONTRACTS
         contracts = {
             contract.id: contract for contract in session.execute(query, {"ids": list(ids)}).scalars()
         }
-        wanted = {party_id for c in contracts.values() for party_id in (c.investor_id, c.borrower_id)}
-        parties = {party.id: party for party in session.execute(_PARTIES, {"ids": list(wanted)}).scalars()}
-        acts, verified = {}, set()
+        if known is not None:
+            parties, verified = known.parties, known.verified
+        else:
+            wanted = {party_id for c in contracts.values() for party_id in (c.investor_id, c.borrower_id)}
+            parties = {
+                party.id: party for party in session.execute(_PARTIES, {"ids": list(wanted)}).scalars()
+            }
+            wants_verified = with_acts if with_verified is None else with_verified
+            verified = verified_identities(session, parties.values()) if wants_verified else set()
+        acts = {}
         if with_acts:
             stored = session.execute(_SIGNATURES, {"ids": list(ids)}).scalars()
             acts = {(row.contract_id, row.role): row for row in stored}
-            verified = verified_identities(session, parties.values())
         return cls(contracts, parties, acts, verified)
 
     def party(self, contract: Contract, act: Act) -> Party:
