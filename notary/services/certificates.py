@@ -108,6 +108,7 @@ class CertificateService:
                 raise NotReady("the evidence of this contract is not complete yet", retry_after=1)
             facts = self.facts(session, contract, issued_at=stamp(self.clock))
         pdf, sha256 = issue_certificate(facts, self.signer)
+        self.blobs.stage([(sha256, pdf)])
         try:
             with self.db.write() as session:
                 self.blobs.put_many(session, [(sha256, pdf)])

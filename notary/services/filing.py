@@ -151,28 +151,34 @@ class FilingService:
     ) -> None:
         now = self.clock()
         received_at = payloads.format_time(now)
-        with self.db.write() as session:
+        # Everything but the inserts happens before the write transaction, so that writers
+        # queue only for those: parties never change once enrolled, and a contract another
+        # request files meanwhile under the same key fails the inserts on the unique
+        # constraint, and file_batch runs this again to replay it.
+        with self.db.read() as session:
             known = _existing_by_key(session, platform_id, checked)
             parties = _parties(session, platform_id, checked)
-            rows: list[dict[str, Any]] = []
-            documents: dict[str, bytes] = {}
-            for item in checked:
-                try:
-                    replay = _replay_of(item, known)
-                    if replay is not None:
-                        outcomes[item.index] = Filed(200, creation_answer(replay))
-                        continue
-                    row = self._new_contract(item, platform_id, parties, now, received_at)
-                except NotaryError as exc:
-                    outcomes[item.index] = exc
+        rows: list[dict[str, Any]] = []
+        documents: dict[str, bytes] = {}
+        for item in checked:
+            try:
+                replay = _replay_of(item, known)
+                if replay is not None:
+                    outcomes[item.index] = Filed(200, creation_answer(replay))
                     continue
-                contract = Contract(**row)
-                for key in _keys_of(item):
-                    known[key] = contract
-                rows.append(row)
-                documents[item.document_sha256] = item.filing.document
-                outcomes[item.index] = Filed(201, creation_answer(contract))
-            if rows:
+                row = self._new_contract(item, platform_id, parties, now, received_at)
+            except NotaryError as exc:
+                outcomes[item.index] = exc
+                continue
+            contract = Contract(**row)
+            for key in _keys_of(item):
+                known[key] = contract
+            rows.append(row)
+            documents[item.document_sha256] = item.filing.document
+            outcomes[item.index] = Filed(201, creation_answer(contract))
+        if rows:
+            self.blobs.stage(documents.items())
+            with self.db.write() as session:
                 self.blobs.put_many(session, documents.items())
                 session.execute(insert(Contract), rows)
 

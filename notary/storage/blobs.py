@@ -26,6 +26,11 @@ from notary.storage.models import Blob
 class BlobStore(Protocol):
     """Stores and returns documents by SHA-256 (lowercase hex)."""
 
+    def stage(self, documents: Iterable[tuple[str, bytes]]) -> None:
+        """Write ahead, outside any transaction, what needs none (a file store's files), so that
+        the database's writers do not queue behind its fsyncs; :meth:`put_many` then finds it.
+        A staged document whose transaction fails stays behind, unreferenced."""
+
     def put_many(self, session: Session, documents: Iterable[tuple[str, bytes]]) -> None:
         """Store each ``(sha256, data)``; durable once the session's transaction commits."""
 
@@ -44,6 +49,9 @@ class FilesystemBlobStore:
 
     def _path(self, sha256: str) -> Path:
         return self.root / sha256[:2] / sha256[2:4] / sha256
+
+    def stage(self, documents: Iterable[tuple[str, bytes]]) -> None:
+        self._write_files([(sha256, data) for sha256, data in documents if len(data) > self.inline_max])
 
     def put_many(self, session: Session, documents: Iterable[tuple[str, bytes]]) -> None:
         small, large = [], []
@@ -87,6 +95,9 @@ class FilesystemBlobStore:
 
 class DatabaseBlobStore:
     """Documents in the ``blobs`` table, inside the caller's transaction."""
+
+    def stage(self, documents: Iterable[tuple[str, bytes]]) -> None:
+        """Nothing to write ahead: the rows go in with the transaction."""
 
     def put_many(self, session: Session, documents: Iterable[tuple[str, bytes]]) -> None:
         rows = {sha256: {"sha256": sha256, "size": len(data), "data": data} for sha256, data in documents}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+import threading
 
 import pytest
 from sqlalchemy import func, select
@@ -210,6 +211,29 @@ def test_idempotent_replay_and_conflict(platform, investor, borrower, runtime):
         investor, borrower, external_ref="loan-7", sign_by=first.get_json()["terms"]["sign_by"]
     )
     assert platform.post("/contracts", json=explicit).status_code == 409
+    assert contract_count(runtime) == 1
+
+
+def test_the_same_filing_sent_at_once_from_many_threads_is_stored_once(platform, investor, borrower, runtime):
+    # The lookups run before the write transaction: the threads that lose the race on the
+    # unique external_ref run again and replay the winner's contract.
+    from notary.services.filing import Filing
+
+    filing = Filing(DOCUMENT, "application/pdf", contract_terms(investor, borrower, external_ref="loan-race"))
+    barrier = threading.Barrier(6)
+    answers = []
+
+    def file() -> None:
+        barrier.wait()
+        answers.append(runtime.filing.file_one(platform.platform_id, filing))
+
+    threads = [threading.Thread(target=file) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(answer.status for answer in answers) == [200, 200, 200, 200, 200, 201]
+    assert len({answer.body["contract_id"] for answer in answers}) == 1
     assert contract_count(runtime) == 1
 
 

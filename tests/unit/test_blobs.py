@@ -51,3 +51,30 @@ def test_the_service_keeps_small_documents_inline_by_default(runtime):
     assert runtime.settings.blob_inline_max == 64 * 1024
     assert isinstance(runtime.blobs, FilesystemBlobStore)
     assert runtime.blobs.inline_max == 64 * 1024
+
+
+def test_staging_writes_the_files_ahead_and_leaves_the_rows_to_the_transaction(runtime, tmp_path):
+    store = FilesystemBlobStore(tmp_path / "blobs", inline_max=100)
+    small, large = document(10), document(500)
+    store.stage([small, large])  # no session: outside any transaction
+    files = [path.name for path in (tmp_path / "blobs").rglob("*") if path.is_file()]
+    assert files == [large[0]]
+    with runtime.db.read() as session:
+        assert store.get(session, large[0]) == large[1]
+        with pytest.raises(NotFound):
+            store.get(session, small[0])  # a row comes only with put_many's transaction
+    with runtime.db.write() as session:
+        store.put_many(session, [small, large])
+    with runtime.db.read() as session:
+        assert store.get(session, small[0]) == small[1]
+    files = [path.name for path in (tmp_path / "blobs").rglob("*") if path.is_file()]
+    assert files == [large[0]]  # not written twice
+
+
+def test_the_database_store_stages_nothing(runtime):
+    store = make_blob_store("database", runtime.settings.instance_path / "unused", 0)
+    small = document(10)
+    store.stage([small])
+    with runtime.db.read() as session, pytest.raises(NotFound):
+        store.get(session, small[0])
+    assert not (runtime.settings.instance_path / "unused").exists()
