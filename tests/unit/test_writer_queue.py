@@ -101,6 +101,21 @@ def test_another_process_waits_for_the_turn(db: Database):
         assert session.execute(text("SELECT who FROM turns")).scalars().all() == ["child", "parent"]
 
 
+def test_a_writer_kept_waiting_by_another_process_gives_up_at_the_timeout(db: Database):
+    assert db.writers is not None
+    db.writers.timeout = 0.5
+    context = multiprocessing.get_context("spawn")
+    held = context.Event()
+    child = context.Process(target=_hold_turn, args=(db.url, held, 3.0))
+    child.start()
+    assert held.wait(30)
+    started = time.monotonic()
+    with pytest.raises(Unavailable, match="busy"), db.write():
+        pass
+    assert 0.4 < time.monotonic() - started < 2.5
+    child.join(30)
+
+
 def test_a_forked_child_queues_on_its_own(db: Database):
     # The child inherits the parent's Database (and its open lock file): it must not think it
     # holds the parent's turn.
