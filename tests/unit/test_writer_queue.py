@@ -88,7 +88,7 @@ def _hold_turn(database_url: str, held: multiprocessing.synchronize.Event, secon
 def test_another_process_waits_for_the_turn(db: Database):
     context = multiprocessing.get_context("spawn")
     held = context.Event()
-    child = context.Process(target=_hold_turn, args=(db.url, held, 0.5))
+    child = context.Process(target=_hold_turn, args=(db.url, held, 1.0))
     child.start()
     assert held.wait(30)
     started = time.monotonic()
@@ -136,7 +136,7 @@ def test_a_forked_child_queues_on_its_own(db: Database):
                 os._exit(0)
         os.close(ready_write)
         os.read(ready_read, 1)
-        time.sleep(0.5)
+        time.sleep(1.0)
     os.waitpid(pid, 0)
     with db.read() as session:
         (waited,) = session.execute(text("SELECT at FROM turns WHERE who = 'child'")).one()
@@ -159,7 +159,7 @@ def test_a_forked_child_does_not_share_the_parents_turn(tmp_path: Path):
             finally:
                 os._exit(0)
         os.close(result_write)
-        time.sleep(0.5)
+        time.sleep(1.0)
     os.waitpid(pid, 0)
     queue.close()
     with os.fdopen(result_read, "rb") as result:
