@@ -65,7 +65,9 @@ class WriterQueue:
             raise Unavailable(f"the database is busy: no turn to write within {self.timeout:g} s")
         try:
             if self._file is None:
-                self._file = open(self.path, "ab")  # noqa: SIM115 - held for the process's life
+                # Read-only is enough for flock, so a file made by another user (an operator's
+                # CLI run) still serves; it holds no data.
+                self._file = os.fdopen(os.open(self.path, os.O_RDONLY | os.O_CREAT, 0o644), "rb")
             self._lock_file(self._file)
             try:
                 yield
