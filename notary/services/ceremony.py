@@ -113,7 +113,7 @@ class Ceremony:
         # contract's state and the insert.
         verified: bytes | NotaryError
         with self.db.read() as session:
-            known = _Rows.load(session, [contract_id], with_acts=False, with_verified=True)
+            known = _Rows.load(session, [contract_id], with_acts=False)
             contract = known.contracts.get(contract_id)
             if contract is None:
                 raise NotFound("no such contract")
@@ -146,7 +146,7 @@ class Ceremony:
         ids = sorted({items[index][0] for index in decoded})
         verified: dict[int, bytes | NotaryError] = {}
         with self.db.read() as session:
-            known = rows = _Rows.load(session, ids, with_acts=False, with_verified=True)
+            known = rows = _Rows.load(session, ids, with_acts=False)
             for index, (signature, _) in decoded.items():
                 contract_id, act = items[index]
                 contract = rows.contracts.get(contract_id)
@@ -286,7 +286,6 @@ class _Rows:
         *,
         for_update: bool = False,
         with_acts: bool = True,
-        with_verified: bool | None = None,
         known: _Rows | None = None,
     ) -> _Rows:
         """Load the contracts, then what ``known`` (an earlier load of the same ids) does not
@@ -303,8 +302,7 @@ class _Rows:
             parties = {
                 party.id: party for party in session.execute(_PARTIES, {"ids": list(wanted)}).scalars()
             }
-            wants_verified = with_acts if with_verified is None else with_verified
-            verified = verified_identities(session, parties.values()) if wants_verified else set()
+            verified = verified_identities(session, parties.values())
         acts = {}
         if with_acts:
             stored = session.execute(_SIGNATURES, {"ids": list(ids)}).scalars()

@@ -22,6 +22,8 @@ from notary.errors import NotFound
 from notary.storage.db import insert_new
 from notary.storage.models import Blob
 
+Document = tuple[str, bytes]  # (SHA-256 hex, bytes)
+
 
 class BlobStore(Protocol):
     """Stores and returns documents by SHA-256 (lowercase hex)."""
@@ -50,16 +52,22 @@ class FilesystemBlobStore:
     def _path(self, sha256: str) -> Path:
         return self.root / sha256[:2] / sha256[2:4] / sha256
 
-    def stage(self, documents: Iterable[tuple[str, bytes]]) -> None:
-        self._write_files([(sha256, data) for sha256, data in documents if len(data) > self.inline_max])
-
-    def put_many(self, session: Session, documents: Iterable[tuple[str, bytes]]) -> None:
-        small, large = [], []
+    def _split(self, documents: Iterable[tuple[str, bytes]]) -> tuple[list[Document], list[Document]]:
+        """The documents kept in the database, and those kept as files."""
+        small: list[Document] = []
+        large: list[Document] = []
         for sha256, data in documents:
             (small if len(data) <= self.inline_max else large).append((sha256, data))
+        return small, large
+
+    def stage(self, documents: Iterable[tuple[str, bytes]]) -> None:
+        self._write_files(self._split(documents)[1])
+
+    def put_many(self, session: Session, documents: Iterable[tuple[str, bytes]]) -> None:
+        small, large = self._split(documents)
         if small:
             self.inline.put_many(session, small)
-        self._write_files(large)
+        self._write_files(large)  # each one staged already is found and skipped
 
     def _write_files(self, documents: list[tuple[str, bytes]]) -> None:
         folders: set[Path] = set()

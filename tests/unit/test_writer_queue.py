@@ -85,12 +85,18 @@ def _hold_turn(database_url: str, held: multiprocessing.synchronize.Event, secon
         time.sleep(seconds)
 
 
-def test_another_process_waits_for_the_turn(db: Database):
+def _child_holding_the_turn(db: Database, seconds: float) -> multiprocessing.process.BaseProcess:
+    """A process that holds ``db``'s turn to write for ``seconds``, started and holding it."""
     context = multiprocessing.get_context("spawn")
     held = context.Event()
-    child = context.Process(target=_hold_turn, args=(db.url, held, 1.0))
+    child = context.Process(target=_hold_turn, args=(db.url, held, seconds))
     child.start()
     assert held.wait(30)
+    return child
+
+
+def test_another_process_waits_for_the_turn(db: Database):
+    child = _child_holding_the_turn(db, 1.0)
     started = time.monotonic()
     with db.write() as session:
         waited = time.monotonic() - started
@@ -104,11 +110,7 @@ def test_another_process_waits_for_the_turn(db: Database):
 def test_a_writer_kept_waiting_by_another_process_gives_up_at_the_timeout(db: Database):
     assert db.writers is not None
     db.writers.timeout = 0.5
-    context = multiprocessing.get_context("spawn")
-    held = context.Event()
-    child = context.Process(target=_hold_turn, args=(db.url, held, 3.0))
-    child.start()
-    assert held.wait(30)
+    child = _child_holding_the_turn(db, 3.0)
     started = time.monotonic()
     with pytest.raises(Unavailable, match="busy"), db.write():
         pass
