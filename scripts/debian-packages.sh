@@ -12,6 +12,10 @@ packages=(
   zbar-tools         # zbarimg: decodes the certificate's QR code in the tests
   golang-go          # builds tests/interop/tlogcheck.go: Go's own note and tlog packages check our log
   golang-golang-x-mod-dev  # golang.org/x/mod/sumdb (note, tlog), the Go checksum database's code
+  faketime           # libfaketime: `notary verify` run decades ahead, to show evidence outlives its certificates
+  chromium           # the pages are tested in real headless Chromium (Playwright drives it; never a downloaded browser)
+  fonts-hanazono     # a fallback CJK font for rare characters in names
+  redis-server       # the shared rate-limit store, the production option (tests start their own)
 )
 
 missing=()
