@@ -44,10 +44,10 @@ from bench.population import resident_id
 def _parties(rt: Any, key_dir: Any) -> tuple[str, dict[str, Any], dict[str, Any]]:
     import random
 
-    from notary import party_tools
+    from notary.cli import party_tools
+    from notary.services.access.platforms import add_platform
+    from notary.services.ceremony.parties import Enrolment, enrol
     from notary.services.clock import stamp
-    from notary.services.parties import Enrolment, enrol
-    from notary.services.platforms import add_platform
 
     now = stamp(rt.clock)
     rng = random.Random(3)
@@ -123,7 +123,7 @@ def _batch(
     from cryptography.hazmat.primitives.serialization import Encoding
     from sqlalchemy import insert, update
 
-    from notary.services.sequencer import append_leaves
+    from notary.services.tlog.sequencer import append_leaves
     from notary.storage.db import insert_new
     from notary.storage.models import Contract, RecordTimestamp, Signature, SignedCheckpoint, TsaChain
     from notary.storage.tree import TreeSink, tree_state
@@ -251,7 +251,7 @@ def _batch(
 
 
 def _token_check_us(rt: Any, runs: int = 200) -> float:
-    from notary.verify.timestamp import verify_timestamp
+    from notary.verify.timestamp.verifier import verify_timestamp
 
     tsa = rt.embedded_tsa
     digest = hashlib.sha256(b"ceiling").digest()

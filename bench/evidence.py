@@ -3,7 +3,7 @@
 ``certificate_ms``: the first ``GET /contracts/{id}/certificate`` of a sealed contract (the
 PDF is made, signed, timestamped and stored then), median over a few contracts; the
 second fetch of the same certificate is ``certificate_again_ms``. ``verify_ms``:
-:func:`notary.verify.evidence.verify_bundle` in this process on a bundle downloaded with
+:func:`notary.verify.evidence.verifier.verify_bundle` in this process on a bundle downloaded with
 ``GET /contracts/{id}/evidence``, with the service's trust file, median of a few runs.
 Where the service lacks a route, the figure is null.
 """
@@ -73,7 +73,7 @@ def run_evidence(
         figures["certificate_bytes"] = len(pdf)
     if has_evidence:
         try:
-            from notary.verify.evidence import verify_bundle
+            from notary.verify.evidence.verifier import verify_bundle
             from notary.verify.trust import TrustFile
         except ImportError:
             return figures

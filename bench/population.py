@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.load import Connection
-from notary import party_tools
+from notary.cli import party_tools
 
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 

@@ -1,7 +1,7 @@
 """Inclusion proofs from a big log: how long one takes over HTTP and how many reads it costs.
 
 The log is built straight into a fresh instance's database with the service's own storage
-code: :func:`notary.services.sequencer.append_leaves` with the tree sink (leaves, tree nodes
+code: :func:`notary.services.tlog.sequencer.append_leaves` with the tree sink (leaves, tree nodes
 and the log state in one transaction per chunk), then one signed checkpoint by the
 instance's checkpointer. Leaves are small hash-chained filler records (``bench-filler/1``):
 a proof reads tree nodes only, never records, so their size does not matter here.
@@ -36,7 +36,7 @@ def _filler(sequence: int, previous_sha256: str) -> bytes:
 
 def build_log(rt: Any, leaves: int, *, chunk: int = 25000) -> None:
     """Append ``leaves`` filler leaves to ``rt``'s log and sign a checkpoint over them."""
-    from notary.services.sequencer import append_leaves
+    from notary.services.tlog.sequencer import append_leaves
     from notary.storage.tree import TreeSink
     from notary.verify.payloads import format_time
 
@@ -55,7 +55,7 @@ def count_reads(rt: Any, leaves: int, samples: int = 50) -> dict[str, Any]:
     from sqlalchemy import event
 
     from notary.app import create_app
-    from notary.verify.merkle_plan import inclusion_proof_plan
+    from notary.verify.merkle.plan import inclusion_proof_plan
 
     statements: list[str] = []
 

@@ -28,7 +28,7 @@ def create_app(test_config: Mapping[str, Any] | None = None, *, runtime: Runtime
     # The certificate's PDF and signing libraries take most of a second to import: a web
     # process imports them as it starts, not on its first certificate (the background worker,
     # which never makes one, does not import them at all).
-    import notary.services.certificates  # noqa: F401
+    import notary.services.evidence.certificates  # noqa: F401
     from notary.api import init_api
 
     init_api(app)

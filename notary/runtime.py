@@ -14,13 +14,13 @@ from typing import TYPE_CHECKING
 from cryptography import x509
 
 from notary.config import ConfigError, Settings
-from notary.services.ceremony import Ceremony
-from notary.services.checkpoints import Checkpointer
+from notary.services.ceremony.identity import PiiCipher
+from notary.services.ceremony.signatures import Ceremony
 from notary.services.clock import Clock, system_clock
-from notary.services.filing import FilingService
-from notary.services.identity import PiiCipher
-from notary.services.sequencer import Sequencer
-from notary.services.timestamps import Stamper
+from notary.services.filing.service import FilingService
+from notary.services.tlog.checkpoints import Checkpointer
+from notary.services.tlog.sequencer import Sequencer
+from notary.services.tlog.timestamps import Stamper
 from notary.signing.keystore import InstanceKeys, load_keys
 from notary.signing.note_signer import NoteSigner
 from notary.signing.tsa import EmbeddedTSA
@@ -30,7 +30,7 @@ from notary.storage.db import Database
 from notary.storage.tree import TreeSink
 
 if TYPE_CHECKING:
-    from notary.services.certificates import CertificateService
+    from notary.services.evidence.certificates import CertificateService
 
 
 @dataclass
@@ -111,8 +111,8 @@ class Runtime:
         """Certificate PDFs, signed with the notary key and timestamped by the embedded authority."""
         # Imported here: pyHanko and reportlab take most of a second to import, and the
         # background worker (restarted after a crash) never makes a certificate.
-        from notary.services.certificate import CertificateSigner
-        from notary.services.certificates import CertificateService
+        from notary.services.evidence.certificates import CertificateService
+        from notary.services.evidence.pdf import CertificateSigner
 
         signer = CertificateSigner(
             signer_key=self.keys.notary_key,

@@ -17,7 +17,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from notary.services.certificate import issue_certificate  # noqa: E402
+from notary.services.evidence.pdf import issue_certificate  # noqa: E402
 from tests.support.certificate_facts import sample_facts  # noqa: E402
 from tests.support.certificate_pki import make_keys, make_signer  # noqa: E402
 

@@ -22,8 +22,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from notary.services.certificate import CertificateSigner, issue_certificate, render_certificate  # noqa: E402
-from notary.services.certificate.fonts import certificate_fonts  # noqa: E402
+from notary.services.evidence.pdf import CertificateSigner, issue_certificate, render_certificate  # noqa: E402
+from notary.services.evidence.pdf.fonts import certificate_fonts  # noqa: E402
 from notary.signing.tsa import EmbeddedTSA  # noqa: E402
 from tests.support.certificate_facts import sample_facts  # noqa: E402
 from tests.support.certificate_pki import make_keys  # noqa: E402

@@ -36,7 +36,8 @@ sys.path.insert(0, str(ROOT))
 from notary.cli import init_instance  # noqa: E402
 from notary.config import Settings  # noqa: E402
 from notary.runtime import Runtime  # noqa: E402
-from notary.services import audit, cases  # noqa: E402
+from notary.services.access import cases  # noqa: E402
+from notary.services.audit import trail as audit  # noqa: E402
 from notary.services.clock import stamp  # noqa: E402
 from notary.storage.models import Contract  # noqa: E402
 
@@ -109,7 +110,7 @@ def prepare(instance: Path, database_url: str, counts: list[int]) -> dict[int, s
 
 def export_once(instance: Path, database_url: str, case_id: str, out: Path) -> dict[str, float]:
     """In this (fresh) process: one timed export, then one under tracemalloc."""
-    from notary.services.export import begin_export
+    from notary.services.access.export import begin_export
 
     settings = Settings.load({}, instance_path=instance, database_url=database_url)
     rt = Runtime(settings)
@@ -151,7 +152,7 @@ def export_once(instance: Path, database_url: str, case_id: str, out: Path) -> d
 
 
 def verify_once(path: Path, trust_json: bytes) -> dict[str, float]:
-    from notary.verify.export import verify_export
+    from notary.verify.export.verifier import verify_export
     from notary.verify.trust import TrustFile
 
     baseline = _rss_mib()
@@ -228,7 +229,7 @@ def main() -> None:
             if args.verify:
                 largest = max(args.counts)
                 rt = Runtime(Settings.load({}, instance_path=instance, database_url=url))
-                from notary.services.log import trust_file
+                from notary.services.tlog.public import trust_file
                 from notary.verify.canonical import canonical_json
 
                 (Path(scratch) / "trust.json").write_bytes(canonical_json(trust_file(rt)))

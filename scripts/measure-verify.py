@@ -25,7 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from notary.verify.evidence import verify_bundle  # noqa: E402
+from notary.verify.evidence.verifier import verify_bundle  # noqa: E402
 from tests.support.evidence import SampleLog, SampleNotary  # noqa: E402
 
 

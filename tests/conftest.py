@@ -158,8 +158,8 @@ def contract_terms(first: Person, second: Person, **overrides: Any) -> dict[str,
 
 
 def make_platform(runtime: Runtime, client: Any, name: str = "Example Lending") -> PlatformClient:
+    from notary.services.access.platforms import add_platform
     from notary.services.clock import stamp
-    from notary.services.platforms import add_platform
 
     with runtime.db.write() as session:
         new = add_platform(session, name, now=stamp(runtime.clock))

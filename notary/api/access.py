@@ -19,10 +19,12 @@ from notary.api.access_schemas import (
 )
 from notary.api.common import Blueprint, caller_of, json_response, runtime
 from notary.api.schemas import ErrorSchema
-from notary.services import audit, auth, cases, key_holders
+from notary.services import auth
+from notary.services.access import cases, key_holders
+from notary.services.access.export import begin_export
+from notary.services.access.login import Login
+from notary.services.audit import trail as audit
 from notary.services.clock import stamp
-from notary.services.export import begin_export
-from notary.services.login import Login
 
 blp = Blueprint(
     "access", __name__, url_prefix="/api/v1", description="Key holders' login, their contracts, and cases"

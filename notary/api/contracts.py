@@ -36,15 +36,16 @@ from notary.api.schemas import (
 )
 from notary.config import Settings
 from notary.errors import NotaryError, TooLarge
-from notary.services import contracts, log
-from notary.services.ceremony import Act
+from notary.services.access import contracts
+from notary.services.ceremony.signatures import Act
 from notary.services.clock import stamp
-from notary.services.evidence import evidence_bundle
-from notary.services.filing import Filing, payload_answer, signing_payload
+from notary.services.evidence.bundles import evidence_bundle
+from notary.services.filing.service import Filing, payload_answer, signing_payload
+from notary.services.tlog import public as log
 from notary.verify import payloads
-from notary.verify.bundle import document_extension
 from notary.verify.encoding import b64decode
 from notary.verify.errors import MalformedInput
+from notary.verify.evidence.bundle import document_extension
 
 blp = Blueprint("contracts", __name__, url_prefix="/api/v1", description="Filing and signing contracts")
 

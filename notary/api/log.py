@@ -8,7 +8,7 @@ from marshmallow import fields, validate
 
 from notary.api.common import Blueprint, json_response, runtime
 from notary.api.schemas import ErrorSchema
-from notary.services import log
+from notary.services.tlog import public as log
 
 blp = Blueprint("log", __name__, url_prefix="/api/v1", description="The public transparency log")
 

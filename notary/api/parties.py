@@ -8,7 +8,7 @@ from flask import Response
 
 from notary.api.common import Blueprint, json_response, platform_id, runtime
 from notary.api.schemas import EnrolmentSchema, ErrorSchema, PartySchema
-from notary.services import parties
+from notary.services.ceremony import parties
 from notary.services.clock import stamp
 
 blp = Blueprint("parties", __name__, url_prefix="/api/v1", description="Enrolling parties (platforms)")

@@ -5,8 +5,8 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import fields, validate
 
-from notary.services.identity import ID_TYPES
-from notary.services.terms import TermsSchema
+from notary.services.ceremony.identity import ID_TYPES
+from notary.services.filing.terms import TermsSchema
 from notary.verify.payloads import ROLES
 
 __all__ = ["TermsSchema"]

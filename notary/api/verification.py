@@ -6,10 +6,10 @@ from flask import Response, request
 
 from notary.api.common import Blueprint, json_response, runtime
 from notary.api.errors import MalformedMultipart, UnsupportedMediaType, ValidationFailed
-from notary.services import log
+from notary.services.tlog import public as log
 from notary.verify.canonical import canonical_json
-from notary.verify.evidence import verify_bundle
-from notary.verify.export import EXPORT, archive_kind, verify_export
+from notary.verify.evidence.verifier import verify_bundle
+from notary.verify.export.verifier import EXPORT, archive_kind, verify_export
 from notary.verify.trust import TrustFile
 
 blp = Blueprint("verification", __name__, url_prefix="/api/v1", description="Verifying evidence")

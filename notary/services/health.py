@@ -9,8 +9,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from notary.errors import NotaryError
 from notary.runtime import Runtime
-from notary.services.ceremony import SIGNED
-from notary.services.timestamps import timestamp_backlog
+from notary.services.ceremony.signatures import SIGNED
+from notary.services.tlog.timestamps import timestamp_backlog
 from notary.storage.models import Contract
 
 

@@ -18,10 +18,10 @@ from sqlalchemy import delete, select, update
 
 from notary.runtime import Runtime
 from notary.services import auth
-from notary.services.audit import anchor_audit_head
-from notary.services.ceremony import EXPIRED
+from notary.services.audit.trail import anchor_audit_head
+from notary.services.ceremony.signatures import EXPIRED
 from notary.services.clock import stamp
-from notary.services.filing import AWAITING
+from notary.services.filing.service import AWAITING
 from notary.storage.lease import LeaseKeeper
 from notary.storage.models import ApiToken, Contract
 

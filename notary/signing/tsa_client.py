@@ -3,7 +3,7 @@
 Requests are built with ``rfc3161ng`` (SHA-256 imprint passed as ``digest=``: its ``data=``
 path would put a SHA-1 digest under the SHA-256 OID), always with a fresh 64-bit nonce and
 certReq true. Answers are never trusted as they come: each must verify with
-:func:`notary.verify.timestamp.verify_timestamp` against the authority's trust roots, for
+:func:`notary.verify.timestamp.verifier.verify_timestamp` against the authority's trust roots, for
 our digest and our nonce, before it counts. ``rfc3161ng.check_timestamp`` is not used: it
 knows RSA only and ignores certificate chains.
 
@@ -35,7 +35,7 @@ from cryptography.hazmat.primitives import serialization
 from notary.errors import TimestampUnavailable
 from notary.signing.tsa import EmbeddedTSA
 from notary.verify.errors import MalformedInput, NotaryError
-from notary.verify.timestamp import TimestampInfo, verify_timestamp
+from notary.verify.timestamp.verifier import TimestampInfo, verify_timestamp
 
 __all__ = [
     "EMBEDDED",

@@ -1,7 +1,7 @@
 """Tables of access after the collapse: logins, verified identities, investigators, cases, audit.
 
 Nothing here holds a clear ID number: identities are found by the keyed lookup hash
-(``id_lookup``, see :class:`notary.services.identity.PiiCipher`) and shown masked.
+(``id_lookup``, see :class:`notary.services.ceremony.identity.PiiCipher`) and shown masked.
 """
 
 from __future__ import annotations

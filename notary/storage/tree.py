@@ -14,11 +14,11 @@ from sqlalchemy import Select, and_, bindparam, insert, or_, select, text
 from sqlalchemy.orm import Session
 
 from notary.storage.models import LogState, TreeNode
-from notary.verify.merkle import EMPTY_ROOT
-from notary.verify.merkle_plan import Node, append_leaves, append_plan
+from notary.verify.merkle.plan import Node, append_leaves, append_plan
+from notary.verify.merkle.proofs import EMPTY_ROOT
 
 if TYPE_CHECKING:
-    from notary.services.sequencer import NewLeaf
+    from notary.services.tlog.sequencer import NewLeaf
 
 
 class TreeCorrupt(RuntimeError):

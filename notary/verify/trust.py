@@ -25,7 +25,7 @@ from cryptography.hazmat.primitives import serialization
 from notary.verify.canonical import parse_json
 from notary.verify.errors import MalformedInput
 from notary.verify.note import NoteVerifierKey, parse_verifier_key
-from notary.verify.pem import load_pem_certificates
+from notary.verify.timestamp.pem import load_pem_certificates
 
 __all__ = ["MalformedTrustFile", "TrustFile", "TrustedLog"]
 

@@ -20,7 +20,7 @@ from pyhanko_certvalidator import ValidationContext
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
 
-from notary.services.certificate import render_certificate
+from notary.services.evidence.pdf import render_certificate
 from tests.support.certificate_facts import CONTRACT_ID, DOCUMENT_SHA256, RECORD_SHA256, sample_facts
 from tests.support.certificate_pki import asn1_root, make_keys, make_signer
 

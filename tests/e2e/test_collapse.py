@@ -17,14 +17,14 @@ from click.testing import CliRunner
 from sqlalchemy import select
 
 from notary.cli import main
-from notary.party_tools import load
+from notary.cli.party_tools import load
 from notary.services.worker import Worker
 from notary.storage.access_models import AuditEntry
 from notary.storage.models import LogLeaf
 from notary.verify import payloads
 from notary.verify.canonical import parse_json
-from notary.verify.evidence import verify_bundle
-from notary.verify.export import verify_export
+from notary.verify.evidence.verifier import verify_bundle
+from notary.verify.export.verifier import verify_export
 from notary.verify.trust import TrustFile
 from tests.conftest import PlatformClient, contract_terms
 from tests.support.access import Caller, login

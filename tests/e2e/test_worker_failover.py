@@ -13,7 +13,7 @@ import time
 import pytest
 from sqlalchemy import func, select
 
-from notary.services.timestamps import timestamp_backlog
+from notary.services.tlog.timestamps import timestamp_backlog
 from notary.storage.models import Contract, Lease
 from tests.support.bulk import make_signed_contracts
 from tests.support.log_audit import check_log

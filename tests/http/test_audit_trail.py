@@ -8,10 +8,10 @@ import threading
 
 from sqlalchemy import select
 
-from notary.services import audit
+from notary.services.audit import trail as audit
+from notary.services.audit.integrity import run_audit
+from notary.services.audit.records import AuditChainAuditor
 from notary.services.clock import stamp
-from notary.services.integrity import run_audit
-from notary.services.record_auditors import AuditChainAuditor
 from notary.services.worker import Worker
 from notary.storage.access_models import AuditAnchor, AuditEntry
 from notary.storage.models import LogLeaf

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 
 import pytest
 
+from notary.services.access.platforms import mark_defunct
 from notary.services.clock import stamp
-from notary.services.platforms import mark_defunct
 from tests.conftest import DOCUMENT, contract_terms, make_platform
 from tests.support.access import Caller, add_investigator, approve, login, open_case
 from tests.support.people import Person

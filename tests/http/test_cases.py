@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import select
 
 from notary.errors import NotaryError
-from notary.services.cases import approve_case
+from notary.services.access.cases import approve_case
 from notary.services.clock import stamp
 from notary.storage.access_models import AuditEntry, Case
 from tests.conftest import make_platform

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from notary.verify.evidence import verify_bundle
+from notary.verify.evidence.verifier import verify_bundle
 from notary.verify.trust import TrustFile
 from tests.conftest import DOCUMENT, make_platform, sign_body
 from tests.support.evidence import members, rezip

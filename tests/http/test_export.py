@@ -8,14 +8,14 @@ import re
 
 from sqlalchemy import select
 
-from notary.services import export as export_service
-from notary.services import log
-from notary.services.evidence import EvidenceAssembler, bundle_parts
+from notary.services.access import export as export_service
+from notary.services.evidence.bundles import EvidenceAssembler, bundle_parts
+from notary.services.tlog import public as log
 from notary.storage.access_models import AuditEntry
 from notary.storage.models import Contract
 from notary.verify.canonical import parse_json
-from notary.verify.export import verify_export
-from notary.verify.export_archive import ExportArchive
+from notary.verify.export.archive import ExportArchive
+from notary.verify.export.verifier import verify_export
 from notary.verify.trust import TrustFile
 from tests.conftest import make_platform, sign_body
 from tests.support.access import Caller, add_investigator, approve, login, open_case

@@ -217,7 +217,7 @@ def test_idempotent_replay_and_conflict(platform, investor, borrower, runtime):
 def test_the_same_filing_sent_at_once_from_many_threads_is_stored_once(platform, investor, borrower, runtime):
     # The lookups run before the write transaction: the threads that lose the race on the
     # unique external_ref run again and replay the winner's contract.
-    from notary.services.filing import Filing
+    from notary.services.filing.service import Filing
 
     filing = Filing(DOCUMENT, "application/pdf", contract_terms(investor, borrower, external_ref="loan-race"))
     barrier = threading.Barrier(6)

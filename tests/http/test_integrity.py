@@ -15,13 +15,13 @@ from sqlalchemy import delete, select, update
 from notary.app import create_app
 from notary.cli import main
 from notary.runtime import Runtime
-from notary.services import audit
-from notary.services.integrity import default_auditors, run_audit
+from notary.services.audit import trail as audit
+from notary.services.audit.integrity import default_auditors, run_audit
 from notary.signing.note_signer import NoteSigner
 from notary.storage.access_models import AuditEntry
 from notary.storage.models import Blob, LogLeaf, SignedCheckpoint, TreeNode
 from notary.verify.canonical import canonical_json
-from notary.verify.merkle import leaf_hash
+from notary.verify.merkle.proofs import leaf_hash
 from notary.verify.note import Checkpoint, parse_verifier_key
 from tests.conftest import make_platform, sign_body
 from tests.support.people import Person

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import base64
 
+from notary.services.access.platforms import mark_defunct
 from notary.services.clock import stamp
-from notary.services.platforms import mark_defunct
 from tests.conftest import contract_terms, make_platform
 from tests.support.people import Person
 

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from notary.verify import merkle
+from notary.verify.merkle import proofs as merkle
 from notary.verify.note import parse_verifier_key, verify_checkpoint
 from tests.conftest import sign_body
 

@@ -9,9 +9,9 @@ import pytest
 from sqlalchemy import select
 
 from notary.errors import NotaryError
+from notary.services.access.key_holders import verify_identity
+from notary.services.access.platforms import mark_defunct
 from notary.services.clock import stamp
-from notary.services.key_holders import verify_identity
-from notary.services.platforms import mark_defunct
 from notary.storage.models import LogLeaf, Signature
 from tests.conftest import DOCUMENT, make_platform, sign_body
 from tests.support.access import Caller, login

@@ -116,8 +116,8 @@ def test_the_route_is_in_the_openapi_document(client):
 
 
 def test_signatures_by_a_verified_key_say_so(platform, investor, borrower, runtime, client):
+    from notary.services.access.key_holders import verify_identity
     from notary.services.clock import stamp
-    from notary.services.key_holders import verify_identity
 
     with runtime.db.write() as session:
         verify_identity(

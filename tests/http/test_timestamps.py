@@ -14,7 +14,7 @@ from cryptography import x509
 from sqlalchemy import select
 
 from notary.storage.models import CheckpointTimestamp, LogLeaf, RecordTimestamp
-from notary.verify.timestamp import verify_timestamp
+from notary.verify.timestamp.verifier import verify_timestamp
 from tests.conftest import sign_body
 from tests.support.external_tsa import ExternalTsa
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from notary.runtime import Runtime
-from notary.services import cases
+from notary.services.access import cases
 from notary.services.clock import stamp
 from notary.verify import payloads
 from tests.support.people import Person

@@ -12,11 +12,11 @@ import hashlib
 from sqlalchemy import insert, update
 
 from notary.runtime import Runtime
-from notary.services.ceremony import SIGNED
+from notary.services.access.platforms import add_platform
+from notary.services.ceremony.parties import Enrolment, enrol
+from notary.services.ceremony.signatures import SIGNED
 from notary.services.clock import stamp
-from notary.services.filing import Filing, signing_payload
-from notary.services.parties import Enrolment, enrol
-from notary.services.platforms import add_platform
+from notary.services.filing.service import Filing, signing_payload
 from notary.storage.models import Contract, Signature
 from tests.support.people import Person
 

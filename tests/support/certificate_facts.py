@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from notary.services.certificate import (
+from notary.services.evidence.pdf import (
     CertificateFacts,
     PartyFacts,
     SignatureFacts,

@@ -7,7 +7,7 @@ from pathlib import Path
 from asn1crypto import x509 as asn1_x509
 from cryptography.hazmat.primitives import serialization
 
-from notary.services.certificate import CertificateSigner
+from notary.services.evidence.pdf import CertificateSigner
 from notary.signing.keystore import InstanceKeys, ensure_keys, load_keys
 from notary.signing.tsa import EmbeddedTSA
 

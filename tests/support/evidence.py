@@ -17,11 +17,13 @@ from cryptography.hazmat.primitives import serialization
 from notary.signing.keystore import InstanceKeys, ensure_keys, load_keys
 from notary.signing.note_signer import NoteSigner
 from notary.signing.tsa import EmbeddedTSA
-from notary.verify import merkle, merkle_plan, payloads
+from notary.verify import payloads
 from notary.verify.archive import read_archive, write_archive
-from notary.verify.bundle import BundleParts, CheckpointToken, InclusionProof, build_bundle
 from notary.verify.canonical import canonical_json
 from notary.verify.encoding import b64encode
+from notary.verify.evidence.bundle import BundleParts, CheckpointToken, InclusionProof, build_bundle
+from notary.verify.merkle import plan as merkle_plan
+from notary.verify.merkle import proofs as merkle
 from notary.verify.note import Checkpoint
 from notary.verify.trust import TrustedLog, TrustFile
 from tests.support.people import Person

@@ -1,5 +1,5 @@
 """Case exports for tests, without a database: genuine bundles (tests/support/evidence.py) in a
-zip written and signed as the service writes and signs one (notary/services/export.py)."""
+zip written and signed as the service writes and signs one (notary/services/access/export.py)."""
 
 from __future__ import annotations
 
@@ -13,11 +13,11 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from notary.verify.archive import write_archive
-from notary.verify.export_archive import ExportArchive
-from notary.verify.export_format import ManifestWriter, bundle_path, signature_file
+from notary.verify.evidence.record import parse_time
+from notary.verify.export.archive import ExportArchive
+from notary.verify.export.manifest import ManifestWriter, bundle_path, signature_file
+from notary.verify.export.zipstream import ZipStream
 from notary.verify.keys import key_fingerprint
-from notary.verify.record import parse_time
-from notary.verify.zipstream import ZipStream
 from tests.support.evidence import SampleNotary, pem_chain
 
 EXPORTED_AT = "2026-12-02T09:00:00.000Z"

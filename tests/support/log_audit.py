@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from notary.runtime import Runtime
 from notary.storage.models import Contract, LogLeaf, SignedCheckpoint
-from notary.verify import merkle
+from notary.verify.merkle import proofs as merkle
 from notary.verify.note import parse_verifier_key, verify_checkpoint
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 from functools import cache
 
-from notary.verify.merkle import leaf_hash, node_hash
+from notary.verify.merkle.proofs import leaf_hash, node_hash
 
 
 def largest_power_of_two_below(n: int) -> int:

@@ -9,15 +9,15 @@ import zipfile
 
 import pytest
 
-from notary.verify.bundle import (
+from notary.verify.canonical import canonical_json
+from notary.verify.errors import MalformedInput
+from notary.verify.evidence.bundle import (
     BUNDLE_FORMAT,
     EvidenceBundle,
     InclusionProof,
     build_bundle,
     document_extension,
 )
-from notary.verify.canonical import canonical_json
-from notary.verify.errors import MalformedInput
 from notary.verify.payloads import sha256_hex
 from tests.support.evidence import READY, SampleLog, SampleNotary, members
 

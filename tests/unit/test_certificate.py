@@ -26,7 +26,7 @@ from pyhanko_certvalidator import ValidationContext
 from reportlab.lib.colors import black
 
 from notary.errors import TimestampUnavailable
-from notary.services.certificate import (
+from notary.services.evidence.pdf import (
     CallableTimeStamper,
     CertificateFontMissing,
     CertificateSigner,
@@ -39,8 +39,8 @@ from notary.services.certificate import (
     sign_certificate,
     verification_url,
 )
-from notary.services.certificate.fonts import certificate_fonts, load_fonts
-from notary.services.certificate.layout import Style, wrap
+from notary.services.evidence.pdf.fonts import certificate_fonts, load_fonts
+from notary.services.evidence.pdf.layout import Style, wrap
 from tests.support.certificate_facts import CONTRACT_ID, RECORD_SHA256, sample_facts
 from tests.support.certificate_pki import asn1_root, make_keys, make_signer
 from tests.support.tsa_replies import rejection
@@ -235,7 +235,7 @@ def test_another_process_renders_the_same_bytes() -> None:
     script = (
         "import hashlib, sys\n"
         "from tests.support.certificate_facts import sample_facts\n"
-        "from notary.services.certificate import render_certificate\n"
+        "from notary.services.evidence.pdf import render_certificate\n"
         "sys.stdout.write(hashlib.sha256(render_certificate(sample_facts())).hexdigest())\n"
     )
     root = Path(__file__).resolve().parents[2]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from asn1crypto import core
 
-from notary.verify.der_reader import INTEGER, OID, SEQUENCE, DerReader, MalformedDer
+from notary.verify.timestamp.der import INTEGER, OID, SEQUENCE, DerReader, MalformedDer
 
 
 @pytest.mark.parametrize(

@@ -12,8 +12,8 @@ import pytest
 
 from notary.verify.archive import write_archive
 from notary.verify.canonical import canonical_json
-from notary.verify.export_archive import ExportArchive, ExportLimits, MalformedExport
-from notary.verify.export_format import (
+from notary.verify.export.archive import ExportArchive, ExportLimits, MalformedExport
+from notary.verify.export.manifest import (
     MalformedExportManifest,
     ManifestWriter,
     bundle_path,
@@ -21,7 +21,7 @@ from notary.verify.export_format import (
     parse_manifest,
     parse_signature,
 )
-from notary.verify.zipstream import ZipStream
+from notary.verify.export.zipstream import ZipStream
 from tests.support.export import header
 
 WHEN = dt.datetime(2026, 12, 2, 9, 0, 0, tzinfo=dt.UTC)

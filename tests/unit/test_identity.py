@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from notary.services.identity import BadIdNumber, PiiCipher, check_id_number, mask_id_number
+from notary.services.ceremony.identity import BadIdNumber, PiiCipher, check_id_number, mask_id_number
 
 
 def test_gb11643_sample_number():

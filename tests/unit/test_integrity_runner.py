@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from notary.services.integrity import Divergence, DivergenceFound, run_audit
+from notary.services.audit.integrity import Divergence, DivergenceFound, run_audit
 
 
 class Counting:

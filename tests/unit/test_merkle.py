@@ -10,9 +10,9 @@ import base64
 
 import pytest
 
-from notary.verify import merkle
 from notary.verify.errors import MalformedInput, VerificationError
-from notary.verify.merkle import (
+from notary.verify.merkle import proofs as merkle
+from notary.verify.merkle.proofs import (
     EMPTY_ROOT,
     IndexOutOfRange,
     InvalidSubtree,

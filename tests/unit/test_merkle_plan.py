@@ -15,9 +15,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from notary.verify import merkle, merkle_plan
-from notary.verify.merkle import EMPTY_ROOT, IndexOutOfRange, InvalidSubtree, RootMismatch, WrongProofSize
-from notary.verify.merkle_plan import MissingNode
+from notary.verify.merkle import plan as merkle_plan
+from notary.verify.merkle import proofs as merkle
+from notary.verify.merkle.plan import MissingNode
+from notary.verify.merkle.proofs import (
+    EMPTY_ROOT,
+    IndexOutOfRange,
+    InvalidSubtree,
+    RootMismatch,
+    WrongProofSize,
+)
 from tests.unit.merkle_reference import ReferenceTree
 from tests.vectors import load_vector
 

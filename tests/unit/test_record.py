@@ -9,7 +9,7 @@ import pytest
 
 from notary.verify import payloads
 from notary.verify.canonical import canonical_json
-from notary.verify.record import MalformedRecord, UnknownRecordFormat, parse_record, parse_time
+from notary.verify.evidence.record import MalformedRecord, UnknownRecordFormat, parse_record, parse_time
 
 # payloads.md, "Worked examples": the record of ct_0001 (investor's entry as printed there).
 INVESTOR_ENTRY = {

@@ -15,7 +15,7 @@ from notary.signing import pki
 from notary.signing.keystore import InstanceKeys, KeysUnusable
 from notary.signing.tsa import EMBEDDED_TSA_POLICY_OID, NOTARY_OID_ARC, EmbeddedTSA, time_serial
 from notary.verify.errors import MalformedInput
-from notary.verify.timestamp import verify_timestamp
+from notary.verify.timestamp.verifier import verify_timestamp
 from tests.timestamp_pki import OPENSSL, VECTORS, issue, openssl, pem
 
 needs_openssl = pytest.mark.skipif(OPENSSL is None, reason="the openssl command is not installed")

@@ -24,7 +24,7 @@ from notary.signing.tsa_client import (
     self_check,
 )
 from notary.verify.errors import MalformedInput
-from notary.verify.timestamp import (
+from notary.verify.timestamp.verifier import (
     MalformedTimestamp,
     NonceMismatch,
     TimestampRejected,

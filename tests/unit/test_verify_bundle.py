@@ -9,7 +9,7 @@ import json
 import pytest
 
 from notary.verify.archive import MalformedBundle
-from notary.verify.evidence import verify_bundle
+from notary.verify.evidence.verifier import verify_bundle
 from notary.verify.report import BUNDLE_ONLY, CHECK_NAMES, FAILED, NOT_RUN, TRUST_FILE
 from tests.support.evidence import SampleLog, SampleNotary, members, rezip
 

@@ -9,9 +9,9 @@ import json
 import pytest
 
 from notary.verify.canonical import canonical_json, parse_canonical_json
-from notary.verify.export import BUNDLE, EXPORT, archive_kind, verify_export
-from notary.verify.export_archive import MalformedExport
-from notary.verify.export_report import render_export_text
+from notary.verify.export.archive import MalformedExport
+from notary.verify.export.report import render_export_text
+from notary.verify.export.verifier import BUNDLE, EXPORT, archive_kind, verify_export
 from tests.support.evidence import SampleLog, SampleNotary, members
 from tests.support.evidence import rezip as rezip_bundle
 from tests.support.export import EXPORTED_AT, export_members, make_export, manifest_bytes, rezip, sign

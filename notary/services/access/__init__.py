@@ -1,0 +1,1 @@
+"""Who may see what: platforms, logins, key holders, investigators' cases, contracts, exports."""

@@ -1,0 +1,289 @@
+"""Investigators and their cases: no access without an approved case, and only within its scope.
+
+A case names a case number, a legal basis and one scope: a platform, a party, or a person by
+ID number on every platform (kept as the keyed lookup hash and a masked form, never in clear).
+An operator approves it (``notary case approve``). :func:`scope_condition` is the one
+definition of what a case covers, for single reads and (later) for the case export alike.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import ColumnElement, or_, select
+from sqlalchemy.orm import Session
+
+from notary.errors import Forbidden, NotFound, Unprocessable
+from notary.services import auth
+from notary.services.audit import trail as audit
+from notary.services.ceremony import identity
+from notary.storage.access_models import Case, Investigator
+from notary.storage.ids import CASE, INVESTIGATOR, new_id
+from notary.storage.models import Contract, Party, Platform
+
+PENDING, APPROVED = "pending", "approved"
+PLATFORM_SCOPE, PARTY_SCOPE, PERSON_SCOPE = "platform", "party", "person"
+
+
+class CasePending(Forbidden):
+    """The case exists and is the caller's, but no operator has approved it yet."""
+
+    code = "forbidden"
+
+
+@dataclass(frozen=True)
+class NewInvestigator:
+    investigator_id: str
+    name: str
+    agency: str
+    token: str
+
+
+def add_investigator(session: Session, name: str, *, agency: str, operator: str, now: str) -> NewInvestigator:
+    """Create an investigator and its token (shown once); recorded in the audit trail."""
+    name, agency = name.strip(), agency.strip()
+    if not name or len(name) > 200 or not agency or len(agency) > 200:
+        raise Unprocessable("an investigator needs a name and an agency of 1 to 200 characters")
+    investigator = Investigator(
+        id=new_id(INVESTIGATOR), name=name, agency=agency, created_by=operator, created_at=now
+    )
+    session.add(investigator)
+    session.flush()
+    token = auth.issue_token(session, kind=auth.INVESTIGATOR, subject_id=investigator.id, now=now)
+    audit.record(
+        session,
+        at=now,
+        actor=audit.operator(operator),
+        action="investigator.add",
+        object_kind="investigator",
+        object_id=investigator.id,
+        details={"name": name, "agency": agency},
+    )
+    return NewInvestigator(investigator.id, name, agency, token)
+
+
+def revoke_investigator(session: Session, investigator_id: str, *, operator: str, now: str) -> int:
+    """Revoke every live token of an investigator (who left, or whose token leaked); recorded
+    in the audit trail. Their cases and what was read under them stay. Returns how many tokens
+    were revoked; raises ``not_found``."""
+    if session.get(Investigator, investigator_id) is None:
+        raise NotFound(f"no investigator {investigator_id}")
+    revoked = auth.revoke_tokens(session, kind=auth.INVESTIGATOR, subject_id=investigator_id, now=now)
+    audit.record(
+        session,
+        at=now,
+        actor=audit.operator(operator),
+        action="investigator.revoke",
+        object_kind="investigator",
+        object_id=investigator_id,
+        details={"tokens_revoked": revoked},
+    )
+    return revoked
+
+
+def new_investigator_token(session: Session, investigator_id: str, *, operator: str, now: str) -> str:
+    """A new token for an existing investigator (shown once; older ones keep working until
+    revoked); recorded in the audit trail. Raises ``not_found``."""
+    if session.get(Investigator, investigator_id) is None:
+        raise NotFound(f"no investigator {investigator_id}")
+    token = auth.issue_token(session, kind=auth.INVESTIGATOR, subject_id=investigator_id, now=now)
+    audit.record(
+        session,
+        at=now,
+        actor=audit.operator(operator),
+        action="investigator.token",
+        object_kind="investigator",
+        object_id=investigator_id,
+        details={},
+    )
+    return token
+
+
+def open_case(
+    session: Session,
+    cipher: identity.PiiCipher,
+    *,
+    investigator_id: str,
+    case_number: str,
+    legal_basis: str,
+    scope: Mapping[str, Any],
+    now: str,
+) -> Case:
+    """Open a case (status ``pending``). Raises ``validation_failed`` (a scope that is not exactly
+    one of ``{platform_id}``, ``{party_id}``, ``{id_type?, id_number}``, or names nothing) or
+    ``bad_id_number``.
+    """
+    case_number, legal_basis = case_number.strip(), legal_basis.strip()
+    if not case_number or not legal_basis:
+        raise Unprocessable(
+            "a case needs a case number and a legal basis",
+            details={"case_number" if not case_number else "legal_basis": ["required"]},
+        )
+    case = Case(
+        id=new_id(CASE),
+        investigator_id=investigator_id,
+        case_number=case_number,
+        legal_basis=legal_basis,
+        status=PENDING,
+        created_at=now,
+    )
+    _set_scope(session, cipher, case, scope)
+    session.add(case)
+    session.flush()
+    audit.record(
+        session,
+        at=now,
+        actor=audit.Actor(auth.INVESTIGATOR, investigator_id),
+        action="case.open",
+        object_kind="case",
+        object_id=case.id,
+        case_id=case.id,
+        details={"case_number": case_number, "scope": scope_view(case)},
+    )
+    return case
+
+
+def _set_scope(session: Session, cipher: identity.PiiCipher, case: Case, scope: Mapping[str, Any]) -> None:
+    keys = set(scope)
+    if keys == {"platform_id"} and isinstance(scope["platform_id"], str):
+        if session.get(Platform, scope["platform_id"]) is None:
+            raise Unprocessable("no such platform", details={"scope.platform_id": ["unknown platform"]})
+        case.scope_kind, case.scope_platform_id = PLATFORM_SCOPE, scope["platform_id"]
+    elif keys == {"party_id"} and isinstance(scope["party_id"], str):
+        if session.get(Party, scope["party_id"]) is None:
+            raise Unprocessable("no such party", details={"scope.party_id": ["unknown party"]})
+        case.scope_kind, case.scope_party_id = PARTY_SCOPE, scope["party_id"]
+    elif "id_number" in keys and keys <= {"id_type", "id_number"}:
+        id_type, number = scope.get("id_type", "cn_resident"), scope["id_number"]
+        if not isinstance(id_type, str) or not isinstance(number, str):
+            raise Unprocessable("id_type and id_number are strings", details={"scope": ["strings"]})
+        number = identity.check_id_number(id_type, number)
+        case.scope_kind, case.scope_id_type = PERSON_SCOPE, id_type
+        case.scope_id_lookup = cipher.lookup(id_type, number)
+        case.scope_id_masked = identity.mask_id_number(id_type, number)
+    else:
+        raise Unprocessable(
+            "scope is one of {platform_id}, {party_id} or {id_type?, id_number}",
+            details={"scope": ["exactly one of platform_id, party_id, id_number"]},
+        )
+
+
+def scope_view(case: Case) -> dict[str, str]:
+    """The scope as shown: ids, or the ID type and masked number (never the clear number)."""
+    if case.scope_kind == PLATFORM_SCOPE:
+        return {"platform_id": str(case.scope_platform_id)}
+    if case.scope_kind == PARTY_SCOPE:
+        return {"party_id": str(case.scope_party_id)}
+    return {"id_type": str(case.scope_id_type), "id_number_masked": str(case.scope_id_masked)}
+
+
+def case_view(case: Case) -> dict[str, Any]:
+    """``GET /cases/{id}``."""
+    view: dict[str, Any] = {
+        "case_id": case.id,
+        "investigator_id": case.investigator_id,
+        "case_number": case.case_number,
+        "legal_basis": case.legal_basis,
+        "scope": scope_view(case),
+        "status": case.status,
+        "created_at": case.created_at,
+    }
+    if case.approved_at is not None:
+        view["approved_at"] = case.approved_at
+        view["approved_by"] = case.approved_by
+    return view
+
+
+def list_cases(session: Session, *, status: str | None = None) -> list[dict[str, Any]]:
+    """Every case (or those with ``status``), oldest first, each as :func:`case_view` with its
+    investigator's name and agency: what an operator reads before approving one."""
+    query = select(Case, Investigator).join(Investigator, Investigator.id == Case.investigator_id)
+    if status is not None:
+        query = query.where(Case.status == status)
+    rows = session.execute(query.order_by(Case.created_at, Case.id)).all()
+    return [
+        {**case_view(case), "investigator": {"name": person.name, "agency": person.agency}}
+        for case, person in rows
+    ]
+
+
+def own_case(session: Session, case_id: str, *, investigator_id: str) -> Case:
+    """The investigator's own case; another's is :class:`NotFound`, like a missing one."""
+    case = session.get(Case, case_id)
+    if case is None or case.investigator_id != investigator_id:
+        raise NotFound("no such case")
+    return case
+
+
+def approve_case(session: Session, case_id: str, *, operator: str, now: str) -> Case:
+    """An operator approves a case (idempotent); recorded in the audit trail. Raises ``not_found``."""
+    case = session.get(Case, case_id, with_for_update=True)
+    if case is None:
+        raise NotFound(f"no case {case_id}")
+    if case.status == APPROVED:
+        return case
+    case.status, case.approved_at, case.approved_by = APPROVED, now, operator
+    session.flush()
+    audit.record(
+        session,
+        at=now,
+        actor=audit.operator(operator),
+        action="case.approve",
+        object_kind="case",
+        object_id=case.id,
+        case_id=case.id,
+        details={"case_number": case.case_number, "investigator_id": case.investigator_id},
+    )
+    return case
+
+
+def scope_condition(case: Case) -> ColumnElement[bool]:
+    """The contracts a case covers, as a condition on :class:`Contract`."""
+    if case.scope_kind == PLATFORM_SCOPE:
+        return Contract.platform_id == case.scope_platform_id
+    if case.scope_kind == PARTY_SCOPE:
+        return or_(Contract.investor_id == case.scope_party_id, Contract.borrower_id == case.scope_party_id)
+    person = select(Party.id).where(Party.id_lookup == case.scope_id_lookup)
+    return or_(Contract.investor_id.in_(person), Contract.borrower_id.in_(person))
+
+
+def _covers(session: Session, case: Case, contract_id: str) -> bool:
+    found = session.execute(
+        select(Contract.id).where(Contract.id == contract_id, scope_condition(case))
+    ).first()
+    return found is not None
+
+
+def case_for_read(
+    session: Session, investigator_id: str, contract_id: str | None, *, case_id: str | None = None
+) -> Case:
+    """The approved case of this investigator that covers the contract.
+
+    With ``case_id`` (the ``Notary-Case`` header) that case is used: not the investigator's →
+    ``not_found``; pending → ``forbidden``; not covering → ``not_found``. Without it, the
+    investigator's earliest approved case covering the contract; if none does and a case of
+    theirs awaits approval → ``forbidden``, otherwise ``not_found``. ``contract_id`` is None
+    when the contract does not exist; no answer depends on anything but the contract's
+    being covered, so a missing contract and an uncovered one answer alike.
+    """
+    if case_id is not None:
+        case = own_case(session, case_id, investigator_id=investigator_id)
+        if case.status != APPROVED:
+            raise CasePending("this case has not been approved yet")
+        if contract_id is None or not _covers(session, case, contract_id):
+            raise NotFound("no such contract")
+        return case
+    cases = session.execute(
+        select(Case).where(Case.investigator_id == investigator_id).order_by(Case.created_at, Case.id)
+    ).scalars()
+    pending = False
+    for case in cases:
+        if case.status != APPROVED:
+            pending = True
+        elif contract_id is not None and _covers(session, case, contract_id):
+            return case
+    if pending:
+        raise CasePending("no approved case of yours covers this; a case of yours awaits approval")
+    raise NotFound("no such contract")

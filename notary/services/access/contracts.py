@@ -1,0 +1,180 @@
+"""Reading contracts: who may see one, and what they see."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from notary.errors import NotFound
+from notary.services.access import cases
+from notary.services.access.key_holders import verified_lookup
+from notary.services.audit import trail as audit
+from notary.services.auth import INVESTIGATOR, PARTY, PLATFORM, Principal
+from notary.services.ceremony.signatures import effective_status
+from notary.services.tlog.public import first_checkpoint_covering
+from notary.storage.db import Database
+from notary.storage.models import CheckpointTimestamp, Contract, LogLeaf, Party, RecordTimestamp, Signature
+from notary.verify import payloads
+from notary.verify.canonical import parse_json
+
+PLATFORM_BASIS, OWN_KEY_BASIS, VERIFIED_IDENTITY_BASIS, CASE_BASIS = (
+    "platform",
+    "own_key",
+    "verified_identity",
+    "case",
+)
+EVIDENCE_READS = frozenset({"document.read", "evidence.read", "certificate.read"})
+"""Reads recorded in the audit trail whoever makes them; every read made through a case is too."""
+
+
+@dataclass(frozen=True)
+class Grant:
+    """Why a principal may read a contract: its ``basis``, and the case that justified it."""
+
+    basis: str
+    case_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Access:
+    contract: Contract
+    grant: Grant
+
+
+def read_access(
+    session: Session, principal: Principal, contract_id: str, *, case_id: str | None = None
+) -> Access:
+    """The contract and the grant to read it; raises like :func:`may_read`."""
+    contract = session.get(Contract, contract_id)
+    if contract is None:
+        if principal.kind == INVESTIGATOR:
+            # A missing contract answers exactly as an uncovered one (pending case: 403).
+            cases.case_for_read(session, principal.subject_id, None, case_id=case_id)
+        raise NotFound("no such contract")
+    return Access(contract, may_read(session, principal, contract, case_id=case_id))
+
+
+def readable_contract(
+    session: Session, principal: Principal, contract_id: str, *, case_id: str | None = None
+) -> Contract:
+    """The contract if ``principal`` may read it; otherwise :class:`NotFound`, exactly as if absent."""
+    return read_access(session, principal, contract_id, case_id=case_id).contract
+
+
+def may_read(
+    session: Session, principal: Principal, contract: Contract, *, case_id: str | None = None
+) -> Grant:
+    """The one access policy for a contract and everything of it (document, evidence, certificate).
+
+    - a platform: its own contracts (a defunct platform never gets here: its token is refused);
+    - a key holder (party token): contracts of every party enrolled with its key, on every
+      platform, and once an operator verified the key's identity, every contract naming that
+      identity (exactly what ``GET /me/contracts`` lists);
+    - an investigator: contracts covered by an approved case of theirs (``case_id``: the case
+      the request names, see :func:`cases.case_for_read`).
+
+    Raises :class:`NotFound` when the contract is not the principal's (the same answer as for a
+    missing one) and :class:`~notary.errors.Forbidden` when the case is not approved yet.
+    """
+    if principal.kind == PLATFORM:
+        if contract.platform_id == principal.subject_id:
+            return Grant(PLATFORM_BASIS)
+    elif principal.kind == PARTY:
+        named = session.execute(
+            select(Party.key_fingerprint, Party.id_lookup).where(
+                Party.id.in_([contract.investor_id, contract.borrower_id])
+            )
+        ).all()
+        if any(row.key_fingerprint == principal.subject_id for row in named):
+            return Grant(OWN_KEY_BASIS)
+        verified = verified_lookup(session, principal.subject_id)
+        if verified is not None and any(row.id_lookup == verified for row in named):
+            return Grant(VERIFIED_IDENTITY_BASIS)
+    elif principal.kind == INVESTIGATOR:
+        case = cases.case_for_read(session, principal.subject_id, contract.id, case_id=case_id)
+        return Grant(CASE_BASIS, case.id)
+    raise NotFound("no such contract")
+
+
+def record_read(db: Database, principal: Principal, access: Access, action: str, *, at: str) -> None:
+    """Write a read into the audit trail if it must be: evidence reads, and every read through a
+    case (with the case that justified it). Raises (and the read must then fail) if it cannot.
+    """
+    if action not in EVIDENCE_READS and access.grant.case_id is None:
+        return
+    with db.write() as session:
+        audit.record(
+            session,
+            at=at,
+            actor=audit.Actor.of(principal),
+            action=action,
+            object_kind="contract",
+            object_id=access.contract.id,
+            case_id=access.grant.case_id,
+            details={"basis": access.grant.basis},
+        )
+
+
+def contract_view(session: Session, contract: Contract, *, now: str) -> dict[str, Any]:
+    """``GET /contracts/{id}``: status, digests, terms, signatures and the evidence's progress."""
+    acts = session.execute(select(Signature).where(Signature.contract_id == contract.id)).scalars().all()
+    view: dict[str, Any] = {
+        "contract_id": contract.id,
+        "platform_id": contract.platform_id,
+        "status": effective_status(contract, now),
+        "document_sha256": contract.document_sha256,
+        "document_size": contract.document_size,
+        "media_type": contract.media_type,
+        "terms": parse_json(contract.terms_json, what="stored terms"),
+        "terms_sha256": contract.terms_sha256,
+        "received_at": contract.received_at,
+        "sign_by": contract.deadline,
+        "signatures": {
+            act.role: {
+                "signed_at": act.signed_at,
+                "key_fingerprint": act.key_fingerprint,
+                "algorithm": act.algorithm,
+            }
+            for act in acts
+            if act.purpose == payloads.PURPOSE_SIGN
+        },
+        "evidence": evidence_progress(session, contract),
+    }
+    declines = [act for act in acts if act.purpose == payloads.PURPOSE_DECLINE]
+    if declines:
+        view["declined"] = {
+            "role": declines[0].role,
+            "declined_at": declines[0].signed_at,
+            "reason": contract.decline_reason,
+        }
+    return view
+
+
+def evidence_progress(session: Session, contract: Contract) -> dict[str, Any] | None:
+    """Where the evidence stands once sealed; ``None`` before."""
+    if contract.record_sequence is None:
+        return None
+    record_sha256 = session.execute(
+        select(LogLeaf.record_sha256).where(LogLeaf.sequence == contract.record_sequence)
+    ).scalar_one()
+    checkpoint = first_checkpoint_covering(session, contract.record_sequence)
+    stamped = session.get(RecordTimestamp, contract.record_sequence) is not None
+    checkpoint_stamped = checkpoint is not None and (
+        session.execute(
+            select(CheckpointTimestamp.tree_size)
+            .where(CheckpointTimestamp.tree_size == checkpoint.tree_size)
+            .limit(1)
+        ).first()
+        is not None
+    )
+    return {
+        "record_sha256": record_sha256,
+        "leaf_index": contract.record_sequence,
+        "checkpoint_size": checkpoint.tree_size if checkpoint else None,
+        "timestamp": "stamped" if stamped else "pending",
+        # Ready: the record's token, the first checkpoint covering it, and that checkpoint's token.
+        "ready": stamped and checkpoint_stamped,
+    }

@@ -1,0 +1,225 @@
+"""The case export: every evidence bundle in an approved case's scope, as one streamed zip with a
+manifest signed by the notary (format ``notary-export/1``, ``docs/export.md``).
+
+:func:`begin_export` checks the case and writes the audit entry before a byte is sent;
+:meth:`CaseExport.stream` then yields the zip in chunks. Nothing held grows with the number of
+bundles: contracts are read a page at a time (keyset paging on the contract id, the case's
+:func:`~notary.services.access.cases.scope_condition`, the same definition as single reads), each
+bundle is built, sent and dropped, and the manifest's entries and the zip's directory are
+spooled to temporary files until the end.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import zlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.utils import Prehashed
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from sqlalchemy import func, select
+
+from notary import __version__
+from notary.errors import NotFound
+from notary.services.access import cases
+from notary.services.audit import trail as audit
+from notary.services.ceremony.signatures import SEALED, effective_status
+from notary.services.clock import stamp
+from notary.services.evidence.bundles import EvidenceAssembler
+from notary.services.tlog.public import log_key
+from notary.storage.access_models import Case, Investigator
+from notary.storage.models import Contract
+from notary.verify.evidence.bundle import build_bundle
+from notary.verify.evidence.record import parse_time
+from notary.verify.export.manifest import (
+    EXPORT_FORMAT,
+    EXPORT_PURPOSE,
+    MANIFEST,
+    NOTARY_CHAIN,
+    SIGNATURE,
+    ManifestWriter,
+    bundle_path,
+    signature_file,
+)
+from notary.verify.export.zipstream import ZipStream
+from notary.verify.keys import key_fingerprint
+
+if TYPE_CHECKING:
+    from notary.runtime import Runtime
+
+PAGE_SIZE = 500
+"""Contracts read per query round: large enough for ~10 queries to serve many bundles, small
+enough that a page's metadata (tokens, records, proofs) stays a few megabytes."""
+
+EVIDENCE_PENDING = "evidence_pending"
+
+
+@dataclass
+class ExportSummary:
+    """What an export held, filled in as it streams (complete once the stream is exhausted)."""
+
+    bundles: int = 0
+    not_included: int = 0
+    bytes: int = 0
+    sha256: str | None = None
+    manifest_sha256: str | None = None
+    complete: bool = False
+
+
+@dataclass
+class CaseExport:
+    """An export that has been allowed and recorded; :meth:`stream` makes its bytes."""
+
+    rt: Runtime
+    case: Case
+    header: dict[str, Any]
+    in_scope: int
+    summary: ExportSummary = field(default_factory=ExportSummary)
+
+    @property
+    def file_name(self) -> str:
+        return f"{self.case.id}-export.zip"
+
+    def stream(self, progress: Callable[[int], None] | None = None) -> Iterator[bytes]:
+        """The export's zip, chunk by chunk; ``progress`` is called with the number of contracts
+        handled so far (included or not). Stop reading it to abandon the export."""
+        whole = hashlib.sha256()
+        for chunk in self._chunks(progress):
+            self.summary.bytes += len(chunk)
+            whole.update(chunk)
+            yield chunk
+        self.summary.sha256 = whole.hexdigest()
+        self.summary.complete = True
+
+    def _chunks(self, progress: Callable[[int], None] | None) -> Iterator[bytes]:
+        rt = self.rt
+        archive = ZipStream(modified=parse_time(self.header["exported_at"], what="exported_at"))
+        manifest = ManifestWriter(self.header)
+        assembler = EvidenceAssembler(rt, log_key=log_key(rt))
+        try:
+            yield from archive.member(NOTARY_CHAIN, assembler.notary_chain_pem)
+            for handled, (contract, parts) in enumerate(self._contracts(assembler), start=1):
+                if parts is None:
+                    manifest.add_not_included(
+                        contract.id, _not_ready_status(contract, self.header["exported_at"])
+                    )
+                else:
+                    with rt.db.read() as session:
+                        document = rt.blobs.get(session, contract.document_sha256)
+                    bundle = build_bundle(assembler.with_document(parts, document))
+                    yield from archive.member(bundle_path(contract.id), bundle)
+                    manifest.add_bundle(contract.id, hashlib.sha256(bundle).hexdigest())
+                if progress is not None:
+                    progress(handled)
+            yield from self._signed_manifest(archive, manifest)
+            yield from archive.finish()
+        finally:
+            manifest.close()
+            archive.close()
+
+    def _contracts(self, assembler: EvidenceAssembler) -> Iterator[tuple[Contract, Any]]:
+        """Every contract in scope, by id, with its parts (None when not ready); each page is read
+        in its own short transaction, closed before any of its bundles is sent."""
+        after: str | None = None
+        condition = cases.scope_condition(self.case)
+        while True:
+            query = select(Contract).where(condition).order_by(Contract.id).limit(PAGE_SIZE)
+            if after is not None:
+                query = query.where(Contract.id > after)
+            with self.rt.db.read() as session:
+                page = list(session.execute(query).scalars())
+                parts = assembler.page(session, page)
+            if not page:
+                return
+            yield from zip(page, parts, strict=True)
+            after = page[-1].id
+
+    def _signed_manifest(self, archive: ZipStream, manifest: ManifestWriter) -> Iterator[bytes]:
+        # Two passes over the spooled manifest: its size, CRC and digest are needed before its
+        # bytes (in the zip's local header, and for the signature that follows it).
+        size, crc, digest = 0, 0, hashlib.sha256()
+        for chunk in manifest.chunks():
+            size += len(chunk)
+            crc = zlib.crc32(chunk, crc)
+            digest.update(chunk)
+        keys = self.rt.keys
+        signature = keys.notary_key.sign(digest.digest(), ec.ECDSA(Prehashed(hashes.SHA256())))
+        fingerprint = key_fingerprint(
+            keys.notary_cert.public_key().public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)
+        )
+        yield from archive.member_chunks(MANIFEST, size, crc, manifest.chunks())
+        yield from archive.member(SIGNATURE, signature_file(key_fingerprint=fingerprint, signature=signature))
+        self.summary.bundles = manifest.bundle_count
+        self.summary.not_included = manifest.not_included_count
+        self.summary.manifest_sha256 = digest.hexdigest()
+
+
+def _not_ready_status(contract: Contract, now: str) -> str:
+    status = effective_status(contract, now)
+    return EVIDENCE_PENDING if status == SEALED else status
+
+
+def begin_export(
+    rt: Runtime, case_id: str, *, actor: audit.Actor, investigator_id: str | None = None
+) -> CaseExport:
+    """Allow an export of case ``case_id`` and record it (``case.export``) before any byte.
+
+    With ``investigator_id`` (an investigator's own request) the case must be theirs, else
+    :class:`NotFound`; without it (an operator's ``notary export``) any case. Either way the
+    case must be approved, else :class:`~notary.services.access.cases.CasePending` (403).
+    """
+    now = stamp(rt.clock)
+    with rt.db.read() as session:
+        if investigator_id is not None:
+            case = cases.own_case(session, case_id, investigator_id=investigator_id)
+        else:
+            found = session.get(Case, case_id)
+            if found is None:
+                raise NotFound(f"no case {case_id}")
+            case = found
+        if case.status != cases.APPROVED:
+            raise cases.CasePending("this case has not been approved yet")
+        investigator = session.get(Investigator, case.investigator_id)
+        if investigator is None:
+            raise NotFound(f"the investigator of case {case_id} is missing")
+        in_scope = session.execute(
+            select(func.count()).select_from(Contract).where(cases.scope_condition(case))
+        ).scalar_one()
+    header = {
+        "format": EXPORT_FORMAT,
+        "purpose": EXPORT_PURPOSE,
+        "case": {
+            "case_id": case.id,
+            "case_number": case.case_number,
+            "legal_basis": case.legal_basis,
+            "scope": cases.scope_view(case),
+        },
+        "exported_by": {"kind": actor.kind, "id": actor.id},
+        "investigator": {
+            "investigator_id": investigator.id,
+            "name": investigator.name,
+            "agency": investigator.agency,
+        },
+        "exported_at": now,
+        "tool_version": __version__,
+    }
+    with rt.db.write() as session:
+        audit.record(
+            session,
+            at=now,
+            actor=actor,
+            action="case.export",
+            object_kind="case",
+            object_id=case.id,
+            case_id=case.id,
+            details={
+                "case_number": case.case_number,
+                "investigator_id": investigator.id,
+                "contracts_in_scope": in_scope,
+            },
+        )
+    return CaseExport(rt, case, header, in_scope)

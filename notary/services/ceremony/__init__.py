@@ -1,0 +1,1 @@
+"""The signing ceremony: enrolled parties, their identity documents, and their signatures."""

@@ -1,0 +1,1 @@
+"""Evidence handed out: the bundle of one contract and its certificate PDF."""

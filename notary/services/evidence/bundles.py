@@ -1,0 +1,244 @@
+"""Evidence bundles, assembled from stored evidence: deterministic, so two downloads are the same
+bytes until a later checkpoint token is added."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+
+from cryptography.hazmat.primitives.serialization import Encoding
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.orm import Session
+
+from notary.errors import NotReady
+from notary.services.access.contracts import evidence_progress
+from notary.services.tlog.public import first_checkpoint_covering, inclusion_proof
+from notary.storage.models import (
+    CheckpointTimestamp,
+    Contract,
+    LogLeaf,
+    Party,
+    RecordTimestamp,
+    SignedCheckpoint,
+    TreeNode,
+)
+from notary.verify.evidence.bundle import BundleParts, CheckpointToken, InclusionProof, build_bundle
+from notary.verify.keys import PublicKey
+from notary.verify.merkle.plan import Node, inclusion_proof_plan
+
+if TYPE_CHECKING:
+    from notary.runtime import Runtime
+
+
+def bundle_parts(
+    rt: Runtime, session: Session, contract: Contract, *, log_key: dict[str, Any]
+) -> BundleParts:
+    """Everything a contract's bundle holds; raises ``evidence_not_ready`` before it is ready."""
+    progress = evidence_progress(session, contract)
+    if progress is None or not progress["ready"] or contract.record_sequence is None:
+        raise NotReady("the evidence of this contract is not complete yet", retry_after=1)
+    sequence = contract.record_sequence
+    leaf = session.get(LogLeaf, sequence)
+    token = session.get(RecordTimestamp, sequence)
+    checkpoint = first_checkpoint_covering(session, sequence)
+    if leaf is None or token is None or checkpoint is None:
+        raise NotReady("the evidence of this contract is not complete yet", retry_after=1)
+    checkpoint_tokens = (
+        session.execute(
+            select(CheckpointTimestamp)
+            .where(CheckpointTimestamp.tree_size == checkpoint.tree_size)
+            .order_by(CheckpointTimestamp.position)
+        )
+        .scalars()
+        .all()
+    )
+    proof = inclusion_proof(session, sequence, checkpoint.tree_size)
+    keys = {}
+    for role, party_id in (("investor", contract.investor_id), ("borrower", contract.borrower_id)):
+        party = session.get(Party, party_id)
+        if party is None:
+            raise NotReady("a party of this contract is missing")
+        keys[role] = PublicKey.from_der(party.public_key_der).pem.encode("ascii")
+    # The bundle is dated when it became ready, so every download is the same bytes.
+    ready_at = max(token.stamped_at, checkpoint_tokens[0].stamped_at)
+    return BundleParts(
+        contract_id=contract.id,
+        created_at=ready_at,
+        document=rt.blobs.get(session, contract.document_sha256),
+        media_type=contract.media_type,
+        terms=contract.terms_json,
+        record=leaf.record,
+        investor_key_pem=keys["investor"],
+        borrower_key_pem=keys["borrower"],
+        notary_chain_pem=b"".join(cert.public_bytes(Encoding.PEM) for cert in rt.keys.notary_chain),
+        record_token=token.response,
+        record_tsa_chain_pem=token.chain_pem.encode("ascii"),
+        checkpoint_tokens=tuple(
+            CheckpointToken(t.response, t.chain_pem.encode("ascii")) for t in checkpoint_tokens
+        ),
+        inclusion_proof=InclusionProof(proof.leaf_index, proof.tree_size, tuple(proof.hashes)),
+        checkpoint=checkpoint.note,
+        log_key=log_key,
+    )
+
+
+def evidence_bundle(rt: Runtime, session: Session, contract: Contract, *, log_key: dict[str, Any]) -> bytes:
+    """The contract's evidence bundle (``notary-evidence/1``)."""
+    return build_bundle(bundle_parts(rt, session, contract, log_key=log_key))
+
+
+#: Node indices per query when reading inclusion proofs in bulk.
+_NODES_PER_QUERY = 5000
+#: Parties' PEM keys kept between pages of an export (one export often names few parties).
+_KEY_CACHE_SIZE = 10_000
+
+
+class EvidenceAssembler:
+    """Bundle parts for many contracts at once: a handful of queries per page of contracts
+    instead of about ten per contract, giving exactly the :class:`BundleParts` of
+    :func:`bundle_parts`, but for the document (read last, one at a time, by the caller).
+    """
+
+    def __init__(self, rt: Runtime, *, log_key: dict[str, Any]) -> None:
+        self.rt = rt
+        self.log_key = log_key
+        self.notary_chain_pem = b"".join(cert.public_bytes(Encoding.PEM) for cert in rt.keys.notary_chain)
+        self._keys: dict[str, bytes] = {}
+
+    def page(self, session: Session, contracts: Sequence[Contract]) -> list[BundleParts | None]:
+        """For each contract, in order, its bundle's parts with an empty ``document`` (see
+        :meth:`with_document`), or None when its evidence is not ready (as ``bundle_parts``
+        would answer ``evidence_not_ready``). Raises :class:`NotReady` when a party is missing.
+        """
+        sequences = [c.record_sequence for c in contracts if c.record_sequence is not None]
+        if not sequences:
+            return [None] * len(contracts)
+        first_covering = (
+            select(func.min(SignedCheckpoint.tree_size))
+            .where(SignedCheckpoint.tree_size > LogLeaf.sequence)
+            .correlate(LogLeaf)
+            .scalar_subquery()
+        )
+        leaves = {
+            row.sequence: row
+            for row in session.execute(
+                select(LogLeaf.sequence, LogLeaf.record, first_covering.label("checkpoint_size")).where(
+                    LogLeaf.sequence.in_(sequences)
+                )
+            )
+        }
+        tokens = {
+            row.sequence: row
+            for row in session.execute(
+                select(
+                    RecordTimestamp.sequence,
+                    RecordTimestamp.response,
+                    RecordTimestamp.chain_pem,
+                    RecordTimestamp.stamped_at,
+                ).where(RecordTimestamp.sequence.in_(sequences))
+            )
+        }
+        sizes = sorted({row.checkpoint_size for row in leaves.values() if row.checkpoint_size is not None})
+        notes = {
+            row.tree_size: row.note
+            for row in session.execute(
+                select(SignedCheckpoint.tree_size, SignedCheckpoint.note).where(
+                    SignedCheckpoint.tree_size.in_(sizes)
+                )
+            )
+        }
+        checkpoint_tokens: dict[int, list[Any]] = {}
+        for row in session.execute(
+            select(
+                CheckpointTimestamp.tree_size,
+                CheckpointTimestamp.response,
+                CheckpointTimestamp.chain_pem,
+                CheckpointTimestamp.stamped_at,
+            )
+            .where(CheckpointTimestamp.tree_size.in_(sizes))
+            .order_by(CheckpointTimestamp.tree_size, CheckpointTimestamp.position)
+        ):
+            checkpoint_tokens.setdefault(row.tree_size, []).append(row)
+
+        ready: dict[int, int] = {}  # sequence -> the tree size of its first covering checkpoint
+        for sequence, leaf in leaves.items():
+            size = leaf.checkpoint_size
+            if sequence in tokens and size is not None and checkpoint_tokens.get(size):
+                ready[sequence] = size
+        plans = {sequence: inclusion_proof_plan(sequence, size) for sequence, size in ready.items()}
+        nodes = _read_nodes(session, {node for plan in plans.values() for node in plan.nodes})
+        self._load_keys(session, [c for c in contracts if c.record_sequence in ready])
+
+        result: list[BundleParts | None] = []
+        for contract in contracts:
+            sequence = contract.record_sequence
+            if sequence is None or sequence not in ready:
+                result.append(None)
+                continue
+            size, token, stamped = ready[sequence], tokens[sequence], checkpoint_tokens[ready[sequence]]
+            result.append(
+                BundleParts(
+                    contract_id=contract.id,
+                    created_at=max(token.stamped_at, stamped[0].stamped_at),
+                    document=b"",
+                    media_type=contract.media_type,
+                    terms=contract.terms_json,
+                    record=leaves[sequence].record,
+                    investor_key_pem=self._keys[contract.investor_id],
+                    borrower_key_pem=self._keys[contract.borrower_id],
+                    notary_chain_pem=self.notary_chain_pem,
+                    record_token=token.response,
+                    record_tsa_chain_pem=token.chain_pem.encode("ascii"),
+                    checkpoint_tokens=tuple(
+                        CheckpointToken(t.response, t.chain_pem.encode("ascii")) for t in stamped
+                    ),
+                    inclusion_proof=InclusionProof(sequence, size, tuple(plans[sequence].assemble(nodes))),
+                    checkpoint=notes[size],
+                    log_key=self.log_key,
+                )
+            )
+        return result
+
+    def _load_keys(self, session: Session, contracts: Sequence[Contract]) -> None:
+        needed = {party_id for c in contracts for party_id in (c.investor_id, c.borrower_id)}
+        if len(self._keys) + len(needed - self._keys.keys()) > _KEY_CACHE_SIZE:
+            self._keys.clear()
+        wanted = needed - self._keys.keys()
+        if wanted:
+            rows = session.execute(select(Party.id, Party.public_key_der).where(Party.id.in_(sorted(wanted))))
+            for party_id, der in rows:
+                self._keys[party_id] = PublicKey.from_der(der).pem.encode("ascii")
+        if not needed <= self._keys.keys():
+            raise NotReady("a party of this contract is missing")
+
+    def with_document(self, parts: BundleParts, document: bytes) -> BundleParts:
+        """``parts`` from :meth:`page`, completed with the contract's document."""
+        return replace(parts, document=document)
+
+
+def _read_nodes(session: Session, wanted: set[Node]) -> dict[Node, bytes]:
+    """The stored hashes of many tree nodes: one condition per level (``idx IN (...)``), which
+    both databases answer from the primary key; a list of (level, idx) pairs is far slower on
+    PostgreSQL."""
+    by_level: dict[int, list[int]] = {}
+    for level, idx in sorted(wanted):
+        by_level.setdefault(level, []).append(idx)
+    clauses = [
+        (level, idxs[start : start + _NODES_PER_QUERY])
+        for level, idxs in by_level.items()
+        for start in range(0, len(idxs), _NODES_PER_QUERY)
+    ]
+    found: dict[Node, bytes] = {}
+    for start in range(0, len(clauses), 8):
+        condition = or_(
+            *(
+                and_(TreeNode.level == level, TreeNode.idx.in_(idxs))
+                for level, idxs in clauses[start : start + 8]
+            )
+        )
+        for level, idx, value in session.execute(
+            select(TreeNode.level, TreeNode.idx, TreeNode.hash).where(condition)
+        ):
+            found[(level, idx)] = value
+    return found

@@ -1,0 +1,232 @@
+"""Evidence certificates: assembled from stored evidence, made once, stored, served as the same bytes.
+
+The facts a certificate shows are stored with it (canonical JSON), so anyone holding the
+notary's records can render the unsigned certificate again and find it, byte for byte, as
+the first revision of the signed PDF (the signature is an incremental update).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+from typing import Any, TypeVar
+
+from cryptography import x509
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from notary import __version__
+from notary.config import Settings
+from notary.errors import NotReady
+from notary.services.access.contracts import evidence_progress
+from notary.services.clock import Clock, stamp
+from notary.services.evidence.pdf import (
+    CertificateFacts,
+    CertificateSigner,
+    PartyFacts,
+    SignatureFacts,
+    TimestampFacts,
+    issue_certificate,
+    render_certificate,
+)
+from notary.services.tlog.public import first_checkpoint_covering
+from notary.storage.blobs import BlobStore
+from notary.storage.db import Database
+from notary.storage.models import (
+    Contract,
+    IssuedCertificate,
+    LogLeaf,
+    Party,
+    Platform,
+    RecordTimestamp,
+    Signature,
+)
+from notary.verify import payloads
+from notary.verify.canonical import canonical_json, parse_json
+from notary.verify.note import NoteVerifierKey
+from notary.verify.timestamp.verifier import verify_timestamp
+
+MEDIA_TYPE = "application/pdf"
+T = TypeVar("T")
+
+
+def facts_to_json(facts: CertificateFacts) -> bytes:
+    """Canonical JSON of the facts (stored with the certificate).
+
+    The token's serial (up to 160 bits) is written in hex: JSON numbers stop at 2**53.
+    """
+    value = dataclasses.asdict(facts)
+    value["timestamp"]["serial_number"] = format(facts.timestamp.serial_number, "x")
+    return canonical_json(value)
+
+
+def facts_from_json(data: bytes) -> CertificateFacts:
+    """The facts stored with a certificate."""
+    raw: dict[str, Any] = parse_json(data, what="certificate facts")
+    raw["investor"] = PartyFacts(**raw["investor"])
+    raw["borrower"] = PartyFacts(**raw["borrower"])
+    raw["signatures"] = tuple(SignatureFacts(**entry) for entry in raw["signatures"])
+    raw["timestamp"]["serial_number"] = int(raw["timestamp"]["serial_number"], 16)
+    raw["timestamp"] = TimestampFacts(**raw["timestamp"])
+    return CertificateFacts(**raw)
+
+
+class CertificateService:
+    """Issues and serves certificates. The signer (keys, fonts, timestamper) is built once."""
+
+    def __init__(
+        self,
+        db: Database,
+        blobs: BlobStore,
+        signer: CertificateSigner,
+        *,
+        settings: Settings,
+        verifier_key: NoteVerifierKey,
+        clock: Clock,
+    ) -> None:
+        self.db = db
+        self.blobs = blobs
+        self.signer = signer
+        self.settings = settings
+        self.verifier_key = verifier_key
+        self.clock = clock
+
+    def certificate(self, contract_id: str) -> tuple[bytes, str]:
+        """The certificate PDF of a contract whose evidence is ready, and its SHA-256.
+
+        Made on first request and stored; every later request gets the same bytes. Raises
+        ``evidence_not_ready`` before the evidence is complete.
+        """
+        with self.db.read() as session:
+            issued = session.get(IssuedCertificate, contract_id)
+            if issued is not None:
+                return self.blobs.get(session, issued.pdf_sha256), issued.pdf_sha256
+            contract = _need(session.get(Contract, contract_id), "the contract")
+            progress = evidence_progress(session, contract)
+            if progress is None or not progress["ready"]:
+                raise NotReady("the evidence of this contract is not complete yet", retry_after=1)
+            facts = self.facts(session, contract, issued_at=stamp(self.clock))
+        pdf, sha256 = issue_certificate(facts, self.signer)
+        self.blobs.stage([(sha256, pdf)])
+        try:
+            with self.db.write() as session:
+                self.blobs.put_many(session, [(sha256, pdf)])
+                session.add(
+                    IssuedCertificate(
+                        contract_id=contract_id,
+                        certificate_number=facts.certificate_number,
+                        pdf_sha256=sha256,
+                        pdf_size=len(pdf),
+                        facts=facts_to_json(facts),
+                        issued_at=facts.issued_at,
+                    )
+                )
+        except IntegrityError:
+            # Another request issued it first: everyone gets that one.
+            return self.certificate(contract_id)
+        return pdf, sha256
+
+    def facts(
+        self,
+        session: Session,
+        contract: Contract,
+        *,
+        issued_at: str,
+        public_url: str | None = None,
+        notary_version: str = __version__,
+    ) -> CertificateFacts:
+        """What the certificate of ``contract`` shows, from stored evidence only."""
+        sequence = _need(contract.record_sequence, "the record")
+        leaf = _need(session.get(LogLeaf, sequence), "the record")
+        token = _need(session.get(RecordTimestamp, sequence), "the record's timestamp")
+        checkpoint = _need(first_checkpoint_covering(session, sequence), "a checkpoint")
+        platform = _need(session.get(Platform, contract.platform_id), "the platform")
+        terms = parse_json(contract.terms_json, what="stored terms")
+        record = parse_json(leaf.record, what="stored record")
+        parties = {
+            role: session.get(Party, party_id)
+            for role, party_id in (("investor", contract.investor_id), ("borrower", contract.borrower_id))
+        }
+        chain = x509.load_pem_x509_certificates(token.chain_pem.encode())
+        info = verify_timestamp(
+            token.response, message=leaf.record, trust_roots=chain[-1:], intermediates=chain[:-1]
+        )
+        signatures = session.execute(
+            select(Signature).where(
+                Signature.contract_id == contract.id, Signature.purpose == payloads.PURPOSE_SIGN
+            )
+        ).scalars()
+        return CertificateFacts(
+            certificate_number=f"NC{record['sealed_at'][:4]}-{leaf.sequence:010d}",
+            issued_at=issued_at,
+            contract_id=contract.id,
+            platform_id=platform.id,
+            platform_name=platform.name,
+            investor=_party(parties["investor"]),
+            borrower=_party(parties["borrower"]),
+            amount=terms["amount"],
+            currency=terms["currency"],
+            annual_rate=terms["annual_rate"],
+            term_months=terms["term_months"],
+            start_date=terms["start_date"],
+            sign_by=terms["sign_by"],
+            filed_at=contract.received_at,
+            sealed_at=record["sealed_at"],
+            document_sha256=contract.document_sha256,
+            document_size=contract.document_size,
+            media_type=contract.media_type,
+            terms_sha256=contract.terms_sha256,
+            record_sha256=leaf.record_sha256,
+            signatures=tuple(
+                SignatureFacts(s.role, s.algorithm, s.key_fingerprint, s.signed_at, s.identity_assurance)
+                for s in sorted(signatures, key=lambda s: payloads.ROLES.index(s.role))
+            ),
+            timestamp=TimestampFacts(
+                authority=info.tsa_name or info.signer_subject,
+                gen_time=payloads.format_time(info.gen_time),
+                serial_number=info.serial_number,
+            ),
+            leaf_index=leaf.sequence,
+            tree_size=checkpoint.tree_size,
+            root_hash=checkpoint.root_hash.hex(),
+            checkpoint_origin=checkpoint.origin,
+            checkpoint_verifier_key=self.verifier_key.text,
+            public_url=public_url or self.settings.public_url,
+            notary_version=notary_version,
+        )
+
+    def reproduce(self, contract_id: str) -> bool:
+        """Whether the stored certificate's first revision is exactly the certificate rendered
+        again from its stored facts, and those facts still agree with the stored evidence."""
+        with self.db.read() as session:
+            issued = session.get(IssuedCertificate, contract_id)
+            contract = session.get(Contract, contract_id)
+            if issued is None or contract is None:
+                return False
+            stored = facts_from_json(issued.facts)
+            again = self.facts(
+                session,
+                contract,
+                issued_at=stored.issued_at,
+                public_url=stored.public_url,
+                notary_version=stored.notary_version,
+            )
+            pdf = self.blobs.get(session, issued.pdf_sha256)
+        unsigned = render_certificate(stored)
+        return (
+            again == stored
+            and pdf.startswith(unsigned)
+            and hashlib.sha256(pdf).hexdigest() == issued.pdf_sha256
+        )
+
+
+def _need(value: T | None, what: str) -> T:
+    if value is None:
+        raise NotReady(f"{what} of this contract is not stored yet", retry_after=1)
+    return value
+
+
+def _party(party: Party | None) -> PartyFacts:
+    party = _need(party, "a party")
+    return PartyFacts(party.id, party.name, party.id_number_masked)

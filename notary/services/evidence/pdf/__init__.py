@@ -1,0 +1,45 @@
+"""The evidence certificate: a bilingual PDF of a sealed contract, signed by the notary (PAdES).
+
+``render_certificate(facts)`` makes the unsigned, reproducible PDF; a :class:`CertificateSigner`
+(built once per process) signs it with the notary key and a signature timestamp;
+``issue_certificate`` does both and returns the bytes with their SHA-256 for the caller to store.
+"""
+
+from notary.services.evidence.pdf.facts import (
+    CertificateFacts,
+    InvalidCertificateFacts,
+    PartyFacts,
+    SignatureFacts,
+    TimestampFacts,
+    mask_id_number,
+    verification_url,
+)
+from notary.services.evidence.pdf.fonts import CertificateFontMissing
+from notary.services.evidence.pdf.render import qr_payload, render_certificate
+from notary.services.evidence.pdf.sign import (
+    CallableTimeStamper,
+    CertificateSigner,
+    CertificateSigningFailed,
+    SignedCertificate,
+    issue_certificate,
+    sign_certificate,
+)
+
+__all__ = [
+    "CallableTimeStamper",
+    "CertificateFacts",
+    "CertificateFontMissing",
+    "CertificateSigner",
+    "CertificateSigningFailed",
+    "InvalidCertificateFacts",
+    "PartyFacts",
+    "SignatureFacts",
+    "SignedCertificate",
+    "TimestampFacts",
+    "issue_certificate",
+    "mask_id_number",
+    "qr_payload",
+    "render_certificate",
+    "sign_certificate",
+    "verification_url",
+]

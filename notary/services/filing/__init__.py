@@ -1,0 +1,1 @@
+"""Filing contracts: the terms accepted, and idempotent single and batch filing."""

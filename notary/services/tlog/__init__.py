@@ -1,0 +1,1 @@
+"""The transparency log: sequencing records, signed checkpoints, timestamps, and public reads."""

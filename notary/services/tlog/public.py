@@ -1,0 +1,151 @@
+"""Reading the public log: checkpoints, proofs, and whether a record is in it.
+
+The public log serves hashes, checkpoints and proofs only; never a record's contents.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from cryptography.hazmat.primitives.serialization import Encoding
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from notary.errors import NotFound, NotReady, Unprocessable
+from notary.storage.models import LogLeaf, SignedCheckpoint
+from notary.storage.tree import read_nodes, tree_state
+from notary.verify.merkle.plan import consistency_proof_plan, inclusion_proof_plan
+
+if TYPE_CHECKING:
+    from notary.runtime import Runtime
+
+
+@dataclass(frozen=True)
+class InclusionProof:
+    leaf_index: int
+    tree_size: int
+    hashes: list[bytes]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "leaf_index": self.leaf_index,
+            "tree_size": self.tree_size,
+            "hashes": [h.hex() for h in self.hashes],
+        }
+
+
+def latest_checkpoint(session: Session) -> SignedCheckpoint:
+    """The newest signed checkpoint; raises :class:`NotFound` before the first one."""
+    checkpoint = session.execute(
+        select(SignedCheckpoint).order_by(SignedCheckpoint.tree_size.desc()).limit(1)
+    ).scalar_one_or_none()
+    if checkpoint is None:
+        raise NotFound("no checkpoint has been signed yet")
+    return checkpoint
+
+
+def checkpoint_at(session: Session, tree_size: int) -> SignedCheckpoint:
+    """The checkpoint of exactly ``tree_size``; raises :class:`NotFound`."""
+    checkpoint = session.get(SignedCheckpoint, tree_size)
+    if checkpoint is None:
+        raise NotFound(f"no checkpoint was signed at tree size {tree_size}")
+    return checkpoint
+
+
+def first_checkpoint_covering(session: Session, leaf_index: int) -> SignedCheckpoint | None:
+    """The first checkpoint whose tree holds ``leaf_index`` (the one a bundle carries)."""
+    return session.execute(
+        select(SignedCheckpoint)
+        .where(SignedCheckpoint.tree_size > leaf_index)
+        .order_by(SignedCheckpoint.tree_size)
+        .limit(1)
+    ).scalar_one_or_none()
+
+
+def inclusion_proof(session: Session, leaf_index: int, tree_size: int) -> InclusionProof:
+    """The proof that leaf ``leaf_index`` is in the tree of ``tree_size``: O(log n) node reads.
+
+    Raises :class:`Unprocessable` for an impossible request (index ≥ size, size beyond the tree).
+    """
+    size, _ = tree_state(session)
+    if not 0 < tree_size <= size:
+        raise Unprocessable(
+            f"tree_size must be between 1 and the tree's size ({size})", details={"tree_size": [f"1..{size}"]}
+        )
+    if not 0 <= leaf_index < tree_size:
+        raise Unprocessable(
+            "leaf_index must be below tree_size", details={"leaf_index": [f"0..{tree_size - 1}"]}
+        )
+    plan = inclusion_proof_plan(leaf_index, tree_size)
+    return InclusionProof(leaf_index, tree_size, plan.assemble(read_nodes(session, plan.nodes)))
+
+
+def consistency_proof(session: Session, first: int, second: int) -> list[bytes]:
+    """The proof that the tree of ``first`` leaves is a prefix of the tree of ``second``.
+
+    Raises :class:`Unprocessable` for an impossible request (first < 1, first > second, second
+    beyond the tree).
+    """
+    size, _ = tree_state(session)
+    if not 0 < second <= size:
+        raise Unprocessable(
+            f"second must be between 1 and the tree's size ({size})", details={"second": [f"1..{size}"]}
+        )
+    if not 0 < first <= second:
+        raise Unprocessable("first must be between 1 and second", details={"first": [f"1..{second}"]})
+    plan = consistency_proof_plan(first, second)
+    return plan.assemble(read_nodes(session, plan.nodes))
+
+
+def leaf_by_record(session: Session, record_sha256: str) -> LogLeaf:
+    """The leaf holding the record with this SHA-256; raises :class:`NotFound`."""
+    leaf = session.execute(select(LogLeaf).where(LogLeaf.record_sha256 == record_sha256)).scalar_one_or_none()
+    if leaf is None:
+        raise NotFound("no record with that SHA-256 is in the log")
+    return leaf
+
+
+def record_presence(session: Session, record_sha256: str) -> dict[str, Any]:
+    """``GET /r/{sha}``: where the record is, proven against the latest checkpoint; nothing personal."""
+    leaf = leaf_by_record(session, record_sha256)
+    checkpoint = session.execute(
+        select(SignedCheckpoint).order_by(SignedCheckpoint.tree_size.desc()).limit(1)
+    ).scalar_one_or_none()
+    if checkpoint is None or checkpoint.tree_size <= leaf.sequence:
+        raise NotReady("the record is in the log but no checkpoint covers it yet", retry_after=1)
+    proof = inclusion_proof(session, leaf.sequence, checkpoint.tree_size)
+    return {
+        "record_sha256": record_sha256,
+        "leaf_index": leaf.sequence,
+        "tree_size": checkpoint.tree_size,
+        "hashes": [h.hex() for h in proof.hashes],
+        "checkpoint": checkpoint.note,
+    }
+
+
+def log_key(rt: Runtime) -> dict[str, str]:
+    """``GET /log/key``: the log's current key, with its C2SP verifier key text."""
+    signer = rt.log_signer
+    return {
+        "origin": signer.name,
+        "verifier_key": signer.verifier_key,
+        "public_key_pem": rt.keys.log_public_pem,
+        "algorithm": "ed25519",
+    }
+
+
+def trust_file(rt: Runtime) -> dict[str, Any]:
+    """``GET /trust``: the log keys (with the sizes each signed), the notary's root and the
+    timestamp authorities' roots, for ``notary verify --trust``."""
+    tsa_roots: list[str] = []
+    for authority in rt.tsa_client.authorities:
+        for root in authority.trust_roots:
+            pem = root.public_bytes(Encoding.PEM).decode("ascii")
+            if pem not in tsa_roots:
+                tsa_roots.append(pem)
+    return {
+        "logs": [{"origin": rt.log_signer.name, "verifier_key": rt.log_signer.verifier_key, "from_size": 0}],
+        "notary_roots_pem": [rt.keys.root_cert.public_bytes(Encoding.PEM).decode("ascii")],
+        "tsa_roots_pem": tsa_roots,
+    }

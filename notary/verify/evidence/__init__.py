@@ -1,0 +1,1 @@
+"""The evidence bundle: its record, its members, and every check of it offline."""

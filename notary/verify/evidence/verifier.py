@@ -1,0 +1,238 @@
+"""Verify an evidence bundle offline: every check, by name, into one frozen report.
+
+Checks run in a fixed order; a check whose inputs come from a check that did not pass is
+reported as not run, so the report is complete and still invalid. Nothing here touches the
+network or the clock except through ``now``; trust comes only from the ``trust`` argument,
+and without it the bundle's own keys are used and the report says so (``bundle_only``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from notary.verify.errors import NotaryError
+from notary.verify.evidence.bundle import EvidenceBundle
+from notary.verify.evidence.checks import (
+    Anchors,
+    Passed,
+    check_document,
+    check_manifest,
+    check_notary_certificate,
+    check_record,
+    check_record_timestamp,
+    check_signature,
+    check_terms,
+)
+from notary.verify.evidence.log_checks import (
+    check_checkpoint_signature,
+    check_checkpoint_timestamps,
+    check_consistency,
+    check_inclusion,
+    check_log_key,
+)
+from notary.verify.payloads import ROLES, format_time
+from notary.verify.report import (
+    BUNDLE_ONLY,
+    CHECK_NAMES,
+    FAILED,
+    NOT_RUN,
+    PASSED,
+    TRUST_FILE,
+    Check,
+    LogPosition,
+    PartySummary,
+    SigningTime,
+    TreeHead,
+    VerificationReport,
+)
+from notary.verify.trust import TrustFile
+
+__all__ = ["verify_bundle", "verify_evidence"]
+
+
+class _Checks:
+    """Runs checks in order and keeps what each established."""
+
+    def __init__(self) -> None:
+        self.results: dict[str, Check] = {}
+        self.values: dict[str, Any] = {}
+
+    def run(self, name: str, check: Callable[[], Passed], *, needs: tuple[str, ...] = ()) -> Any:
+        blocked = [need for need in needs if need not in self.values]
+        if blocked:
+            self.results[name] = Check(
+                name, NOT_RUN, f"not run: needs {', '.join(blocked)}, which did not pass", {"needs": blocked}
+            )
+            return None
+        try:
+            outcome = check()
+        except NotaryError as exc:
+            self.results[name] = Check(name, FAILED, exc.message, exc.details or {}, exc.code)
+            return None
+        except Exception as exc:  # a verifier fails closed on anything it did not foresee
+            self.results[name] = Check(
+                name, FAILED, f"the check could not complete: {type(exc).__name__}", {}, "check_error"
+            )
+            return None
+        self.results[name] = Check(name, PASSED, outcome.reason, outcome.details)
+        self.values[name] = outcome.value
+        return outcome.value
+
+    def report_checks(self) -> tuple[Check, ...]:
+        return tuple(self.results[name] for name in CHECK_NAMES if name in self.results)
+
+
+def verify_bundle(
+    data: bytes,
+    *,
+    document: bytes | None = None,
+    trust: TrustFile | None = None,
+    newer_checkpoint: str | bytes | None = None,
+    consistency_proof: Mapping[str, Any] | None = None,
+    now: dt.datetime | None = None,
+) -> VerificationReport:
+    """Verify the bundle zip ``data`` and return the report (valid or not).
+
+    ``document`` is checked against the record too (the file a person holds). ``trust``
+    anchors the log key and the timestamp and notary roots; without it the bundle's own
+    keys are used (integrity, not origin). ``newer_checkpoint`` (signed note text) and
+    ``consistency_proof`` (``{first, second, hashes}`` as ``/log/proof/consistency``
+    answers) add the ``consistency`` check; give both or neither. ``now`` (default: the
+    clock) dates the report and bounds timestamps' genTime.
+
+    Raises :class:`~notary.verify.archive.MalformedBundle` when ``data`` is not a zip that
+    may be opened (see :func:`~notary.verify.archive.read_archive`) or is no bundle at all,
+    and ``TypeError`` when only one of ``newer_checkpoint`` and ``consistency_proof`` is given.
+    Everything wrong inside a well-formed zip is a failed check, not an exception.
+    """
+    return verify_evidence(
+        EvidenceBundle.from_zip(data),
+        document=document,
+        trust=trust,
+        newer_checkpoint=newer_checkpoint,
+        consistency_proof=consistency_proof,
+        now=now,
+    )
+
+
+def verify_evidence(
+    bundle: EvidenceBundle,
+    *,
+    document: bytes | None = None,
+    trust: TrustFile | None = None,
+    newer_checkpoint: str | bytes | None = None,
+    consistency_proof: Mapping[str, Any] | None = None,
+    now: dt.datetime | None = None,
+) -> VerificationReport:
+    """:func:`verify_bundle` for a bundle already opened (a case export opens many)."""
+    if (newer_checkpoint is None) != (consistency_proof is None):
+        raise TypeError("give both newer_checkpoint and consistency_proof, or neither")
+    moment = now or dt.datetime.now(dt.UTC)
+    anchors = Anchors(trust)
+    checks = _Checks()
+    basis = TRUST_FILE if trust is not None else BUNDLE_ONLY
+    checks.run("trust", lambda: _describe_trust(trust))
+
+    record = checks.run("record_fields", lambda: check_record(bundle))
+    checks.run("manifest", lambda: check_manifest(bundle, record))
+    checks.run("document_digest", lambda: check_document(bundle, record, document), needs=("record_fields",))
+    checks.run("terms_digest", lambda: check_terms(bundle, record), needs=("record_fields",))
+    for role in ROLES:
+        checks.run(
+            f"signature_{role}",
+            functools.partial(check_signature, bundle, record, role),
+            needs=("record_fields",),
+        )
+    stamp = checks.run("record_timestamp", lambda: check_record_timestamp(bundle, anchors, moment))
+    bundle_key = checks.run("log_key", lambda: check_log_key(bundle))
+    signed = checks.run(
+        "checkpoint_signature",
+        lambda: check_checkpoint_signature(bundle, anchors, bundle_key),
+        needs=() if trust is not None else ("log_key",),
+    )
+    proof = checks.run(
+        "inclusion_proof",
+        lambda: check_inclusion(bundle, record, signed),
+        needs=("record_fields", "checkpoint_signature"),
+    )
+    checks.run(
+        "checkpoint_timestamp",
+        lambda: check_checkpoint_timestamps(bundle, signed, anchors, moment),
+        needs=("checkpoint_signature",),
+    )
+    newer = None
+    if newer_checkpoint is not None and consistency_proof is not None:
+        text, given_proof = newer_checkpoint, consistency_proof
+        newer = checks.run(
+            "consistency",
+            lambda: check_consistency(signed, text, given_proof, anchors, bundle_key),
+            needs=("checkpoint_signature",),
+        )
+    checks.run("notary_certificate", lambda: check_notary_certificate(bundle, anchors))
+
+    report_checks = checks.report_checks()
+    parties = tuple(
+        PartySummary(
+            role=role,
+            party_id=value.party_id,
+            key_fingerprint=value.key_fingerprint,
+            algorithm=value.algorithm,
+            identity_assurance=value.identity_assurance,
+            signed_at=value.signed_at,
+        )
+        for role in ROLES
+        if (value := checks.values.get(f"signature_{role}")) is not None
+    )
+    manifest = checks.values.get("manifest")
+    return VerificationReport(
+        checks=report_checks,
+        trust_basis=basis,
+        verified_at=format_time(moment),
+        contract_id=record.contract_id if record else (manifest or {}).get("contract_id"),
+        record_sha256=record.sha256 if record else None,
+        document_sha256=checks.values.get("document_digest"),
+        signing_time=_signing_time(stamp),
+        log=_position(signed, proof),
+        newer_checkpoint=TreeHead(newer.origin, newer.size, newer.root_hash.hex()) if newer else None,
+        parties=parties,
+    )
+
+
+def _describe_trust(trust: TrustFile | None) -> Passed:
+    if trust is None:
+        return Passed(
+            "no trust file: the bundle's own keys were used, which proves integrity but not origin",
+            {"trust_basis": BUNDLE_ONLY},
+        )
+    return Passed(
+        f"trust file: {len(trust.logs)} log key(s), {len(trust.tsa_roots)} TSA root(s), "
+        f"{len(trust.notary_roots)} notary root(s); the bundle's own keys were not relied on",
+        {
+            "trust_basis": TRUST_FILE,
+            "log_keys": [log.to_dict() for log in trust.logs],
+            "tsa_roots": [root.subject.rfc4514_string() for root in trust.tsa_roots],
+            "notary_roots": [root.subject.rfc4514_string() for root in trust.notary_roots],
+        },
+    )
+
+
+def _signing_time(stamp: Any) -> SigningTime | None:
+    if stamp is None:
+        return None
+    return SigningTime(
+        time=format_time(stamp.gen_time),
+        source="rfc3161_gen_time",
+        authority=stamp.signer_subject,
+        serial_number=str(stamp.serial_number),
+        policy=stamp.policy,
+    )
+
+
+def _position(signed: Any, proof: Any) -> LogPosition | None:
+    if signed is None or proof is None:
+        return None
+    checkpoint = signed.checkpoint
+    return LogPosition(checkpoint.origin, proof.leaf_index, proof.tree_size, checkpoint.root_hash.hex())

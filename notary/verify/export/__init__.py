@@ -1,0 +1,1 @@
+"""The case export: its zip, its signed manifest, and its verification offline."""

@@ -1,0 +1,1 @@
+"""Merkle trees (RFC 9162): hashing, proof verification, and proofs planned from stored subtrees."""

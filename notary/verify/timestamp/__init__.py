@@ -1,0 +1,1 @@
+"""RFC 3161 timestamp tokens and the X.509 chains behind them, checked offline."""
