@@ -328,7 +328,7 @@ def sealed_ceiling(database_url: str, contracts: int) -> dict[str, Any]:
 
 def empty_endpoint(seconds: float, threads: int) -> dict[str, Any]:
     """Requests per second to :mod:`bench.empty_app` under ``notary serve``'s gunicorn command."""
-    from notary.cli import gunicorn_command
+    from notary.cli.instance import gunicorn_command
     from notary.config import Settings
 
     port = free_port()

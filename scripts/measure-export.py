@@ -33,7 +33,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from notary.cli import init_instance  # noqa: E402
+from notary.cli.instance import init_instance  # noqa: E402
 from notary.config import Settings  # noqa: E402
 from notary.runtime import Runtime  # noqa: E402
 from notary.services.access import cases  # noqa: E402

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from notary.app import create_app
-from notary.cli import init_instance
+from notary.cli.instance import init_instance
 from notary.config import Settings
 from notary.runtime import Runtime
 from notary.storage.db import Database

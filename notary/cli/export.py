@@ -1,7 +1,6 @@
-"""Case exports on the command line: ``notary export`` (an operator, on the server) and the
-export half of ``notary verify`` (anyone, offline).
+"""``notary export``: an operator writes an approved case's export on the server.
 
-Registered on the ``notary`` group by :mod:`notary.cli`.
+Verifying one offline is ``notary verify`` (:mod:`notary.cli.verify`).
 """
 
 from __future__ import annotations
@@ -9,11 +8,10 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import Any
 
 import click
 
-from notary.cli.access import _emit, _json_option, operator_option, runtime_scope
+from notary.cli.common import emit, json_option, operator_option, runtime_scope
 
 
 @click.command("export")
@@ -22,7 +20,7 @@ from notary.cli.access import _emit, _json_option, operator_option, runtime_scop
     "--out", required=True, type=click.Path(path_type=Path, dir_okay=False), help="The zip file to write."
 )
 @operator_option
-@_json_option
+@json_option
 def export(case_id: str, out: Path, operator: str, as_json: bool) -> None:
     """Export an approved case: every evidence bundle in its scope and a manifest signed by the
     notary, as one zip (docs/export.md). Recorded in the audit trail under --operator, with the
@@ -70,47 +68,9 @@ def export(case_id: str, out: Path, operator: str, as_json: bool) -> None:
         "manifest_sha256": summary.manifest_sha256,
         "exported_at": job.header["exported_at"],
     }
-    _emit(
+    emit(
         as_json,
         result,
         f"case {case_id}: {summary.bundles} bundle(s) in {out} ({summary.bytes} bytes, SHA-256 {summary.sha256}); "
         f"{summary.not_included} contract(s) in scope not included (evidence not ready)",
     )
-
-
-def is_export(path: Path) -> bool:
-    """Whether the file at ``path`` is a case export (rather than a bundle); unreadable files
-    are left to the bundle reader to report."""
-    from notary.verify.export.verifier import EXPORT, archive_kind
-
-    try:
-        with path.open("rb") as handle:
-            return archive_kind(handle) == EXPORT
-    except OSError:
-        return False
-
-
-def verify_export_file(path: Path, trust: Any) -> Any:
-    """Verify the case export at ``path`` with the trust file ``trust`` (or None); the report.
-
-    Raises :class:`notary.cli.Unusable` (exit 2) for a file that cannot be read or is not a
-    zip the export reader will open.
-    """
-    from notary.cli import Unusable
-    from notary.verify.errors import NotaryError
-    from notary.verify.export.archive import ExportArchive
-    from notary.verify.export.verifier import verify_export
-
-    try:
-        with path.open("rb") as handle:
-            if not sys.stderr.isatty():
-                return verify_export(handle, trust=trust)
-            total = ExportArchive.open(handle).bundle_count
-            with click.progressbar(
-                length=total, label="verifying bundles", file=sys.stderr, show_pos=True
-            ) as bar:
-                return verify_export(handle, trust=trust, progress=lambda _done: bar.update(1))
-    except OSError as exc:
-        raise Unusable(f"cannot read export {path}: {exc.strerror or exc}") from exc
-    except NotaryError as exc:
-        raise Unusable(exc.message, code=exc.code) from exc

@@ -58,7 +58,7 @@ def test_threaded_workers_keep_connections_open_and_answer_concurrent_requests(t
 
 
 def test_one_thread_means_sync_workers_and_more_means_gthread():
-    from notary.cli import gunicorn_command
+    from notary.cli.instance import gunicorn_command
 
     sync = gunicorn_command("app:app", host="127.0.0.1", port=1, workers=2, threads=1)
     assert "--worker-class" not in sync

@@ -20,12 +20,12 @@ PACKAGE = Path(notary.verify.__file__).parent
 
 
 def modules() -> list[str]:
-    return sorted(f"notary.verify.{info.name}" for info in pkgutil.iter_modules([str(PACKAGE)]))
+    return sorted(info.name for info in pkgutil.walk_packages([str(PACKAGE)], prefix="notary.verify."))
 
 
 def test_every_import_is_of_the_standard_library_or_the_allowed_few():
     offenders = []
-    for path in sorted(PACKAGE.glob("*.py")):
+    for path in sorted(PACKAGE.rglob("*.py")):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.Import):
                 names = [alias.name for alias in node.names]
@@ -39,7 +39,7 @@ def test_every_import_is_of_the_standard_library_or_the_allowed_few():
                     continue
                 if top in ALLOWED or top in sys.stdlib_module_names or top == "__future__":
                     continue
-                offenders.append(f"{path.name}: {name}")
+                offenders.append(f"{path.relative_to(PACKAGE)}: {name}")
     assert offenders == []
 
 

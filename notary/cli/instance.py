@@ -1,0 +1,154 @@
+"""Running an instance: ``notary init``, ``notary serve`` and ``notary worker``."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+from typing import Any
+
+import click
+
+from notary.cli.common import emit, load_settings, runtime
+from notary.config import Settings
+
+
+def init_instance(settings: Settings) -> dict[str, Any]:
+    """Create the instance folder, keys and database schema; idempotent, never overwrites a key."""
+    from notary.signing.keystore import ensure_keys
+    from notary.storage.db import Database
+    from notary.storage.schema import upgrade
+
+    settings.instance_path.mkdir(parents=True, exist_ok=True)
+    os.chmod(settings.instance_path, 0o700)
+    created = ensure_keys(settings.key_dir, organisation=settings.organisation)
+    settings.blob_dir.mkdir(exist_ok=True)
+    database = Database(settings.effective_database_url)
+    try:
+        upgrade(database)
+    finally:
+        database.dispose()
+    return {
+        "instance_path": str(settings.instance_path),
+        "database": database.dialect,
+        "keys_created": created,
+        "log_origin": settings.effective_log_origin,
+    }
+
+
+@click.command()
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def init(as_json: bool) -> None:
+    """Create the instance folder, database and keys (idempotent; never overwrites a key)."""
+    result = init_instance(load_settings())
+    created = ", ".join(result["keys_created"]) or "none (all present)"
+    emit(
+        as_json,
+        result,
+        f"instance {result['instance_path']} ready ({result['database']}); keys created: {created}",
+    )
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--dev", is_flag=True, help="Flask's development server instead of gunicorn.")
+@click.option("--no-worker", is_flag=True, help="Do not start a background worker beside the web server.")
+@click.option(
+    "--workers", type=int, default=None, help="gunicorn worker processes (default NOTARY_WEB_WORKERS)."
+)
+def serve(host: str, port: int, dev: bool, no_worker: bool, workers: int | None) -> None:
+    """Run the service (gunicorn) and one background worker beside it."""
+    settings = load_settings()
+    if dev:
+        web = [
+            sys.executable,
+            "-m",
+            "flask",
+            "--app",
+            "notary.app:create_app()",
+            "run",
+            "--host",
+            host,
+            "--port",
+            str(port),
+        ]
+    else:
+        web = gunicorn_command(
+            "notary.app:create_app()",
+            host=host,
+            port=port,
+            workers=workers or settings.web_workers,
+            threads=settings.web_threads,
+        )
+    worker = None if no_worker else [sys.executable, "-m", "notary.cli", "worker"]
+    sys.exit(_supervise(web, worker))
+
+
+def gunicorn_command(app: str, *, host: str, port: int, workers: int, threads: int = 1) -> list[str]:
+    """How ``notary serve`` runs gunicorn (the benchmark runs its bare endpoint the same way).
+
+    With ``threads`` > 1 the workers are gthread workers: connections stay open between
+    requests (keep-alive), one request's wait for the disk or the database lets another run,
+    and a long answer (a case export) does not count against the worker timeout, which then
+    only catches a worker that stopped answering altogether.
+    """
+    worker_class = ["--worker-class", "gthread", "--threads", str(threads)] if threads > 1 else []
+    return [
+        sys.executable, "-m", "gunicorn", "--no-control-socket",
+        "--workers", str(workers), *worker_class, "--bind", f"{host}:{port}",
+        "--timeout", "120", "--graceful-timeout", "10", app,
+    ]  # fmt: skip
+
+
+def _supervise(web: list[str], worker: list[str] | None) -> int:
+    """Run the web server and keep a worker running beside it until the server stops."""
+    processes: dict[str, subprocess.Popen[bytes]] = {"web": subprocess.Popen(web)}
+    if worker:
+        processes["worker"] = subprocess.Popen(worker)
+    stopping = threading.Event()
+
+    def stop(signum: int, _frame: Any) -> None:
+        stopping.set()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    code = 0
+    while not stopping.is_set():
+        web_code = processes["web"].poll()
+        if web_code is not None:
+            code = web_code
+            break
+        if worker and processes["worker"].poll() is not None:
+            click.echo("notary: the worker stopped; starting another", err=True)
+            processes["worker"] = subprocess.Popen(worker)
+        stopping.wait(0.5)
+    for process in processes.values():
+        if process.poll() is None:
+            process.terminate()
+    for process in processes.values():
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+    return code
+
+
+@click.command()
+@click.option("--once", is_flag=True, help="Do one round of work and exit (when leading).")
+def worker(once: bool) -> None:
+    """Background work: sealing, timestamps and retries, deadline expiry. One leads at a time."""
+    from notary.services.worker import Worker
+
+    rt = runtime()
+    background = Worker(rt)
+    if once:
+        click.echo(json.dumps({"handled": background.run_once()}))
+        return
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    background.run(stop)

@@ -1,0 +1,66 @@
+"""Operators' platform commands: ``notary platform add|defunct|token``."""
+
+from __future__ import annotations
+
+import click
+
+from notary.cli.common import emit, operator_option, runtime_scope
+
+
+@click.group()
+def platform() -> None:
+    """Register platforms and mark collapsed ones defunct."""
+
+
+@platform.command("add")
+@click.argument("name")
+@click.option("--json", "as_json", is_flag=True)
+@operator_option
+def platform_add(name: str, as_json: bool, operator: str) -> None:
+    """Register a platform; prints its id and API token (shown once)."""
+    from notary.services.access.platforms import add_platform
+    from notary.services.clock import stamp
+
+    with runtime_scope() as rt, rt.db.write() as session:
+        new = add_platform(session, name, now=stamp(rt.clock), operator=operator)
+    emit(
+        as_json,
+        {"platform_id": new.platform_id, "token": new.token},
+        f"platform {new.platform_id} ({new.name})\ntoken (shown once): {new.token}",
+    )
+
+
+@platform.command("defunct")
+@click.argument("platform_id")
+@click.option("--json", "as_json", is_flag=True)
+@operator_option
+def platform_defunct(platform_id: str, as_json: bool, operator: str) -> None:
+    """Mark a collapsed platform: its token stops working at once; nothing is deleted."""
+    from notary.services.access.platforms import mark_defunct
+    from notary.services.clock import stamp
+
+    with runtime_scope() as rt, rt.db.write() as session:
+        marked = mark_defunct(session, platform_id, now=stamp(rt.clock), operator=operator)
+        result = {"platform_id": marked.id, "status": marked.status, "defunct_at": marked.defunct_at}
+    emit(as_json, result, f"platform {platform_id} is defunct since {result['defunct_at']}")
+
+
+@platform.command("token")
+@click.argument("platform_id")
+@click.option("--revoke-others", is_flag=True, help="Revoke every older token of the platform at once.")
+@click.option("--json", "as_json", is_flag=True)
+@operator_option
+def platform_token(platform_id: str, revoke_others: bool, as_json: bool, operator: str) -> None:
+    """Issue a new API token for a platform (shown once): rotation, or after a leak."""
+    from notary.services.access.platforms import new_platform_token
+    from notary.services.clock import stamp
+
+    with runtime_scope() as rt, rt.db.write() as session:
+        token, revoked = new_platform_token(
+            session, platform_id, revoke_others=revoke_others, now=stamp(rt.clock), operator=operator
+        )
+    emit(
+        as_json,
+        {"platform_id": platform_id, "token": token, "tokens_revoked": revoked},
+        f"platform {platform_id}: {revoked} older token(s) revoked\ntoken (shown once): {token}",
+    )

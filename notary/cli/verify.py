@@ -1,0 +1,161 @@
+"""``notary verify``: an evidence bundle or a case export, offline.
+
+Exit status 0 when valid, 1 when invalid, 2 when the input cannot be verified at all.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from notary.cli.common import Unusable, read_input
+from notary.verify.errors import NotaryError
+
+#: Small inputs (trust file, checkpoint, proof) are read up to this size; anything larger is refused.
+_SMALL_INPUT_BYTES = 1024 * 1024
+
+
+def verify_inputs(
+    bundle: Path,
+    *,
+    document: Path | None,
+    trust: Path | None,
+    checkpoint: Path | None,
+    consistency: Path | None,
+) -> Any:
+    """Read the files of ``notary verify`` and verify; returns the report (of a bundle, or of a
+    case export when ``bundle`` is one: see :func:`is_export`).
+
+    Raises :class:`Unusable` for a file that cannot be read or is too large, for a trust
+    file or consistency proof that does not parse, and for a bundle that is not a zip the
+    verifier will open (``malformed_bundle``).
+    """
+    from notary.verify.archive import MAX_ARCHIVE_BYTES
+    from notary.verify.canonical import parse_json
+    from notary.verify.evidence.verifier import verify_bundle
+    from notary.verify.trust import TrustFile
+
+    if (checkpoint is None) != (consistency is None):
+        raise click.UsageError("--checkpoint and --consistency go together")
+    if is_export(bundle):
+        if document or checkpoint or consistency:
+            raise click.UsageError(
+                "--document, --checkpoint and --consistency are for a bundle, not a case export"
+            )
+        try:
+            trust_file = (
+                TrustFile.from_json(read_input(trust, _SMALL_INPUT_BYTES, "trust file")) if trust else None
+            )
+        except NotaryError as exc:
+            raise Unusable(exc.message, code=exc.code) from exc
+        return verify_export_file(bundle, trust_file)
+    data = read_input(bundle, MAX_ARCHIVE_BYTES, "bundle")
+    given = read_input(document, MAX_ARCHIVE_BYTES, "document") if document else None
+    try:
+        trust_file = (
+            TrustFile.from_json(read_input(trust, _SMALL_INPUT_BYTES, "trust file")) if trust else None
+        )
+        newer = read_input(checkpoint, _SMALL_INPUT_BYTES, "checkpoint") if checkpoint else None
+        proof = (
+            parse_json(
+                read_input(consistency, _SMALL_INPUT_BYTES, "consistency proof"), what="consistency proof"
+            )
+            if consistency
+            else None
+        )
+        if proof is not None and not isinstance(proof, dict):
+            raise Unusable("the consistency proof must be a JSON object {first, second, hashes}")
+        return verify_bundle(
+            data, document=given, trust=trust_file, newer_checkpoint=newer, consistency_proof=proof
+        )
+    except NotaryError as exc:
+        raise Unusable(exc.message, code=exc.code) from exc
+
+
+@click.command()
+@click.argument("bundle", type=click.Path(path_type=Path, dir_okay=False))
+@click.option(
+    "--document", type=click.Path(path_type=Path, dir_okay=False), help="Your copy of the document."
+)
+@click.option(
+    "--trust", type=click.Path(path_type=Path, dir_okay=False), help="The notary's trust file (GET /trust)."
+)
+@click.option(
+    "--checkpoint", type=click.Path(path_type=Path, dir_okay=False), help="A newer signed checkpoint."
+)
+@click.option(
+    "--consistency",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="The consistency proof (JSON) from the bundle's tree size to the newer checkpoint.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+def verify(
+    bundle: Path,
+    document: Path | None,
+    trust: Path | None,
+    checkpoint: Path | None,
+    consistency: Path | None,
+    as_json: bool,
+) -> None:
+    """Verify an evidence bundle or a case export offline: exit 0 valid, 1 invalid, 2 unusable input."""
+    from notary.verify.export.report import ExportReport, render_export_text
+    from notary.verify.report import render_text
+
+    try:
+        report = verify_inputs(
+            bundle, document=document, trust=trust, checkpoint=checkpoint, consistency=consistency
+        )
+    except Unusable as exc:
+        if as_json:
+            click.echo(json.dumps({"error": {"code": exc.code, "message": exc.message}}, ensure_ascii=False))
+        raise
+    if as_json:
+        pieces = report.json_pieces() if isinstance(report, ExportReport) else [report.to_json()]
+        for piece in pieces:
+            click.echo(piece.decode("utf-8"), nl=False)
+        click.echo()
+    else:
+        text = render_export_text(report) if isinstance(report, ExportReport) else render_text(report)
+        click.echo(text, nl=False)
+    sys.exit(0 if report.valid else 1)
+
+
+def is_export(path: Path) -> bool:
+    """Whether the file at ``path`` is a case export (rather than a bundle); unreadable files
+    are left to the bundle reader to report."""
+    from notary.verify.export.verifier import EXPORT, archive_kind
+
+    try:
+        with path.open("rb") as handle:
+            return archive_kind(handle) == EXPORT
+    except OSError:
+        return False
+
+
+def verify_export_file(path: Path, trust: Any) -> Any:
+    """Verify the case export at ``path`` with the trust file ``trust`` (or None); the report.
+
+    Raises :class:`~notary.cli.common.Unusable` (exit 2) for a file that cannot be read or is not a
+    zip the export reader will open.
+    """
+    from notary.verify.errors import NotaryError
+    from notary.verify.export.archive import ExportArchive
+    from notary.verify.export.verifier import verify_export
+
+    try:
+        with path.open("rb") as handle:
+            if not sys.stderr.isatty():
+                return verify_export(handle, trust=trust)
+            total = ExportArchive.open(handle).bundle_count
+            with click.progressbar(
+                length=total, label="verifying bundles", file=sys.stderr, show_pos=True
+            ) as bar:
+                return verify_export(handle, trust=trust, progress=lambda _done: bar.update(1))
+    except OSError as exc:
+        raise Unusable(f"cannot read export {path}: {exc.strerror or exc}") from exc
+    except NotaryError as exc:
+        raise Unusable(exc.message, code=exc.code) from exc
