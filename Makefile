@@ -33,6 +33,7 @@ lint: venv
 	$(BIN)/ruff check notary tests bench
 	$(BIN)/ruff format --check notary tests bench
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 format: venv
 	$(BIN)/ruff format notary tests bench

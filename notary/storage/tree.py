@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from typing import Protocol
 
 from sqlalchemy import Select, and_, bindparam, insert, or_, select, text
 from sqlalchemy.orm import Session
@@ -17,8 +18,22 @@ from notary.storage.models import LogState, TreeNode
 from notary.verify.merkle.plan import Node, append_leaves, append_plan
 from notary.verify.merkle.proofs import EMPTY_ROOT
 
-if TYPE_CHECKING:
-    from notary.services.tlog.sequencer import NewLeaf
+
+@dataclass(frozen=True)
+class NewLeaf:
+    """A leaf the sequencer appended, as its sinks receive it."""
+
+    sequence: int
+    record: bytes
+    record_sha256: str
+    leaf_hash: bytes
+
+
+class LeafSink(Protocol):
+    """Told of new leaves inside the appending transaction (the tree below is one)."""
+
+    def leaves_appended(self, session: Session, leaves: Sequence[NewLeaf]) -> None:
+        """Called inside the appending transaction with the new leaves, in order."""
 
 
 class TreeCorrupt(RuntimeError):

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from notary.services.audit.integrity import Divergence, DivergenceFound, run_audit
+from notary.services.audit.auditor import Divergence, DivergenceFound
+from notary.services.audit.integrity import run_audit
 
 
 class Counting:

@@ -14,9 +14,9 @@ from notary.services.access.key_holders import verified_lookup
 from notary.services.audit import trail as audit
 from notary.services.auth import INVESTIGATOR, PARTY, PLATFORM, Principal
 from notary.services.ceremony.signatures import effective_status
-from notary.services.tlog.public import first_checkpoint_covering
+from notary.services.tlog.public import evidence_progress
 from notary.storage.db import Database
-from notary.storage.models import CheckpointTimestamp, Contract, LogLeaf, Party, RecordTimestamp, Signature
+from notary.storage.models import Contract, Party, Signature
 from notary.verify import payloads
 from notary.verify.canonical import parse_json
 
@@ -151,30 +151,3 @@ def contract_view(session: Session, contract: Contract, *, now: str) -> dict[str
             "reason": contract.decline_reason,
         }
     return view
-
-
-def evidence_progress(session: Session, contract: Contract) -> dict[str, Any] | None:
-    """Where the evidence stands once sealed; ``None`` before."""
-    if contract.record_sequence is None:
-        return None
-    record_sha256 = session.execute(
-        select(LogLeaf.record_sha256).where(LogLeaf.sequence == contract.record_sequence)
-    ).scalar_one()
-    checkpoint = first_checkpoint_covering(session, contract.record_sequence)
-    stamped = session.get(RecordTimestamp, contract.record_sequence) is not None
-    checkpoint_stamped = checkpoint is not None and (
-        session.execute(
-            select(CheckpointTimestamp.tree_size)
-            .where(CheckpointTimestamp.tree_size == checkpoint.tree_size)
-            .limit(1)
-        ).first()
-        is not None
-    )
-    return {
-        "record_sha256": record_sha256,
-        "leaf_index": contract.record_sequence,
-        "checkpoint_size": checkpoint.tree_size if checkpoint else None,
-        "timestamp": "stamped" if stamped else "pending",
-        # Ready: the record's token, the first checkpoint covering it, and that checkpoint's token.
-        "ready": stamped and checkpoint_stamped,
-    }

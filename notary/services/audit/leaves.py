@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from notary.services.audit.integrity import Divergence, DivergenceFound, batches, count_rows, parse_object
+from notary.services.audit.auditor import Divergence, DivergenceFound, batches, count_rows, parse_object
 from notary.storage.blobs import BlobStore
 from notary.storage.db import Database
 from notary.storage.models import Contract, LogLeaf

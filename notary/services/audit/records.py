@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from notary.services.audit.integrity import Divergence, DivergenceFound, batches, count_rows, parse_object
+from notary.services.audit.auditor import Divergence, DivergenceFound, batches, count_rows, parse_object
 from notary.services.audit.trail import AUDIT_FORMAT, AUDIT_HEAD_FORMAT
 from notary.services.ceremony.signatures import SEALED
 from notary.services.tlog.sequencer import record_builder

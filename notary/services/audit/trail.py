@@ -20,9 +20,10 @@ from sqlalchemy.orm import Session
 
 from notary.services.auth import Principal
 from notary.services.clock import Clock
-from notary.services.tlog.sequencer import LeafSink, append_leaves
+from notary.services.tlog.sequencer import append_leaves
 from notary.storage.access_models import AuditAnchor, AuditEntry
 from notary.storage.db import Database
+from notary.storage.tree import LeafSink
 from notary.verify import payloads
 from notary.verify.canonical import canonical_json
 

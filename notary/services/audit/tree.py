@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import func, select
 
-from notary.services.audit.integrity import BATCH, Divergence, DivergenceFound, batches, count_rows
+from notary.services.audit.auditor import BATCH, Divergence, DivergenceFound, batches, count_rows
 from notary.storage.db import Database
 from notary.storage.models import LogLeaf, SignedCheckpoint, TreeNode
 from notary.storage.tree import read_nodes, tree_state

@@ -12,8 +12,7 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from notary.errors import NotReady
-from notary.services.access.contracts import evidence_progress
-from notary.services.tlog.public import first_checkpoint_covering, inclusion_proof
+from notary.services.tlog.public import evidence_progress, first_checkpoint_covering, inclusion_proof
 from notary.storage.models import (
     CheckpointTimestamp,
     Contract,

@@ -19,7 +19,6 @@ from sqlalchemy.orm import Session
 from notary import __version__
 from notary.config import Settings
 from notary.errors import NotReady
-from notary.services.access.contracts import evidence_progress
 from notary.services.clock import Clock, stamp
 from notary.services.evidence.pdf import (
     CertificateFacts,
@@ -30,7 +29,7 @@ from notary.services.evidence.pdf import (
     issue_certificate,
     render_certificate,
 )
-from notary.services.tlog.public import first_checkpoint_covering
+from notary.services.tlog.public import evidence_progress, first_checkpoint_covering
 from notary.storage.blobs import BlobStore
 from notary.storage.db import Database
 from notary.storage.models import (

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from notary.errors import NotFound, NotReady, Unprocessable
-from notary.storage.models import LogLeaf, SignedCheckpoint
+from notary.storage.models import CheckpointTimestamp, Contract, LogLeaf, RecordTimestamp, SignedCheckpoint
 from notary.storage.tree import read_nodes, tree_state
 from notary.verify.merkle.plan import consistency_proof_plan, inclusion_proof_plan
 
@@ -148,4 +148,31 @@ def trust_file(rt: Runtime) -> dict[str, Any]:
         "logs": [{"origin": rt.log_signer.name, "verifier_key": rt.log_signer.verifier_key, "from_size": 0}],
         "notary_roots_pem": [rt.keys.root_cert.public_bytes(Encoding.PEM).decode("ascii")],
         "tsa_roots_pem": tsa_roots,
+    }
+
+
+def evidence_progress(session: Session, contract: Contract) -> dict[str, Any] | None:
+    """Where the evidence stands once sealed; ``None`` before."""
+    if contract.record_sequence is None:
+        return None
+    record_sha256 = session.execute(
+        select(LogLeaf.record_sha256).where(LogLeaf.sequence == contract.record_sequence)
+    ).scalar_one()
+    checkpoint = first_checkpoint_covering(session, contract.record_sequence)
+    stamped = session.get(RecordTimestamp, contract.record_sequence) is not None
+    checkpoint_stamped = checkpoint is not None and (
+        session.execute(
+            select(CheckpointTimestamp.tree_size)
+            .where(CheckpointTimestamp.tree_size == checkpoint.tree_size)
+            .limit(1)
+        ).first()
+        is not None
+    )
+    return {
+        "record_sha256": record_sha256,
+        "leaf_index": contract.record_sequence,
+        "checkpoint_size": checkpoint.tree_size if checkpoint else None,
+        "timestamp": "stamped" if stamped else "pending",
+        # Ready: the record's token, the first checkpoint covering it, and that checkpoint's token.
+        "ready": stamped and checkpoint_stamped,
     }

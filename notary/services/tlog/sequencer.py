@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import Protocol
 
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
@@ -21,26 +19,13 @@ from notary.services.ceremony.signatures import SEALED, SIGNED
 from notary.services.clock import Clock
 from notary.storage.db import Database
 from notary.storage.models import Contract, LogLeaf, Signature
-from notary.storage.tree import tree_state
+from notary.storage.tree import LeafSink, NewLeaf, tree_state
 from notary.verify import payloads
 from notary.verify.encoding import b64encode
 from notary.verify.merkle.proofs import leaf_hash
 
 RecordBuilder = Callable[[int, str], bytes]
 """Builds a leaf's bytes from its ``sequence`` and the previous leaf's SHA-256."""
-
-
-@dataclass(frozen=True)
-class NewLeaf:
-    sequence: int
-    record: bytes
-    record_sha256: str
-    leaf_hash: bytes
-
-
-class LeafSink(Protocol):
-    def leaves_appended(self, session: Session, leaves: Sequence[NewLeaf]) -> None:
-        """Called inside the appending transaction with the new leaves, in order."""
 
 
 def log_head(session: Session) -> tuple[int, str]:
