@@ -30,6 +30,9 @@ from tests.support.people import Person
 
 ORIGIN = "notary.test/contracts/v1"
 READY = dt.datetime(2026, 12, 1, 8, 0, 6, 500000, tzinfo=dt.UTC)
+KEYS_MADE = READY - dt.timedelta(days=1)
+"""The sample notary's certificates start here, before every fixed time the samples claim
+(an export made at a fixed time must find the notary's certificate valid, whatever today is)."""
 
 
 def pem_chain(chain: list[x509.Certificate]) -> bytes:
@@ -53,7 +56,7 @@ class SampleNotary:
     def create(
         cls, key_dir: Path, *, origin: str = ORIGIN, organisation: str = "Test Notary"
     ) -> SampleNotary:
-        ensure_keys(key_dir, organisation=organisation)
+        ensure_keys(key_dir, organisation=organisation, now=KEYS_MADE)
         return cls(load_keys(key_dir), origin)
 
     def log_key(self) -> dict[str, str]:
