@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 from notary.display.errors import NotDerivable
 
-# The terms' grammar (notary.services.terms); a test checks both accept the same largest amount.
+# The terms' grammar (notary.services.filing.terms); a test checks both accept the same largest amount.
 _AMOUNT = re.compile(r"(0|[1-9][0-9]{0,14})(?:\.([0-9]{1,2}))?", re.ASCII)
 MAX_AMOUNT = "999999999999999.99"
 

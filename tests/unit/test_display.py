@@ -29,7 +29,7 @@ from notary.display import (
     time_forms,
 )
 from notary.errors import Unprocessable
-from notary.services.terms import validate_terms
+from notary.services.filing.terms import validate_terms
 
 CAPITALS = [
     ("123456789.99", "壹亿贰仟叁佰肆拾伍万陆仟柒佰捌拾玖元玖角玖分"),
