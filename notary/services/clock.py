@@ -5,7 +5,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Protocol
 
+from notary.verify.errors import MalformedInput
 from notary.verify.payloads import format_time
+from notary.verify.times import parse_rfc3339
 
 
 class Clock(Protocol):
@@ -24,10 +26,8 @@ def stamp(clock: Clock) -> str:
 
 
 def parse_time(text: str) -> dt.datetime:
-    """Parse an RFC 3339 time with a timezone; raises :class:`ValueError` otherwise."""
-    if not isinstance(text, str) or "T" not in text.upper():
-        raise ValueError("not an RFC 3339 date-time")
-    value = dt.datetime.fromisoformat(text.replace("z", "Z"))
-    if value.tzinfo is None:
-        raise ValueError("an RFC 3339 date-time needs a timezone (Z or an offset)")
-    return value
+    """Parse an RFC 3339 time (:mod:`notary.verify.times`); raises :class:`ValueError` otherwise."""
+    try:
+        return parse_rfc3339(text)
+    except MalformedInput as exc:
+        raise ValueError(exc.message) from exc

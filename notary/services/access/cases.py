@@ -19,6 +19,7 @@ from notary.errors import Forbidden, NotFound, Unprocessable
 from notary.services import auth
 from notary.services.audit import trail as audit
 from notary.services.ceremony import identity
+from notary.services.text import check_text
 from notary.storage.access_models import Case, Investigator
 from notary.storage.ids import CASE, INVESTIGATOR, new_id
 from notary.storage.models import Contract, Party, Platform
@@ -43,7 +44,8 @@ class NewInvestigator:
 
 def add_investigator(session: Session, name: str, *, agency: str, operator: str, now: str) -> NewInvestigator:
     """Create an investigator and its token (shown once); recorded in the audit trail."""
-    name, agency = name.strip(), agency.strip()
+    name = check_text(name, field="name").strip()
+    agency = check_text(agency, field="agency").strip()
     if not name or len(name) > 200 or not agency or len(agency) > 200:
         raise Unprocessable("an investigator needs a name and an agency of 1 to 200 characters")
     investigator = Investigator(
@@ -115,7 +117,8 @@ def open_case(
     one of ``{platform_id}``, ``{party_id}``, ``{id_type?, id_number}``, or names nothing) or
     ``bad_id_number``.
     """
-    case_number, legal_basis = case_number.strip(), legal_basis.strip()
+    case_number = check_text(case_number, field="case_number").strip()
+    legal_basis = check_text(legal_basis, field="legal_basis").strip()
     if not case_number or not legal_basis:
         raise Unprocessable(
             "a case needs a case number and a legal basis",

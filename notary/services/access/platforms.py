@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 from notary.errors import NotFound, Unprocessable
 from notary.services import auth
 from notary.services.audit import trail as audit
+from notary.services.text import check_text
 from notary.storage.ids import PLATFORM, new_id
 from notary.storage.models import Platform
 
@@ -22,7 +23,7 @@ class NewPlatform:
 
 def add_platform(session: Session, name: str, *, now: str, operator: str = audit.OPERATOR) -> NewPlatform:
     """Register a platform and issue its API token (shown once); recorded in the audit trail."""
-    name = name.strip()
+    name = check_text(name, field="name", printed=True).strip()
     if not name or len(name) > 200:
         raise Unprocessable("a platform needs a name of 1 to 200 characters")
     platform = Platform(id=new_id(PLATFORM), name=name, status="active", created_at=now)

@@ -12,6 +12,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from notary.errors import Unprocessable
+from notary.services.text import describe
 from notary.verify.payloads import normalise_id_number
 
 ID_TYPES = ("cn_resident", "cn_uscc", "passport", "hk_macau_taiwan_permit")
@@ -20,8 +21,12 @@ _RESIDENT_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _RESIDENT_CHECK = "10X98765432"
 _USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 _USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
-_PASSPORT = re.compile(r"^[A-Z0-9]{5,20}$")
-_PERMIT = re.compile(r"^(?:[HM]\d{8}(?:\d{2})?|\d{8}(?:\d{2})?|[A-Z]\d{8})$")
+# Every pattern is ASCII and matched whole: "\d" takes any script's digits, and a number with
+# one full-width digit masked like the real one but hashed to a second identity.
+_AS_SENT = re.compile(r"[0-9A-Za-z ]{1,40}", re.ASCII)
+_RESIDENT = re.compile(r"[0-9]{17}[0-9X]", re.ASCII)
+_PASSPORT = re.compile(r"[A-Z0-9]{5,20}", re.ASCII)
+_PERMIT = re.compile(r"[HM][0-9]{8}(?:[0-9]{2})?|[0-9]{8}(?:[0-9]{2})?|[A-Z][0-9]{8}", re.ASCII)
 
 
 class BadIdNumber(Unprocessable):
@@ -31,17 +36,24 @@ class BadIdNumber(Unprocessable):
 
 
 def check_id_number(id_type: str, id_number: str) -> str:
-    """The normalised ID number, or :class:`BadIdNumber` (unknown type, bad form or check digit)."""
+    """The normalised ID number, or :class:`BadIdNumber` (unknown type, bad form or check digit).
+
+    Only ASCII letters, digits and spaces are read, before anything else looks at the number
+    (normalising, checking, masking, hashing, lookup): a full-width or Arabic-Indic digit, a
+    tab, a newline or an ideographic space is refused, never folded into the real number.
+    """
+    if not isinstance(id_number, str) or not _AS_SENT.fullmatch(id_number):
+        raise BadIdNumber(_not_ascii("an ID number", id_number, "ASCII letters, digits and spaces"))
     number = normalise_id_number(id_number)
     if id_type == "cn_resident":
         _check_resident(number)
     elif id_type == "cn_uscc":
         _check_uscc(number)
     elif id_type == "passport":
-        if not _PASSPORT.match(number):
+        if not _PASSPORT.fullmatch(number):
             raise BadIdNumber("a passport number is 5 to 20 letters and digits")
     elif id_type == "hk_macau_taiwan_permit":
-        if not _PERMIT.match(number):
+        if not _PERMIT.fullmatch(number):
             raise BadIdNumber("not a Hong Kong, Macau or Taiwan travel permit number")
     else:
         raise BadIdNumber(f"unknown id_type; one of: {', '.join(ID_TYPES)}")
@@ -50,7 +62,7 @@ def check_id_number(id_type: str, id_number: str) -> str:
 
 def _check_resident(number: str) -> None:
     """GB 11643-1999: 17 digits, a valid birth date, and the ISO 7064 MOD 11-2 check character."""
-    if not re.fullmatch(r"\d{17}[\dX]", number):
+    if not _RESIDENT.fullmatch(number):
         raise BadIdNumber("a resident ID number is 17 digits and a check digit or X")
     try:
         birth = dt.date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
@@ -92,16 +104,28 @@ def mask_phone(phone: str) -> str:
     return mask(phone, keep_start=3, keep_end=4)
 
 
-_PHONE = re.compile(r"^\+?[0-9][0-9 \-]{4,22}$")
+_PHONE = re.compile(r"\+?[0-9][0-9 \-]{4,22}", re.ASCII)
 
 
 def check_phone(phone: str) -> str:
-    """The phone number without spaces or dashes; raises :class:`Unprocessable`."""
-    if not _PHONE.match(phone):
-        raise Unprocessable(
-            "phone must be digits, optionally with a leading +", details={"phone": ["invalid"]}
-        )
-    return re.sub(r"[ \-]", "", phone)
+    """The phone number without spaces or dashes; raises :class:`Unprocessable`.
+
+    ASCII digits, spaces and dashes with an optional leading ``+``, matched whole: no other
+    script's digits, and no trailing newline.
+    """
+    if not isinstance(phone, str) or not _PHONE.fullmatch(phone):
+        message = _not_ascii("phone", phone, "ASCII digits, spaces and dashes, optionally a leading +")
+        raise Unprocessable(message, details={"phone": [message]})
+    return phone.replace(" ", "").replace("-", "")
+
+
+def _not_ascii(what: str, value: object, allowed: str) -> str:
+    """Why ``value`` is refused: the first character outside ``allowed`` when there is one."""
+    if isinstance(value, str):
+        for position, char in enumerate(value):
+            if not (char.isascii() and (char.isalnum() or char in " +-")):
+                return f"{what} is {allowed} only: {describe(char)} at position {position} is not"
+    return f"{what} must be {allowed}"
 
 
 class PiiCipher:

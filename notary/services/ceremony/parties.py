@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from notary.errors import Conflict, NotFound, Unprocessable
 from notary.services.ceremony import identity
+from notary.services.text import check_text
 from notary.storage.access_models import IdentityVerification
 from notary.storage.ids import PARTY, new_id
 from notary.storage.models import Party
@@ -60,7 +61,7 @@ def enrol(
     """Enrol (or find again) a party. Raises :class:`Unprocessable` subclasses (``validation_failed``,
     ``bad_id_number``, ``bad_proof``) or :class:`Conflict` subclasses (``party_exists``, ``key_in_use``).
     """
-    name = request.name.strip()
+    name = check_text(request.name, field="name", printed=True).strip()
     if not name or len(name) > 200:
         raise Unprocessable("name must be 1 to 200 characters", details={"name": ["length"]})
     number = identity.check_id_number(request.id_type, request.id_number)

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from notary.errors import Conflict, NotaryError, NotFound, Unprocessable
 from notary.services.clock import Clock
 from notary.services.filing.service import AWAITING, signing_payload
+from notary.services.text import check_text
 from notary.storage.access_models import IdentityVerification
 from notary.storage.db import Database
 from notary.storage.models import Contract, Party, Signature
@@ -261,6 +262,8 @@ def _decode(act: Act) -> tuple[bytes, str]:
     """The signature's bytes and the SHA-256 of what was submitted; raises ``validation_failed``."""
     if act.role not in payloads.ROLES:
         raise Unprocessable("role must be investor or borrower", details={"role": ["investor or borrower"]})
+    if act.reason is not None:
+        check_text(act.reason, field="reason")
     try:
         signature = b64decode(act.signature, what="signature")
     except MalformedInput as exc:

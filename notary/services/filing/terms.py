@@ -9,12 +9,21 @@ from typing import Any
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from notary.errors import Unprocessable
-from notary.services.clock import parse_time
+from notary.services.text import text_problem
+from notary.verify.errors import MalformedInput
 from notary.verify.payloads import format_time
+from notary.verify.times import parse_rfc3339
 
-_AMOUNT = re.compile(r"^(?:0|[1-9]\d{0,14})(?:\.\d{1,2})?$")
-_RATE = re.compile(r"^0(?:\.\d{1,6})?$")
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+# Numbers, codes and references are ASCII and matched whole (re.fullmatch, re.ASCII): "\d"
+# takes any script's digits (Decimal read "1٠٠٠٠٠.00" as 100000.00 while the certificate's
+# font printed "1.00"), and "$" matches before a trailing newline. docs/payloads.md gives
+# each term's grammar.
+_AMOUNT = re.compile(r"(?:0|[1-9][0-9]{0,14})(?:\.[0-9]{1,2})?", re.ASCII)
+_RATE = re.compile(r"0(?:\.[0-9]{1,6})?", re.ASCII)
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", re.ASCII)
+_CURRENCY = re.compile(r"[A-Z]{3}", re.ASCII)
+_EXTERNAL_REF = re.compile(r"[\x21-\x7e]{1,128}", re.ASCII)
+_PARTY_ID = re.compile(r"[A-Za-z0-9_]{1,40}", re.ASCII)
 MAX_SIGNING_WINDOW = dt.timedelta(days=366)
 
 
@@ -28,12 +37,12 @@ class StrictInteger(fields.Integer):
 
 
 def _amount(value: str) -> None:
-    if not _AMOUNT.match(value) or not any(c in "123456789" for c in value):
+    if not _AMOUNT.fullmatch(value) or not any(c in "123456789" for c in value):
         raise ValidationError('a decimal string greater than 0 with at most 2 decimals, e.g. "10000.00"')
 
 
 def _rate(value: str) -> None:
-    if not _RATE.match(value):
+    if not _RATE.fullmatch(value):
         raise ValidationError(
             'a decimal fraction at least 0 and below 1 with at most 6 decimals, e.g. "0.0800"'
         )
@@ -41,7 +50,7 @@ def _rate(value: str) -> None:
 
 def _date(value: str) -> None:
     try:
-        if not _DATE.match(value):
+        if not _DATE.fullmatch(value):
             raise ValueError
         dt.date.fromisoformat(value)
     except ValueError as exc:
@@ -50,25 +59,44 @@ def _date(value: str) -> None:
 
 def _date_time(value: str) -> None:
     try:
-        parse_time(value)
-    except ValueError as exc:
-        raise ValidationError("an RFC 3339 date-time with a timezone, e.g. 2026-12-08T00:00:00Z") from exc
+        parse_rfc3339(value)
+    except MalformedInput as exc:
+        raise ValidationError(
+            "an RFC 3339 date-time: YYYY-MM-DDThh:mm:ss, optionally .1 to 9 digits, then Z or ±hh:mm "
+            "(e.g. 2026-12-08T00:00:00Z)"
+        ) from exc
+
+
+def _printed_text(value: str) -> None:
+    problem = text_problem(value, printed=True)
+    if problem is not None:
+        raise ValidationError(problem)
+
+
+def _pattern(pattern: re.Pattern[str], message: str) -> Any:
+    def check(value: str) -> None:
+        if not pattern.fullmatch(value):
+            raise ValidationError(message)
+
+    return check
 
 
 class TermsSchema(Schema):
     """The terms of ``POST /contracts``. Unknown fields are refused."""
 
-    investor = fields.String(required=True, validate=validate.Length(1, 40))
-    borrower = fields.String(required=True, validate=validate.Length(1, 40))
+    investor = fields.String(required=True, validate=_pattern(_PARTY_ID, "a party id"))
+    borrower = fields.String(required=True, validate=_pattern(_PARTY_ID, "a party id"))
     amount = fields.String(required=True, validate=_amount)
-    currency = fields.String(required=True, validate=validate.Regexp(r"^[A-Z]{3}$", error="an ISO 4217 code"))
+    currency = fields.String(
+        required=True, validate=_pattern(_CURRENCY, "an ISO 4217 code: three letters A-Z")
+    )
     annual_rate = fields.String(required=True, validate=_rate)
     term_months = StrictInteger(required=True, validate=validate.Range(1, 600))
     start_date = fields.String(required=True, validate=_date)
     sign_by = fields.String(validate=_date_time)
-    title = fields.String(validate=validate.Length(1, 200))
+    title = fields.String(validate=[validate.Length(1, 200), _printed_text])
     external_ref = fields.String(
-        validate=validate.Regexp(r"^[\x21-\x7e]{1,128}$", error="1 to 128 printable ASCII")
+        validate=_pattern(_EXTERNAL_REF, "1 to 128 printable ASCII characters, no spaces")
     )
 
     @validates_schema
@@ -102,7 +130,7 @@ def accept_terms(
     """
     accepted = dict(terms)
     if "sign_by" in accepted:
-        sign_by = parse_time(accepted["sign_by"])
+        sign_by = parse_rfc3339(accepted["sign_by"], what="sign_by")
         if sign_by <= now:
             raise Unprocessable(
                 "sign_by is in the past", details={"terms.sign_by": ["must be in the future"]}
