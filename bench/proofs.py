@@ -128,7 +128,7 @@ def run_proofs(
     from notary.runtime import Runtime
 
     instance = Instance.create("proofs", database_url)
-    rt = Runtime(Settings.load({}, instance_path=instance.path, database_url=database_url))
+    rt = Runtime(Settings.load({}, instance_path=instance.path, database_url=database_url), web=True)
     try:
         started = time.perf_counter()
         build_log(rt, plan.proof_leaves)

@@ -1,26 +1,32 @@
-"""The objects a process needs, built once from settings: database, keys, blob store, services.
+"""The composition root: every part a process needs, built once from settings and wired together.
 
-The app factory and the command line both build a :class:`Runtime`; nothing here is built at
-import time, and a forked process builds its own.
+Only the interfaces (the app factory, the command line) import it. Everything is built when
+the :class:`Runtime` is made, so a process with unreadable keys or a bad authority list stops
+at start instead of on its first request, and threads never race to build a part. A forked
+process builds its own. Services receive the parts they use from here, never the runtime.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from cryptography import x509
 
 from notary.config import ConfigError, Settings
+from notary.services.access.contracts import ContractReads
+from notary.services.access.export import CaseExports
 from notary.services.ceremony.identity import PiiCipher
 from notary.services.ceremony.signatures import Ceremony
 from notary.services.clock import Clock, system_clock
+from notary.services.evidence.bundles import EvidenceBundles
 from notary.services.filing.service import FilingService
+from notary.services.health import Health
 from notary.services.tlog.checkpoints import Checkpointer
+from notary.services.tlog.public import PublishedTrust
 from notary.services.tlog.sequencer import Sequencer
 from notary.services.tlog.timestamps import Stamper
+from notary.services.worker import Chores, Worker, default_steps
 from notary.signing.keystore import InstanceKeys, load_keys
 from notary.signing.note_signer import NoteSigner
 from notary.signing.tsa import EmbeddedTSA
@@ -33,84 +39,55 @@ if TYPE_CHECKING:
     from notary.services.evidence.certificates import CertificateService
 
 
-@dataclass
 class Runtime:
-    """Everything wired together for one process."""
+    """Everything wired together for one process.
 
-    settings: Settings
-    clock: Clock = field(default=system_clock)
+    ``web=True`` (the app factory) also builds the certificate service, whose PDF and signing
+    libraries take most of a second to import; the background worker, restarted after every
+    crash, never makes a certificate and does not load them.
 
-    @cached_property
-    def db(self) -> Database:
-        return Database(self.settings.effective_database_url)
+    Raises ``KeysUnusable`` when the instance's keys are missing or damaged, and
+    :class:`~notary.config.ConfigError` for unreadable timestamp authority roots.
+    """
 
-    @cached_property
-    def keys(self) -> InstanceKeys:
-        """The instance's keys; raises ``KeysUnusable`` when they are missing or damaged."""
-        return load_keys(self.settings.key_dir)
-
-    @cached_property
-    def blobs(self) -> BlobStore:
-        return make_blob_store(
-            self.settings.blob_store, self.settings.blob_dir, self.settings.blob_inline_max
+    def __init__(self, settings: Settings, clock: Clock = system_clock, *, web: bool = False) -> None:
+        self.settings = settings
+        self.clock = clock
+        self.keys: InstanceKeys = load_keys(settings.key_dir)
+        self.db = Database(settings.effective_database_url)
+        self.blobs: BlobStore = make_blob_store(
+            settings.blob_store, settings.blob_dir, settings.blob_inline_max
         )
+        self.pii = PiiCipher(self.keys.pii_encryption_key, self.keys.pii_lookup_key)
 
-    @cached_property
-    def pii(self) -> PiiCipher:
-        return PiiCipher(self.keys.pii_encryption_key, self.keys.pii_lookup_key)
-
-    @cached_property
-    def filing(self) -> FilingService:
-        return FilingService(self.db, self.blobs, self.clock, self.settings)
-
-    @cached_property
-    def ceremony(self) -> Ceremony:
-        return Ceremony(self.db, self.clock)
-
-    @cached_property
-    def sequencer(self) -> Sequencer:
-        return Sequencer(self.db, self.clock, sinks=[TreeSink()])
-
-    @cached_property
-    def log_signer(self) -> NoteSigner:
+        self.log_signer = NoteSigner(settings.effective_log_origin, self.keys.log_key)
         """Signs checkpoints as the log's origin with the log key."""
-        return NoteSigner(self.settings.effective_log_origin, self.keys.log_key)
-
-    @cached_property
-    def checkpointer(self) -> Checkpointer:
-        return Checkpointer(
-            self.db, self.log_signer, interval=self.settings.checkpoint_interval, clock=self.clock
-        )
-
-    @cached_property
-    def embedded_tsa(self) -> EmbeddedTSA:
+        self.embedded_tsa = EmbeddedTSA.from_instance_keys(self.keys)
         """The built-in RFC 3161 authority (also served at ``POST /tsa``)."""
-        return EmbeddedTSA.from_instance_keys(self.keys)
-
-    @cached_property
-    def tsa_client(self) -> TimestampClient:
+        self.tsa_client = _timestamp_client(settings, self.embedded_tsa)
         """The configured authorities, in failover order (``NOTARY_TSA_URLS``)."""
-        roots, intermediates = load_tsa_roots(self.settings.tsa_roots)
-        # The embedded authority's tokens are proven once here, then taken as made.
-        self_check(self.embedded_tsa)
-        authorities = build_authorities(
-            ",".join(self.settings.tsa_urls),
-            embedded=self.embedded_tsa,
-            external_roots=roots,
-            external_intermediates=intermediates,
-            check_own_tokens=False,
+
+        self.filing = FilingService(self.db, self.blobs, clock, settings)
+        self.ceremony = Ceremony(self.db, clock)
+        self.sequencer = Sequencer(self.db, clock, sinks=[TreeSink()])
+        self.checkpointer = Checkpointer(
+            self.db, self.log_signer, interval=settings.checkpoint_interval, clock=clock
         )
-        return TimestampClient(authorities, timeout=self.settings.tsa_timeout)
+        self.stamper = Stamper(self.db, self.tsa_client, clock)
+        self.published = PublishedTrust(
+            self.log_signer, self.keys.log_public_pem, self.keys.root_cert, self.tsa_client.authorities
+        )
+        self.bundles = EvidenceBundles(self.blobs, self.keys.notary_chain, self.published.log_key())
+        self.exports = CaseExports(
+            self.db, self.blobs, clock, self.bundles, self.keys.notary_key, self.keys.notary_cert
+        )
+        self.chores = Chores(self.db, clock)
+        self.health = Health(self.db)
+        self.certificates: CertificateService | None = self._certificates() if web else None
+        self.reads = ContractReads(self.db, self.blobs, clock, self.bundles, self.certificates)
 
-    @cached_property
-    def stamper(self) -> Stamper:
-        return Stamper(self.db, self.tsa_client, self.clock)
-
-    @cached_property
-    def certificates(self) -> CertificateService:
+    def _certificates(self) -> CertificateService:
         """Certificate PDFs, signed with the notary key and timestamped by the embedded authority."""
-        # Imported here: pyHanko and reportlab take most of a second to import, and the
-        # background worker (restarted after a crash) never makes a certificate.
         from notary.services.evidence.certificates import CertificateService
         from notary.services.evidence.pdf import CertificateSigner
 
@@ -129,9 +106,35 @@ class Runtime:
             clock=self.clock,
         )
 
+    def worker(self, *, holder: str | None = None) -> Worker:
+        """The background worker: the sequencer, the audit anchor, timestamps, checkpoints, chores."""
+        steps = default_steps(
+            self.sequencer, self.stamper, self.checkpointer, self.chores, self.db, self.clock
+        )
+        return Worker(
+            self.db,
+            steps,
+            lease_duration=self.settings.lease_duration,
+            poll_interval=self.settings.worker_poll_interval,
+            holder=holder,
+        )
+
     def close(self) -> None:
-        if "db" in self.__dict__:
-            self.db.dispose()
+        self.db.dispose()
+
+
+def _timestamp_client(settings: Settings, embedded: EmbeddedTSA) -> TimestampClient:
+    roots, intermediates = load_tsa_roots(settings.tsa_roots)
+    # The embedded authority's tokens are proven once here, then taken as made.
+    self_check(embedded)
+    authorities = build_authorities(
+        ",".join(settings.tsa_urls),
+        embedded=embedded,
+        external_roots=roots,
+        external_intermediates=intermediates,
+        check_own_tokens=False,
+    )
+    return TimestampClient(authorities, timeout=settings.tsa_timeout)
 
 
 def load_tsa_roots(path: str) -> tuple[list[x509.Certificate], list[x509.Certificate]]:

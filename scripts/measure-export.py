@@ -110,13 +110,12 @@ def prepare(instance: Path, database_url: str, counts: list[int]) -> dict[int, s
 
 def export_once(instance: Path, database_url: str, case_id: str, out: Path) -> dict[str, float]:
     """In this (fresh) process: one timed export, then one under tracemalloc."""
-    from notary.services.access.export import begin_export
 
     settings = Settings.load({}, instance_path=instance, database_url=database_url)
     rt = Runtime(settings)
     rt.keys, rt.db, rt.blobs  # noqa: B018 (built before the baseline is taken)
     baseline = _rss_mib()
-    job = begin_export(rt, case_id, actor=audit.operator("measure"))
+    job = rt.exports.begin(case_id, actor=audit.operator("measure"))
     started, cpu_started = time.perf_counter(), time.process_time()
     with out.open("wb") as handle:
         for chunk in job.stream():
@@ -129,11 +128,11 @@ def export_once(instance: Path, database_url: str, case_id: str, out: Path) -> d
         import pstats
 
         profile = cProfile.Profile()
-        job = begin_export(rt, case_id, actor=audit.operator("measure"))
+        job = rt.exports.begin(case_id, actor=audit.operator("measure"))
         profile.runcall(lambda: [None for _ in job.stream()])
         pstats.Stats(profile, stream=sys.stderr).sort_stats("cumulative").print_stats(40)
     tracemalloc.start()
-    job = begin_export(rt, case_id, actor=audit.operator("measure"))
+    job = rt.exports.begin(case_id, actor=audit.operator("measure"))
     for _ in job.stream():
         pass
     _, traced_peak = tracemalloc.get_traced_memory()
@@ -229,10 +228,9 @@ def main() -> None:
             if args.verify:
                 largest = max(args.counts)
                 rt = Runtime(Settings.load({}, instance_path=instance, database_url=url))
-                from notary.services.tlog.public import trust_file
                 from notary.verify.canonical import canonical_json
 
-                (Path(scratch) / "trust.json").write_bytes(canonical_json(trust_file(rt)))
+                (Path(scratch) / "trust.json").write_bytes(canonical_json(rt.published.trust_file()))
                 rt.close()
                 figures = _child(
                     "--child-verify",

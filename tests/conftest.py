@@ -87,7 +87,7 @@ def clock() -> MovableClock:
 
 @pytest.fixture
 def runtime(settings: Settings, clock: MovableClock) -> Iterator[Runtime]:
-    rt = Runtime(settings, clock=clock)
+    rt = Runtime(settings, clock=clock, web=True)
     yield rt
     rt.close()
 

@@ -21,7 +21,6 @@ from notary.api.common import Blueprint, caller_of, json_response, runtime
 from notary.api.schemas import ErrorSchema
 from notary.services import auth
 from notary.services.access import cases, key_holders
-from notary.services.access.export import begin_export
 from notary.services.access.login import Login
 from notary.services.audit import trail as audit
 from notary.services.clock import stamp
@@ -115,9 +114,8 @@ def export_case(case_id: str) -> Response:
     answer has no Content-Length; an export cut short is no valid zip.
     """
     investigator_id = caller_of(auth.INVESTIGATOR)
-    rt = runtime()
-    export = begin_export(
-        rt, case_id, actor=audit.Actor(auth.INVESTIGATOR, investigator_id), investigator_id=investigator_id
+    export = runtime().exports.begin(
+        case_id, actor=audit.Actor(auth.INVESTIGATOR, investigator_id), investigator_id=investigator_id
     )
     response = Response(export.stream(), mimetype="application/zip")
     response.headers["Content-Disposition"] = f'attachment; filename="{export.file_name}"'

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import hashlib
 from typing import Any
 
 import marshmallow as ma
@@ -36,12 +35,9 @@ from notary.api.schemas import (
 )
 from notary.config import Settings
 from notary.errors import NotaryError, TooLarge
-from notary.services.access import contracts
+from notary.services.access.contracts import Download
 from notary.services.ceremony.signatures import Act
-from notary.services.clock import stamp
-from notary.services.evidence.bundles import evidence_bundle
-from notary.services.filing.service import Filing, payload_answer, signing_payload
-from notary.services.tlog import public as log
+from notary.services.filing.service import Filing, payload_answer
 from notary.verify import payloads
 from notary.verify.encoding import b64decode
 from notary.verify.errors import MalformedInput
@@ -198,14 +194,7 @@ _CASE_HEADER = {
 @blp.alt_response(404, schema=ErrorSchema, description="not_found (also when it is not yours)")
 def get_contract(contract_id: str) -> Response:
     """A contract: status, digests, terms, signatures and the evidence's progress."""
-    caller = principal()
-    rt = runtime()
-    now = stamp(rt.clock)
-    with rt.db.read() as session:
-        access = contracts.read_access(session, caller, contract_id, case_id=named_case())
-        view = contracts.contract_view(session, access.contract, now=now)
-    contracts.record_read(rt.db, caller, access, "contract.read", at=now)
-    return json_response(view)
+    return json_response(runtime().reads.view(principal(), contract_id, case_id=named_case()))
 
 
 @blp.route("/contracts/<contract_id>/signing-payload", methods=["GET"])
@@ -214,13 +203,11 @@ def get_contract(contract_id: str) -> Response:
 @blp.alt_response(200, schema=PayloadSchema, description="the exact bytes to sign")
 def get_signing_payload(query: dict[str, Any], contract_id: str) -> Response:
     """The signing (or decline) payload of one role."""
-    caller = principal()
-    rt = runtime()
     purpose = payloads.PURPOSE_DECLINE if query["purpose"] == "decline" else payloads.PURPOSE_SIGN
-    with rt.db.read() as session:
-        access = contracts.read_access(session, caller, contract_id, case_id=named_case())
-    contracts.record_read(rt.db, caller, access, "signing_payload.read", at=stamp(rt.clock))
-    return json_response(payload_answer(signing_payload(access.contract, query["role"], purpose)))
+    payload = runtime().reads.signing_payload(
+        principal(), contract_id, query["role"], purpose, case_id=named_case()
+    )
+    return json_response(payload_answer(payload))
 
 
 @blp.route("/contracts/<contract_id>/document", methods=["GET"])
@@ -228,20 +215,10 @@ def get_signing_payload(query: dict[str, Any], contract_id: str) -> Response:
 @blp.alt_response(200, description="the document, byte for byte as filed")
 def get_document(contract_id: str) -> Response:
     """The document as filed, so a party can read what it signs from the notary itself."""
-    caller = principal()
-    rt = runtime()
-    with rt.db.read() as session:
-        access = contracts.read_access(session, caller, contract_id, case_id=named_case())
-        data = rt.blobs.get(session, access.contract.document_sha256)
-    # Recorded before a byte leaves: a read that cannot be audited does not happen.
-    contracts.record_read(rt.db, caller, access, "document.read", at=stamp(rt.clock))
-    contract = access.contract
+    download = runtime().reads.document(principal(), contract_id, case_id=named_case())
+    contract = download.contract
     extension = document_extension(contract.media_type)
-    response = Response(data, mimetype=contract.media_type)
-    response.headers["Content-Disposition"] = f'attachment; filename="{contract.id}.{extension}"'
-    digest = base64.b64encode(hashlib.sha256(data).digest()).decode()
-    response.headers["Repr-Digest"] = f"sha-256=:{digest}:"
-    return response
+    return _download(download, contract.media_type, f"{contract.id}.{extension}")
 
 
 @blp.route("/contracts/<contract_id>/evidence", methods=["GET"])
@@ -252,20 +229,8 @@ def get_document(contract_id: str) -> Response:
 @blp.alt_response(409, schema=ErrorSchema, description="evidence_not_ready (with Retry-After)")
 def get_evidence(contract_id: str) -> Response:
     """The evidence bundle: everything needed to verify this contract offline."""
-    caller = principal()
-    rt = runtime()
-    with rt.db.read() as session:
-        access = contracts.read_access(session, caller, contract_id, case_id=named_case())
-        contract = access.contract
-        bundle = evidence_bundle(rt, session, contract, log_key=log.log_key(rt))
-    # Recorded once the bundle exists (not for a 409), before a byte leaves.
-    contracts.record_read(rt.db, caller, access, "evidence.read", at=stamp(rt.clock))
-    response = Response(bundle, mimetype="application/zip")
-    response.headers["Content-Disposition"] = f'attachment; filename="{contract.id}-evidence.zip"'
-    response.headers["Repr-Digest"] = (
-        f"sha-256=:{base64.b64encode(hashlib.sha256(bundle).digest()).decode()}:"
-    )
-    return response
+    download = runtime().reads.evidence(principal(), contract_id, case_id=named_case())
+    return _download(download, "application/zip", f"{download.contract.id}-evidence.zip")
 
 
 @blp.route("/contracts/<contract_id>/certificate", methods=["GET"])
@@ -276,17 +241,14 @@ def get_evidence(contract_id: str) -> Response:
 @blp.alt_response(409, schema=ErrorSchema, description="evidence_not_ready (with Retry-After)")
 def get_certificate(contract_id: str) -> Response:
     """The evidence certificate: a bilingual PDF signed by the notary (PAdES, timestamped)."""
-    caller = principal()
-    rt = runtime()
-    with rt.db.read() as session:
-        access = contracts.read_access(session, caller, contract_id, case_id=named_case())
-    contract = access.contract
-    pdf, sha256 = rt.certificates.certificate(contract.id)
-    # Recorded once the certificate exists (not for a 409), before a byte leaves.
-    contracts.record_read(rt.db, caller, access, "certificate.read", at=stamp(rt.clock))
-    response = Response(pdf, mimetype="application/pdf")
-    response.headers["Content-Disposition"] = f'attachment; filename="{contract.id}-certificate.pdf"'
-    response.headers["Repr-Digest"] = f"sha-256=:{base64.b64encode(bytes.fromhex(sha256)).decode()}:"
+    download = runtime().reads.certificate(principal(), contract_id, case_id=named_case())
+    return _download(download, "application/pdf", f"{download.contract.id}-certificate.pdf")
+
+
+def _download(download: Download, media_type: str, file_name: str) -> Response:
+    response = Response(download.data, mimetype=media_type)
+    response.headers["Content-Disposition"] = f'attachment; filename="{file_name}"'
+    response.headers["Repr-Digest"] = f"sha-256=:{base64.b64encode(bytes.fromhex(download.sha256)).decode()}:"
     return response
 
 

@@ -76,7 +76,7 @@ def get_checkpoint(tree_size: int) -> Response:
 @blp.alt_response(200, schema=LogKeySchema, description="the log's current key")
 def get_log_key() -> Response:
     """The log's current key, with its C2SP verifier key text."""
-    return json_response(log.log_key(runtime()))
+    return json_response(runtime().published.log_key())
 
 
 @blp.route("/log/proof/inclusion", methods=["GET"])
@@ -134,5 +134,4 @@ class TrustSchema(ma.Schema):
 def get_trust() -> Response:
     """What a verifier should trust: the log keys (with the sizes each signed), the notary's
     root and the timestamp authorities' roots. Save it once, from a source you trust."""
-    rt = runtime()
-    return json_response(log.trust_file(rt))
+    return json_response(runtime().published.trust_file())

@@ -6,7 +6,6 @@ from flask import Response
 
 from notary.api.common import Blueprint, json_response, runtime
 from notary.api.schemas import HealthSchema
-from notary.services.health import health
 
 blp = Blueprint("system", __name__, url_prefix="/api/v1", description="The service itself")
 
@@ -16,5 +15,5 @@ blp = Blueprint("system", __name__, url_prefix="/api/v1", description="The servi
 @blp.alt_response(503, schema=HealthSchema, description="the database or the keys are unusable")
 def healthz() -> Response:
     """Whether the service can answer, and the backlog of its background work."""
-    report, usable = health(runtime())
+    report, usable = runtime().health.report()
     return json_response(report, 200 if usable else 503)

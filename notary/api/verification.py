@@ -6,7 +6,6 @@ from flask import Response, request
 
 from notary.api.common import Blueprint, json_response, runtime
 from notary.api.errors import MalformedMultipart, UnsupportedMediaType, ValidationFailed
-from notary.services.tlog import public as log
 from notary.verify.canonical import canonical_json
 from notary.verify.evidence.verifier import verify_bundle
 from notary.verify.export.verifier import EXPORT, archive_kind, verify_export
@@ -66,7 +65,7 @@ def post_verify() -> Response:
     document = request.files.get("document")
     trust_part = request.files.get("trust")
     trust = TrustFile.from_json(
-        trust_part.read() if trust_part else canonical_json(log.trust_file(runtime()))
+        trust_part.read() if trust_part else canonical_json(runtime().published.trust_file())
     )
     stream = bundle.stream
     if archive_kind(stream) == EXPORT:

@@ -26,11 +26,10 @@ def export(case_id: str, out: Path, operator: str, as_json: bool) -> None:
     notary, as one zip (docs/export.md). Recorded in the audit trail under --operator, with the
     case's investigator. The file appears only once complete.
     """
-    from notary.services.access.export import begin_export
     from notary.services.audit import trail as audit
 
     with runtime_scope() as rt:
-        job = begin_export(rt, case_id, actor=audit.operator(operator))
+        job = rt.exports.begin(case_id, actor=audit.operator(operator))
         partial = out.with_name(out.name + ".partial")
         try:
             with (

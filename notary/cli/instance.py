@@ -141,10 +141,8 @@ def _supervise(web: list[str], worker: list[str] | None) -> int:
 @click.option("--once", is_flag=True, help="Do one round of work and exit (when leading).")
 def worker(once: bool) -> None:
     """Background work: sealing, timestamps and retries, deadline expiry. One leads at a time."""
-    from notary.services.worker import Worker
-
     rt = runtime()
-    background = Worker(rt)
+    background = rt.worker()
     if once:
         click.echo(json.dumps({"handled": background.run_once()}))
         return

@@ -1,4 +1,8 @@
-"""What ``/healthz`` reports: can the service answer, and how far behind is its background work."""
+"""What ``/healthz`` reports: can the service answer, and how far behind is its background work.
+
+The keys are loaded when the process starts (an unreadable key stops it there), so a process
+that answers has them; ``keys`` stays in the report for the clients that read it.
+"""
 
 from __future__ import annotations
 
@@ -7,35 +11,36 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 
-from notary.errors import NotaryError
-from notary.runtime import Runtime
 from notary.services.ceremony.signatures import SIGNED
 from notary.services.tlog.timestamps import timestamp_backlog
+from notary.storage.db import Database
 from notary.storage.models import Contract
 
 
-def health(rt: Runtime) -> tuple[dict[str, Any], bool]:
-    """The report and whether the service is usable (database and keys)."""
-    report: dict[str, Any] = {
-        "status": "ok",
-        "database": "ok",
-        "keys": "ok",
-        "timestamp_backlog": None,
-        "sequencer_lag": None,
-    }
-    try:
-        rt.keys  # noqa: B018 - loading them is the check
-    except NotaryError:
-        report["keys"] = "unavailable"
-    try:
-        with rt.db.read() as session:
-            report["sequencer_lag"] = session.execute(
-                select(func.count()).select_from(Contract).where(Contract.status == SIGNED)
-            ).scalar_one()
-            report["timestamp_backlog"] = timestamp_backlog(session)
-    except SQLAlchemyError:
-        report["database"] = "unavailable"
-    usable = report["database"] == "ok" and report["keys"] == "ok"
-    if not usable:
-        report["status"] = "unavailable"
-    return report, usable
+class Health:
+    """The service's health, read from the database."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def report(self) -> tuple[dict[str, Any], bool]:
+        """The report and whether the service is usable (its database answers)."""
+        report: dict[str, Any] = {
+            "status": "ok",
+            "database": "ok",
+            "keys": "ok",
+            "timestamp_backlog": None,
+            "sequencer_lag": None,
+        }
+        try:
+            with self.db.read() as session:
+                report["sequencer_lag"] = session.execute(
+                    select(func.count()).select_from(Contract).where(Contract.status == SIGNED)
+                ).scalar_one()
+                report["timestamp_backlog"] = timestamp_backlog(session)
+        except SQLAlchemyError:
+            report["database"] = "unavailable"
+        usable = report["database"] == "ok"
+        if not usable:
+            report["status"] = "unavailable"
+        return report, usable

@@ -16,12 +16,15 @@ from collections.abc import Callable, Sequence
 
 from sqlalchemy import delete, select, update
 
-from notary.runtime import Runtime
 from notary.services import auth
 from notary.services.audit.trail import anchor_audit_head
 from notary.services.ceremony.signatures import EXPIRED
-from notary.services.clock import stamp
+from notary.services.clock import Clock, stamp
 from notary.services.filing.service import AWAITING
+from notary.services.tlog.checkpoints import Checkpointer
+from notary.services.tlog.sequencer import Sequencer
+from notary.services.tlog.timestamps import Stamper
+from notary.storage.db import Database
 from notary.storage.lease import LeaseKeeper
 from notary.storage.models import ApiToken, Contract
 
@@ -31,43 +34,58 @@ Step = Callable[[], int]
 """One kind of background work: does a batch and says how many items it handled."""
 
 
-def expire_overdue(rt: Runtime) -> int:
-    """Mark contracts whose signing deadline passed before both signed as ``expired``."""
-    now = stamp(rt.clock)
-    with rt.db.read() as session:
-        overdue = select(Contract.id).where(Contract.status == AWAITING, Contract.deadline <= now).limit(1)
-        if session.execute(overdue).first() is None:
-            return 0
-    with rt.db.write() as session:
-        result = session.execute(
-            update(Contract)
-            .where(Contract.status == AWAITING, Contract.deadline <= now)
-            .values(status=EXPIRED, closed_at=now)
-        )
-        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+class Chores:
+    """Small upkeep no request waits for: deadlines that passed, tokens that expired."""
+
+    def __init__(self, db: Database, clock: Clock) -> None:
+        self.db = db
+        self.clock = clock
+
+    def expire_overdue(self) -> int:
+        """Mark contracts whose signing deadline passed before both signed as ``expired``."""
+        now = stamp(self.clock)
+        with self.db.read() as session:
+            overdue = (
+                select(Contract.id).where(Contract.status == AWAITING, Contract.deadline <= now).limit(1)
+            )
+            if session.execute(overdue).first() is None:
+                return 0
+        with self.db.write() as session:
+            result = session.execute(
+                update(Contract)
+                .where(Contract.status == AWAITING, Contract.deadline <= now)
+                .values(status=EXPIRED, closed_at=now)
+            )
+            return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+    def purge_expired_tokens(self) -> int:
+        """Delete party tokens past their expiry (they answer ``unauthenticated`` either way), so
+        the token table holds the live ones, not every login ever made."""
+        now = stamp(self.clock)
+        with self.db.write() as session:
+            result = session.execute(
+                delete(ApiToken).where(ApiToken.kind == auth.PARTY, ApiToken.expires_at <= now)
+            )
+            return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
-def purge_expired_tokens(rt: Runtime) -> int:
-    """Delete party tokens past their expiry (they answer ``unauthenticated`` either way), so
-    the token table holds the live ones, not every login ever made."""
-    now = stamp(rt.clock)
-    with rt.db.write() as session:
-        result = session.execute(
-            delete(ApiToken).where(ApiToken.kind == auth.PARTY, ApiToken.expires_at <= now)
-        )
-        return int(result.rowcount or 0)  # type: ignore[attr-defined]
-
-
-def default_steps(rt: Runtime) -> list[Step]:
+def default_steps(
+    sequencer: Sequencer,
+    stamper: Stamper,
+    checkpointer: Checkpointer,
+    chores: Chores,
+    db: Database,
+    clock: Clock,
+) -> list[Step]:
     """The work a leader does on every round, in order."""
     return [
-        lambda: len(rt.sequencer.seal_pending()),
-        lambda: anchor_audit_head(rt.db, rt.clock, rt.sequencer.sinks),
-        rt.stamper.stamp_records,
-        rt.checkpointer.run_once,
-        rt.stamper.stamp_checkpoints,
-        at_most_every(1.0, lambda: expire_overdue(rt)),
-        at_most_every(600.0, lambda: purge_expired_tokens(rt)),
+        lambda: len(sequencer.seal_pending()),
+        lambda: anchor_audit_head(db, clock, sequencer.sinks),
+        stamper.stamp_records,
+        checkpointer.run_once,
+        stamper.stamp_checkpoints,
+        at_most_every(1.0, chores.expire_overdue),
+        at_most_every(600.0, chores.purge_expired_tokens),
     ]
 
 
@@ -90,12 +108,19 @@ class Worker:
     """Runs the steps while it holds the lease; waits for it otherwise."""
 
     def __init__(
-        self, rt: Runtime, *, steps: Sequence[Step] | None = None, holder: str | None = None
+        self,
+        db: Database,
+        steps: Sequence[Step],
+        *,
+        lease_duration: float,
+        poll_interval: float,
+        holder: str | None = None,
     ) -> None:
-        self.rt = rt
-        self.steps = list(steps) if steps is not None else default_steps(rt)
+        self.steps = list(steps)
         self.holder = holder or f"{socket.gethostname()}:{os.getpid()}"
-        self.lease = LeaseKeeper(rt.db, "worker", self.holder, duration=rt.settings.lease_duration)
+        self.lease_duration = lease_duration
+        self.poll_interval = poll_interval
+        self.lease = LeaseKeeper(db, "worker", self.holder, duration=lease_duration)
 
     def run_once(self) -> int:
         """One round if this worker leads; returns the items handled (0 when idle or not leader)."""
@@ -105,7 +130,7 @@ class Worker:
 
     def run(self, stop: threading.Event) -> None:
         """Work until ``stop`` is set, then give the lease up."""
-        idle_wait = self.rt.settings.worker_poll_interval
+        idle_wait = self.poll_interval
         try:
             while not stop.is_set():
                 try:
@@ -115,6 +140,6 @@ class Worker:
                     log.exception("background round failed")
                     handled = 0
                 if not handled:
-                    stop.wait(idle_wait if self.lease.hold() else self.rt.settings.lease_duration / 3)
+                    stop.wait(idle_wait if self.lease.hold() else self.lease_duration / 3)
         finally:
             self.lease.release()

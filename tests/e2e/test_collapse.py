@@ -18,7 +18,6 @@ from sqlalchemy import select
 
 from notary.cli import main
 from notary.cli.party_tools import load
-from notary.services.worker import Worker
 from notary.storage.access_models import AuditEntry
 from notary.storage.models import LogLeaf
 from notary.verify import payloads
@@ -49,7 +48,7 @@ def sign_both(client, filed, investor, borrower):
 
 def test_after_the_collapse(settings, runtime, client, clock, tmp_path):
     env = {"NOTARY_INSTANCE_PATH": str(settings.instance_path), "NOTARY_DATABASE_URL": settings.database_url}
-    worker = Worker(runtime, holder="test-worker")
+    worker = runtime.worker(holder="test-worker")
 
     # Before: an operator registers the platform; it enrols its investor and borrowers.
     added = json.loads(notary(env, "platform", "add", "Collapsing Lending", "--json", "--operator", "Ops Li"))

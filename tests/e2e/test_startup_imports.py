@@ -13,12 +13,11 @@ PROBE = """
 import json, sys
 from notary.config import Settings
 from notary.runtime import Runtime
-from notary.services.worker import Worker, default_steps
 rt = Runtime(Settings.load())
-default_steps(rt)
+rt.worker()
 worker = "pyhanko.sign" in sys.modules
 from notary.app import create_app
-create_app(runtime=rt)
+create_app(runtime=Runtime(Settings.load(), web=True))
 print(json.dumps({"worker": worker, "web": "pyhanko.sign" in sys.modules}))
 """
 

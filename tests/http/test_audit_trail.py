@@ -12,7 +12,6 @@ from notary.services.audit import trail as audit
 from notary.services.audit.integrity import run_audit
 from notary.services.audit.records import AuditChainAuditor
 from notary.services.clock import stamp
-from notary.services.worker import Worker
 from notary.storage.access_models import AuditAnchor, AuditEntry
 from notary.storage.models import LogLeaf
 from notary.verify import payloads
@@ -119,7 +118,7 @@ def test_the_head_reaches_the_log_at_least_once_a_minute(runtime, clock):
 
 def test_the_worker_anchors(runtime, platform):
     # Registering the platform was an administrative act: the trail has grown.
-    assert Worker(runtime, holder="test").run_once() >= 1
+    assert runtime.worker(holder="test").run_once() >= 1
     with runtime.db.read() as session:
         formats = session.execute(select(LogLeaf.format)).scalars().all()
     assert formats == ["notary-audit-head/1"]

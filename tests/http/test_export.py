@@ -9,8 +9,6 @@ import re
 from sqlalchemy import select
 
 from notary.services.access import export as export_service
-from notary.services.evidence.bundles import EvidenceAssembler, bundle_parts
-from notary.services.tlog import public as log
 from notary.storage.access_models import AuditEntry
 from notary.storage.models import Contract
 from notary.verify.canonical import parse_json
@@ -153,16 +151,13 @@ def test_batched_parts_are_the_single_parts(platform, investor, borrower, runtim
         ids.append(filed["contract_id"])
     runtime.sequencer.seal_pending()  # the third: sealed, not ready
     ids.append(platform.file(investor, borrower, document=b"%PDF-1.4 unsigned\n")["contract_id"])
-    key = log.log_key(runtime)
-    assembler = EvidenceAssembler(runtime, log_key=key)
+    assembler = runtime.bundles.assembler()
     with runtime.db.read() as session:
         contracts = [session.get(Contract, cid) for cid in ids]
         batched = assembler.page(session, contracts)
         for contract, parts in zip(contracts[:2], batched[:2], strict=True):
             document = runtime.blobs.get(session, contract.document_sha256)
-            assert assembler.with_document(parts, document) == bundle_parts(
-                runtime, session, contract, log_key=key
-            )
+            assert assembler.with_document(parts, document) == runtime.bundles.parts(session, contract)
     assert batched[2:] == [None, None]
 
 

@@ -237,7 +237,7 @@ def test_rewrites_with_recomputed_hashes_are_still_caught(runtime, filed):
 
 
 def test_one_changed_byte_of_a_document_in_the_database(settings, clock):
-    runtime = Runtime(dataclasses.replace(settings, blob_store="database"), clock=clock)
+    runtime = Runtime(dataclasses.replace(settings, blob_store="database"), clock=clock, web=True)
     try:
         filed = populate(runtime, create_app(runtime=runtime).test_client(), contracts=2)
         digest = filed[0]["document_sha256"]

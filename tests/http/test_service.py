@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 
+import pytest
+
 
 def test_healthz(client):
     response = client.get("/api/v1/healthz")
@@ -15,13 +17,13 @@ def test_healthz(client):
     assert body["sequencer_lag"] == 0
 
 
-def test_healthz_without_keys_is_503(settings):
+def test_a_web_process_with_an_unreadable_key_does_not_start(settings):
     from notary.app import create_app
+    from notary.signing.keystore import KeysUnusable
 
     os.remove(settings.key_dir / "tsa.key")
-    response = create_app({"instance_path": settings.instance_path}).test_client().get("/api/v1/healthz")
-    assert response.status_code == 503
-    assert response.get_json()["keys"] == "unavailable"
+    with pytest.raises(KeysUnusable):
+        create_app({"instance_path": settings.instance_path, "database_url": settings.database_url})
 
 
 def test_openapi_documents_the_contract(client):

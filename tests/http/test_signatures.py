@@ -126,10 +126,9 @@ def test_deadline_expires_the_contract(platform, investor, borrower, runtime, cl
         "message": "the contract is expired",
         "details": {"status": "expired"},
     }
-    from notary.services.worker import expire_overdue
 
-    assert expire_overdue(runtime) == 1
-    assert expire_overdue(runtime) == 0
+    assert runtime.chores.expire_overdue() == 1
+    assert runtime.chores.expire_overdue() == 0
     assert signature_count(runtime) == 1
 
 

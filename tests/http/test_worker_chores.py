@@ -8,7 +8,7 @@ from sqlalchemy import select
 from notary.errors import Unauthenticated
 from notary.services import auth
 from notary.services.clock import stamp
-from notary.services.worker import at_most_every, purge_expired_tokens
+from notary.services.worker import at_most_every
 from notary.storage.models import ApiToken
 
 
@@ -24,8 +24,8 @@ def test_expired_party_tokens_are_purged_and_nothing_else(runtime):
     with runtime.db.read() as session, pytest.raises(Unauthenticated):
         auth.authenticate(session, expired, now=now)
 
-    assert purge_expired_tokens(runtime) == 1
-    assert purge_expired_tokens(runtime) == 0
+    assert runtime.chores.purge_expired_tokens() == 1
+    assert runtime.chores.purge_expired_tokens() == 0
     with runtime.db.read() as session:
         kept = set(session.execute(select(ApiToken.token_sha256)).scalars())
         # The purged token answers as it did before: unauthenticated.

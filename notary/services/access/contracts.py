@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -14,11 +15,18 @@ from notary.services.access.key_holders import verified_lookup
 from notary.services.audit import trail as audit
 from notary.services.auth import INVESTIGATOR, PARTY, PLATFORM, Principal
 from notary.services.ceremony.signatures import effective_status
+from notary.services.clock import Clock, stamp
+from notary.services.evidence.bundles import EvidenceBundles
+from notary.services.filing.service import signing_payload
 from notary.services.tlog.public import evidence_progress
+from notary.storage.blobs import BlobStore
 from notary.storage.db import Database
 from notary.storage.models import Contract, Party, Signature
 from notary.verify import payloads
 from notary.verify.canonical import parse_json
+
+if TYPE_CHECKING:
+    from notary.services.evidence.certificates import CertificateService
 
 PLATFORM_BASIS, OWN_KEY_BASIS, VERIFIED_IDENTITY_BASIS, CASE_BASIS = (
     "platform",
@@ -151,3 +159,80 @@ def contract_view(session: Session, contract: Contract, *, now: str) -> dict[str
             "reason": contract.decline_reason,
         }
     return view
+
+
+@dataclass(frozen=True)
+class Download:
+    """Bytes of a contract handed out (document, bundle, certificate), and their SHA-256."""
+
+    contract: Contract
+    data: bytes
+    sha256: str
+
+
+class ContractReads:
+    """Everything a caller reads of a contract, one call per read: the access check, the read,
+    and its audit entry (:func:`record_read`), written before a byte leaves.
+
+    Each method raises what :func:`may_read` raises (``not_found``, ``forbidden``), and the
+    audit trail's errors: a read that cannot be recorded does not happen.
+    """
+
+    def __init__(
+        self,
+        db: Database,
+        blobs: BlobStore,
+        clock: Clock,
+        bundles: EvidenceBundles,
+        certificates: CertificateService | None,
+    ) -> None:
+        self.db = db
+        self.blobs = blobs
+        self.clock = clock
+        self.bundles = bundles
+        self.certificates = certificates
+
+    def view(self, principal: Principal, contract_id: str, *, case_id: str | None = None) -> dict[str, Any]:
+        """``GET /contracts/{id}``: status, digests, terms, signatures and the evidence's progress."""
+        now = stamp(self.clock)
+        with self.db.read() as session:
+            access = read_access(session, principal, contract_id, case_id=case_id)
+            view = contract_view(session, access.contract, now=now)
+        record_read(self.db, principal, access, "contract.read", at=now)
+        return view
+
+    def signing_payload(
+        self, principal: Principal, contract_id: str, role: str, purpose: str, *, case_id: str | None = None
+    ) -> bytes:
+        """The exact bytes ``role`` signs (``purpose``: sign or decline)."""
+        with self.db.read() as session:
+            access = read_access(session, principal, contract_id, case_id=case_id)
+        record_read(self.db, principal, access, "signing_payload.read", at=stamp(self.clock))
+        return signing_payload(access.contract, role, purpose)
+
+    def document(self, principal: Principal, contract_id: str, *, case_id: str | None = None) -> Download:
+        """The document, byte for byte as filed."""
+        with self.db.read() as session:
+            access = read_access(session, principal, contract_id, case_id=case_id)
+            data = self.blobs.get(session, access.contract.document_sha256)
+        record_read(self.db, principal, access, "document.read", at=stamp(self.clock))
+        return Download(access.contract, data, hashlib.sha256(data).hexdigest())
+
+    def evidence(self, principal: Principal, contract_id: str, *, case_id: str | None = None) -> Download:
+        """The evidence bundle; raises ``evidence_not_ready`` (and records nothing) before it is."""
+        with self.db.read() as session:
+            access = read_access(session, principal, contract_id, case_id=case_id)
+            bundle = self.bundles.bundle(session, access.contract)
+        record_read(self.db, principal, access, "evidence.read", at=stamp(self.clock))
+        return Download(access.contract, bundle, hashlib.sha256(bundle).hexdigest())
+
+    def certificate(self, principal: Principal, contract_id: str, *, case_id: str | None = None) -> Download:
+        """The signed certificate PDF; raises ``evidence_not_ready`` (and records nothing) before
+        the evidence is complete."""
+        if self.certificates is None:
+            raise RuntimeError("certificates are made by a web runtime (Runtime(..., web=True))")
+        with self.db.read() as session:
+            access = read_access(session, principal, contract_id, case_id=case_id)
+        pdf, sha256 = self.certificates.certificate(access.contract.id)
+        record_read(self.db, principal, access, "certificate.read", at=stamp(self.clock))
+        return Download(access.contract, pdf, sha256)

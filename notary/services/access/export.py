@@ -1,7 +1,7 @@
 """The case export: every evidence bundle in an approved case's scope, as one streamed zip with a
 manifest signed by the notary (format ``notary-export/1``, ``docs/export.md``).
 
-:func:`begin_export` checks the case and writes the audit entry before a byte is sent;
+:meth:`CaseExports.begin` checks the case and writes the audit entry before a byte is sent;
 :meth:`CaseExport.stream` then yields the zip in chunks. Nothing held grows with the number of
 bundles: contracts are read a page at a time (keyset paging on the contract id, the case's
 :func:`~notary.services.access.cases.scope_condition`, the same definition as single reads), each
@@ -15,8 +15,9 @@ import hashlib
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import Prehashed
@@ -28,10 +29,11 @@ from notary.errors import NotFound
 from notary.services.access import cases
 from notary.services.audit import trail as audit
 from notary.services.ceremony.signatures import SEALED, effective_status
-from notary.services.clock import stamp
-from notary.services.evidence.bundles import EvidenceAssembler
-from notary.services.tlog.public import log_key
+from notary.services.clock import Clock, stamp
+from notary.services.evidence.bundles import EvidenceAssembler, EvidenceBundles
 from notary.storage.access_models import Case, Investigator
+from notary.storage.blobs import BlobStore
+from notary.storage.db import Database
 from notary.storage.models import Contract
 from notary.verify.evidence.bundle import build_bundle
 from notary.verify.evidence.record import parse_time
@@ -47,9 +49,6 @@ from notary.verify.export.manifest import (
 )
 from notary.verify.export.zipstream import ZipStream
 from notary.verify.keys import key_fingerprint
-
-if TYPE_CHECKING:
-    from notary.runtime import Runtime
 
 PAGE_SIZE = 500
 """Contracts read per query round: large enough for ~10 queries to serve many bundles, small
@@ -74,7 +73,7 @@ class ExportSummary:
 class CaseExport:
     """An export that has been allowed and recorded; :meth:`stream` makes its bytes."""
 
-    rt: Runtime
+    exports: CaseExports
     case: Case
     header: dict[str, Any]
     in_scope: int
@@ -96,10 +95,10 @@ class CaseExport:
         self.summary.complete = True
 
     def _chunks(self, progress: Callable[[int], None] | None) -> Iterator[bytes]:
-        rt = self.rt
+        exports = self.exports
         archive = ZipStream(modified=parse_time(self.header["exported_at"], what="exported_at"))
         manifest = ManifestWriter(self.header)
-        assembler = EvidenceAssembler(rt, log_key=log_key(rt))
+        assembler = exports.bundles.assembler()
         try:
             yield from archive.member(NOTARY_CHAIN, assembler.notary_chain_pem)
             for handled, (contract, parts) in enumerate(self._contracts(assembler), start=1):
@@ -108,8 +107,8 @@ class CaseExport:
                         contract.id, _not_ready_status(contract, self.header["exported_at"])
                     )
                 else:
-                    with rt.db.read() as session:
-                        document = rt.blobs.get(session, contract.document_sha256)
+                    with exports.db.read() as session:
+                        document = exports.blobs.get(session, contract.document_sha256)
                     bundle = build_bundle(assembler.with_document(parts, document))
                     yield from archive.member(bundle_path(contract.id), bundle)
                     manifest.add_bundle(contract.id, hashlib.sha256(bundle).hexdigest())
@@ -130,7 +129,7 @@ class CaseExport:
             query = select(Contract).where(condition).order_by(Contract.id).limit(PAGE_SIZE)
             if after is not None:
                 query = query.where(Contract.id > after)
-            with self.rt.db.read() as session:
+            with self.exports.db.read() as session:
                 page = list(session.execute(query).scalars())
                 parts = assembler.page(session, page)
             if not page:
@@ -146,10 +145,10 @@ class CaseExport:
             size += len(chunk)
             crc = zlib.crc32(chunk, crc)
             digest.update(chunk)
-        keys = self.rt.keys
-        signature = keys.notary_key.sign(digest.digest(), ec.ECDSA(Prehashed(hashes.SHA256())))
+        exports = self.exports
+        signature = exports.notary_key.sign(digest.digest(), ec.ECDSA(Prehashed(hashes.SHA256())))
         fingerprint = key_fingerprint(
-            keys.notary_cert.public_key().public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)
+            exports.notary_cert.public_key().public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)
         )
         yield from archive.member_chunks(MANIFEST, size, crc, manifest.chunks())
         yield from archive.member(SIGNATURE, signature_file(key_fingerprint=fingerprint, signature=signature))
@@ -163,63 +162,81 @@ def _not_ready_status(contract: Contract, now: str) -> str:
     return EVIDENCE_PENDING if status == SEALED else status
 
 
-def begin_export(
-    rt: Runtime, case_id: str, *, actor: audit.Actor, investigator_id: str | None = None
-) -> CaseExport:
-    """Allow an export of case ``case_id`` and record it (``case.export``) before any byte.
+class CaseExports:
+    """Case exports: the database, the documents, the bundles, and the notary key that signs
+    each manifest."""
 
-    With ``investigator_id`` (an investigator's own request) the case must be theirs, else
-    :class:`NotFound`; without it (an operator's ``notary export``) any case. Either way the
-    case must be approved, else :class:`~notary.services.access.cases.CasePending` (403).
-    """
-    now = stamp(rt.clock)
-    with rt.db.read() as session:
-        if investigator_id is not None:
-            case = cases.own_case(session, case_id, investigator_id=investigator_id)
-        else:
-            found = session.get(Case, case_id)
-            if found is None:
-                raise NotFound(f"no case {case_id}")
-            case = found
-        if case.status != cases.APPROVED:
-            raise cases.CasePending("this case has not been approved yet")
-        investigator = session.get(Investigator, case.investigator_id)
-        if investigator is None:
-            raise NotFound(f"the investigator of case {case_id} is missing")
-        in_scope = session.execute(
-            select(func.count()).select_from(Contract).where(cases.scope_condition(case))
-        ).scalar_one()
-    header = {
-        "format": EXPORT_FORMAT,
-        "purpose": EXPORT_PURPOSE,
-        "case": {
-            "case_id": case.id,
-            "case_number": case.case_number,
-            "legal_basis": case.legal_basis,
-            "scope": cases.scope_view(case),
-        },
-        "exported_by": {"kind": actor.kind, "id": actor.id},
-        "investigator": {
-            "investigator_id": investigator.id,
-            "name": investigator.name,
-            "agency": investigator.agency,
-        },
-        "exported_at": now,
-        "tool_version": __version__,
-    }
-    with rt.db.write() as session:
-        audit.record(
-            session,
-            at=now,
-            actor=actor,
-            action="case.export",
-            object_kind="case",
-            object_id=case.id,
-            case_id=case.id,
-            details={
+    def __init__(
+        self,
+        db: Database,
+        blobs: BlobStore,
+        clock: Clock,
+        bundles: EvidenceBundles,
+        notary_key: ec.EllipticCurvePrivateKey,
+        notary_cert: x509.Certificate,
+    ) -> None:
+        self.db = db
+        self.blobs = blobs
+        self.clock = clock
+        self.bundles = bundles
+        self.notary_key = notary_key
+        self.notary_cert = notary_cert
+
+    def begin(self, case_id: str, *, actor: audit.Actor, investigator_id: str | None = None) -> CaseExport:
+        """Allow an export of case ``case_id`` and record it (``case.export``) before any byte.
+
+        With ``investigator_id`` (an investigator's own request) the case must be theirs, else
+        :class:`NotFound`; without it (an operator's ``notary export``) any case. Either way the
+        case must be approved, else :class:`~notary.services.access.cases.CasePending` (403).
+        """
+        now = stamp(self.clock)
+        with self.db.read() as session:
+            if investigator_id is not None:
+                case = cases.own_case(session, case_id, investigator_id=investigator_id)
+            else:
+                found = session.get(Case, case_id)
+                if found is None:
+                    raise NotFound(f"no case {case_id}")
+                case = found
+            if case.status != cases.APPROVED:
+                raise cases.CasePending("this case has not been approved yet")
+            investigator = session.get(Investigator, case.investigator_id)
+            if investigator is None:
+                raise NotFound(f"the investigator of case {case_id} is missing")
+            in_scope = session.execute(
+                select(func.count()).select_from(Contract).where(cases.scope_condition(case))
+            ).scalar_one()
+        header = {
+            "format": EXPORT_FORMAT,
+            "purpose": EXPORT_PURPOSE,
+            "case": {
+                "case_id": case.id,
                 "case_number": case.case_number,
-                "investigator_id": investigator.id,
-                "contracts_in_scope": in_scope,
+                "legal_basis": case.legal_basis,
+                "scope": cases.scope_view(case),
             },
-        )
-    return CaseExport(rt, case, header, in_scope)
+            "exported_by": {"kind": actor.kind, "id": actor.id},
+            "investigator": {
+                "investigator_id": investigator.id,
+                "name": investigator.name,
+                "agency": investigator.agency,
+            },
+            "exported_at": now,
+            "tool_version": __version__,
+        }
+        with self.db.write() as session:
+            audit.record(
+                session,
+                at=now,
+                actor=actor,
+                action="case.export",
+                object_kind="case",
+                object_id=case.id,
+                case_id=case.id,
+                details={
+                    "case_number": case.case_number,
+                    "investigator_id": investigator.id,
+                    "contracts_in_scope": in_scope,
+                },
+            )
+        return CaseExport(self, case, header, in_scope)

@@ -5,14 +5,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from notary.errors import NotReady
 from notary.services.tlog.public import evidence_progress, first_checkpoint_covering, inclusion_proof
+from notary.storage.blobs import BlobStore
 from notary.storage.models import (
     CheckpointTimestamp,
     Contract,
@@ -26,12 +28,38 @@ from notary.verify.evidence.bundle import BundleParts, CheckpointToken, Inclusio
 from notary.verify.keys import PublicKey
 from notary.verify.merkle.plan import Node, inclusion_proof_plan
 
-if TYPE_CHECKING:
-    from notary.runtime import Runtime
+
+class EvidenceBundles:
+    """Contracts' evidence bundles, from the stored evidence, the blob store holding the
+    documents, the notary's certificate chain and the log key the bundles name."""
+
+    def __init__(
+        self, blobs: BlobStore, notary_chain: Sequence[x509.Certificate], log_key: dict[str, Any]
+    ) -> None:
+        self.blobs = blobs
+        self.notary_chain_pem = b"".join(cert.public_bytes(Encoding.PEM) for cert in notary_chain)
+        self.log_key = log_key
+
+    def parts(self, session: Session, contract: Contract) -> BundleParts:
+        """Everything a contract's bundle holds; raises ``evidence_not_ready`` before it is ready."""
+        return bundle_parts(session, contract, self.blobs, self.notary_chain_pem, log_key=self.log_key)
+
+    def bundle(self, session: Session, contract: Contract) -> bytes:
+        """The contract's evidence bundle (``notary-evidence/1``); raises ``evidence_not_ready``."""
+        return build_bundle(self.parts(session, contract))
+
+    def assembler(self) -> EvidenceAssembler:
+        """Parts for many contracts at once (case exports)."""
+        return EvidenceAssembler(self.notary_chain_pem, log_key=self.log_key)
 
 
 def bundle_parts(
-    rt: Runtime, session: Session, contract: Contract, *, log_key: dict[str, Any]
+    session: Session,
+    contract: Contract,
+    blobs: BlobStore,
+    notary_chain_pem: bytes,
+    *,
+    log_key: dict[str, Any],
 ) -> BundleParts:
     """Everything a contract's bundle holds; raises ``evidence_not_ready`` before it is ready."""
     progress = evidence_progress(session, contract)
@@ -64,13 +92,13 @@ def bundle_parts(
     return BundleParts(
         contract_id=contract.id,
         created_at=ready_at,
-        document=rt.blobs.get(session, contract.document_sha256),
+        document=blobs.get(session, contract.document_sha256),
         media_type=contract.media_type,
         terms=contract.terms_json,
         record=leaf.record,
         investor_key_pem=keys["investor"],
         borrower_key_pem=keys["borrower"],
-        notary_chain_pem=b"".join(cert.public_bytes(Encoding.PEM) for cert in rt.keys.notary_chain),
+        notary_chain_pem=notary_chain_pem,
         record_token=token.response,
         record_tsa_chain_pem=token.chain_pem.encode("ascii"),
         checkpoint_tokens=tuple(
@@ -80,11 +108,6 @@ def bundle_parts(
         checkpoint=checkpoint.note,
         log_key=log_key,
     )
-
-
-def evidence_bundle(rt: Runtime, session: Session, contract: Contract, *, log_key: dict[str, Any]) -> bytes:
-    """The contract's evidence bundle (``notary-evidence/1``)."""
-    return build_bundle(bundle_parts(rt, session, contract, log_key=log_key))
 
 
 #: Node indices per query when reading inclusion proofs in bulk.
@@ -99,10 +122,9 @@ class EvidenceAssembler:
     :func:`bundle_parts`, but for the document (read last, one at a time, by the caller).
     """
 
-    def __init__(self, rt: Runtime, *, log_key: dict[str, Any]) -> None:
-        self.rt = rt
+    def __init__(self, notary_chain_pem: bytes, *, log_key: dict[str, Any]) -> None:
         self.log_key = log_key
-        self.notary_chain_pem = b"".join(cert.public_bytes(Encoding.PEM) for cert in rt.keys.notary_chain)
+        self.notary_chain_pem = notary_chain_pem
         self._keys: dict[str, bytes] = {}
 
     def page(self, session: Session, contracts: Sequence[Contract]) -> list[BundleParts | None]:

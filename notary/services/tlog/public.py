@@ -5,20 +5,21 @@ The public log serves hashes, checkpoints and proofs only; never a record's cont
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from notary.errors import NotFound, NotReady, Unprocessable
+from notary.signing.note_signer import NoteSigner
+from notary.signing.tsa_client import Authority
 from notary.storage.models import CheckpointTimestamp, Contract, LogLeaf, RecordTimestamp, SignedCheckpoint
 from notary.storage.tree import read_nodes, tree_state
 from notary.verify.merkle.plan import consistency_proof_plan, inclusion_proof_plan
-
-if TYPE_CHECKING:
-    from notary.runtime import Runtime
 
 
 @dataclass(frozen=True)
@@ -124,31 +125,48 @@ def record_presence(session: Session, record_sha256: str) -> dict[str, Any]:
     }
 
 
-def log_key(rt: Runtime) -> dict[str, str]:
-    """``GET /log/key``: the log's current key, with its C2SP verifier key text."""
-    signer = rt.log_signer
-    return {
-        "origin": signer.name,
-        "verifier_key": signer.verifier_key,
-        "public_key_pem": rt.keys.log_public_pem,
-        "algorithm": "ed25519",
-    }
+class PublishedTrust:
+    """What the notary publishes for verifiers to keep: its log key (``GET /log/key``) and its
+    trust file (``GET /trust``), from the log signer, the notary's root and the authorities."""
 
+    def __init__(
+        self,
+        log_signer: NoteSigner,
+        log_public_pem: str,
+        notary_root: x509.Certificate,
+        tsa_authorities: Sequence[Authority],
+    ) -> None:
+        self.log_signer = log_signer
+        self.log_public_pem = log_public_pem
+        self.notary_root = notary_root
+        self.tsa_authorities = tuple(tsa_authorities)
 
-def trust_file(rt: Runtime) -> dict[str, Any]:
-    """``GET /trust``: the log keys (with the sizes each signed), the notary's root and the
-    timestamp authorities' roots, for ``notary verify --trust``."""
-    tsa_roots: list[str] = []
-    for authority in rt.tsa_client.authorities:
-        for root in authority.trust_roots:
-            pem = root.public_bytes(Encoding.PEM).decode("ascii")
-            if pem not in tsa_roots:
-                tsa_roots.append(pem)
-    return {
-        "logs": [{"origin": rt.log_signer.name, "verifier_key": rt.log_signer.verifier_key, "from_size": 0}],
-        "notary_roots_pem": [rt.keys.root_cert.public_bytes(Encoding.PEM).decode("ascii")],
-        "tsa_roots_pem": tsa_roots,
-    }
+    def log_key(self) -> dict[str, str]:
+        """``GET /log/key``: the log's current key, with its C2SP verifier key text."""
+        signer = self.log_signer
+        return {
+            "origin": signer.name,
+            "verifier_key": signer.verifier_key,
+            "public_key_pem": self.log_public_pem,
+            "algorithm": "ed25519",
+        }
+
+    def trust_file(self) -> dict[str, Any]:
+        """``GET /trust``: the log keys (with the sizes each signed), the notary's root and the
+        timestamp authorities' roots, for ``notary verify --trust``."""
+        tsa_roots: list[str] = []
+        for authority in self.tsa_authorities:
+            for root in authority.trust_roots:
+                pem = root.public_bytes(Encoding.PEM).decode("ascii")
+                if pem not in tsa_roots:
+                    tsa_roots.append(pem)
+        return {
+            "logs": [
+                {"origin": self.log_signer.name, "verifier_key": self.log_signer.verifier_key, "from_size": 0}
+            ],
+            "notary_roots_pem": [self.notary_root.public_bytes(Encoding.PEM).decode("ascii")],
+            "tsa_roots_pem": tsa_roots,
+        }
 
 
 def evidence_progress(session: Session, contract: Contract) -> dict[str, Any] | None:
