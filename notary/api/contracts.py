@@ -37,7 +37,7 @@ from notary.config import Settings
 from notary.errors import NotaryError, TooLarge
 from notary.services.access.contracts import Download
 from notary.services.ceremony.signatures import Act
-from notary.services.filing.service import Filing, payload_answer
+from notary.services.filing.service import Filed, Filing, payload_answer
 from notary.verify import payloads
 from notary.verify.encoding import b64decode
 from notary.verify.errors import MalformedInput
@@ -133,7 +133,7 @@ def file_contract() -> Response:
         raise UnsupportedMediaType("send multipart/form-data or application/json")
     filed = rt.filing.file_one(platform, filing)
     headers = {"Idempotent-Replayed": "true"} if filed.replayed else {}
-    return json_response(filed.body, filed.status, headers)
+    return json_response(filed.body, _filing_status(filed), headers)
 
 
 @blp.route("/contracts/batch", methods=["POST"])
@@ -152,10 +152,15 @@ def file_batch(body: dict[str, Any]) -> Response:
     results = [
         _batch_result(outcome)
         if isinstance(outcome, NotaryError)
-        else {"status": outcome.status, "body": outcome.body}
+        else {"status": _filing_status(outcome), "body": outcome.body}
         for outcome in rt.filing.file_batch(platform, items)
     ]
     return json_response({"results": results})
+
+
+def _filing_status(filed: Filed) -> int:
+    """201 when stored now, 200 for a replay of an earlier filing."""
+    return 200 if filed.replayed else 201
 
 
 def _act_result(outcome: str | NotaryError) -> dict[str, Any]:

@@ -57,14 +57,10 @@ class Filing:
 
 @dataclass(frozen=True)
 class Filed:
-    """The answer to one filing: 201 when stored now, 200 when replayed."""
+    """The answer to one filing, and whether it replays an earlier one (nothing new stored)."""
 
-    status: int
     body: dict[str, Any]
-
-    @property
-    def replayed(self) -> bool:
-        return self.status == 200
+    replayed: bool
 
 
 @dataclass
@@ -164,7 +160,7 @@ class FilingService:
             try:
                 replay = _replay_of(item, known)
                 if replay is not None:
-                    outcomes[item.index] = Filed(200, creation_answer(replay))
+                    outcomes[item.index] = Filed(creation_answer(replay), replayed=True)
                     continue
                 row = self._new_contract(item, platform_id, parties, now, received_at)
             except NotaryError as exc:
@@ -175,7 +171,7 @@ class FilingService:
                 known[key] = contract
             rows.append(row)
             documents[item.document_sha256] = item.filing.document
-            outcomes[item.index] = Filed(201, creation_answer(contract))
+            outcomes[item.index] = Filed(creation_answer(contract), replayed=False)
         if rows:
             self.blobs.stage(documents.items())
             with self.db.write() as session:
