@@ -123,6 +123,7 @@ def _batch(
     from cryptography.hazmat.primitives.serialization import Encoding
     from sqlalchemy import insert, update
 
+    from notary.services.filing.terms import amount_in_fen
     from notary.services.tlog.sequencer import append_leaves
     from notary.storage.db import insert_new
     from notary.storage.models import Contract, RecordTimestamp, Signature, SignedCheckpoint, TsaChain
@@ -148,6 +149,7 @@ def _batch(
                     "document_sha256": document_sha256, "document_size": len(item["document"]),
                     "media_type": "application/pdf", "terms_json": terms_json,
                     "terms_sha256": hashlib.sha256(terms_json).hexdigest(),
+                    "amount_fen": amount_in_fen(item["terms"]["amount"]),
                     "request_sha256": document_sha256, "received_at": now, "deadline": item["terms"]["sign_by"],
                 }
             )  # fmt: skip

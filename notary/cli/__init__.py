@@ -15,6 +15,7 @@ import click
 
 from notary import __version__
 from notary.cli import access, audit, export, instance, party, platforms, verify
+from notary.cli.common import shown
 from notary.verify.errors import NotaryError
 
 
@@ -25,7 +26,7 @@ class NotaryGroup(click.Group):
         try:
             return super().invoke(ctx)
         except NotaryError as exc:
-            raise click.ClickException(f"{exc.code}: {exc.message}") from exc
+            raise click.ClickException(f"{exc.code}: {shown(exc.message)}") from exc
 
 
 @click.group(cls=NotaryGroup)

@@ -6,12 +6,11 @@ function, and each administrative act is recorded in the audit trail under ``--o
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import click
 
-from notary.cli.common import emit, json_option, operator_option, runtime_scope
+from notary.cli.common import emit, json_option, json_text, operator_option, runtime_scope, say, shown
 
 
 @click.group()
@@ -54,7 +53,7 @@ def identity_verify(id_type: str, id_number: str, key_path: Path, operator: str,
     emit(
         as_json,
         answer,
-        f"key {answer['key_fingerprint']} is bound to {answer['id_type']} {answer['id_number_masked']}",
+        f"key {answer['key_fingerprint']} is bound to {shown(answer['id_type'])} {answer['id_number_masked']}",
     )
 
 
@@ -78,7 +77,7 @@ def investigator_add(name: str, agency: str, operator: str, as_json: bool) -> No
     emit(
         as_json,
         {"investigator_id": new.investigator_id, "token": new.token},
-        f"investigator {new.investigator_id} ({new.name}, {new.agency})\ntoken (shown once): {new.token}",
+        f"investigator {new.investigator_id} ({shown(new.name)}, {shown(new.agency)})\ntoken (shown once): {new.token}",
     )
 
 
@@ -96,7 +95,7 @@ def investigator_revoke(investigator_id: str, operator: str, as_json: bool) -> N
     emit(
         as_json,
         {"investigator_id": investigator_id, "tokens_revoked": revoked},
-        f"investigator {investigator_id}: {revoked} token(s) revoked",
+        f"investigator {shown(investigator_id)}: {revoked} token(s) revoked",
     )
 
 
@@ -114,7 +113,7 @@ def investigator_token(investigator_id: str, operator: str, as_json: bool) -> No
     emit(
         as_json,
         {"investigator_id": investigator_id, "token": token},
-        f"investigator {investigator_id}\ntoken (shown once): {token}",
+        f"investigator {shown(investigator_id)}\ntoken (shown once): {token}",
     )
 
 
@@ -125,21 +124,51 @@ def case() -> None:
 
 @case.command("approve")
 @click.argument("case_id")
+@click.option("--yes", is_flag=True, help="Approve without asking (after reading the case with case list).")
 @operator_option
 @json_option
-def case_approve(case_id: str, operator: str, as_json: bool) -> None:
-    """Approve an investigator's case: its investigator may then read the evidence in its scope."""
-    from notary.services.access.cases import approve_case, case_view
+def case_approve(case_id: str, yes: bool, operator: str, as_json: bool) -> None:
+    """Show a case's stored scope and what it covers, ask, then approve it: its investigator may
+    then read the evidence in its scope. Without --yes, anything but "y" approves nothing.
+    """
+    from notary.services.access.cases import approve_case, case_view, own_case_for_operator, scope_summary
     from notary.services.clock import stamp
 
-    with runtime_scope() as rt, rt.db.write() as session:
-        view = case_view(approve_case(session, case_id, operator=operator, now=stamp(rt.clock)))
-    scope = ", ".join(f"{key} {value}" for key, value in view["scope"].items())
-    emit(
-        as_json,
-        view,
-        f"case {view['case_id']} ({view['case_number']}) approved by {view['approved_by']}; scope: {scope}",
-    )
+    with runtime_scope() as rt:
+        with rt.db.read() as session:
+            case, investigator = own_case_for_operator(session, case_id)
+            summary = scope_summary(session, case)
+            shown_case = case_view(case)
+        # In --json mode stdout carries only the JSON answer; the question goes to stderr.
+        say(_case_text(shown_case, investigator, summary), err=as_json)
+        if not yes:
+            click.confirm("Approve this case and its scope?", default=False, abort=True, err=as_json)
+        with rt.db.write() as session:
+            view = case_view(
+                approve_case(
+                    session, case.id, operator=operator, now=stamp(rt.clock), shown_scope=summary["scope"]
+                )
+            )
+    emit(as_json, view, f"case {view['case_id']} approved by {shown(view['approved_by'])}")
+
+
+def _scope_text(scope: dict[str, str]) -> str:
+    return ", ".join(f"{key} {shown(value)}" for key, value in scope.items())
+
+
+def _case_text(
+    view: dict[str, object], investigator: dict[str, str], summary: dict[str, object] | None
+) -> str:
+    """A case as an operator reads it: every value from outside escaped, one per line."""
+    lines = [
+        f"{view['case_id']}  {view['status']:<8}  {shown(view['case_number'])}  opened {view['created_at']}"
+        f"  by {shown(investigator['name'])} ({shown(investigator['agency'])}, {view['investigator_id']})",
+        f"    scope: {_scope_text(view['scope'])}",  # type: ignore[arg-type]
+    ]
+    if summary is not None:
+        lines.append(f"    covers: {shown(summary['covers'])}; {summary['contracts']} contract(s) today")
+    lines.append(f"    legal basis: {shown(view['legal_basis'])}")
+    return "\n".join(lines)
 
 
 @case.command("list")
@@ -158,18 +187,12 @@ def case_list(status: str, as_json: bool) -> None:
     with runtime_scope() as rt, rt.db.read() as session:
         cases = list_cases(session, status=None if status == "all" else status)
     if as_json:
-        click.echo(json.dumps({"cases": cases}, ensure_ascii=False))
+        click.echo(json_text({"cases": cases}))
         return
     if not cases:
-        click.echo(f"no {status} cases" if status != "all" else "no cases")
+        say(f"no {status} cases" if status != "all" else "no cases")
     for view in cases:
-        scope = ", ".join(f"{key} {value}" for key, value in view["scope"].items())
-        who = view["investigator"]
-        click.echo(
-            f"{view['case_id']}  {view['status']:<8}  {view['case_number']}  opened {view['created_at']}"
-            f"  by {who['name']} ({who['agency']}, {view['investigator_id']})\n"
-            f"    scope: {scope}\n    legal basis: {view['legal_basis']}"
-        )
+        say(_case_text(view, view["investigator"], None))
 
 
 COMMANDS = (identity, investigator, case)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -10,7 +9,7 @@ from typing import Any
 
 import click
 
-from notary.cli.common import json_option, runtime_scope
+from notary.cli.common import json_option, json_text, runtime_scope, say, shown
 
 
 class _Quiet:
@@ -45,16 +44,16 @@ def audit(as_json: bool) -> None:
         )
         report = run_audit(rt.db, auditors, progress=_progress_bar)
     if as_json:
-        click.echo(json.dumps(report.as_dict(), ensure_ascii=False))
+        click.echo(json_text(report.as_dict()))
     else:
         for result in report.results:
             status = "ok" if result.divergence is None else "DIVERGED"
-            click.echo(f"{status:9}{result.name:18}{result.checked} checked")
+            say(f"{status:9}{result.name:18}{result.checked} checked")
         first = report.divergence
         if first is None:
-            click.echo("clean: every hash re-derived from storage agrees")
+            say("clean: every hash re-derived from storage agrees")
         else:
-            click.echo(f"first divergence: {first.check}: {first.what} {first.where}: {first.message}")
+            say(f"first divergence: {first.check}: {first.what} {shown(first.where)}: {shown(first.message)}")
             if first.expected is not None:
-                click.echo(f"  expected {first.expected}\n  found    {first.found}")
+                say(f"  expected {shown(first.expected)}\n  found    {shown(first.found)}")
     sys.exit(0 if report.clean else 1)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import getpass
 import json
+import unicodedata
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -37,8 +38,66 @@ def runtime_scope() -> Iterator[Any]:
         rt.close()
 
 
+# What a terminal acts on or hides: control characters (escape sequences, CR, BEL), format
+# characters (bidirectional overrides, zero-width), separators, surrogates, unassigned and
+# private-use code points.
+_HIDDEN = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp", "Co", "Cn"})
+
+
+def _escaped(char: str) -> str:
+    code = ord(char)
+    if char == "\n":
+        return "\\n"
+    if char == "\r":
+        return "\\r"
+    if char == "\t":
+        return "\\t"
+    if code < 0x100:
+        return f"\\x{code:02x}"
+    if code < 0x10000:
+        return f"\\u{code:04x}"
+    return f"\\U{code:08x}"
+
+
+def shown(value: object) -> str:
+    """Text from outside (names, titles, references, reasons, legal bases, ids), made inert for
+    a terminal: every character it would act on or hide is written as a Python-style escape
+    (``\\x1b``, ``\\u202e``), newlines included, so one value is one visible line."""
+    text = str(value)
+    if all(unicodedata.category(char) not in _HIDDEN for char in text):
+        return text
+    return "".join(_escaped(char) if unicodedata.category(char) in _HIDDEN else char for char in text)
+
+
+def say(text: str, *, err: bool = False, nl: bool = True) -> None:
+    """Print a line the command composed. A last guard: whatever a caller forgot to pass
+    through :func:`shown` is escaped here too, except the line breaks the text means."""
+    click.echo("\n".join(shown(line) for line in text.split("\n")), err=err, nl=nl)
+
+
+def json_text(data: Any) -> str:
+    """``data`` as one line of JSON, UTF-8 kept readable, made inert by :func:`inert_json`."""
+    return inert_json(json.dumps(data, ensure_ascii=False))
+
+
+def inert_json(text: str) -> str:
+    """JSON text with every character a terminal would act on or hide written as ``\\uXXXX``
+    (JSON escapes controls, but not bidirectional overrides or zero-width characters). Such
+    characters can only stand inside strings, where the escape means the same character."""
+    if all(unicodedata.category(char) not in _HIDDEN for char in text):
+        return text
+    return "".join(
+        json.dumps(char)[1:-1] if unicodedata.category(char) in _HIDDEN and char != "\n" else char
+        for char in text
+    )
+
+
 def emit(as_json: bool, data: dict[str, Any], text: str) -> None:
-    click.echo(json.dumps(data, ensure_ascii=False) if as_json else text)
+    """Print ``data`` as JSON (``--json``) or ``text`` for a person; both escaped (see :func:`say`)."""
+    if as_json:
+        click.echo(json_text(data))
+    else:
+        say(text)
 
 
 def default_operator() -> str:

@@ -70,6 +70,6 @@ def export(case_id: str, out: Path, operator: str, as_json: bool) -> None:
     emit(
         as_json,
         result,
-        f"case {case_id}: {summary.bundles} bundle(s) in {out} ({summary.bytes} bytes, SHA-256 {summary.sha256}); "
+        f"case {shown(case_id)}: {summary.bundles} bundle(s) in {shown(out)} ({summary.bytes} bytes, SHA-256 {summary.sha256}); "
         f"{summary.not_included} contract(s) in scope not included (evidence not ready)",
     )

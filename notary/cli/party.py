@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from notary.cli.common import emit
+from notary.cli.common import emit, json_text, say, shown
 
 
 @click.command()
@@ -51,7 +51,7 @@ def enrol(
         id_type=id_type,
         phone=phone,
     )
-    click.echo(json.dumps(body, ensure_ascii=False))
+    click.echo(json_text(body))
 
 
 @click.command()
@@ -74,7 +74,7 @@ def sign(key_dir: Path, payload_file: Any, login: bool, document: Any, as_json: 
     fields = party_tools.describe(payload, allow_login=login)
     key = party_tools.load(key_dir)
     for name, value in fields.items():
-        click.echo(f"  {name}: {value}", err=True)
+        say(f"  {name}: {shown(value)}", err=True)
     if document is not None and not login:
         digest = hashlib.sha256(document.read()).hexdigest()
         if digest != fields["document_sha256"]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from notary.cli.common import emit, operator_option, runtime_scope
+from notary.cli.common import emit, operator_option, runtime_scope, shown
 
 
 @click.group()
@@ -26,7 +26,7 @@ def platform_add(name: str, as_json: bool, operator: str) -> None:
     emit(
         as_json,
         {"platform_id": new.platform_id, "token": new.token},
-        f"platform {new.platform_id} ({new.name})\ntoken (shown once): {new.token}",
+        f"platform {new.platform_id} ({shown(new.name)})\ntoken (shown once): {new.token}",
     )
 
 
@@ -42,7 +42,7 @@ def platform_defunct(platform_id: str, as_json: bool, operator: str) -> None:
     with runtime_scope() as rt, rt.db.write() as session:
         marked = mark_defunct(session, platform_id, now=stamp(rt.clock), operator=operator)
         result = {"platform_id": marked.id, "status": marked.status, "defunct_at": marked.defunct_at}
-    emit(as_json, result, f"platform {platform_id} is defunct since {result['defunct_at']}")
+    emit(as_json, result, f"platform {shown(platform_id)} is defunct since {result['defunct_at']}")
 
 
 @platform.command("token")
@@ -62,5 +62,5 @@ def platform_token(platform_id: str, revoke_others: bool, as_json: bool, operato
     emit(
         as_json,
         {"platform_id": platform_id, "token": token, "tokens_revoked": revoked},
-        f"platform {platform_id}: {revoked} older token(s) revoked\ntoken (shown once): {token}",
+        f"platform {shown(platform_id)}: {revoked} older token(s) revoked\ntoken (shown once): {token}",
     )

@@ -5,14 +5,13 @@ Exit status 0 when valid, 1 when invalid, 2 when the input cannot be verified at
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 from typing import Any
 
 import click
 
-from notary.cli.common import Unusable, read_input
+from notary.cli.common import Unusable, inert_json, json_text, read_input, say
 from notary.verify.errors import NotaryError
 
 #: Small inputs (trust file, checkpoint, proof) are read up to this size; anything larger is refused.
@@ -111,16 +110,17 @@ def verify(
         )
     except Unusable as exc:
         if as_json:
-            click.echo(json.dumps({"error": {"code": exc.code, "message": exc.message}}, ensure_ascii=False))
+            click.echo(json_text({"error": {"code": exc.code, "message": exc.message}}))
         raise
     if as_json:
         pieces = report.json_pieces() if isinstance(report, ExportReport) else [report.to_json()]
         for piece in pieces:
-            click.echo(piece.decode("utf-8"), nl=False)
+            click.echo(inert_json(piece.decode("utf-8")), nl=False)
         click.echo()
     else:
+        # The report quotes the bundle (ids, names of authorities): shown inert, line by line.
         text = render_export_text(report) if isinstance(report, ExportReport) else render_text(report)
-        click.echo(text, nl=False)
+        say(text, nl=False)
     sys.exit(0 if report.valid else 1)
 
 

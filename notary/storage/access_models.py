@@ -60,6 +60,8 @@ class Case(Base):
 
     ``scope_kind`` is ``platform`` (``scope_platform_id``), ``party`` (``scope_party_id``) or
     ``person`` (``scope_id_type`` + ``scope_id_lookup``, on every platform; masked for display).
+    The scope ids are not foreign keys: a case naming an unknown id is stored (and answered)
+    like any other until an operator, who is shown that it names nothing, refuses it.
     """
 
     __tablename__ = "cases"
@@ -69,8 +71,8 @@ class Case(Base):
     case_number: Mapped[str] = mapped_column(String(100))
     legal_basis: Mapped[str] = mapped_column(Text)
     scope_kind: Mapped[str] = mapped_column(String(16))
-    scope_platform_id: Mapped[str | None] = mapped_column(ForeignKey("platforms.id"))
-    scope_party_id: Mapped[str | None] = mapped_column(ForeignKey("parties.id"))
+    scope_platform_id: Mapped[str | None] = mapped_column(ID)
+    scope_party_id: Mapped[str | None] = mapped_column(ID)
     scope_id_type: Mapped[str | None] = mapped_column(String(32))
     scope_id_lookup: Mapped[str | None] = mapped_column(SHA256)
     scope_id_masked: Mapped[str | None] = mapped_column(String(40))

@@ -93,6 +93,22 @@ class Party(Base):
     created_at: Mapped[str] = mapped_column(TIME)
 
 
+class KeyIdentity(Base):
+    """One key, one identity: the identity (keyed lookup hash) each key is bound to, on every
+    platform, by an enrolment or an operator's verification.
+
+    The primary key is the rule. Checking first and inserting after let two simultaneous
+    enrolments of one key under two identities (on two platforms) both commit under
+    PostgreSQL's READ COMMITTED; now the second insert waits for the first and fails.
+    """
+
+    __tablename__ = "key_identities"
+
+    key_fingerprint: Mapped[str] = mapped_column(SHA256, primary_key=True)
+    id_lookup: Mapped[str] = mapped_column(SHA256, index=True)
+    bound_at: Mapped[str] = mapped_column(TIME)
+
+
 class Contract(Base):
     """A filed contract and where it is in its life."""
 
@@ -114,6 +130,9 @@ class Contract(Base):
     media_type: Mapped[str] = mapped_column(String(127))
     terms_json: Mapped[bytes] = mapped_column(LargeBinary)
     terms_sha256: Mapped[str] = mapped_column(SHA256)
+    # The signed amount string stays in terms_json, exactly as sent; this is the same amount
+    # in hundredths (fen for CNY) for sums and medians in SQL, never for display.
+    amount_fen: Mapped[int] = mapped_column(BigInteger)
     request_sha256: Mapped[str] = mapped_column(SHA256)
     external_ref: Mapped[str | None] = mapped_column(String(128))
     idempotency_key: Mapped[str | None] = mapped_column(String(128))

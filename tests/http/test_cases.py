@@ -20,8 +20,8 @@ def error_of(answer):
 
 BAD_SCOPES = [
     ({}, "validation_failed"),
-    ({"platform_id": "pl_nope"}, "validation_failed"),
-    ({"party_id": "pa_nope"}, "validation_failed"),
+    ({"platform_id": "pl_no\npe"}, "validation_failed"),
+    ({"party_id": "pa_nope" * 10}, "validation_failed"),
     ({"platform_id": "x", "party_id": "y"}, "validation_failed"),
     ({"id_type": "passport"}, "validation_failed"),
     ({"id_number": 12345}, "validation_failed"),
@@ -130,3 +130,45 @@ def test_approval_is_idempotent_and_needs_a_case(runtime, client, platform):
     with runtime.db.write() as session, pytest.raises(NotaryError) as missing:
         approve_case(session, "cs_nope", operator="op", now=stamp(runtime.clock))
     assert missing.value.code == "not_found"
+
+
+def test_an_unknown_scope_id_is_answered_like_a_known_one_until_approval(runtime, client, platform, investor):
+    """round2-notes: a pending case must not tell an investigator which ids exist."""
+    investigator = add_investigator(runtime, client)
+    answers = {}
+    for label, scope in (
+        ("known platform", {"platform_id": platform.platform_id}),
+        ("unknown platform", {"platform_id": "pl_01ZZZZZZZZZZZZZZZZZZZZZZZZ"}),
+        ("known party", {"party_id": investor.party_id}),
+        ("unknown party", {"party_id": "pa_01ZZZZZZZZZZZZZZZZZZZZZZZZ"}),
+    ):
+        opened = investigator.post("/cases", json={"case_number": "1", "legal_basis": "law", "scope": scope})
+        shown = investigator.get(f"/cases/{opened.get_json()['case_id']}")
+        answers[label] = (
+            opened.status_code,
+            sorted(opened.get_json()),
+            shown.status_code,
+            sorted(shown.get_json()),
+        )
+    assert answers["known platform"] == answers["unknown platform"]
+    assert answers["known party"] == answers["unknown party"]
+    assert answers["known platform"][0] == 201
+
+    # At approval the operator learns what the scope names, and nothing unknown is approved.
+    with runtime.db.read() as session:
+        unknown = session.execute(select(Case).where(Case.scope_platform_id.like("pl_01ZZ%"))).scalar_one()
+    with runtime.db.write() as session, pytest.raises(NotaryError) as refused:
+        approve_case(session, unknown.id, operator="op", now=stamp(runtime.clock))
+    assert refused.value.code == "scope_unknown"
+    with runtime.db.read() as session:
+        assert session.get(Case, unknown.id).status == "pending"
+
+
+def test_approval_is_of_the_scope_shown(runtime, client, platform):
+    investigator = add_investigator(runtime, client)
+    case_id = open_case(investigator, {"platform_id": platform.platform_id})
+    with runtime.db.write() as session, pytest.raises(NotaryError) as refused:
+        approve_case(
+            session, case_id, operator="op", now=stamp(runtime.clock), shown_scope={"party_id": "pa_1"}
+        )
+    assert refused.value.code == "scope_not_as_shown"

@@ -220,3 +220,16 @@ def test_a_look_alike_id_number_in_a_case_scope_is_refused(runtime, client):
     )
     assert answer.status_code == 422
     assert answer.get_json()["error"]["code"] == "bad_id_number"
+
+
+def test_amounts_are_also_stored_in_fen_for_arithmetic(platform, investor, borrower, runtime):
+    for amount in ("10000.5", "0.01", "999999999999999.99", "7"):
+        platform.file(investor, borrower, amount=amount)
+    with runtime.db.read() as session:
+        total = session.execute(select(func.sum(Contract.amount_fen))).scalar_one()
+        rows = session.execute(select(Contract.terms_json, Contract.amount_fen)).all()
+    assert total == 1000050 + 1 + 99999999999999999 + 700
+    for terms_json, fen in rows:  # the signed string stays as sent; fen is derived from it
+        amount = json.loads(terms_json)["amount"]
+        units, _, cents = amount.partition(".")
+        assert fen == int(units) * 100 + int(cents.ljust(2, "0"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 import os
 
 import pytest
@@ -107,3 +108,59 @@ def test_the_migrations_build_exactly_the_models_schema(empty_database):
     with empty_database.engine.connect() as conn:
         differences = compare_metadata(MigrationContext.configure(conn), Base.metadata)
     assert differences == []
+
+
+def _insert(conn, table: str, **values) -> None:
+    columns = ", ".join(values)
+    conn.execute(
+        text(f"INSERT INTO {table} ({columns}) VALUES ({', '.join(':' + c for c in values)})"), values
+    )
+
+
+def test_0006_fills_amounts_in_fen_and_one_identity_per_key(empty_database):
+    db = empty_database
+    migrate(db, "0005")
+    now, later = "2026-01-01T00:00:00.000Z", "2026-01-02T00:00:00.000Z"
+    key, other_key = "a" * 64, "b" * 64
+    with db.engine.begin() as conn:
+        for platform in ("pl_1", "pl_2"):
+            _insert(conn, "platforms", id=platform, name=platform, status="active", created_at=now)
+        party = {"id_type": "cn_resident", "identity_sha256": "0" * 64, "id_number_enc": b"x",
+                 "id_number_masked": "110***", "public_key_der": b"k", "algorithm": "ed25519",
+                 "enrol_proof": b"p", "name": "n"}  # fmt: skip
+        # Old data from the race: one key enrolled under two identities; the earlier one wins.
+        _insert(conn, "parties", id="pa_1", platform_id="pl_1", id_lookup="1" * 64, key_fingerprint=key,
+                created_at=now, **party)  # fmt: skip
+        _insert(conn, "parties", id="pa_2", platform_id="pl_2", id_lookup="2" * 64, key_fingerprint=key,
+                created_at=later, **party)  # fmt: skip
+        _insert(conn, "parties", id="pa_3", platform_id="pl_1", id_lookup="3" * 64,
+                key_fingerprint=other_key, created_at=now, **party)  # fmt: skip
+        _insert(conn, "identity_verifications", key_fingerprint="c" * 64, public_key_der=b"k",
+                algorithm="ed25519", id_type="cn_resident", id_lookup="4" * 64, identity_sha256="0" * 64,
+                id_number_masked="110***", verified_by="op", verified_at=later)  # fmt: skip
+        for contract, amount in (("ct_1", "10000.5"), ("ct_2", "999999999999999.99"), ("ct_3", "7")):
+            terms = json.dumps({"amount": amount, "currency": "CNY"}).encode()
+            _insert(conn, "contracts", id=contract, platform_id="pl_1", investor_id="pa_1", borrower_id="pa_3",
+                    status="awaiting_signatures", document_sha256="0" * 64, document_size=1,
+                    media_type="application/pdf", terms_json=terms, terms_sha256="0" * 64,
+                    request_sha256="0" * 64, received_at=now, deadline=later)  # fmt: skip
+
+    migrate(db, "head")
+    with db.engine.begin() as conn:
+        fen = dict(conn.execute(text("SELECT id, amount_fen FROM contracts")).all())
+        assert fen == {"ct_1": 1000050, "ct_2": 99999999999999999, "ct_3": 700}
+        assert (
+            conn.execute(text("SELECT sum(amount_fen) FROM contracts")).scalar_one()
+            == 99999999999999999 + 1000750
+        )
+        bound = dict(conn.execute(text("SELECT key_fingerprint, id_lookup FROM key_identities")).all())
+        assert bound == {key: "1" * 64, other_key: "3" * 64, "c" * 64: "4" * 64}
+        # A case's scope may now name an id that does not exist (answered alike until approval).
+        _insert(conn, "investigators", id="iv_1", name="w", agency="a", created_by="op", created_at=now)
+        _insert(conn, "cases", id="cs_1", investigator_id="iv_1", case_number="1", legal_basis="law",
+                scope_kind="platform", scope_platform_id="pl_unknown", status="pending", created_at=now)  # fmt: skip
+        conn.execute(text("DELETE FROM cases"))
+
+    migrate(db, "0005", down=True)
+    with db.engine.connect() as conn:
+        assert "amount_fen" not in list(conn.execute(text("SELECT * FROM contracts")).keys())

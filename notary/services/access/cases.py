@@ -4,18 +4,24 @@ A case names a case number, a legal basis and one scope: a platform, a party, or
 ID number on every platform (kept as the keyed lookup hash and a masked form, never in clear).
 An operator approves it (``notary case approve``). :func:`scope_condition` is the one
 definition of what a case covers, for single reads and (later) for the case export alike.
+
+Opening a case answers an unknown platform or party id exactly as a known one (round2-notes):
+otherwise a pending case would tell an investigator which ids exist before anyone approved
+anything. The operator sees at approval what the scope names (:func:`scope_summary`), and a
+scope that names nothing cannot be approved.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, or_, select
+from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session
 
-from notary.errors import Forbidden, NotFound, Unprocessable
+from notary.errors import Conflict, Forbidden, NotFound, Unprocessable
 from notary.services import auth
 from notary.services.audit import trail as audit
 from notary.services.ceremony import identity
@@ -28,10 +34,25 @@ PENDING, APPROVED = "pending", "approved"
 PLATFORM_SCOPE, PARTY_SCOPE, PERSON_SCOPE = "platform", "party", "person"
 
 
+_SCOPE_ID = re.compile(r"[A-Za-z0-9_]{1,40}", re.ASCII)
+
+
 class CasePending(Forbidden):
     """The case exists and is the caller's, but no operator has approved it yet."""
 
     code = "forbidden"
+
+
+class ScopeUnknown(Unprocessable):
+    """The case's scope names a platform or party that does not exist: it cannot be approved."""
+
+    code = "scope_unknown"
+
+
+class ScopeNotAsShown(Conflict):
+    """The scope the operator was shown is not the case's scope (approve what you read)."""
+
+    code = "scope_not_as_shown"
 
 
 @dataclass(frozen=True)
@@ -150,14 +171,11 @@ def open_case(
 
 def _set_scope(session: Session, cipher: identity.PiiCipher, case: Case, scope: Mapping[str, Any]) -> None:
     keys = set(scope)
+    # Whether the id exists is not checked here (see the module): only its form.
     if keys == {"platform_id"} and isinstance(scope["platform_id"], str):
-        if session.get(Platform, scope["platform_id"]) is None:
-            raise Unprocessable("no such platform", details={"scope.platform_id": ["unknown platform"]})
-        case.scope_kind, case.scope_platform_id = PLATFORM_SCOPE, scope["platform_id"]
+        case.scope_kind, case.scope_platform_id = PLATFORM_SCOPE, _scope_id(scope, "platform_id")
     elif keys == {"party_id"} and isinstance(scope["party_id"], str):
-        if session.get(Party, scope["party_id"]) is None:
-            raise Unprocessable("no such party", details={"scope.party_id": ["unknown party"]})
-        case.scope_kind, case.scope_party_id = PARTY_SCOPE, scope["party_id"]
+        case.scope_kind, case.scope_party_id = PARTY_SCOPE, _scope_id(scope, "party_id")
     elif "id_number" in keys and keys <= {"id_type", "id_number"}:
         id_type, number = scope.get("id_type", "cn_resident"), scope["id_number"]
         if not isinstance(id_type, str) or not isinstance(number, str):
@@ -171,6 +189,16 @@ def _set_scope(session: Session, cipher: identity.PiiCipher, case: Case, scope: 
             "scope is one of {platform_id}, {party_id} or {id_type?, id_number}",
             details={"scope": ["exactly one of platform_id, party_id, id_number"]},
         )
+
+
+def _scope_id(scope: Mapping[str, Any], name: str) -> str:
+    value = str(scope[name])
+    if not _SCOPE_ID.fullmatch(value):
+        raise Unprocessable(
+            f"scope.{name} is an id: 1 to 40 ASCII letters, digits and _",
+            details={f"scope.{name}": ["1 to 40 ASCII letters, digits and _"]},
+        )
+    return value
 
 
 def scope_view(case: Case) -> dict[str, str]:
@@ -212,6 +240,19 @@ def list_cases(session: Session, *, status: str | None = None) -> list[dict[str,
     ]
 
 
+def own_case_for_operator(session: Session, case_id: str) -> tuple[Case, dict[str, str]]:
+    """A case and its investigator's name and agency, for an operator; raises ``not_found``."""
+    row = session.execute(
+        select(Case, Investigator)
+        .join(Investigator, Investigator.id == Case.investigator_id)
+        .where(Case.id == case_id)
+    ).first()
+    if row is None:
+        raise NotFound(f"no case {case_id}")
+    case, person = row
+    return case, {"name": person.name, "agency": person.agency}
+
+
 def own_case(session: Session, case_id: str, *, investigator_id: str) -> Case:
     """The investigator's own case; another's is :class:`NotFound`, like a missing one."""
     case = session.get(Case, case_id)
@@ -220,13 +261,67 @@ def own_case(session: Session, case_id: str, *, investigator_id: str) -> Case:
     return case
 
 
-def approve_case(session: Session, case_id: str, *, operator: str, now: str) -> Case:
-    """An operator approves a case (idempotent); recorded in the audit trail. Raises ``not_found``."""
+def scope_summary(session: Session, case: Case) -> dict[str, Any]:
+    """What a case's scope names and covers, as stored, for the operator who approves it:
+    ``scope`` (:func:`scope_view`), ``covers`` (one sentence), ``known`` (False when the
+    platform or party id names nothing) and ``contracts`` (how many it covers now)."""
+    summary: dict[str, Any] = {"scope": scope_view(case), "known": True}
+    if case.scope_kind == PLATFORM_SCOPE:
+        platform = session.get(Platform, case.scope_platform_id)
+        summary["known"] = platform is not None
+        summary["covers"] = (
+            f"every contract of the platform {platform.name!r} ({platform.status}), on behalf of all its parties"
+            if platform is not None
+            else "nothing: no platform has this id"
+        )
+    elif case.scope_kind == PARTY_SCOPE:
+        party = session.get(Party, case.scope_party_id)
+        summary["known"] = party is not None
+        summary["covers"] = (
+            f"every contract naming the party {party.name!r} ({party.id_type} {party.id_number_masked}) "
+            f"of the platform {party.platform_id}"
+            if party is not None
+            else "nothing: no party has this id"
+        )
+    else:
+        summary["covers"] = (
+            f"every contract, on every platform, naming a party with {case.scope_id_type} "
+            f"{case.scope_id_masked}"
+        )
+    summary["contracts"] = (
+        session.execute(select(func.count()).select_from(Contract).where(scope_condition(case))).scalar_one()
+        if summary["known"]
+        else 0
+    )
+    return summary
+
+
+def approve_case(
+    session: Session,
+    case_id: str,
+    *,
+    operator: str,
+    now: str,
+    shown_scope: Mapping[str, str] | None = None,
+) -> Case:
+    """An operator approves a case (idempotent); recorded in the audit trail.
+
+    ``shown_scope`` is the :func:`scope_view` the operator was shown; approval fails when it
+    differs. Raises ``not_found``, ``scope_unknown`` (the scope names no platform or party)
+    or ``scope_not_as_shown``.
+    """
     case = session.get(Case, case_id, with_for_update=True)
     if case is None:
         raise NotFound(f"no case {case_id}")
+    if shown_scope is not None and dict(shown_scope) != scope_view(case):
+        raise ScopeNotAsShown("the case's scope is not the one shown; list it again before approving")
     if case.status == APPROVED:
         return case
+    if not scope_summary(session, case)["known"]:
+        raise ScopeUnknown(
+            f"the case's scope names nothing ({scope_view(case)}): ask the investigator for the right id",
+            details={"scope": scope_view(case)},
+        )
     case.status, case.approved_at, case.approved_by = APPROVED, now, operator
     session.flush()
     audit.record(

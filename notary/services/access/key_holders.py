@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from notary.errors import Unprocessable
 from notary.services.audit import trail as audit
 from notary.services.ceremony import identity
-from notary.services.ceremony.parties import KeyInUse
+from notary.services.ceremony.parties import KeyInUse, bind_key
 from notary.services.ceremony.signatures import effective_status
 from notary.storage.access_models import IdentityVerification
 from notary.storage.models import Contract, Party, Platform
@@ -66,11 +66,7 @@ def verify_identity(
         if existing.id_lookup != lookup:
             raise KeyInUse("this key is already verified for another identity")
         return Verified(existing, created=False)
-    enrolled_elsewhere = session.execute(
-        select(Party.id).where(Party.key_fingerprint == key.fingerprint, Party.id_lookup != lookup).limit(1)
-    ).first()
-    if enrolled_elsewhere is not None:
-        raise KeyInUse("this key is enrolled for another identity")
+    bind_key(session, key.fingerprint, lookup, now=now)
     verification = IdentityVerification(
         key_fingerprint=key.fingerprint,
         public_key_der=key.spki_der,

@@ -10,9 +10,9 @@ from sqlalchemy.orm import Session
 from notary.errors import Conflict, NotFound, Unprocessable
 from notary.services.ceremony import identity
 from notary.services.text import check_text
-from notary.storage.access_models import IdentityVerification
+from notary.storage.db import insert_new
 from notary.storage.ids import PARTY, new_id
-from notary.storage.models import Party
+from notary.storage.models import KeyIdentity, Party
 from notary.verify import payloads
 from notary.verify.encoding import b64decode
 from notary.verify.errors import InvalidSignature, MalformedInput
@@ -88,18 +88,7 @@ def enrol(
         if same_identity.key_fingerprint == key.fingerprint:
             return EnrolmentResult(same_identity, created=False)
         raise PartyExists("this identity is already enrolled on this platform with another key")
-    other_identity = session.execute(
-        select(Party.id).where(Party.key_fingerprint == key.fingerprint, Party.id_lookup != lookup).limit(1)
-    ).first()
-    if other_identity is not None:
-        raise KeyInUse("this key is already bound to another identity")
-    verified_otherwise = session.execute(
-        select(IdentityVerification.key_fingerprint).where(
-            IdentityVerification.key_fingerprint == key.fingerprint, IdentityVerification.id_lookup != lookup
-        )
-    ).first()
-    if verified_otherwise is not None:
-        raise KeyInUse("this key is verified for another identity")
+    bind_key(session, key.fingerprint, lookup, now=now)
 
     party = Party(
         id=new_id(PARTY),
@@ -121,6 +110,27 @@ def enrol(
     session.add(party)
     session.flush()
     return EnrolmentResult(party, created=True)
+
+
+def bind_key(session: Session, key_fingerprint: str, lookup: str, *, now: str) -> None:
+    """Bind the key to the identity ``lookup`` for good (``key_identities``), or find it
+    already bound to it. Raises ``key_in_use`` when it is bound to another identity.
+
+    The insert does nothing when the key has a row; on PostgreSQL it first waits for a
+    transaction that is inserting the same key, so of two simultaneous bindings of one key
+    to two identities exactly one commits, and the other reads the winner and refuses.
+    """
+    insert_new(
+        session,
+        KeyIdentity,
+        [{"key_fingerprint": key_fingerprint, "id_lookup": lookup, "bound_at": now}],
+        ["key_fingerprint"],
+    )
+    bound = session.execute(
+        select(KeyIdentity.id_lookup).where(KeyIdentity.key_fingerprint == key_fingerprint)
+    ).scalar_one()
+    if bound != lookup:
+        raise KeyInUse("this key is already bound to another identity (a key belongs to one identity only)")
 
 
 def get_party(session: Session, party_id: str, *, platform_id: str) -> Party:

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from notary.config import Settings
 from notary.errors import Conflict, NotaryError, TooLarge, Unprocessable
 from notary.services.clock import Clock
-from notary.services.filing.terms import accept_terms, validate_terms
+from notary.services.filing.terms import accept_terms, amount_in_fen, validate_terms
 from notary.storage.blobs import BlobStore
 from notary.storage.db import Database
 from notary.storage.ids import CONTRACT, new_id
@@ -211,6 +211,7 @@ class FilingService:
             "media_type": item.filing.media_type,
             "terms_json": terms_json,
             "terms_sha256": hashlib.sha256(terms_json).hexdigest(),
+            "amount_fen": amount_in_fen(accepted["amount"]),
             "request_sha256": item.request_sha256,
             "external_ref": item.external_ref,
             "idempotency_key": item.filing.idempotency_key,

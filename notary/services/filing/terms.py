@@ -145,6 +145,15 @@ def accept_terms(
     return accepted, format_time(sign_by)
 
 
+def amount_in_fen(amount: str) -> int:
+    """An accepted amount string in hundredths: ``"10000.5"`` gives ``1000050``. Exact (no
+    float); raises ``ValueError`` for a string outside the amount grammar."""
+    if not _AMOUNT.fullmatch(amount):
+        raise ValueError(f"not an amount: {amount!r}")
+    units, _, cents = amount.partition(".")
+    return int(units) * 100 + int((cents + "00")[:2])
+
+
 def _prefixed(messages: Any) -> dict[str, Any]:
     if isinstance(messages, dict):
         return {f"terms.{key}" if key != "_schema" else "terms": value for key, value in messages.items()}
