@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from notary.cli.common import emit, json_option, operator_option, runtime_scope
+from notary.cli.common import emit, json_option, operator_option, runtime_scope, shown
 
 
 @click.command("export")
@@ -41,12 +41,12 @@ def export(case_id: str, out: Path, operator: str, as_json: bool) -> None:
                     show_pos=True,
                 ) as bar,
             ):
-                shown = 0
+                done = 0
 
                 def progress(handled: int) -> None:
-                    nonlocal shown
-                    bar.update(handled - shown)
-                    shown = handled
+                    nonlocal done
+                    bar.update(handled - done)
+                    done = handled
 
                 for chunk in job.stream(progress):
                     handle.write(chunk)
