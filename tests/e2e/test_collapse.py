@@ -177,7 +177,9 @@ def test_after_the_collapse(settings, runtime, client, clock, tmp_path):
     )
     assert (early.exit_code, early.stderr) == (1, "Error: forbidden: this case has not been approved yet\n")
     assert not (tmp_path / "early.zip").exists()
-    approved = json.loads(notary(env, "case", "approve", case_id, "--yes", "--operator", "Judge Zhao", "--json"))
+    approved = json.loads(
+        notary(env, "case", "approve", case_id, "--yes", "--operator", "Judge Zhao", "--json")
+    )
     assert approved["status"] == "approved"
     assert approved["scope"]["id_number_masked"] != alice_number
     for contract_id in ids:
