@@ -3,8 +3,11 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 export NOTARY_INSTANCE_PATH ?= $(CURDIR)/instance
+# The page tests drive Debian's chromium; Playwright must never fetch a browser of its own.
+export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
+AXE := tests/e2e/pages/node_modules/axe-core/axe.min.js
 
-.PHONY: run test test-fast lint format bench deps venv init clean
+.PHONY: run test test-fast test-browser browser-deps messages lint format bench deps venv init clean
 
 $(BIN)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -23,8 +26,18 @@ init: venv
 run: venv init
 	$(BIN)/notary serve
 
-test: deps venv init
+# axe-core for the page tests, from npm at the version package-lock.json pins (never committed).
+$(AXE): tests/e2e/pages/package-lock.json
+	cd tests/e2e/pages && npm ci --no-audit --no-fund --ignore-scripts
+	touch $@
+
+browser-deps: $(AXE)
+
+test: deps venv init browser-deps
 	$(BIN)/python -m pytest -q
+
+test-browser: deps venv browser-deps
+	$(BIN)/python -m pytest -q -m browser
 
 test-fast: venv
 	$(BIN)/python -m pytest -q -x -m "not slow and not postgres"
@@ -44,3 +57,14 @@ bench: deps venv
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+
+# The pages' message catalogues: extract the strings, merge them into zh_CN, compile the .mo
+# (committed, so an installed package needs no build step; a test checks it is up to date).
+messages: venv
+	$(BIN)/pybabel extract -F notary/pages/babel.cfg --no-location --omit-header --sort-output \
+	  -o notary/pages/translations/messages.pot notary/pages
+	test -f notary/pages/translations/zh/LC_MESSAGES/messages.po || \
+	  $(BIN)/pybabel init -l zh -i notary/pages/translations/messages.pot -d notary/pages/translations
+	$(BIN)/pybabel update --no-fuzzy-matching --omit-header -l zh \
+	  -i notary/pages/translations/messages.pot -d notary/pages/translations
+	$(BIN)/pybabel compile --statistics -l zh -d notary/pages/translations

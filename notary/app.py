@@ -32,6 +32,8 @@ def create_app(test_config: Mapping[str, Any] | None = None, *, runtime: Runtime
     app.extensions["notary"] = rt
 
     from notary.api import init_api
+    from notary.pages import init_pages
 
     init_api(app)
+    init_pages(app)
     return app

@@ -1,0 +1,57 @@
+"""Text the pages' scripts show, translated on the server and handed to them as JSON.
+
+Scripts hold no text of their own: an API error code becomes the message here that says what
+happened and what to do, in the page's language.
+"""
+
+from __future__ import annotations
+
+from flask_babel import gettext as _
+
+
+#: API error codes → what happened and what to do.
+def error_messages() -> dict[str, str]:
+    return {
+        "unauthenticated": _("Your login has expired or was not accepted. Log in again with your key."),
+        "bad_challenge": _("The login took too long and its challenge expired. Try again."),
+        "not_found": _(
+            "This contract is not in your name, or does not exist. Check the link, or log in with the key the platform enrolled for you."
+        ),
+        "forbidden": _("This is not allowed yet: the case has not been approved by an operator."),
+        "contract_not_open": _(
+            "This contract can no longer be signed: it was declined, it expired, or it is already sealed."
+        ),
+        "already_signed": _("This contract has already been signed for this role."),
+        "bad_signature": _(
+            "The signature does not match the key enrolled for this role. Use the key the platform enrolled for you."
+        ),
+        "wrong_role": _("This key does not belong to that role in the contract."),
+        "evidence_not_ready": _(
+            "The evidence is still being sealed and timestamped. Try again in a few seconds."
+        ),
+        "malformed_bundle": _(
+            "This file is not an evidence bundle or a case export. Choose the .zip file you downloaded."
+        ),
+        "too_large": _(
+            "The file is too large for the page. Use the offline verifier (notary verify) instead."
+        ),
+        "rate_limited": _("Too many requests. Wait a minute and try again."),
+        "validation_failed": _("Some of what you entered is not valid. Check the fields marked below."),
+        "bad_id_number": _("The ID number is not valid. Check it and try again."),
+        "platform_defunct": _("That platform has been marked defunct."),
+        "network": _("The notary could not be reached. Check your connection and try again."),
+        "unavailable": _("The notary is unavailable right now. Try again later."),
+        "internal_error": _("Something went wrong on our side. Try again in a moment."),
+    }
+
+
+def common_messages() -> dict[str, str]:
+    """Every message a page's scripts may need (they are few, so every page gets all)."""
+    messages = {f"error.{code}": text for code, text in error_messages().items()}
+    messages.update(
+        {
+            "working": _("Working…"),
+            "logged_out": _("You are logged out. The token was removed from this browser tab."),
+        }
+    )
+    return messages

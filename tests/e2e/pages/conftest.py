@@ -1,0 +1,68 @@
+"""One real service (gunicorn and its worker) and one headless Chromium for all page tests."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, PHONE, PageProblems, axe_source
+from tests.support.server import Service
+
+os.environ.setdefault("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="session")
+def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
+    instance: Path = tmp_path_factory.mktemp("pages-instance")
+    with Service(instance, workers=2) as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+def site(service: Service) -> str:
+    """The service's root address (the pages live at ``/``, the API at ``/api/v1``)."""
+    return service.base.removesuffix("/api/v1")
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail("Debian's chromium is missing: make test installs it (scripts/debian-packages.sh)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture(scope="session")
+def axe() -> str:
+    return axe_source()
+
+
+@pytest.fixture
+def problems() -> PageProblems:
+    return PageProblems()
+
+
+@pytest.fixture
+def context(browser: Any) -> Iterator[Any]:
+    """A fresh phone-sized browser context (its own storage), Chinese first like the pages."""
+    ctx = browser.new_context(viewport=PHONE, locale="zh-CN", accept_downloads=True)
+    yield ctx
+    ctx.close()
+
+
+@pytest.fixture
+def page(context: Any, problems: PageProblems) -> Iterator[Any]:
+    tab = context.new_page()
+    problems.watch(tab)
+    yield tab
+    problems.assert_clean()
