@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import marshmallow as ma
-from flask import Response
+from flask import Response, redirect, request, url_for
 from marshmallow import fields, validate
 
 from notary.api.common import Blueprint, json_response, runtime
@@ -108,12 +108,23 @@ def get_consistency_proof(query: dict[str, int]) -> Response:
 
 @blp.route("/r/<record_sha256>", methods=["GET"])
 @blp.alt_response(200, schema=RecordPresenceSchema, description="the record is in the log")
+@blp.alt_response(303, description="a browser (Accept prefers text/html): to the page /r/{record_sha256}")
 @blp.alt_response(404, schema=ErrorSchema, description="no such record")
 @blp.alt_response(409, schema=ErrorSchema, description="evidence_not_ready: no checkpoint covers it yet")
 def get_record_presence(record_sha256: str) -> Response:
-    """Whether a record with that SHA-256 is in the log, proven against the latest checkpoint."""
+    """Whether a record with that SHA-256 is in the log, proven against the latest checkpoint.
+
+    This is the address a certificate's QR code holds: a browser (preferring ``text/html``) is
+    sent to the page that shows the contract's public facts; an API client gets this JSON.
+    """
+    if request.accept_mimetypes.best_match(["application/json", "text/html"]) == "text/html":
+        response = redirect(url_for("home.record", record_sha256=record_sha256), 303)
+        response.headers["Vary"] = "Accept"
+        return response
     with runtime().db.read() as session:
-        return json_response(log.record_presence(session, record_sha256.lower()))
+        response = json_response(log.record_presence(session, record_sha256.lower()))
+    response.headers["Vary"] = "Accept"
+    return response
 
 
 class TrustLogSchema(ma.Schema):

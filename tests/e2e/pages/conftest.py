@@ -1,4 +1,9 @@
-"""One real service (gunicorn and its worker) and one headless Chromium for all page tests."""
+"""One real service (gunicorn and its worker) and one headless Chromium for all page tests.
+
+Package-scoped, not session-scoped: Playwright's sync API keeps an asyncio loop running in
+this thread while it lives, and later tests that call ``asyncio.run`` (pyHanko) must not
+find it.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +15,8 @@ from typing import Any
 import pytest
 
 from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, PHONE, PageProblems, axe_source
+from tests.support.live_api import LivePlatform
+from tests.support.people import Person
 from tests.support.server import Service
 
 os.environ.setdefault("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")
@@ -17,20 +24,23 @@ os.environ.setdefault("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")
 pytestmark = pytest.mark.browser
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
     instance: Path = tmp_path_factory.mktemp("pages-instance")
-    with Service(instance, workers=2) as running:
+    server = Service(instance, workers=2)
+    # The certificate's QR code must lead to this very service.
+    server.env["NOTARY_PUBLIC_URL"] = f"http://127.0.0.1:{server.port}"
+    with server as running:
         yield running
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def site(service: Service) -> str:
     """The service's root address (the pages live at ``/``, the API at ``/api/v1``)."""
     return service.base.removesuffix("/api/v1")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Any]:
     if not Path(CHROMIUM).exists():
         pytest.fail("Debian's chromium is missing: make test installs it (scripts/debian-packages.sh)")
@@ -42,7 +52,7 @@ def browser() -> Iterator[Any]:
         launched.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def axe() -> str:
     return axe_source()
 
@@ -66,3 +76,28 @@ def page(context: Any, problems: PageProblems) -> Iterator[Any]:
     problems.watch(tab)
     yield tab
     problems.assert_clean()
+
+
+@pytest.fixture(scope="package")
+def platform(service: Service) -> LivePlatform:
+    return LivePlatform.add(service)
+
+
+@pytest.fixture(scope="package")
+def investor(platform: LivePlatform) -> Person:
+    person = Person("张三", alg="ed25519")
+    platform.enrol(person)
+    return person
+
+
+@pytest.fixture(scope="package")
+def borrower(platform: LivePlatform) -> Person:
+    person = Person("李四", alg="p256")
+    platform.enrol(person)
+    return person
+
+
+@pytest.fixture(scope="package")
+def sealed(platform: LivePlatform, investor: Person, borrower: Person) -> dict[str, Any]:
+    """A contract both parties signed through the API, sealed and ready (its view)."""
+    return platform.sealed_contract(investor, borrower)
