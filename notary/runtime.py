@@ -37,6 +37,7 @@ from notary.storage.tree import TreeSink
 
 if TYPE_CHECKING:
     from notary.services.evidence.certificates import CertificateService
+    from notary.services.evidence.pdf import CertificateSigner
 
 
 class Runtime:
@@ -85,6 +86,7 @@ class Runtime:
         self.health = Health(self.db)
         self.certificates: CertificateService | None = self._certificates() if web else None
         self.reads = ContractReads(self.db, self.blobs, clock, self.bundles, self.certificates)
+        self._report_signer: CertificateSigner | None = None
 
     def _certificates(self) -> CertificateService:
         """Certificate PDFs, signed with the notary key and timestamped by the embedded authority."""
@@ -118,6 +120,25 @@ class Runtime:
             poll_interval=self.settings.worker_poll_interval,
             holder=holder,
         )
+
+    def report_signer(self) -> CertificateSigner:
+        """Signs the verify page's PDF reports with the report key (``report.key``), never the
+        notary's evidence key. Built on first use, so an instance made before that key existed
+        still serves everything else; raises ``KeysUnusable`` there (``notary init`` adds it)."""
+        if self._report_signer is None:
+            from notary.services.evidence.pdf import CertificateSigner
+            from notary.services.verification_report import TITLE_EN, TITLE_ZH
+            from notary.signing.keystore import load_report_key
+
+            report_key = load_report_key(self.settings.key_dir)
+            self._report_signer = CertificateSigner(
+                signer_key=report_key.key,
+                signer_cert=report_key.cert,
+                chain=report_key.chain,
+                timestamper=self.embedded_tsa.respond,
+                reason=f"{TITLE_ZH} / {TITLE_EN}",
+            )
+        return self._report_signer
 
     def close(self) -> None:
         self.db.dispose()

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 from flask import Flask
 
-from notary.pages import cases, docs, errors, home, i18n, me, security, sign, verify
+from notary.pages import cases, docs, errors, forms, home, i18n, me, security, sign, verify
 
 
 def init_pages(app: Flask) -> None:
     """Register the pages' blueprints, the locale selector, the security headers and the HTML
     error pages (after the API's handlers, which keep answering JSON under ``/api/``)."""
     i18n.init(app)
+    forms.init(app)
     for blueprint in (home.blp, docs.blp, verify.blp, sign.blp, me.blp, cases.blp):
         app.register_blueprint(blueprint)
     security.init(app)

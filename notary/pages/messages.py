@@ -51,7 +51,23 @@ def common_messages() -> dict[str, str]:
     messages.update(
         {
             "working": _("Working…"),
+            "verify.choose_bundle": _("Choose the evidence bundle (.zip) first."),
             "logged_out": _("You are logged out. The token was removed from this browser tab."),
         }
     )
     return messages
+
+
+def status_words() -> dict[str, str]:
+    """A contract's status for a person."""
+    return {
+        "awaiting_signatures": _("Waiting for signatures"),
+        "signed": _("Signed, being sealed"),
+        "sealed": _("Sealed in the log"),
+        "expired": _("Expired unsigned"),
+        "declined": _("Declined"),
+    }
+
+
+def role_words() -> dict[str, str]:
+    return {"investor": _("Investor (lender)"), "borrower": _("Borrower")}

@@ -1,12 +1,161 @@
-"""Placeholder: filled in by its own step."""
+"""``/verify``: drop an evidence bundle or a case export, read the report in plain words.
+
+The page's script hashes the reader's own copy of the document in the browser and sends only
+its SHA-256: the hash is all the check needs, so the document never leaves the machine. The
+bundle is verified by the pure verifier (``notary.verify``), exactly as ``notary verify``
+and ``POST /api/v1/verify`` do, against this notary's published trust file unless the reader
+brings one. Nothing uploaded is stored: the files live in the request and are dropped with it.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+import hashlib
+import io
+from dataclasses import dataclass
+from typing import Any
+
+from flask import Blueprint, Response, jsonify, render_template, request
+from werkzeug.datastructures import FileStorage
+
+from notary import __version__
+from notary.pages import report_view
+from notary.pages.common import HEX64, personal, runtime
+from notary.pages.throttle import RateLimited, SlidingWindow
+from notary.services import log
+from notary.services.verification_report import ReportFacts, signed_report
+from notary.signing.keystore import KeysUnusable
+from notary.verify.archive import MalformedBundle
+from notary.verify.canonical import canonical_json
+from notary.verify.errors import MalformedInput
+from notary.verify.evidence import verify_bundle
+from notary.verify.export import EXPORT, archive_kind, verify_export
+from notary.verify.trust import TrustFile
 
 blp = Blueprint("verify", __name__)
+
+#: Signed reports per client address: each costs a signature and a timestamp.
+SIGNED_REPORTS = SlidingWindow(limit=10, window=60.0)
+
+
+class Unusable(Exception):
+    """The upload cannot be verified at all; ``problem`` names the message the page shows."""
+
+    def __init__(self, problem: str) -> None:
+        super().__init__(problem)
+        self.problem = problem
 
 
 @blp.get("/verify")
 def index() -> str:
-    return render_template("pages/verify.html")
+    """The form: a bundle or an export, optionally the document (hashed in the browser)."""
+    expected = request.args.get("record", "").lower()
+    return render_template(
+        "pages/verify.html", expected_record=expected if HEX64.fullmatch(expected) else None
+    )
+
+
+@blp.post("/verify")
+def report() -> Response:
+    """Verify the upload and answer the report: a fragment for the page's script (which asks
+    with ``X-Notary-Fragment``), a whole page when the form was posted without script."""
+    fragment = request.headers.get("X-Notary-Fragment") == "1"
+    expected = request.form.get("expected_record", "").lower() or None
+    try:
+        view = verify_upload(
+            request.files.get("bundle"), request.form.get("document_sha256"), request.files.get("trust")
+        )
+        status = 200
+    except Unusable as exc:
+        view, status = {"problem": exc.problem}, 422
+    template = "pages/_report.html" if fragment else "pages/verify.html"
+    answer = Response(render_template(template, view=view, expected_record=expected), status=status)
+    return personal(answer)
+
+
+@blp.post("/verify/report.pdf")
+def signed_pdf() -> Response:
+    """The signed PDF verification report (验证报告) of a bundle: the bundle is verified again
+    here (the service signs only what it checked itself), rate-limited per client address."""
+    try:
+        SIGNED_REPORTS.hit(request.remote_addr or "unknown")
+    except RateLimited as exc:
+        answer = jsonify({"error": {"code": exc.code, "message": exc.message}})
+        answer.status_code, answer.headers["Retry-After"] = 429, str(exc.retry_after)
+        return answer
+    try:
+        upload = read_upload(
+            request.files.get("bundle"), request.form.get("document_sha256"), request.files.get("trust")
+        )
+        if upload.is_export:
+            raise Unusable("not_a_bundle")
+        verified = verify_bundle(upload.data, trust=upload.trust)
+    except (Unusable, MalformedBundle) as exc:
+        problem = exc.problem if isinstance(exc, Unusable) else "not_a_bundle"
+        answer = jsonify({"error": {"code": "malformed_bundle", "message": problem}})
+        answer.status_code = 400
+        return answer
+    facts = ReportFacts.of(
+        verified.to_dict(),
+        bundle_sha256=hashlib.sha256(upload.data).hexdigest(),
+        trust=upload.trust,
+        trust_is_own=upload.trust_is_own,
+        your_document_sha256=upload.document_sha256,
+        tool_version=__version__,
+    )
+    try:
+        pdf = signed_report(facts, runtime().report_signer)
+    except KeysUnusable:
+        answer = jsonify(
+            {"error": {"code": "unavailable", "message": "the report key is missing: run notary init"}}
+        )
+        answer.status_code = 503
+        return answer
+    response = Response(pdf, mimetype="application/pdf")
+    name = f"{facts.contract_id or 'bundle'}-verification-report.pdf"
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    return personal(response)
+
+
+@dataclass(frozen=True)
+class Upload:
+    data: bytes
+    is_export: bool
+    trust: TrustFile
+    trust_is_own: bool
+    document_sha256: str | None
+
+
+def read_upload(
+    bundle: FileStorage | None, document_sha256: str | None, trust_part: FileStorage | None
+) -> Upload:
+    """The parts of a verify form; raises :class:`Unusable` for a missing file, a digest that is
+    not 64 hex digits or a trust file that is not one."""
+    if bundle is None or not bundle.filename:
+        raise Unusable("no_file")
+    given_digest = (document_sha256 or "").strip().lower() or None
+    if given_digest is not None and not HEX64.fullmatch(given_digest):
+        raise Unusable("bad_document_digest")
+    own = trust_part is None or not trust_part.filename
+    try:
+        trust = TrustFile.from_json(canonical_json(log.trust_file(runtime())) if own else trust_part.read())  # type: ignore[union-attr]
+    except MalformedInput as exc:
+        raise Unusable("bad_trust_file") from exc
+    data = bundle.read()
+    return Upload(data, archive_kind(io.BytesIO(data)) == EXPORT, trust, own, given_digest)
+
+
+def verify_upload(
+    bundle: FileStorage | None, document_sha256: str | None, trust_part: FileStorage | None
+) -> dict[str, Any]:
+    """Verify an uploaded bundle or export; the report's view for the templates.
+
+    Raises :class:`Unusable` for an upload that is no bundle, export or trust file at all.
+    """
+    upload = read_upload(bundle, document_sha256, trust_part)
+    try:
+        if upload.is_export:
+            return report_view.export_view(verify_export(io.BytesIO(upload.data), trust=upload.trust))
+        verified = verify_bundle(upload.data, trust=upload.trust)
+    except MalformedBundle as exc:
+        raise Unusable("not_a_bundle") from exc
+    return report_view.bundle_view(verified, upload.data, upload.document_sha256)

@@ -23,6 +23,7 @@ LOG_KEY = "log-ed25519.key"
 ROOT_KEY, ROOT_CERT = "root-ca.key", "root-ca.pem"
 TSA_KEY, TSA_CERT = "tsa.key", "tsa.pem"
 NOTARY_KEY, NOTARY_CERT = "notary.key", "notary.pem"
+REPORT_KEY, REPORT_CERT = "report.key", "report.pem"
 PII_KEY = "pii.key"
 
 
@@ -90,6 +91,7 @@ def ensure_keys(key_dir: Path, *, organisation: str, now: dt.datetime | None = N
     for key_name, cert_name, common_name, purpose in (
         (TSA_KEY, TSA_CERT, f"{organisation} Timestamp Authority", "timestamping"),
         (NOTARY_KEY, NOTARY_CERT, f"{organisation} Evidence Signer", "document_signing"),
+        (REPORT_KEY, REPORT_CERT, f"{organisation} Verification Reports", "verification_report"),
     ):
         if not exists(key_name):
             _write_new(key_dir / key_name, _private_pem(pki.new_key()), 0o600)
@@ -190,6 +192,26 @@ def load_keys(key_dir: Path) -> InstanceKeys:
         notary_cert=_load_cert(key_dir / NOTARY_CERT),
         pii_encryption_key=_derive(pii_secret, b"notary pii encryption v1"),
         pii_lookup_key=_derive(pii_secret, b"notary pii lookup v1"),
+    )
+
+
+@dataclass(frozen=True)
+class ReportSigningKey:
+    """The key that signs the verify page's PDF reports, with its chain to the notary root."""
+
+    key: ec.EllipticCurvePrivateKey
+    cert: x509.Certificate
+    chain: list[x509.Certificate]
+
+
+def load_report_key(key_dir: Path) -> ReportSigningKey:
+    """The verification-report key. Loaded apart from :func:`load_keys`: an instance made before
+    it existed still serves everything else, and ``notary init`` adds it. Raises
+    :class:`KeysUnusable` when it is missing or damaged."""
+    return ReportSigningKey(
+        key=_load_ec_key(key_dir / REPORT_KEY),
+        cert=_load_cert(key_dir / REPORT_CERT),
+        chain=[_load_cert(key_dir / REPORT_CERT), _load_cert(key_dir / ROOT_CERT)],
     )
 
 

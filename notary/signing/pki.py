@@ -83,7 +83,9 @@ def issue(
     """Issue an end-entity certificate under the root.
 
     ``purpose`` is ``"timestamping"`` (a critical timeStamping EKU, as RFC 3161 section 2.3
-    requires and OpenSSL checks) or ``"document_signing"`` (PDF certificates, export manifests).
+    requires and OpenSSL checks), ``"document_signing"`` (PDF certificates, export manifests)
+    or ``"verification_report"`` (the signed reports of the verify page: its own key, and no
+    documentSigning EKU, so it can never pass for the notary's evidence signer).
     """
     builder = (
         x509.CertificateBuilder()
@@ -127,6 +129,12 @@ def issue(
                 [x509.ObjectIdentifier("1.3.6.1.5.5.7.3.36"), ExtendedKeyUsageOID.EMAIL_PROTECTION]
             ),
             critical=False,
+        )
+    elif purpose == "verification_report":
+        # emailProtection only: what NSS needs to accept a PDF signer, and nothing the
+        # verifier's notary_certificate check would take for the evidence signer.
+        builder = builder.add_extension(
+            x509.ExtendedKeyUsage([ExtendedKeyUsageOID.EMAIL_PROTECTION]), critical=False
         )
     else:
         raise ValueError(f"unknown certificate purpose: {purpose}")

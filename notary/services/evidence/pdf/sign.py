@@ -159,6 +159,7 @@ class CertificateSigner:
         chain: list[x509.Certificate],
         timestamper: Respond | TimeStamper,
         bytes_reserved: int = DEFAULT_BYTES_RESERVED,
+        reason: str | None = None,
     ) -> None:
         if not isinstance(signer_key, ec.EllipticCurvePrivateKey):
             raise CertificateSigningFailed("the notary signing key must be an ECDSA key")
@@ -175,7 +176,7 @@ class CertificateSigner:
             field_name=SIGNATURE_FIELD,
             md_algorithm="sha256",
             subfilter=fields.SigSeedSubFilter.PADES,
-            reason=f"{TITLE_ZH} / {TITLE_EN}",
+            reason=reason or f"{TITLE_ZH} / {TITLE_EN}",
             name=signer_cert.subject.rfc4514_string(),
         )
 

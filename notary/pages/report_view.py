@@ -1,0 +1,166 @@
+"""A verification report as the pages show it: the verdict, each check in words, the facts.
+
+The report itself is the verifier's (``notary.verify``): this only arranges it for a person
+and never decides anything. Each check gets a title and a line on what it means from the
+message catalogue; a check this page does not know yet is shown by its name and reason.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_babel import gettext as _
+
+from notary.verify.bundle import EvidenceBundle
+from notary.verify.canonical import canonical_json, parse_json
+from notary.verify.errors import MalformedInput
+from notary.verify.export_report import ExportReport
+from notary.verify.report import TRUST_FILE, VerificationReport
+
+VALID, INTEGRITY_ONLY, INVALID = "valid", "integrity_only", "invalid"
+
+
+def check_words() -> dict[str, tuple[str, str]]:
+    """Check name → (what it is, what passing it means)."""
+    return {
+        "trust": (
+            _("Trust anchors"),
+            _(
+                "The keys the checks rely on: this notary's published trust file, or only the keys inside the file."
+            ),
+        ),
+        "manifest": (
+            _("Contents of the bundle"),
+            _("Every file in the bundle is listed with its SHA-256 fingerprint, and nothing else is in it."),
+        ),
+        "record_fields": (
+            _("Evidence record"),
+            _("The record (the entry in the log) is complete and well formed."),
+        ),
+        "document_digest": (
+            _("Contract document"),
+            _("The document in the bundle is byte for byte the one both parties signed."),
+        ),
+        "terms_digest": (
+            _("Terms"),
+            _("The terms (amount, rate, term, dates) are exactly the ones both parties signed."),
+        ),
+        "signature_investor": (
+            _("Investor's signature"),
+            _("The investor's own key signed this contract, this document and these terms."),
+        ),
+        "signature_borrower": (
+            _("Borrower's signature"),
+            _("The borrower's own key signed this contract, this document and these terms."),
+        ),
+        "record_timestamp": (
+            _("Trusted timestamp"),
+            _("A timestamp authority certified when the record existed (RFC 3161)."),
+        ),
+        "log_key": (_("Log key"), _("The log's public key in the bundle is well formed.")),
+        "checkpoint_signature": (
+            _("Signed log checkpoint"),
+            _("The log's checkpoint (its size and root) is signed by the log key."),
+        ),
+        "inclusion_proof": (
+            _("Inclusion in the log"),
+            _("The record is provably in the log at that checkpoint (Merkle inclusion proof)."),
+        ),
+        "checkpoint_timestamp": (
+            _("Checkpoint timestamp"),
+            _("A timestamp authority certified when the checkpoint existed."),
+        ),
+        "consistency": (
+            _("Consistency with a newer checkpoint"),
+            _("The log only grew since: nothing in it was changed or removed."),
+        ),
+        "notary_certificate": (
+            _("Notary's certificate"),
+            _("The notary's signing certificate chains to the trusted notary root."),
+        ),
+        "export_manifest": (
+            _("Export manifest"),
+            _("The export's list of bundles is complete and well formed."),
+        ),
+        "manifest_signature": (
+            _("Notary's signature on the export"),
+            _("The notary signed this export's manifest."),
+        ),
+        "members": (
+            _("Contents of the export"),
+            _("The export holds exactly the bundles its manifest lists."),
+        ),
+        "bundle_digests": (
+            _("Bundle fingerprints"),
+            _("Every bundle is byte for byte the one the manifest lists."),
+        ),
+        "bundles": (_("Every bundle"), _("Every bundle in the export verifies on its own.")),
+        "scope": (_("Case scope"), _("Every bundle belongs to the case's scope.")),
+    }
+
+
+def _checks(checks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    words = check_words()
+    shown = []
+    for check in checks:
+        title, meaning = words.get(check["name"], (check["name"], check["reason"]))
+        shown.append({**check, "title": title, "meaning": meaning})
+    return shown
+
+
+def _verdict(report: dict[str, Any]) -> str:
+    if not report["valid"]:
+        return INVALID
+    return VALID if report["trust_basis"] == TRUST_FILE else INTEGRITY_ONLY
+
+
+def bundle_view(report: VerificationReport, data: bytes, document_sha256: str | None) -> dict[str, Any]:
+    """The view of a bundle's report. The terms are read from the bundle only when their
+    digest check passed (they are then what the parties signed)."""
+    as_dict = report.to_dict()
+    terms = None
+    terms_check = report.check("terms_digest")
+    if terms_check is not None and terms_check.passed:
+        terms = _bundle_terms(data)
+    your_copy = None
+    if document_sha256 is not None:
+        your_copy = {
+            "sha256": document_sha256,
+            "matches": report.document_sha256 is not None and document_sha256 == report.document_sha256,
+            "known": report.document_sha256 is not None,
+        }
+    return {
+        "kind": "bundle",
+        "verdict": _verdict(as_dict),
+        "report": as_dict,
+        "checks": _checks(as_dict["checks"]),
+        "failed": [check for check in _checks(as_dict["checks"]) if check["status"] == "failed"],
+        "terms": terms,
+        "your_copy": your_copy,
+        "report_json": canonical_json(as_dict).decode("utf-8"),
+    }
+
+
+def _bundle_terms(data: bytes) -> dict[str, Any] | None:
+    try:
+        raw = EvidenceBundle.from_zip(data).get("terms.json")
+        terms = parse_json(raw, what="terms.json") if raw is not None else None
+    except MalformedInput:
+        return None
+    return terms if isinstance(terms, dict) else None
+
+
+def export_view(report: ExportReport) -> dict[str, Any]:
+    """The view of a case export's report: the export's checks and each bundle's outcome."""
+    as_dict = report.to_dict()
+    bundles = as_dict.get("bundles", [])
+    return {
+        "kind": "export",
+        "verdict": _verdict(as_dict),
+        "report": as_dict,
+        "checks": _checks(as_dict["checks"]),
+        "failed": [check for check in _checks(as_dict["checks"]) if check["status"] == "failed"],
+        "bundles": bundles,
+        "valid_bundles": sum(1 for bundle in bundles if bundle.get("valid")),
+        "report_json": report.to_json().decode("utf-8"),
+    }
