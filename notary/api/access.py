@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
-from flask import Response
+from flask import Response, request, url_for
 
 from notary.api.access_schemas import (
     CaseCreatedSchema,
@@ -24,6 +25,8 @@ from notary.services.access import cases, key_holders
 from notary.services.access.login import Login
 from notary.services.audit import trail as audit
 from notary.services.clock import stamp
+from notary.storage.access_models import Case
+from notary.verify.payloads import format_time
 
 blp = Blueprint(
     "access", __name__, url_prefix="/api/v1", description="Key holders' login, their contracts, and cases"
@@ -89,6 +92,68 @@ def open_case(body: dict[str, Any]) -> Response:
     return json_response(answer, 201)
 
 
+@blp.route("/cases", methods=["GET"])
+@blp.alt_response(200, description="{cases: [case as GET /cases/{id}]}, newest first")
+def list_cases() -> Response:
+    """The investigator's own cases, newest first, with their status."""
+    investigator_id = caller_of(auth.INVESTIGATOR)
+    with runtime().db.read() as session:
+        return json_response({"cases": cases.own_cases(session, investigator_id)})
+
+
+@blp.route("/cases/<case_id>/contracts", methods=["GET"])
+@blp.alt_response(200, description="{case_id, in_scope, sealed, contracts: [...], next_cursor}")
+@blp.alt_response(403, schema=ErrorSchema, description="forbidden: the case is not approved yet")
+@blp.alt_response(404, schema=ErrorSchema, description="not_found (also another investigator's case)")
+def case_contracts(case_id: str) -> Response:
+    """The contracts in an approved case's scope, by id (``?cursor=`` for the next page), and
+    the counts an export is measured against. Recorded in the audit trail (``case.contracts``)."""
+    investigator_id = caller_of(auth.INVESTIGATOR)
+    rt = runtime()
+    now = stamp(rt.clock)
+    with rt.db.read() as session:
+        case = cases.own_case(session, case_id, investigator_id=investigator_id)
+        listing = cases.contracts_in_scope(session, case, now=now, after=request.args.get("cursor") or None)
+    with rt.db.write() as session:
+        audit.record(
+            session,
+            at=now,
+            actor=audit.Actor(auth.INVESTIGATOR, investigator_id),
+            action="case.contracts",
+            object_kind="case",
+            object_id=case_id,
+            case_id=case_id,
+            details={"contracts_listed": len(listing["contracts"]), "in_scope": listing["in_scope"]},
+        )
+    return json_response(listing)
+
+
+#: A download ticket's life: long enough to start the download, too short to be worth stealing.
+TICKET_LIFETIME = 60
+
+
+@blp.route("/cases/<case_id>/export/ticket", methods=["POST"])
+@blp.alt_response(201, description="{ticket, expires_at, url}: a single-use download ticket, valid 60 s")
+@blp.alt_response(403, schema=ErrorSchema, description="forbidden: the case is not approved yet")
+@blp.alt_response(404, schema=ErrorSchema, description="not_found (also another investigator's case)")
+def export_ticket(case_id: str) -> Response:
+    """A single-use, short-lived ticket to download the case's export without a header, so a
+    browser can stream a large export straight to disk (``url``; the ticket is used up by it)."""
+    investigator_id = caller_of(auth.INVESTIGATOR)
+    rt = runtime()
+    moment = rt.clock()
+    now, expires_at = format_time(moment), format_time(moment + dt.timedelta(seconds=TICKET_LIFETIME))
+    with rt.db.write() as session:
+        case = cases.own_case(session, case_id, investigator_id=investigator_id)
+        if case.status != cases.APPROVED:
+            raise cases.CasePending("this case has not been approved yet")
+        ticket = auth.issue_token(
+            session, kind=auth.EXPORT_TICKET, subject_id=case.id, now=now, expires_at=expires_at
+        )
+    url = url_for("access.export_case", case_id=case_id, ticket=ticket)
+    return json_response({"ticket": ticket, "expires_at": expires_at, "url": url}, 201)
+
+
 @blp.route("/cases/<case_id>", methods=["GET"])
 @blp.alt_response(200, schema=CaseSchema, description="the case")
 @blp.alt_response(404, schema=ErrorSchema, description="not_found (also another investigator's case)")
@@ -111,10 +176,20 @@ def export_case(case_id: str) -> Response:
     """Every evidence bundle in the case's scope, as one zip with a manifest signed by the notary.
 
     Recorded in the audit trail (``case.export``) before a byte is sent. Streamed: the
-    answer has no Content-Length; an export cut short is no valid zip.
+    answer has no Content-Length; an export cut short is no valid zip. Instead of the
+    investigator's token, ``?ticket=`` may carry a download ticket (``POST .../export/ticket``),
+    used up by this request.
     """
-    investigator_id = caller_of(auth.INVESTIGATOR)
-    export = runtime().exports.begin(
+    rt = runtime()
+    ticket = request.args.get("ticket")
+    if ticket is not None and "Authorization" not in request.headers:
+        with rt.db.write() as session:
+            auth.redeem_ticket(session, ticket, case_id=case_id, now=stamp(rt.clock))
+            found = session.get(Case, case_id)
+            investigator_id = found.investigator_id if found is not None else ""
+    else:
+        investigator_id = caller_of(auth.INVESTIGATOR)
+    export = rt.exports.begin(
         case_id, actor=audit.Actor(auth.INVESTIGATOR, investigator_id), investigator_id=investigator_id
     )
     response = Response(export.stream(), mimetype="application/zip")

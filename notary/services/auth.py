@@ -13,7 +13,11 @@ from notary.errors import Gone, Unauthenticated
 from notary.storage.models import ApiToken, Platform
 
 PLATFORM, PARTY, INVESTIGATOR = "platform", "party", "investigator"
-_PREFIX = {PLATFORM: "ntp_", PARTY: "ntk_", INVESTIGATOR: "nti_"}
+#: A single-use, short-lived download ticket for one case's export (its subject is the case):
+#: it goes in a URL so the browser can stream a large export to disk, and is never a bearer.
+EXPORT_TICKET = "export_ticket"
+_PREFIX = {PLATFORM: "ntp_", PARTY: "ntk_", INVESTIGATOR: "nti_", EXPORT_TICKET: "ntd_"}
+BEARER_KINDS = frozenset({PLATFORM, PARTY, INVESTIGATOR})
 
 
 class PlatformDefunct(Gone):
@@ -78,6 +82,8 @@ def authenticate(session: Session, token: str, *, now: str) -> Principal:
     row = session.execute(_TOKEN, {"sha256": token_sha256(token)}).first()
     if row is None or row.revoked_at is not None or (row.expires_at is not None and row.expires_at <= now):
         raise Unauthenticated("the token is unknown, revoked or expired")
+    if row.kind not in BEARER_KINDS:
+        raise Unauthenticated("the token is unknown, revoked or expired")
     if row.kind == PLATFORM and row.platform_status == "defunct":
         raise PlatformDefunct("this platform has been marked defunct; its tokens no longer work")
     return Principal(row.kind, row.subject_id)
@@ -96,3 +102,22 @@ _TOKEN = (
     .outerjoin(Platform, and_(ApiToken.kind == PLATFORM, Platform.id == ApiToken.subject_id))
     .where(ApiToken.token_sha256 == bindparam("sha256"))
 )
+
+
+def redeem_ticket(session: Session, ticket: str, *, case_id: str, now: str) -> None:
+    """Use a download ticket for ``case_id`` once: it is revoked in the same statement that
+    checks it, so two requests with one ticket cannot both pass. Raises
+    :class:`Unauthenticated` for a ticket that is unknown, used, expired or for another case."""
+    result = session.execute(
+        update(ApiToken)
+        .where(
+            ApiToken.token_sha256 == token_sha256(ticket),
+            ApiToken.kind == EXPORT_TICKET,
+            ApiToken.subject_id == case_id,
+            ApiToken.revoked_at.is_(None),
+            ApiToken.expires_at > now,
+        )
+        .values(revoked_at=now)
+    )
+    if int(result.rowcount or 0) != 1:  # type: ignore[attr-defined]
+        raise Unauthenticated("the download ticket is unknown, used, expired or for another case")

@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy import ColumnElement, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from notary.errors import Conflict, Forbidden, NotFound, Unprocessable
@@ -28,7 +28,7 @@ from notary.services.ceremony import identity
 from notary.services.text import check_text
 from notary.storage.access_models import Case, Investigator
 from notary.storage.ids import CASE, INVESTIGATOR, new_id
-from notary.storage.models import Contract, Party, Platform
+from notary.storage.models import ApiToken, Contract, LogLeaf, Party, Platform
 
 PENDING, APPROVED = "pending", "approved"
 PLATFORM_SCOPE, PARTY_SCOPE, PERSON_SCOPE = "platform", "party", "person"
@@ -94,6 +94,16 @@ def revoke_investigator(session: Session, investigator_id: str, *, operator: str
     if session.get(Investigator, investigator_id) is None:
         raise NotFound(f"no investigator {investigator_id}")
     revoked = auth.revoke_tokens(session, kind=auth.INVESTIGATOR, subject_id=investigator_id, now=now)
+    # Their unused download tickets too (each lives a minute, but none may outlive the revocation).
+    session.execute(
+        update(ApiToken)
+        .where(
+            ApiToken.kind == auth.EXPORT_TICKET,
+            ApiToken.subject_id.in_(select(Case.id).where(Case.investigator_id == investigator_id)),
+            ApiToken.revoked_at.is_(None),
+        )
+        .values(revoked_at=now)
+    )
     audit.record(
         session,
         at=now,
@@ -385,3 +395,63 @@ def case_for_read(
     if pending:
         raise CasePending("no approved case of yours covers this; a case of yours awaits approval")
     raise NotFound("no such contract")
+
+
+def own_cases(session: Session, investigator_id: str) -> list[dict[str, Any]]:
+    """``GET /cases``: the investigator's own cases, newest first, each as :func:`case_view`."""
+    rows = session.execute(
+        select(Case).where(Case.investigator_id == investigator_id).order_by(Case.created_at.desc(), Case.id)
+    ).scalars()
+    return [case_view(case) for case in rows]
+
+
+#: How many contracts one listing of a case's scope shows (the export holds them all).
+SCOPE_PAGE = 500
+
+
+def contracts_in_scope(session: Session, case: Case, *, now: str, after: str | None = None) -> dict[str, Any]:
+    """``GET /cases/{id}/contracts``: an approved case's contracts, by id, a page at a time, with
+    the counts an export's progress is measured against (``in_scope``, ``ready``: the bundles it
+    will hold). Raises :class:`CasePending` for a case not approved yet."""
+    from notary.services.ceremony import effective_status
+    from notary.services.contracts import evidence_progress
+
+    if case.status != APPROVED:
+        raise CasePending("this case has not been approved yet")
+    condition = scope_condition(case)
+    in_scope = session.execute(select(func.count()).select_from(Contract).where(condition)).scalar_one()
+    query = (
+        select(Contract, Platform)
+        .join(Platform, Platform.id == Contract.platform_id)
+        .where(condition)
+        .order_by(Contract.id)
+        .limit(SCOPE_PAGE + 1)
+    )
+    if after:
+        query = query.where(Contract.id > after)
+    rows = session.execute(query).all()
+    items = []
+    for contract, platform in rows[:SCOPE_PAGE]:
+        evidence = evidence_progress(session, contract)
+        items.append(
+            {
+                "contract_id": contract.id,
+                "platform": {"platform_id": platform.id, "name": platform.name, "status": platform.status},
+                "status": effective_status(contract, now),
+                "received_at": contract.received_at,
+                "evidence_ready": bool(evidence and evidence["ready"]),
+            }
+        )
+    ready = session.execute(
+        select(func.count())
+        .select_from(Contract)
+        .join(LogLeaf, LogLeaf.sequence == Contract.record_sequence)
+        .where(condition)
+    ).scalar_one()
+    return {
+        "case_id": case.id,
+        "in_scope": in_scope,
+        "sealed": ready,
+        "contracts": items,
+        "next_cursor": rows[SCOPE_PAGE - 1][0].id if len(rows) > SCOPE_PAGE else None,
+    }
