@@ -1,12 +1,49 @@
-"""Placeholder: filled in by its own step."""
+"""``/me``: a key holder's contracts on every platform, and ``/me/key``: a key in this browser.
+
+The page logs in by script (the key signs a challenge); the token stays in this tab's
+``sessionStorage``. The list is a fragment asked for with the token, read through the same
+service as ``GET /api/v1/me/contracts``.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from flask import Blueprint, Response, render_template, request
+
+from notary.errors import Forbidden, Unauthenticated
+from notary.pages.common import caller, now, personal, runtime
+from notary.services import auth, key_holders
 
 blp = Blueprint("me", __name__)
 
 
 @blp.get("/me")
 def index() -> str:
+    """Log in with a key; the contracts follow by script."""
     return render_template("pages/me.html")
+
+
+@blp.get("/me/key")
+def key() -> str:
+    """Make a key in this browser, export its public key, prepare an enrolment request."""
+    return render_template("pages/key.html")
+
+
+@blp.get("/me/contracts")
+def contracts() -> Response:
+    """The key holder's contracts (an HTML fragment), one page of ``GET /api/v1/me/contracts``."""
+    problem, status, page = None, 200, None
+    try:
+        principal = caller()
+        if principal.kind != auth.PARTY:
+            raise Forbidden("for key holders")
+        rt = runtime()
+        with rt.db.read() as session:
+            page = key_holders.contracts_of_key(
+                session, principal.subject_id, now=now(), cursor=request.args.get("cursor") or None, limit=100
+            )
+    except Unauthenticated:
+        problem, status = "unauthenticated", 401
+    except Forbidden:
+        problem, status = "not_a_party", 403
+    answer = Response(render_template("pages/_my_contracts.html", page=page, problem=problem), status=status)
+    return personal(answer)
