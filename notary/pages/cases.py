@@ -1,4 +1,9 @@
-"""Placeholder: filled in by its own step."""
+"""``/cases``: investigators open cases, follow their approval, and download the exports.
+
+Everything the page does goes through the API with the investigator's token (kept in this
+tab's ``sessionStorage``), so every act is audited exactly as through the API; a large export
+streams from a single-use download ticket.
+"""
 
 from __future__ import annotations
 

@@ -42,16 +42,53 @@ def error_messages() -> dict[str, str]:
         "network": _("The notary could not be reached. Check your connection and try again."),
         "unavailable": _("The notary is unavailable right now. Try again later."),
         "internal_error": _("Something went wrong on our side. Try again in a moment."),
+        "key_not_enrolled": _(
+            "This key was not accepted: no platform enrolled it and no operator verified it. Use the key your platform enrolled for you."
+        ),
+        "choose_key_file": _("Choose your key file (private.pem) first."),
+        "key_file_not_pem": _("This is not a key file: choose the private.pem that notary keygen made."),
+        "key_file_unsupported": _("This key is neither Ed25519 nor P-256, the kinds the notary accepts."),
     }
 
 
 def common_messages() -> dict[str, str]:
     """Every message a page's scripts may need (they are few, so every page gets all)."""
     messages = {f"error.{code}": text for code, text in error_messages().items()}
+    messages.update({f"status.{code}": text for code, text in status_words().items()})
     messages.update(
         {
             "working": _("Working…"),
             "verify.choose_bundle": _("Choose the evidence bundle (.zip) first."),
+            "key.made": _("Your key is made and kept in this browser. Give the public key to your platform."),
+            "key.unsupported": _(
+                "This browser cannot make that kind of key. Try the other kind, or use notary keygen."
+            ),
+            "key.fill_in": _("Fill in the platform id, your name and your ID number."),
+            "key.enrolment_ready": _("The enrolment request is ready: send it to your platform."),
+            "key.removed": _("The key was removed from this browser."),
+            "cases.enter_token": _("Enter your investigator token."),
+            "cases.token_refused": _(
+                "This token was not accepted: it is mistyped, revoked or expired. Ask the notary's operator for a new one."
+            ),
+            "cases.opened": _(
+                "Case %(case)s is open. An operator of the notary must approve it before anything in its scope can be read."
+            ),
+            "cases.pending": _("Awaiting approval"),
+            "cases.approved": _("Approved"),
+            "cases.defunct": _("defunct"),
+            "cases.in_scope": _(
+                "%(in_scope)s contract(s) in scope, %(sealed)s sealed (the export holds those whose evidence is ready)."
+            ),
+            "cases.progress": _("%(done)s of %(total)s bundles, %(size)s"),
+            "cases.downloaded": _(
+                "Downloaded: %(size)s. Verify it on the verify page or with notary verify."
+            ),
+            "sign.done": _("Signed. The contract is now: %(status)s."),
+            "sign.declined": _("Declined. The contract is now: %(status)s."),
+            "sign.copy_matches": _("Your copy is exactly the document in the payload."),
+            "sign.copy_differs": _(
+                "Your copy is NOT the document in the payload. Do not sign; ask the platform why."
+            ),
             "logged_out": _("You are logged out. The token was removed from this browser tab."),
         }
     )

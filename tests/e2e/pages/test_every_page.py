@@ -14,7 +14,13 @@ PLAIN_PAGES = {
     "verify": "/verify",
     "me": "/me",
     "cases": "/cases",
+    "key": "/me/key",
+    "sign-login": "/sign/ct_01EXAMPLE?role=investor",
+    "sign-bad-link": "/sign/ct_01EXAMPLE",
+    "record-unknown": "/r/" + "ab" * 32,
+    "not-found": "/no-such-page",
 }
+STATUS = {"sign-bad-link": 404, "record-unknown": 404, "not-found": 404}
 
 
 @pytest.mark.parametrize("lang", ["zh-CN", "en"])
@@ -22,8 +28,9 @@ PLAIN_PAGES = {
 def test_page_is_clean_and_accessible(
     page: Any, site: str, axe: str, problems: PageProblems, name: str, lang: str
 ) -> None:
-    response = page.goto(f"{site}{PLAIN_PAGES[name]}?lang={lang}")
-    assert response.status == 200
+    path = PLAIN_PAGES[name]
+    response = page.goto(f"{site}{path}{'&' if '?' in path else '?'}lang={lang}")
+    assert response.status == STATUS.get(name, 200)
     assert page.locator("html").get_attribute("lang") == lang
     assert "default-src 'none'" in response.headers["content-security-policy"]
     assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
@@ -61,3 +68,25 @@ def test_language_follows_the_browser_and_the_toggle(browser: Any, site: str) ->
         assert context.cookies() == []
     finally:
         context.close()
+
+
+def test_page_weight(browser: Any, site: str) -> None:
+    """Bytes and requests of each page on a first visit (empty cache), for the closing note;
+    a page must stay light for a phone on a slow network."""
+    rows = []
+    for name, path in sorted(PLAIN_PAGES.items()):
+        context = browser.new_context(viewport={"width": 390, "height": 844})
+        try:
+            tab = context.new_page()
+            sizes: list[int] = []
+            tab.on(
+                "requestfinished",
+                lambda request, sizes=sizes: sizes.append(request.sizes()["responseBodySize"]),
+            )
+            tab.goto(f"{site}{path}")
+            tab.wait_for_load_state("networkidle")
+            rows.append((name, len(sizes), sum(sizes)))
+        finally:
+            context.close()
+    print("\npage weight (first visit): " + "; ".join(f"{n} {r} requests {b} bytes" for n, r, b in rows))
+    assert all(total < 200_000 for _, _, total in rows), rows

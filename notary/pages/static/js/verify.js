@@ -51,6 +51,7 @@ async function verify(formData) {
 
 form.addEventListener("submit", async (event) => {
   event.preventDefault();
+  reportSection.replaceChildren(); // at once: never an old report beside a new file
   if (!bundleInput.files.length) {
     show(message, say("verify.choose_bundle"));
     bundleInput.focus();
