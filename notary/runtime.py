@@ -127,7 +127,7 @@ class Runtime:
         still serves everything else; raises ``KeysUnusable`` there (``notary init`` adds it)."""
         if self._report_signer is None:
             from notary.services.evidence.pdf import CertificateSigner
-            from notary.services.verification_report import TITLE_EN, TITLE_ZH
+            from notary.services.evidence.verification_report import TITLE_EN, TITLE_ZH
             from notary.signing.keystore import load_report_key
 
             report_key = load_report_key(self.settings.key_dir)

@@ -25,7 +25,6 @@ from notary.services.access import cases, key_holders
 from notary.services.access.login import Login
 from notary.services.audit import trail as audit
 from notary.services.clock import stamp
-from notary.storage.access_models import Case
 from notary.verify.payloads import format_time
 
 blp = Blueprint(
@@ -184,9 +183,9 @@ def export_case(case_id: str) -> Response:
     ticket = request.args.get("ticket")
     if ticket is not None and "Authorization" not in request.headers:
         with rt.db.write() as session:
-            auth.redeem_ticket(session, ticket, case_id=case_id, now=stamp(rt.clock))
-            found = session.get(Case, case_id)
-            investigator_id = found.investigator_id if found is not None else ""
+            investigator_id = cases.redeem_export_ticket(
+                session, ticket, case_id=case_id, now=stamp(rt.clock)
+            )
     else:
         investigator_id = caller_of(auth.INVESTIGATOR)
     export = rt.exports.begin(

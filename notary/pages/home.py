@@ -10,7 +10,7 @@ from notary import __version__
 from notary.errors import NotFound
 from notary.pages.common import HEX64, now, runtime
 from notary.pages.messages import common_messages, role_words, status_words
-from notary.services.public_record import public_record
+from notary.services.tlog.record_facts import public_record
 
 blp = Blueprint(
     "home", __name__, static_folder="static", static_url_path="/assets", template_folder="templates"

@@ -11,7 +11,8 @@ from flask import Blueprint, Response, render_template, request
 
 from notary.errors import Forbidden, Unauthenticated
 from notary.pages.common import caller, now, personal, runtime
-from notary.services import auth, key_holders
+from notary.services import auth
+from notary.services.access import key_holders
 
 blp = Blueprint("me", __name__)
 

@@ -11,10 +11,10 @@ from typing import Any
 
 from flask_babel import gettext as _
 
-from notary.verify.bundle import EvidenceBundle
 from notary.verify.canonical import canonical_json, parse_json
 from notary.verify.errors import MalformedInput
-from notary.verify.export_report import ExportReport
+from notary.verify.evidence.bundle import EvidenceBundle
+from notary.verify.export.report import ExportReport
 from notary.verify.report import TRUST_FILE, VerificationReport
 
 VALID, INTEGRITY_ONLY, INVALID = "valid", "integrity_only", "invalid"

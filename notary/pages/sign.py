@@ -12,7 +12,7 @@ from flask import Blueprint, Response, render_template, request
 
 from notary.errors import Forbidden, NotFound, Unauthenticated, Unprocessable
 from notary.pages.common import caller, now, personal, runtime
-from notary.services.sign_sheet import sign_sheet
+from notary.services.access.sheet import sign_sheet
 from notary.verify.encoding import b64encode
 from notary.verify.payloads import ROLES
 

@@ -21,14 +21,14 @@ from notary import __version__
 from notary.pages import report_view
 from notary.pages.common import HEX64, personal, runtime
 from notary.pages.throttle import RateLimited, SlidingWindow
-from notary.services import log
-from notary.services.verification_report import ReportFacts, signed_report
+from notary.services.evidence.verification_report import ReportFacts, signed_report
+from notary.services.tlog import public as log
 from notary.signing.keystore import KeysUnusable
 from notary.verify.archive import MalformedBundle
 from notary.verify.canonical import canonical_json
 from notary.verify.errors import MalformedInput
-from notary.verify.evidence import verify_bundle
-from notary.verify.export import EXPORT, archive_kind, verify_export
+from notary.verify.evidence.verifier import verify_bundle
+from notary.verify.export.verifier import EXPORT, archive_kind, verify_export
 from notary.verify.trust import TrustFile
 
 blp = Blueprint("verify", __name__)

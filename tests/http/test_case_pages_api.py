@@ -89,7 +89,7 @@ def test_a_download_ticket_works_once_for_its_case_and_expires(
 
 
 def test_a_revoked_investigator_s_tickets_stop(runtime: Any, client: Any, platform: Any) -> None:
-    from notary.services.cases import revoke_investigator
+    from notary.services.access.cases import revoke_investigator
     from notary.services.clock import stamp
 
     wang = add_investigator(runtime, client)

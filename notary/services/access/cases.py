@@ -413,8 +413,8 @@ def contracts_in_scope(session: Session, case: Case, *, now: str, after: str | N
     """``GET /cases/{id}/contracts``: an approved case's contracts, by id, a page at a time, with
     the counts an export's progress is measured against (``in_scope``, ``ready``: the bundles it
     will hold). Raises :class:`CasePending` for a case not approved yet."""
-    from notary.services.ceremony import effective_status
-    from notary.services.contracts import evidence_progress
+    from notary.services.tlog.public import evidence_progress
+    from notary.services.ceremony.signatures import effective_status
 
     if case.status != APPROVED:
         raise CasePending("this case has not been approved yet")
@@ -455,3 +455,13 @@ def contracts_in_scope(session: Session, case: Case, *, now: str, after: str | N
         "contracts": items,
         "next_cursor": rows[SCOPE_PAGE - 1][0].id if len(rows) > SCOPE_PAGE else None,
     }
+
+
+def redeem_export_ticket(session: Session, ticket: str, *, case_id: str, now: str) -> str:
+    """Use up a download ticket for ``case_id``; the case's investigator, for whom the export is
+    made. Raises ``unauthenticated`` (see :func:`auth.redeem_ticket`) or ``not_found``."""
+    auth.redeem_ticket(session, ticket, case_id=case_id, now=now)
+    case = session.get(Case, case_id)
+    if case is None:
+        raise NotFound("no such case")
+    return case.investigator_id

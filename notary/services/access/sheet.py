@@ -1,7 +1,7 @@
 """What a party reads before signing: the terms, the parties, the platform, and the exact bytes.
 
 The sign page asks for it with the party's token (a key holder who logged in). It is read
-under the one access policy (:func:`notary.services.contracts.read_access`), so a contract
+under the one access policy (:func:`notary.services.access.contracts.read_access`), so a contract
 that is not the caller's answers ``not_found`` exactly as a missing one. The payload is built
 by the same function as ``GET /contracts/{id}/signing-payload``: the bytes shown are the bytes
 the party signs.
@@ -16,10 +16,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from notary.errors import Forbidden, Unprocessable
-from notary.services import contracts
+from notary.services.access import contracts
 from notary.services.auth import PARTY, Principal
-from notary.services.filing import signing_payload
-from notary.services.public_record import mask_name
+from notary.services.filing.service import signing_payload
+from notary.services.tlog.record_facts import mask_name
 from notary.storage.models import Party, Platform
 from notary.verify import payloads
 

@@ -14,9 +14,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from notary.errors import NotFound
-from notary.services import identity
-from notary.services.ceremony import effective_status
-from notary.services.log import leaf_by_record
+from notary.services.ceremony import identity
+from notary.services.ceremony.signatures import effective_status
+from notary.services.tlog.public import leaf_by_record
 from notary.storage.models import Contract, Party, Platform, SignedCheckpoint
 from notary.verify.canonical import parse_json
 

@@ -23,7 +23,7 @@ from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
 from reportlab.pdfgen.canvas import Canvas
 
-from notary.services.certificate.fonts import certificate_fonts
+from notary.services.evidence.pdf.fonts import certificate_fonts
 from notary.verify.canonical import canonical_json
 from notary.verify.trust import TrustFile
 
@@ -224,6 +224,6 @@ def render_report(facts: ReportFacts) -> bytes:
 
 def signed_report(facts: ReportFacts, signer: Any) -> bytes:
     """The report rendered and signed (PAdES, with a signature timestamp) by ``signer``
-    (a :class:`~notary.services.certificate.CertificateSigner` holding the report key)."""
+    (a :class:`~notary.services.evidence.pdf.CertificateSigner` holding the report key)."""
     pdf: bytes = signer.sign(render_report(facts))
     return pdf
