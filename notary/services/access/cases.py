@@ -413,8 +413,8 @@ def contracts_in_scope(session: Session, case: Case, *, now: str, after: str | N
     """``GET /cases/{id}/contracts``: an approved case's contracts, by id, a page at a time, with
     the counts an export's progress is measured against (``in_scope``, ``ready``: the bundles it
     will hold). Raises :class:`CasePending` for a case not approved yet."""
-    from notary.services.tlog.public import evidence_progress
     from notary.services.ceremony.signatures import effective_status
+    from notary.services.tlog.public import evidence_progress
 
     if case.status != APPROVED:
         raise CasePending("this case has not been approved yet")
