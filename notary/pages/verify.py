@@ -22,7 +22,6 @@ from notary.pages import report_view
 from notary.pages.common import HEX64, personal, runtime
 from notary.pages.throttle import RateLimited, SlidingWindow
 from notary.services.evidence.verification_report import ReportFacts, signed_report
-from notary.services.tlog import public as log
 from notary.signing.keystore import KeysUnusable
 from notary.verify.archive import MalformedBundle
 from notary.verify.canonical import canonical_json
@@ -103,7 +102,7 @@ def signed_pdf() -> Response:
         tool_version=__version__,
     )
     try:
-        pdf = signed_report(facts, runtime().report_signer)
+        pdf = signed_report(facts, runtime().report_signer())
     except KeysUnusable:
         answer = jsonify(
             {"error": {"code": "unavailable", "message": "the report key is missing: run notary init"}}
@@ -137,7 +136,9 @@ def read_upload(
         raise Unusable("bad_document_digest")
     own = trust_part is None or not trust_part.filename
     try:
-        trust = TrustFile.from_json(canonical_json(log.trust_file(runtime())) if own else trust_part.read())  # type: ignore[union-attr]
+        trust = TrustFile.from_json(
+            canonical_json(runtime().published.trust_file()) if own else trust_part.read()
+        )  # type: ignore[union-attr]
     except MalformedInput as exc:
         raise Unusable("bad_trust_file") from exc
     data = bundle.read()
