@@ -43,7 +43,7 @@ def test_open_a_case_and_export_it(
     assert axe_violations(page, axe) == []
     screenshot(page, "cases-pending-zh-CN")
 
-    operator(service, "case", "approve", case_id)
+    operator(service, "case", "approve", case_id, "--yes")
     page.reload()
     card = page.locator(f'[data-case="{case_id}"]')
     card.wait_for()
