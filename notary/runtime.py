@@ -63,8 +63,8 @@ class Runtime:
 
         self.log_signer = NoteSigner(settings.effective_log_origin, self.keys.log_key)
         """Signs checkpoints as the log's origin with the log key."""
-        self.embedded_tsa = EmbeddedTSA.from_instance_keys(self.keys)
-        """The built-in RFC 3161 authority (also served at ``POST /tsa``)."""
+        self.embedded_tsa = EmbeddedTSA.from_instance_keys(self.keys, clock=clock)
+        """The built-in RFC 3161 authority (also served at ``POST /tsa``), on the service's clock."""
         self.tsa_client = _timestamp_client(settings, self.embedded_tsa)
         """The configured authorities, in failover order (``NOTARY_TSA_URLS``)."""
 

@@ -22,9 +22,10 @@ from notary.app import create_app
 from notary.cli.instance import init_instance
 from notary.config import Settings
 from notary.runtime import Runtime
+from notary.signing.keystore import ensure_keys
 from notary.storage.db import Database
 from notary.storage.schema import upgrade
-from tests.support.clock import MovableClock
+from tests.support.clock import MovableClock, suite_now
 from tests.support.external_tsa import external  # noqa: F401 - a fixture for every test
 from tests.support.people import Person
 from tests.support.postgres import Cluster
@@ -35,7 +36,10 @@ DOCUMENT = b"%PDF-1.4\n% test loan contract\n"
 @pytest.fixture(scope="session")
 def instance_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("instance-template")
-    init_instance(Settings.load({}, instance_path=path))
+    settings = Settings.load({}, instance_path=path)
+    # Keys made at the suite's present, the time the service's clock starts from (MovableClock).
+    ensure_keys(settings.key_dir, organisation=settings.organisation, now=suite_now())
+    init_instance(settings)
     return path
 
 
@@ -188,3 +192,11 @@ def borrower(platform: PlatformClient) -> Person:
 def sign_body(person: Person, filed: dict[str, Any], role: str) -> dict[str, str]:
     payload = base64.b64decode(filed["signing_payloads"][role]["payload_base64"])
     return {"role": role, "signature": person.sign_b64(payload)}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test that uses openssl's authority (the ``external`` fixture) gets tokens stamped by the
+    machine's clock: it is a ``wallclock`` test."""
+    for item in items:
+        if "external" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.wallclock)

@@ -71,7 +71,9 @@ def post_verify() -> Response:
     if archive_kind(stream) == EXPORT:
         if document is not None:
             raise ValidationFailed("a document is checked against a bundle, not a case export")
-        return json_response(verify_export(stream, trust=trust).to_dict())
+        return json_response(verify_export(stream, trust=trust, now=runtime().clock()).to_dict())
     stream.seek(0)
-    report = verify_bundle(stream.read(), document=document.read() if document else None, trust=trust)
+    report = verify_bundle(
+        stream.read(), document=document.read() if document else None, trust=trust, now=runtime().clock()
+    )
     return json_response(report.to_dict())

@@ -13,6 +13,7 @@ import hashlib
 import io
 import json
 
+import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
@@ -46,6 +47,7 @@ def sign_both(client, filed, investor, borrower):
         )
 
 
+@pytest.mark.wallclock  # the CLI runs on the machine clock
 def test_after_the_collapse(settings, runtime, client, clock, tmp_path):
     env = {"NOTARY_INSTANCE_PATH": str(settings.instance_path), "NOTARY_DATABASE_URL": settings.database_url}
     worker = runtime.worker(holder="test-worker")
@@ -145,10 +147,13 @@ def test_after_the_collapse(settings, runtime, client, clock, tmp_path):
     for contract_id in sealed:
         bundle = investor.get(f"/contracts/{contract_id}/evidence")
         assert bundle.status_code == 200, bundle.get_json()
-        report = verify_bundle(bundle.data, trust=trust)
+        report = verify_bundle(bundle.data, trust=trust, now=runtime.clock())
         assert report.valid, report.to_dict()
     report = verify_bundle(
-        investor.get(f"/contracts/{ids[0]}/evidence").data, document=b"%PDF-1.4 loan 0\n", trust=trust
+        investor.get(f"/contracts/{ids[0]}/evidence").data,
+        document=b"%PDF-1.4 loan 0\n",
+        trust=trust,
+        now=runtime.clock(),
     )
     assert report.valid, report.to_dict()
     certificate = investor.get(f"/contracts/{ids[0]}/certificate")
@@ -192,7 +197,7 @@ def test_after_the_collapse(settings, runtime, client, clock, tmp_path):
     # of the strangers'; the contract still awaiting signatures is named, not included.
     export = police.get(f"/cases/{case_id}/export")
     assert export.status_code == 200, export.get_json()
-    report = verify_export(io.BytesIO(export.data), trust=trust)
+    report = verify_export(io.BytesIO(export.data), trust=trust, now=runtime.clock())
     assert report.valid, report.to_dict()
     files = export_members(export.data)
     assert sorted(name for name in files if name.startswith("bundles/")) == sorted(

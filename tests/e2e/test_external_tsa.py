@@ -20,7 +20,10 @@ from tests.support.external_tsa import ExternalTsa
 from tests.support.server import free_port
 from tests.timestamp_pki import OPENSSL, make_root, make_tsa_pki, openssl, pem
 
-pytestmark = pytest.mark.skipif(OPENSSL is None, reason="the openssl command is not installed")
+pytestmark = [
+    pytest.mark.skipif(OPENSSL is None, reason="the openssl command is not installed"),
+    pytest.mark.wallclock,  # openssl's authority stamps with the machine clock
+]
 
 SERVER = Path(__file__).with_name("openssl_tsa_server.py")
 EXTERNAL_POLICY = "1.3.6.1.4.1.99999.3161.1"
@@ -30,7 +33,7 @@ DIGEST = hashlib.sha256(b"checkpoint body\n").digest()
 @pytest.fixture(scope="module")
 def embedded() -> EmbeddedTSA:
     own = make_tsa_pki(common_name="Notary Root")
-    return EmbeddedTSA(own.tsa_key, own.tsa, [own.root])  # type: ignore[arg-type]
+    return EmbeddedTSA(own.tsa_key, own.tsa, [own.root], clock=suite_now)  # type: ignore[arg-type]
 
 
 def test_failover_across_a_dead_url_an_external_authority_and_the_embedded_one(

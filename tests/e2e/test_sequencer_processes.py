@@ -65,6 +65,7 @@ def _status_counts(runtime):
         return dict(session.execute(select(Contract.status, func.count()).group_by(Contract.status)).all())
 
 
+@pytest.mark.wallclock  # real worker processes on the machine clock
 @pytest.mark.slow
 def test_killing_the_worker_mid_batch_loses_nothing(runtime, settings):
     ids = make_signed_contracts(runtime, 4000)

@@ -9,6 +9,10 @@ import os
 import subprocess
 import sys
 
+import pytest
+
+pytestmark = pytest.mark.wallclock  # real worker and web processes on the machine clock
+
 PROBE = """
 import json, sys
 from notary.config import Settings

@@ -18,6 +18,8 @@ from notary.storage.models import Contract, Lease
 from tests.support.bulk import make_signed_contracts
 from tests.support.log_audit import check_log
 
+pytestmark = pytest.mark.wallclock  # real worker processes on the machine clock
+
 LEASE = 1.0
 
 

@@ -28,6 +28,7 @@ def ready_contract(platform, investor, borrower, runtime, client, document=DOCUM
     return filed["contract_id"]
 
 
+@pytest.mark.wallclock  # `notary verify` runs in a process of its own, on the machine clock
 def test_bundle_verifies_with_the_published_trust(platform, investor, borrower, runtime, client, tmp_path):
     filed = platform.file(investor, borrower)
     cid = filed["contract_id"]
@@ -47,7 +48,9 @@ def test_bundle_verifies_with_the_published_trust(platform, investor, borrower, 
     assert response.mimetype == "application/zip"
     assert platform.get(f"/contracts/{cid}/evidence").data == response.data  # deterministic
     trust = client.get("/api/v1/trust").get_data()
-    report = verify_bundle(response.data, document=DOCUMENT, trust=TrustFile.from_json(trust))
+    report = verify_bundle(
+        response.data, document=DOCUMENT, trust=TrustFile.from_json(trust), now=runtime.clock()
+    )
     assert report.valid, report.to_dict()
     assert report.origin_established
     names = set(members(response.data))

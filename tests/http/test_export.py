@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import re
 
+import pytest
 from sqlalchemy import select
 
 from notary.services.access import export as export_service
@@ -87,7 +88,7 @@ def test_a_case_export(platform, investor, borrower, runtime, client, clock, mon
     data = answer.data
 
     trust = TrustFile.from_json(client.get("/api/v1/trust").get_data())
-    report = verify_export(io.BytesIO(data), trust=trust)
+    report = verify_export(io.BytesIO(data), trust=trust, now=runtime.clock())
     assert report.valid, report.to_dict()
     assert report.origin_established
     assert [check.name for check in report.checks] == [
@@ -168,6 +169,7 @@ def police_id(runtime, case_id):
         return session.get(Case, case_id).investigator_id
 
 
+@pytest.mark.wallclock  # the CLI builds its own runtime on the machine clock
 def test_notary_export_refuses_what_it_cannot_export(settings, runtime, client, tmp_path):
     from click.testing import CliRunner
 

@@ -17,6 +17,7 @@ from notary.storage.models import CheckpointTimestamp, LogLeaf, RecordTimestamp
 from notary.verify.timestamp.verifier import verify_timestamp
 from tests.conftest import sign_body
 from tests.support.external_tsa import ExternalTsa
+from tests.timestamp_pki import openssl_at_gen_time
 
 pytestmark = pytest.mark.skipif(shutil.which("openssl") is None, reason="no openssl")
 
@@ -64,7 +65,7 @@ def openssl_verify(
         "-CAfile",
         str(tmp_path / "root.pem"),
     ]
-    args += ["-untrusted", str(tmp_path / "chain.pem")]
+    args += ["-untrusted", str(tmp_path / "chain.pem"), *openssl_at_gen_time(reply)]
     if query is not None:
         (tmp_path / "query.tsq").write_bytes(query)
         args += ["-queryfile", str(tmp_path / "query.tsq")]
@@ -133,7 +134,7 @@ def test_post_tsa_speaks_rfc3161(client, tmp_path):
     (tmp_path / "q.tsq").write_bytes(query)
     (tmp_path / "r.tsr").write_bytes(response.data)
     checked = subprocess.run(
-        ["openssl", "ts", "-verify", "-queryfile", str(tmp_path / "q.tsq"), "-in", str(tmp_path / "r.tsr"), "-CAfile", str(tmp_path / "root.pem")],
+        ["openssl", "ts", "-verify", "-queryfile", str(tmp_path / "q.tsq"), "-in", str(tmp_path / "r.tsr"), "-CAfile", str(tmp_path / "root.pem"), *openssl_at_gen_time(response.data)],
         capture_output=True, text=True, check=False,
     )  # fmt: skip
     assert checked.returncode == 0, checked.stdout + checked.stderr

@@ -1,6 +1,11 @@
 """Genuine evidence bundles for tests, made from real parts: real party keys and signatures,
 real records chained into a real Merkle log, real checkpoints signed by the log's note key,
-and real RFC 3161 tokens from the embedded authority, all under a throwaway notary's keys."""
+and real RFC 3161 tokens from the embedded authority, all under a throwaway notary's keys.
+
+Every time in them is on the suite's fixed timeline (``tests/support/clock.py``): the keys are
+made at ``KEYS_MADE``, the contracts filed, signed and sealed on ``EPOCH``, the tokens stamped at
+``STAMPED`` and the bundles ready at ``READY``; tests verify them at ``VERIFIED_AT``. None of it
+reads the machine's clock, so a test on this evidence gives the same answer on any day."""
 
 from __future__ import annotations
 
@@ -26,13 +31,16 @@ from notary.verify.merkle import plan as merkle_plan
 from notary.verify.merkle import proofs as merkle
 from notary.verify.note import Checkpoint
 from notary.verify.trust import TrustedLog, TrustFile
+from tests.support.clock import EPOCH, KEYS_MADE, FixedClock
 from tests.support.people import Person
 
 ORIGIN = "notary.test/contracts/v1"
-READY = dt.datetime(2026, 12, 1, 8, 0, 6, 500000, tzinfo=dt.UTC)
-KEYS_MADE = READY - dt.timedelta(days=1)
-"""The sample notary's certificates start here, before every fixed time the samples claim
-(an export made at a fixed time must find the notary's certificate valid, whatever today is)."""
+RECEIVED = EPOCH
+SIGNED = EPOCH + dt.timedelta(seconds=1, milliseconds=250)
+SEALED = EPOCH + dt.timedelta(seconds=5)
+STAMPED = EPOCH + dt.timedelta(seconds=5, milliseconds=500)
+READY = EPOCH + dt.timedelta(seconds=6, milliseconds=500)
+VERIFIED_AT = EPOCH + dt.timedelta(days=3)
 
 
 def pem_chain(chain: list[x509.Certificate]) -> bytes:
@@ -49,7 +57,7 @@ class SampleNotary:
     signer: NoteSigner = field(init=False)
 
     def __post_init__(self) -> None:
-        self.tsa = EmbeddedTSA.from_instance_keys(self.keys)
+        self.tsa = EmbeddedTSA.from_instance_keys(self.keys, clock=FixedClock(STAMPED))
         self.signer = NoteSigner(self.origin, self.keys.log_key)
 
     @classmethod
@@ -133,7 +141,7 @@ def _contract(index: int, previous: str, investor: Person, borrower: Person) -> 
             identity_assurance="platform",
             algorithm=person.public.algorithm,
             signature_base64=b64encode(person.sign(payload)),
-            signed_at="2026-12-01T08:00:01.250Z",
+            signed_at=payloads.format_time(SIGNED),
         )
     record = payloads.evidence_record(
         sequence=index,
@@ -145,8 +153,8 @@ def _contract(index: int, previous: str, investor: Person, borrower: Person) -> 
         media_type="application/pdf",
         terms_sha256=terms_sha256,
         signatures=signatures,
-        received_at="2026-12-01T08:00:00.000Z",
-        sealed_at="2026-12-01T08:00:05.000Z",
+        received_at=payloads.format_time(RECEIVED),
+        sealed_at=payloads.format_time(SEALED),
     )
     return Filed(contract_id, document, "application/pdf", terms, record, investor, borrower)
 
@@ -240,6 +248,7 @@ def deflated(entries: dict[str, bytes]) -> bytes:
 
 __all__ = [
     "READY",
+    "VERIFIED_AT",
     "Filed",
     "SampleLog",
     "SampleNotary",

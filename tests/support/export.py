@@ -3,6 +3,7 @@ zip written and signed as the service writes and signs one (notary/services/acce
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import io
 from collections.abc import Mapping, Sequence
@@ -18,9 +19,11 @@ from notary.verify.export.archive import ExportArchive
 from notary.verify.export.manifest import ManifestWriter, bundle_path, signature_file
 from notary.verify.export.zipstream import ZipStream
 from notary.verify.keys import key_fingerprint
+from notary.verify.payloads import format_time
+from tests.support.clock import EPOCH
 from tests.support.evidence import SampleNotary, pem_chain
 
-EXPORTED_AT = "2026-12-02T09:00:00.000Z"
+EXPORTED_AT = format_time(EPOCH + dt.timedelta(days=1, hours=1))  # 2026-12-02T09:00:00.000Z
 
 
 def header(**overrides: Any) -> dict[str, Any]:

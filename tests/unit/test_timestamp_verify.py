@@ -33,6 +33,7 @@ from notary.verify.timestamp.verifier import (
     UntrustedTimestampChain,
     verify_timestamp,
 )
+from tests.support.clock import suite_now
 from tests.timestamp_pki import (
     NOW,
     VECTORS,
@@ -131,7 +132,7 @@ def tsa_pki() -> TsaPki:
 
 @pytest.fixture(scope="module")
 def embedded(tsa_pki: TsaPki) -> EmbeddedTSA:
-    return EmbeddedTSA(tsa_pki.tsa_key, tsa_pki.tsa, [tsa_pki.root])  # type: ignore[arg-type]
+    return EmbeddedTSA(tsa_pki.tsa_key, tsa_pki.tsa, [tsa_pki.root], clock=suite_now)  # type: ignore[arg-type]
 
 
 def test_own_token_reports_what_it_asserts(embedded: EmbeddedTSA, tsa_pki: TsaPki) -> None:
@@ -145,7 +146,7 @@ def test_own_token_reports_what_it_asserts(embedded: EmbeddedTSA, tsa_pki: TsaPk
     assert info.tsa_name == info.signer_subject == tsa_pki.tsa.subject.rfc4514_string()
     assert info.chain == (tsa_pki.tsa, tsa_pki.root)
     assert info.signer_fingerprint == tsa_pki.tsa.fingerprint(hashes.SHA256()).hex()
-    assert abs(info.gen_time - dt.datetime.now(dt.UTC)) < dt.timedelta(seconds=5)
+    assert abs(info.gen_time - suite_now()) < dt.timedelta(seconds=5)
     # The bare token (what a bundle may store) verifies the same; so does the message itself.
     assert verify_timestamp(info.token, digest=DIGEST, trust_roots=[tsa_pki.root]) == info
     message_response = embedded.stamp(hashlib.sha256(b"body\n").digest())
@@ -162,7 +163,7 @@ def flipped(data: bytes, needle: bytes, offset: int = -1) -> bytes:
 
 def test_corrupted_own_tokens_fail_each_with_its_error(tsa_pki: TsaPki) -> None:
     serial = 0x0102030405060708
-    tsa = EmbeddedTSA(tsa_pki.tsa_key, tsa_pki.tsa, [tsa_pki.root], serials=lambda: serial)  # type: ignore[arg-type]
+    tsa = EmbeddedTSA(tsa_pki.tsa_key, tsa_pki.tsa, [tsa_pki.root], serials=lambda: serial, clock=suite_now)  # type: ignore[arg-type]
     response = tsa.stamp(DIGEST, nonce=5)
     roots = [tsa_pki.root]
     verify_timestamp(response, digest=DIGEST, nonce=5, trust_roots=roots)

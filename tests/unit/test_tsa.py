@@ -16,10 +16,11 @@ from notary.signing.keystore import InstanceKeys, KeysUnusable
 from notary.signing.tsa import EMBEDDED_TSA_POLICY_OID, NOTARY_OID_ARC, EmbeddedTSA, time_serial
 from notary.verify.errors import MalformedInput
 from notary.verify.timestamp.verifier import verify_timestamp
-from tests.timestamp_pki import OPENSSL, VECTORS, issue, openssl, pem
+from tests.support.clock import suite_now
+from tests.timestamp_pki import OPENSSL, VECTORS, issue, openssl, openssl_at_gen_time, pem
 
 needs_openssl = pytest.mark.skipif(OPENSSL is None, reason="the openssl command is not installed")
-NOW = dt.datetime.now(dt.UTC)
+NOW = suite_now()
 
 
 @pytest.fixture(scope="module")
@@ -50,7 +51,7 @@ def keys() -> InstanceKeys:
 
 @pytest.fixture(scope="module")
 def tsa(keys: InstanceKeys) -> EmbeddedTSA:
-    return EmbeddedTSA.from_instance_keys(keys)
+    return EmbeddedTSA.from_instance_keys(keys, clock=suite_now)
 
 
 @pytest.fixture
@@ -76,9 +77,9 @@ def status(response: bytes) -> tuple[str, set[str]]:
 
 def test_stamp_is_strict_der_with_every_field(tsa: EmbeddedTSA, keys: InstanceKeys) -> None:
     digest = hashlib.sha256(b"record").digest()
-    before = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    before = suite_now().replace(microsecond=0)
     response = tsa.stamp(digest, nonce=2**64 - 1)
-    after = dt.datetime.now(dt.UTC)
+    after = suite_now()
 
     parsed = tsp.TimeStampResp.load(response, strict=True)
     assert parsed.dump(force=True) == response  # re-encoding changes nothing: lengths and order are DER
@@ -125,18 +126,18 @@ def test_gen_time_has_millisecond_precision_in_der_form(keys: InstanceKeys) -> N
 
 
 def test_serials_are_unique_and_injectable(keys: InstanceKeys) -> None:
-    first, second = EmbeddedTSA.from_instance_keys(keys), EmbeddedTSA.from_instance_keys(keys)
+    first, second = (EmbeddedTSA.from_instance_keys(keys, clock=suite_now) for _ in range(2))
     serials = {tst_info(tsa.stamp(bytes(32)))["serial_number"].native for tsa in (first, second) * 100}
     assert len(serials) == 200
     assert len({time_serial() for _ in range(10_000)}) == 10_000
     assert time_serial() >> 64 <= dt.datetime.now(dt.UTC).timestamp() * 1e9 + 1e9
-    fixed = EmbeddedTSA.from_instance_keys(keys, serials=lambda: 7)
+    fixed = EmbeddedTSA.from_instance_keys(keys, serials=lambda: 7, clock=suite_now)
     assert tst_info(fixed.stamp(bytes(32)))["serial_number"].native == 7
 
 
 def test_options_accuracy_name_and_certificates(keys: InstanceKeys) -> None:
     tsa = EmbeddedTSA.from_instance_keys(
-        keys, accuracy=dt.timedelta(milliseconds=1500), include_tsa_name=False
+        keys, accuracy=dt.timedelta(milliseconds=1500), include_tsa_name=False, clock=suite_now
     )
     response = tsa.stamp(bytes(32), cert_req=False)
     info = tst_info(response).native
@@ -265,7 +266,9 @@ def test_openssl_verifies_stamps_and_refuses_changes(tsa: EmbeddedTSA, files: Pa
         message = f"record {index}".encode() * (index + 1)
         (files / "data").write_bytes(message)
         (files / "reply.tsr").write_bytes(tsa.stamp(hashlib.sha256(message).digest(), nonce=index))
+        reply = (files / "reply.tsr").read_bytes()
         common = ["-in", files / "reply.tsr", "-CAfile", files / "root.pem", "-untrusted", files / "tsa.pem"]
+        common += openssl_at_gen_time(reply)
         assert b"Verification: OK" in openssl("ts", "-verify", "-data", files / "data", *common).stdout
     (files / "data").write_bytes(message + b".")
     assert openssl("ts", "-verify", "-data", files / "data", *common, check=False).returncode != 0
@@ -280,6 +283,7 @@ def test_openssl_verifies_stamps_and_refuses_changes(tsa: EmbeddedTSA, files: Pa
         files / "other-root.pem",
         "-untrusted",
         files / "tsa.pem",
+        *openssl_at_gen_time(reply),
     ]
     assert openssl("ts", "-verify", "-data", files / "data", *wrong_root, check=False).returncode != 0
 
@@ -295,6 +299,7 @@ def test_openssl_query_is_answered_and_nonce_checked(tsa: EmbeddedTSA, files: Pa
     assert EMBEDDED_TSA_POLICY_OID in text
     assert re.search(r"Time stamp: .* \d\d:\d\d:\d\d(\.\d{1,3})? \d{4} GMT", text)
     common = ["-in", files / "reply.tsr", "-CAfile", files / "root.pem"]
+    common += openssl_at_gen_time((files / "reply.tsr").read_bytes())
     assert b"Verification: OK" in openssl("ts", "-verify", "-queryfile", files / "query.tsq", *common).stdout
     # Same data, another nonce: openssl compares the nonce of the query with the token's.
     refused = openssl("ts", "-verify", "-queryfile", files / "other.tsq", *common, check=False)

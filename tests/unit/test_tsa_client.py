@@ -31,6 +31,7 @@ from notary.verify.timestamp.verifier import (
     UntrustedTimestampChain,
     verify_timestamp,
 )
+from tests.support.clock import suite_now
 from tests.timestamp_pki import TsaPki, make_tsa_pki
 
 DIGEST = hashlib.sha256(b"record bytes").digest()
@@ -43,7 +44,7 @@ def own() -> TsaPki:
 
 @pytest.fixture(scope="module")
 def embedded(own: TsaPki) -> EmbeddedTSA:
-    return EmbeddedTSA(own.tsa_key, own.tsa, [own.root])  # type: ignore[arg-type]
+    return EmbeddedTSA(own.tsa_key, own.tsa, [own.root], clock=suite_now)  # type: ignore[arg-type]
 
 
 Answer = Callable[[bytes], tuple[int, bytes]]
@@ -207,10 +208,10 @@ def test_the_embedded_authoritys_unchecked_tokens_say_what_a_verifier_reads(embe
 
 def test_self_check_passes_a_sound_authority():
     pki = make_tsa_pki()
-    self_check(EmbeddedTSA(pki.tsa_key, pki.tsa, [pki.root]))  # type: ignore[arg-type]
+    self_check(EmbeddedTSA(pki.tsa_key, pki.tsa, [pki.root], clock=suite_now))  # type: ignore[arg-type]
 
 
 def test_self_check_refuses_an_authority_chained_to_another_root():
     pki, stranger = make_tsa_pki(), make_tsa_pki(common_name="Stranger Root")
     with pytest.raises(UntrustedTimestampChain):
-        self_check(EmbeddedTSA(pki.tsa_key, pki.tsa, [stranger.root]))  # type: ignore[arg-type]
+        self_check(EmbeddedTSA(pki.tsa_key, pki.tsa, [stranger.root], clock=suite_now))  # type: ignore[arg-type]

@@ -9,11 +9,16 @@ import json
 import pytest
 
 from notary.verify.archive import MalformedBundle
-from notary.verify.evidence.verifier import verify_bundle
+from notary.verify.evidence import verifier as evidence
 from notary.verify.report import BUNDLE_ONLY, CHECK_NAMES, FAILED, NOT_RUN, TRUST_FILE
-from tests.support.evidence import SampleLog, SampleNotary, members, rezip
+from tests.support.evidence import VERIFIED_AT, SampleLog, SampleNotary, members, rezip
 
 INDEX, SIZE = 2, 5  # leaf 2, first covered by the checkpoint of size 5
+
+
+def verify_bundle(data, **options):
+    """The verifier, at the fixed moment the sample evidence is checked unless told otherwise."""
+    return evidence.verify_bundle(data, **{"now": VERIFIED_AT, **options})
 
 
 @pytest.fixture(scope="module")

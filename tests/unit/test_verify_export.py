@@ -12,7 +12,7 @@ from notary.verify.canonical import canonical_json, parse_canonical_json
 from notary.verify.export.archive import MalformedExport
 from notary.verify.export.report import render_export_text
 from notary.verify.export.verifier import BUNDLE, EXPORT, archive_kind, verify_export
-from tests.support.evidence import SampleLog, SampleNotary, members
+from tests.support.evidence import VERIFIED_AT, SampleLog, SampleNotary, members
 from tests.support.evidence import rezip as rezip_bundle
 from tests.support.export import EXPORTED_AT, export_members, make_export, manifest_bytes, rezip, sign
 
@@ -29,7 +29,7 @@ def world(tmp_path_factory):
 
 
 def verify(data, trust=None):
-    return verify_export(io.BytesIO(data), trust=trust)
+    return verify_export(io.BytesIO(data), trust=trust, now=VERIFIED_AT)
 
 
 def outcome(report):
