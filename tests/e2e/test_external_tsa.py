@@ -16,6 +16,7 @@ from notary.errors import TimestampUnavailable
 from notary.signing.tsa import EmbeddedTSA
 from notary.signing.tsa_client import EMBEDDED, Authority, StampFailure, StampResult, TimestampClient
 from notary.verify.timestamp.verifier import UntrustedTimestampChain, verify_timestamp
+from tests.support.clock import suite_now
 from tests.support.external_tsa import ExternalTsa
 from tests.support.server import free_port
 from tests.timestamp_pki import OPENSSL, make_root, make_tsa_pki, openssl, pem
