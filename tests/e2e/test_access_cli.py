@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
@@ -14,6 +15,8 @@ from notary.storage.access_models import AuditEntry, IdentityVerification
 from tests.conftest import make_platform
 from tests.support.access import add_investigator, approve, open_case
 from tests.support.people import resident_id
+
+pytestmark = pytest.mark.wallclock  # the CLI builds its own runtime on the machine clock
 
 
 def invoke(env, *args):

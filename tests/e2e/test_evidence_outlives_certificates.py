@@ -79,7 +79,9 @@ def test_a_bundle_and_an_export_sealed_today_verify_decades_later(
 
     # Every certificate the evidence relies on, roots included, has expired by the later date.
     trusted = TrustFile.from_json(trust)
-    roots = [pem.encode() for pem in trusted.to_dict()["notary_roots_pem"] + trusted.to_dict()["tsa_roots_pem"]]
+    roots = [
+        pem.encode() for pem in trusted.to_dict()["notary_roots_pem"] + trusted.to_dict()["tsa_roots_pem"]
+    ]
     expiry = latest_expiry(roots)
     assert expiry < runtime.clock() + dt.timedelta(days=365 * 40)
 

@@ -251,6 +251,7 @@ def test_one_changed_byte_of_a_document_in_the_database(settings, clock):
         runtime.close()
 
 
+@pytest.mark.wallclock  # the CLI builds its own runtime on the machine clock
 def test_the_command_exits_0_clean_and_1_at_a_divergence(runtime, filed, settings):
     env = {"NOTARY_INSTANCE_PATH": str(settings.instance_path), "NOTARY_DATABASE_URL": settings.database_url}
     clean = CliRunner().invoke(main, ["audit", "--json"], env=env)

@@ -8,6 +8,7 @@ Each case here was accepted before (201, sealed, verified VALID) or crashed (500
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import json
 
 import pytest
@@ -88,13 +89,19 @@ def test_a_lone_surrogate_in_a_title_is_a_422(platform, investor, borrower, runt
     assert count(runtime, Contract) == 0
 
 
+BEIJING = dt.timezone(dt.timedelta(hours=8))
+
+
 def test_strict_terms_still_take_every_valid_form(platform, investor, borrower, runtime):
     platform.file(
         investor,
         borrower,
         amount="999999999999999.99",
         annual_rate="0.000001",
-        sign_by="2027-01-01T08:00:00.123456789+08:00",
+        # Nine fractional digits and an offset, a month after the service's present.
+        sign_by=(runtime.clock() + dt.timedelta(days=30))
+        .astimezone(BEIJING)
+        .strftime("%Y-%m-%dT%H:%M:%S.123456789+08:00"),
         title="个人借款合同（第 2 版）𠮷",
         external_ref="LOAN-2026/12#0001",
     )
