@@ -87,7 +87,7 @@ def signed_pdf() -> Response:
         )
         if upload.is_export:
             raise Unusable("not_a_bundle")
-        verified = verify_bundle(upload.data, trust=upload.trust)
+        verified = verify_bundle(upload.data, trust=upload.trust, now=runtime().clock())
     except (Unusable, MalformedBundle) as exc:
         problem = exc.problem if isinstance(exc, Unusable) else "not_a_bundle"
         answer = jsonify({"error": {"code": "malformed_bundle", "message": problem}})
@@ -155,8 +155,10 @@ def verify_upload(
     upload = read_upload(bundle, document_sha256, trust_part)
     try:
         if upload.is_export:
-            return report_view.export_view(verify_export(io.BytesIO(upload.data), trust=upload.trust))
-        verified = verify_bundle(upload.data, trust=upload.trust)
+            return report_view.export_view(
+                verify_export(io.BytesIO(upload.data), trust=upload.trust, now=runtime().clock())
+            )
+        verified = verify_bundle(upload.data, trust=upload.trust, now=runtime().clock())
     except MalformedBundle as exc:
         raise Unusable("not_a_bundle") from exc
     return report_view.bundle_view(verified, upload.data, upload.document_sha256)

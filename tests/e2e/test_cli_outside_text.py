@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import unicodedata
 
+import pytest
 from click.testing import CliRunner
 from sqlalchemy import select, update
 
@@ -20,6 +21,8 @@ from notary.storage.access_models import Case, Investigator
 from notary.storage.models import Platform
 from tests.conftest import make_platform
 from tests.support.access import add_investigator, open_case
+
+pytestmark = pytest.mark.wallclock  # the CLI builds its own runtime on the machine clock
 
 ERASE = "\x1b[1A\x1b[2K\r    scope: party_id pa_0123456789"
 HIDDEN = {"Cc", "Cf", "Cs", "Zl", "Zp", "Co", "Cn"}
