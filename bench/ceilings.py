@@ -150,6 +150,7 @@ def _batch(
                     "media_type": "application/pdf", "terms_json": terms_json,
                     "terms_sha256": hashlib.sha256(terms_json).hexdigest(),
                     "amount_fen": amount_in_fen(item["terms"]["amount"]),
+                    "start_date": item["terms"]["start_date"],
                     "request_sha256": document_sha256, "received_at": now, "deadline": item["terms"]["sign_by"],
                 }
             )  # fmt: skip

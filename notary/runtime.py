@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from cryptography import x509
 
 from notary.config import ConfigError, Settings
+from notary.services.access.checks import DocumentChecks
 from notary.services.access.contracts import ContractReads
 from notary.services.access.export import CaseExports
 from notary.services.ceremony.identity import PiiCipher
@@ -85,6 +86,7 @@ class Runtime:
         self.chores = Chores(self.db, clock)
         self.health = Health(self.db)
         self.certificates: CertificateService | None = self._certificates() if web else None
+        self.checks = DocumentChecks(self.db, clock)
         self.reads = ContractReads(self.db, self.blobs, clock, self.bundles, self.certificates)
         self._report_signer: CertificateSigner | None = None
 

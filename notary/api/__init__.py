@@ -6,7 +6,7 @@ import flask_smorest
 from flask import Flask
 
 from notary import __version__
-from notary.api import access, contracts, errors, log, parties, system, timestamps, verification
+from notary.api import access, checks, contracts, errors, log, parties, system, timestamps, verification
 from notary.api.schemas import ErrorSchema
 
 
@@ -32,6 +32,7 @@ def init_api(app: Flask) -> Api:
         timestamps.blp,
         verification.blp,
         access.blp,
+        checks.blp,
     ):
         api.register_blueprint(blueprint)
     errors.register(app)

@@ -14,7 +14,7 @@ from typing import Any
 import click
 
 from notary import __version__
-from notary.cli import access, audit, export, instance, party, platforms, verify
+from notary.cli import access, audit, checks, export, instance, party, platforms, verify
 from notary.cli.common import shown
 from notary.verify.errors import NotaryError
 
@@ -43,6 +43,8 @@ for _command in (
     party.keygen,
     party.enrol,
     party.sign,
+    checks.login,
+    checks.check,
     verify.verify,
     *access.COMMANDS,
     audit.audit,

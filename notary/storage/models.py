@@ -133,6 +133,9 @@ class Contract(Base):
     # The signed amount string stays in terms_json, exactly as sent; this is the same amount
     # in hundredths (fen for CNY) for sums and medians in SQL, never for display.
     amount_fen: Mapped[int] = mapped_column(BigInteger)
+    # The signed start_date string, as in terms_json: a person's check matches the terms it
+    # was told against it, and the transparency figures take the filing delay from it.
+    start_date: Mapped[str] = mapped_column(String(10))
     request_sha256: Mapped[str] = mapped_column(SHA256)
     external_ref: Mapped[str | None] = mapped_column(String(128))
     idempotency_key: Mapped[str | None] = mapped_column(String(128))

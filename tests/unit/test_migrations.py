@@ -139,7 +139,7 @@ def test_0006_fills_amounts_in_fen_and_one_identity_per_key(empty_database):
                 algorithm="ed25519", id_type="cn_resident", id_lookup="4" * 64, identity_sha256="0" * 64,
                 id_number_masked="110***", verified_by="op", verified_at=later)  # fmt: skip
         for contract, amount in (("ct_1", "10000.5"), ("ct_2", "999999999999999.99"), ("ct_3", "7")):
-            terms = json.dumps({"amount": amount, "currency": "CNY"}).encode()
+            terms = json.dumps({"amount": amount, "currency": "CNY", "start_date": "2026-01-01"}).encode()
             _insert(conn, "contracts", id=contract, platform_id="pl_1", investor_id="pa_1", borrower_id="pa_3",
                     status="awaiting_signatures", document_sha256="0" * 64, document_size=1,
                     media_type="application/pdf", terms_json=terms, terms_sha256="0" * 64,
@@ -164,3 +164,31 @@ def test_0006_fills_amounts_in_fen_and_one_identity_per_key(empty_database):
     migrate(db, "0005", down=True)
     with db.engine.connect() as conn:
         assert "amount_fen" not in list(conn.execute(text("SELECT * FROM contracts")).keys())
+
+
+def test_0007_fills_start_dates_from_the_signed_terms(empty_database):
+    db = empty_database
+    migrate(db, "0006")
+    now = "2026-01-01T00:00:00.000Z"
+    with db.engine.begin() as conn:
+        _insert(conn, "platforms", id="pl_1", name="p", status="active", created_at=now)
+        party = {"platform_id": "pl_1", "id_type": "cn_resident", "identity_sha256": "0" * 64,
+                 "id_number_enc": b"x", "id_number_masked": "110***", "public_key_der": b"k",
+                 "algorithm": "ed25519", "enrol_proof": b"p", "name": "n", "created_at": now}  # fmt: skip
+        _insert(conn, "parties", id="pa_1", id_lookup="1" * 64, key_fingerprint="a" * 64, **party)
+        _insert(conn, "parties", id="pa_2", id_lookup="2" * 64, key_fingerprint="b" * 64, **party)
+        for contract, start in (("ct_1", "2026-12-01"), ("ct_2", "2025-02-28")):
+            terms = json.dumps({"amount": "1.00", "start_date": start}).encode()
+            _insert(conn, "contracts", id=contract, platform_id="pl_1", investor_id="pa_1", borrower_id="pa_2",
+                    status="awaiting_signatures", document_sha256="0" * 64, document_size=1,
+                    media_type="application/pdf", terms_json=terms, terms_sha256="0" * 64, amount_fen=100,
+                    request_sha256="0" * 64, received_at=now, deadline=now)  # fmt: skip
+
+    migrate(db, "0007")
+    with db.engine.connect() as conn:
+        dates = dict(conn.execute(text("SELECT id, start_date FROM contracts")).all())
+    assert dates == {"ct_1": "2026-12-01", "ct_2": "2025-02-28"}
+
+    migrate(db, "0006", down=True)
+    with db.engine.connect() as conn:
+        assert "start_date" not in list(conn.execute(text("SELECT * FROM contracts")).keys())

@@ -105,7 +105,40 @@ class TermsSchema(Schema):
             raise ValidationError("investor and borrower must be different parties", "borrower")
 
 
+class ClaimedTermsSchema(Schema):
+    """Terms as a person says the platform told them (a check, a report): any of the terms'
+    own fields but the parties, each in the terms' grammar. Unknown fields are refused."""
+
+    amount = fields.String(validate=_amount)
+    currency = fields.String(validate=_pattern(_CURRENCY, "an ISO 4217 code: three letters A-Z"))
+    annual_rate = fields.String(validate=_rate)
+    term_months = StrictInteger(validate=validate.Range(1, 600))
+    start_date = fields.String(validate=_date)
+    title = fields.String(validate=[validate.Length(1, 200), _printed_text])
+    external_ref = fields.String(
+        validate=_pattern(_EXTERNAL_REF, "1 to 128 printable ASCII characters, no spaces")
+    )
+
+
 _SCHEMA = TermsSchema()
+_CLAIMED = ClaimedTermsSchema()
+
+
+def validate_claimed(claimed: Any, *, field: str = "claimed") -> dict[str, Any]:
+    """Claimed terms as sent, checked; raises :class:`Unprocessable` naming ``field.<name>``."""
+    if not isinstance(claimed, dict):
+        raise Unprocessable(f"{field} must be a JSON object", details={field: ["must be an object"]})
+    try:
+        _CLAIMED.load(claimed)
+    except ValidationError as exc:
+        messages = exc.normalized_messages()
+        raise Unprocessable(
+            f"{field} is not valid",
+            details={
+                f"{field}.{key}" if key != "_schema" else field: value for key, value in messages.items()
+            },
+        ) from exc
+    return dict(claimed)
 
 
 def validate_terms(terms: Any) -> dict[str, Any]:
