@@ -37,7 +37,7 @@ from notary.config import Settings
 from notary.errors import NotaryError, TooLarge
 from notary.services.access.contracts import Download
 from notary.services.ceremony.signatures import Act
-from notary.services.filing.service import Filed, Filing, payload_answer
+from notary.services.filing.service import Filed, Filing, payload_answer, served_type
 from notary.verify import payloads
 from notary.verify.encoding import b64decode
 from notary.verify.errors import MalformedInput
@@ -223,7 +223,9 @@ def get_document(contract_id: str) -> Response:
     download = runtime().reads.document(principal(), contract_id, case_id=named_case())
     contract = download.contract
     extension = document_extension(contract.media_type)
-    return _download(download, contract.media_type, f"{contract.id}.{extension}")
+    # Exactly the filed type: Response(mimetype=...) would add "; charset=utf-8" to text/plain,
+    # and a GB18030 contract would show garbled to the party checking what it signs.
+    return _download(download, served_type(contract.media_type), f"{contract.id}.{extension}")
 
 
 @blp.route("/contracts/<contract_id>/evidence", methods=["GET"])
@@ -251,7 +253,8 @@ def get_certificate(contract_id: str) -> Response:
 
 
 def _download(download: Download, media_type: str, file_name: str) -> Response:
-    response = Response(download.data, mimetype=media_type)
+    response = Response(download.data, content_type=media_type)
+    response.headers["X-Content-Type-Options"] = "nosniff"  # never sniffed into something runnable
     response.headers["Content-Disposition"] = f'attachment; filename="{file_name}"'
     response.headers["Repr-Digest"] = f"sha-256=:{base64.b64encode(bytes.fromhex(download.sha256)).decode()}:"
     return response

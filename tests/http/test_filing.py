@@ -100,9 +100,9 @@ def test_multipart_filing(platform, investor, borrower):
         "/contracts",
         data={
             "document": (
-                io.BytesIO(b"PK\x03\x04 docx bytes"),
-                "loan.docx",
-                "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+                io.BytesIO(b"PK\x03\x04 ofd bytes"),
+                "loan.ofd",
+                "application/ofd",
             ),
             "terms": terms,
         },
@@ -111,10 +111,10 @@ def test_multipart_filing(platform, investor, borrower):
     assert response.status_code == 201, response.get_json()
     cid = response.get_json()["contract_id"]
     view = platform.get(f"/contracts/{cid}").get_json()
-    assert view["media_type"] == "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+    assert view["media_type"] == "application/ofd"
     document = platform.get(f"/contracts/{cid}/document")
-    assert document.data == b"PK\x03\x04 docx bytes"
-    assert document.headers["Content-Disposition"].endswith('.docx"')
+    assert document.data == b"PK\x03\x04 ofd bytes"
+    assert document.headers["Content-Disposition"].endswith('.ofd"')
 
 
 def test_multipart_bad_input(platform, investor, borrower, runtime):

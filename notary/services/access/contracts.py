@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -107,9 +108,18 @@ def may_read(
     raise NotFound("no such contract")
 
 
-def record_read(db: Database, principal: Principal, access: Access, action: str, *, at: str) -> None:
+def record_read(
+    db: Database,
+    principal: Principal,
+    access: Access,
+    action: str,
+    *,
+    at: str,
+    details: Mapping[str, str] | None = None,
+) -> None:
     """Write a read into the audit trail if it must be: evidence reads, and every read through a
-    case (with the case that justified it). Raises (and the read must then fail) if it cannot.
+    case (with the case that justified it), with ``details`` of what exactly was read. Raises
+    (and the read must then fail) if it cannot.
     """
     if action not in EVIDENCE_READS and access.grant.case_id is None:
         return
@@ -122,7 +132,7 @@ def record_read(db: Database, principal: Principal, access: Access, action: str,
             object_kind="contract",
             object_id=access.contract.id,
             case_id=access.grant.case_id,
-            details={"basis": access.grant.basis},
+            details={"basis": access.grant.basis, **(details or {})},
         )
 
 
@@ -207,7 +217,16 @@ class ContractReads:
         """The exact bytes ``role`` signs (``purpose``: sign or decline)."""
         with self.db.read() as session:
             access = read_access(session, principal, contract_id, case_id=case_id)
-        record_read(self.db, principal, access, "signing_payload.read", at=stamp(self.clock))
+        # Which role's payload and for what (signing or declining): an investigator reading the
+        # borrower's decline payload is not the same act as reading the investor's.
+        record_read(
+            self.db,
+            principal,
+            access,
+            "signing_payload.read",
+            at=stamp(self.clock),
+            details={"role": role, "purpose": purpose},
+        )
         return signing_payload(access.contract, role, purpose)
 
     def document(self, principal: Principal, contract_id: str, *, case_id: str | None = None) -> Download:

@@ -29,12 +29,36 @@ from notary.verify import payloads
 from notary.verify.canonical import canonical_json, parse_json
 from notary.verify.encoding import b64encode
 
-_MEDIA_TYPE = re.compile(r"^[a-z0-9][a-z0-9!#$&^_.+-]{0,126}/[a-z0-9][a-z0-9!#$&^_.+-]{0,126}$")
+_MEDIA_TYPE = re.compile(r"[a-z0-9][a-z0-9!#$&^_.+-]{0,126}/[a-z0-9][a-z0-9!#$&^_.+-]{0,126}", re.ASCII)
+#: What a contract document may be: PDF, OFD (GB/T 33190), images and plain text. Types a
+#: browser runs or renders as a page (text/html, image/svg+xml, XML, scripts) are refused, so
+#: the notary never serves a platform's active content under its own origin.
+FILED_TYPES = frozenset(
+    {
+        "application/pdf",
+        "application/ofd",
+        "image/png",
+        "image/jpeg",
+        "image/tiff",
+        "image/webp",
+        "text/plain",
+    }
+)
 AWAITING = "awaiting_signatures"
 
 
 class EmptyDocument(Unprocessable):
     code = "empty_document"
+
+
+class UnsupportedDocumentType(Unprocessable):
+    code = "unsupported_document_type"
+
+
+def served_type(media_type: str) -> str:
+    """The Content-Type a stored document is served with: exactly the type it was filed with,
+    or ``application/octet-stream`` for a type filed before the allow-list existed."""
+    return media_type if media_type in FILED_TYPES else "application/octet-stream"
 
 
 class UnknownParty(Unprocessable):
@@ -123,9 +147,15 @@ class FilingService:
         if len(filing.document) > self.settings.max_document_bytes:
             raise TooLarge(f"the document is larger than {self.settings.max_document_bytes} bytes")
         media_type = filing.media_type.strip().lower() if isinstance(filing.media_type, str) else ""
-        if not _MEDIA_TYPE.match(media_type):
+        if not _MEDIA_TYPE.fullmatch(media_type):
             raise Unprocessable(
                 "media_type must be a MIME type", details={"media_type": ["e.g. application/pdf"]}
+            )
+        if media_type not in FILED_TYPES:
+            allowed = ", ".join(sorted(FILED_TYPES))
+            raise UnsupportedDocumentType(
+                f"a contract document is one of {allowed}; {media_type} is not accepted",
+                details={"media_type": [f"one of {allowed}"]},
             )
         terms = validate_terms(filing.terms)
         document_sha256 = hashlib.sha256(filing.document).hexdigest()
