@@ -8,6 +8,7 @@ from typing import Any
 import marshmallow as ma
 from flask import Request, Response, request
 
+from notary.api.batch_json import batch_items
 from notary.api.common import (
     Blueprint,
     json_response,
@@ -17,10 +18,16 @@ from notary.api.common import (
     runtime,
     strict_json,
 )
-from notary.api.errors import MalformedMultipart, UnsupportedMediaType, ValidationFailed, status_of
+from notary.api.errors import (
+    MalformedJson,
+    MalformedMultipart,
+    UnsupportedMediaType,
+    ValidationFailed,
+    status_of,
+)
 from notary.api.schemas import (
+    MAX_BATCH,
     BatchResultsSchema,
-    BatchSchema,
     BatchSignatureItemSchema,
     BatchSignaturesSchema,
     ContractSchema,
@@ -137,18 +144,27 @@ def file_contract() -> Response:
 
 
 @blp.route("/contracts/batch", methods=["POST"])
-@blp.arguments(BatchSchema)
+@blp.doc(requestBody={"required": True, "content": {"application/json": {"schema": "BatchSchema"}}})
 @blp.alt_response(200, schema=BatchResultsSchema, description="one result per item, in order")
-def file_batch(body: dict[str, Any]) -> Response:
+def file_batch() -> Response:
     """File up to 1000 contracts (JSON items) in one call; one bad item does not spoil the others."""
     platform = platform_id()
     rt = runtime()
+    if not request.is_json:
+        raise UnsupportedMediaType("this endpoint takes application/json")
+    # Read item by item from the body's bytes (batch_json): each item's base64 is decoded and
+    # dropped before the next is parsed, so the worker holds the body and the documents, not
+    # also the body's text and every base64 string.
+    body = _read_body(request)
+    if not body:
+        raise MalformedJson("the request body is empty")
     items: list[Filing | NotaryError] = []
-    for item in body["contracts"]:
+    for item in batch_items(body, "contracts", max_items=MAX_BATCH):
         try:
             items.append(_filing_from_json(item, None))
         except NotaryError as exc:
             items.append(exc)
+    del body
     results = [
         _batch_result(outcome)
         if isinstance(outcome, NotaryError)
@@ -156,6 +172,26 @@ def file_batch(body: dict[str, Any]) -> Response:
         for outcome in rt.filing.file_batch(platform, items)
     ]
     return json_response({"results": results})
+
+
+def _read_body(req: Request) -> bytes | bytearray:
+    """The request body, read in 1 MiB chunks into one buffer of its announced length (reading
+    it whole makes the server's buffer and the result coexist: twice the body)."""
+    length = req.content_length
+    if length is None:
+        return req.get_data(cache=False)
+    body = bytearray(length)
+    view = memoryview(body)
+    filled = 0
+    while filled < length:
+        chunk = req.stream.read(min(1 << 20, length - filled))
+        if not chunk:
+            break
+        view[filled : filled + len(chunk)] = chunk
+        filled += len(chunk)
+    view.release()
+    del body[filled:]
+    return body
 
 
 def _filing_status(filed: Filed) -> int:

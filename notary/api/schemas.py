@@ -55,8 +55,13 @@ class JsonFilingSchema(ma.Schema):
     terms = fields.Dict(required=True, metadata={"description": "see TermsSchema"})
 
 
+MAX_BATCH = 1000
+
+
 class BatchSchema(ma.Schema):
-    contracts = fields.List(fields.Raw(), required=True, validate=validate.Length(1, 1000))
+    """``POST /contracts/batch`` (documentation: the body is read item by item, api.batch_json)."""
+
+    contracts = fields.List(fields.Raw(), required=True, validate=validate.Length(1, MAX_BATCH))
 
 
 class PayloadSchema(ma.Schema):
