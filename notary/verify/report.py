@@ -52,6 +52,7 @@ CHECK_NAMES = (
     "terms_digest",
     "signature_investor",
     "signature_borrower",
+    "signing_times",
     "record_timestamp",
     "log_key",
     "checkpoint_signature",
@@ -80,17 +81,25 @@ def _plain(value: Any) -> Any:
 @dataclass(frozen=True)
 class Check:
     """One named check: ``status`` is ``passed``, ``failed`` or ``not_run``; ``code`` names the
-    error of a failed check (a :class:`~notary.verify.errors.NotaryError` code)."""
+    error of a failed check (a :class:`~notary.verify.errors.NotaryError` code).
+
+    ``required`` is False only for a check that did not run because the evidence predates
+    what it checks (an old ``sign_by`` that is not RFC 3339): the report says so, and that
+    check alone does not make it invalid. Every other check that does not pass does.
+    """
 
     name: str
     status: str
     reason: str
     details: Mapping[str, Any] = field(default_factory=dict)
     code: str | None = None
+    required: bool = True
 
     def __post_init__(self) -> None:
         if self.status not in _STATUSES:
             raise ValueError(f"unknown check status {self.status!r}")
+        if not self.required and self.status != NOT_RUN:
+            raise ValueError("only a check that did not run may be not required")
         object.__setattr__(self, "details", MappingProxyType(_plain(dict(self.details))))
 
     @property
@@ -109,6 +118,8 @@ class Check:
         }
         if self.code is not None:
             result["code"] = self.code
+        if not self.required:
+            result["required"] = False
         return result
 
 
@@ -196,8 +207,11 @@ class CheckedReport:
 
     @property
     def valid(self) -> bool:
-        """True when there is at least one check and every check ran and passed."""
-        return bool(self.checks) and all(check.passed for check in self.checks)
+        """True when at least one check passed and every check ran and passed, except those
+        not run because the evidence predates them (``required`` False)."""
+        return any(check.passed for check in self.checks) and all(
+            check.passed or not check.required for check in self.checks
+        )
 
     @property
     def origin_established(self) -> bool:

@@ -13,6 +13,7 @@ import datetime as dt
 import hashlib
 import io
 import zipfile
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -103,7 +104,19 @@ class Filed:
     borrower: Person
 
 
-def _contract(index: int, previous: str, investor: Person, borrower: Person) -> Filed:
+def _contract(
+    index: int, previous: str, investor: Person, borrower: Person, times: Mapping[str, str] | None = None
+) -> Filed:
+    """``times`` may change ``received_at``, ``sealed_at``, ``sign_by`` and each role's
+    ``<role>_signed_at`` from the defaults below."""
+    times = {
+        "received_at": payloads.format_time(RECEIVED),
+        "sealed_at": payloads.format_time(SEALED),
+        "sign_by": "2026-12-08T00:00:00Z",
+        "investor_signed_at": payloads.format_time(SIGNED),
+        "borrower_signed_at": payloads.format_time(SIGNED),
+        **(times or {}),
+    }
     contract_id = f"ct_{index:04d}TEST"
     platform_id = "pl_0001"
     investor.party_id, borrower.party_id = f"pa_{index:04d}I", f"pa_{index:04d}B"
@@ -117,7 +130,7 @@ def _contract(index: int, previous: str, investor: Person, borrower: Person) -> 
             "annual_rate": "0.0800",
             "term_months": 12,
             "start_date": "2026-12-01",
-            "sign_by": "2026-12-08T00:00:00Z",
+            "sign_by": times["sign_by"],
             "title": "个人借款合同",
         }
     )
@@ -141,7 +154,7 @@ def _contract(index: int, previous: str, investor: Person, borrower: Person) -> 
             identity_assurance="platform",
             algorithm=person.public.algorithm,
             signature_base64=b64encode(person.sign(payload)),
-            signed_at=payloads.format_time(SIGNED),
+            signed_at=times[f"{role}_signed_at"],
         )
     record = payloads.evidence_record(
         sequence=index,
@@ -153,8 +166,8 @@ def _contract(index: int, previous: str, investor: Person, borrower: Person) -> 
         media_type="application/pdf",
         terms_sha256=terms_sha256,
         signatures=signatures,
-        received_at=payloads.format_time(RECEIVED),
-        sealed_at=payloads.format_time(SEALED),
+        received_at=times["received_at"],
+        sealed_at=times["sealed_at"],
     )
     return Filed(contract_id, document, "application/pdf", terms, record, investor, borrower)
 
@@ -163,12 +176,21 @@ class SampleLog:
     """``size`` sealed contracts, chained and in a Merkle tree; investors sign with Ed25519,
     borrowers with ECDSA P-256."""
 
-    def __init__(self, notary: SampleNotary, size: int) -> None:
+    def __init__(
+        self, notary: SampleNotary, size: int, times: Mapping[int, Mapping[str, str]] | None = None
+    ) -> None:
+        """``times``: for some contracts (by index), times other than the defaults (see _contract)."""
         self.notary = notary
         self.filed: list[Filed] = []
         previous = payloads.GENESIS_SHA256
         for index in range(size):
-            filed = _contract(index, previous, Person("投资人"), Person("借款人", alg="ecdsa-p256-sha256"))
+            filed = _contract(
+                index,
+                previous,
+                Person("投资人"),
+                Person("借款人", alg="ecdsa-p256-sha256"),
+                (times or {}).get(index),
+            )
             self.filed.append(filed)
             previous = payloads.sha256_hex(filed.record)
         leaves = [merkle.leaf_hash(filed.record) for filed in self.filed]

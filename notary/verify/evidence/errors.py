@@ -5,6 +5,7 @@ from __future__ import annotations
 from notary.verify.errors import MalformedInput, VerificationError
 
 __all__ = [
+    "CheckNotApplicable",
     "DigestMismatch",
     "KeyMismatch",
     "LogKeyMismatch",
@@ -13,6 +14,9 @@ __all__ = [
     "ManifestMismatch",
     "MissingMember",
     "PositionMismatch",
+    "SignedAfterDeadline",
+    "SignedAfterSealing",
+    "SignedBeforeFiling",
     "TermsMismatch",
     "TimestampChainMismatch",
     "TimestampInFuture",
@@ -97,3 +101,33 @@ class UntrustedNotaryChain(VerificationError):
     """``keys/notary.pem`` does not chain to a notary root, or its leaf may not sign documents."""
 
     code = "untrusted_notary_chain"
+
+
+class SignedBeforeFiling(VerificationError):
+    """A signature's ``signed_at`` is before the contract was filed (``received_at``)."""
+
+    code = "signed_before_filing"
+
+
+class SignedAfterSealing(VerificationError):
+    """A signature's ``signed_at`` is after the record was sealed (``sealed_at``)."""
+
+    code = "signed_after_sealing"
+
+
+class SignedAfterDeadline(VerificationError):
+    """A signature's ``signed_at`` is after the terms' ``sign_by``."""
+
+    code = "signed_after_deadline"
+
+
+class CheckNotApplicable(Exception):
+    """A check that cannot run on this (older) evidence: reported ``not_run``, not required.
+
+    Not a :class:`~notary.verify.errors.NotaryError`: it is no failure of the input.
+    """
+
+    def __init__(self, message: str, *, details: dict[str, object] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details or {}

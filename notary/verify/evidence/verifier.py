@@ -26,6 +26,7 @@ from notary.verify.evidence.checks import (
     check_signature,
     check_terms,
 )
+from notary.verify.evidence.errors import CheckNotApplicable
 from notary.verify.evidence.log_checks import (
     check_checkpoint_signature,
     check_checkpoint_timestamps,
@@ -33,6 +34,7 @@ from notary.verify.evidence.log_checks import (
     check_inclusion,
     check_log_key,
 )
+from notary.verify.evidence.time_checks import check_signing_times
 from notary.verify.payloads import ROLES, format_time
 from notary.verify.report import (
     BUNDLE_ONLY,
@@ -69,6 +71,9 @@ class _Checks:
             return None
         try:
             outcome = check()
+        except CheckNotApplicable as exc:
+            self.results[name] = Check(name, NOT_RUN, exc.message, exc.details, required=False)
+            return None
         except NotaryError as exc:
             self.results[name] = Check(name, FAILED, exc.message, exc.details or {}, exc.code)
             return None
@@ -146,6 +151,11 @@ def verify_evidence(
             functools.partial(check_signature, bundle, record, role),
             needs=("record_fields",),
         )
+    checks.run(
+        "signing_times",
+        lambda: check_signing_times(record, checks.values["terms_digest"]),
+        needs=("record_fields", "terms_digest"),
+    )
     stamp = checks.run("record_timestamp", lambda: check_record_timestamp(bundle, anchors, moment))
     bundle_key = checks.run("log_key", lambda: check_log_key(bundle))
     signed = checks.run(
