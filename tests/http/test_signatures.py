@@ -69,7 +69,7 @@ def test_refusals(platform, investor, borrower, runtime, client):
         response = post(client, cid, body)
         assert response.status_code == status, (body, response.get_json())
         assert response.get_json()["error"]["code"] == code, body
-    assert post(client, "ct_unknown", sign_body(investor, filed, "investor")).status_code == 404
+    assert post(client, "ct_unknown", sign_body(investor, filed, "investor")).status_code == 422
     assert signature_count(runtime) == 0
 
 
@@ -144,9 +144,19 @@ def test_decline(platform, investor, borrower, runtime, client):
     # A signature over the signing payload is not a decline.
     wrong = post(client, cid, {**sign_body(borrower, filed, "borrower"), "reason": "no"}, "decline")
     assert wrong.get_json()["error"]["code"] == "bad_signature"
-    # The investor already signed: it cannot decline any more.
-    signed = post(client, cid, {"role": "investor", "signature": investor.sign_b64(payload)}, "decline")
+    # The investor already signed: its own decline, which verifies, cannot apply any more.
+    investor_decline = base64.b64decode(
+        platform.get(f"/contracts/{cid}/signing-payload?role=investor&purpose=decline").get_json()[
+            "payload_base64"
+        ]
+    )
+    signed = post(
+        client, cid, {"role": "investor", "signature": investor.sign_b64(investor_decline)}, "decline"
+    )
     assert signed.get_json()["error"]["code"] == "already_signed"
+    # Another role's payload verifies for nobody here: the answer reveals nothing more.
+    stray = post(client, cid, {"role": "investor", "signature": investor.sign_b64(payload)}, "decline")
+    assert stray.get_json()["error"]["code"] == "bad_signature"
     response = post(
         client,
         cid,
@@ -170,3 +180,32 @@ def test_signing_payload_route(platform, investor, borrower):
     bad = platform.get(f"/contracts/{cid}/signing-payload?role=judge")
     assert bad.status_code == 422
     assert bad.get_json()["error"]["code"] == "validation_failed"
+
+
+def test_a_signature_that_does_not_verify_reveals_nothing(
+    platform, investor, borrower, runtime, client, clock
+):
+    """round2-notes, "Signature route": the signature is verified before anything is revealed,
+    so a stranger probing contract ids with junk learns neither which exist nor their state."""
+    open_one = platform.file(investor, borrower)["contract_id"]
+    signed = platform.file(investor, borrower, document=b"signed contract")
+    post(client, signed["contract_id"], sign_body(investor, signed, "investor"))
+    expired = platform.file(investor, borrower, document=b"expired contract", sign_by=None)["contract_id"]
+    clock.advance(days=8)
+    junk = {"role": "investor", "signature": Person().sign_b64(b"anything")}
+    answers = {
+        name: post(client, cid, junk)
+        for name, cid in (
+            ("unknown", "ct_01ZZZZZZZZZZZZZZZZZZZZZZZZ"),
+            ("open", open_one),
+            ("already signed", signed["contract_id"]),
+            ("expired", expired),
+        )
+    }
+    seen = {name: (answer.status_code, answer.get_data()) for name, answer in answers.items()}
+    assert len(set(seen.values())) == 1, seen
+    assert answers["unknown"].status_code == 422
+    assert answers["unknown"].get_json()["error"]["code"] == "bad_signature"
+    for action in ("decline",):
+        refused = post(client, "ct_01ZZZZZZZZZZZZZZZZZZZZZZZZ", junk, action)
+        assert (refused.status_code, refused.get_json()["error"]["code"]) == (422, "bad_signature")

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
-from notary.errors import Conflict, NotaryError, NotFound, Unprocessable
+from notary.errors import Conflict, NotaryError, Unprocessable
 from notary.services.clock import Clock
 from notary.services.filing.service import AWAITING, signing_payload
 from notary.services.text import check_text
@@ -105,8 +105,10 @@ class Ceremony:
     def act(self, contract_id: str, act: Act) -> str:
         """Record a signature or decline; returns the contract's status afterwards.
 
-        Raises ``not_found``, ``validation_failed``, ``bad_signature``, ``wrong_role``,
-        ``already_signed`` or ``contract_not_open``; nothing is stored when it raises.
+        Raises ``validation_failed``, ``bad_signature`` (also for an unknown contract: the
+        signature is verified before anything about the contract is revealed, round2-notes),
+        ``wrong_role``, ``already_signed`` or ``contract_not_open``; nothing is stored when it
+        raises.
         """
         signature, submitted_sha256 = _decode(act)
         # As in act_many: the parties and the verification first, outside the write
@@ -117,7 +119,7 @@ class Ceremony:
             known = _Rows.load(session, [contract_id], with_acts=False)
             contract = known.contracts.get(contract_id)
             if contract is None:
-                raise NotFound("no such contract")
+                raise no_match(act)
             try:
                 verified = self._verify(session, contract, known.party(contract, act), act, signature)
             except NotaryError as exc:
@@ -168,7 +170,7 @@ class Ceremony:
                 try:
                     contract = rows.contracts.get(contract_id)
                     if contract is None:
-                        raise NotFound("no such contract")
+                        raise no_match(act)
                     outcomes[index] = self._apply(
                         session, rows, contract, act, signature, submitted_sha256, now, verified.get(index)
                     )
@@ -191,6 +193,12 @@ class Ceremony:
         acts are updated here). ``verified`` is the outcome of an earlier verification (None:
         verify now).
         """
+        # Verification first: a signature that does not verify learns nothing of the
+        # contract's state (signed, expired...), exactly as for a contract that does not exist.
+        if isinstance(verified, NotaryError):
+            raise verified
+        party = rows.party(contract, act)
+        stored = verified if verified is not None else self._verify(session, contract, party, act, signature)
         acts = rows.acts
         existing = acts.get((contract.id, act.role))
         if existing is not None:
@@ -201,10 +209,6 @@ class Ceremony:
         status = effective_status(contract, now)
         if status != AWAITING:
             raise ContractNotOpen(f"the contract is {status}", details={"status": status})
-        party = rows.party(contract, act)
-        if isinstance(verified, NotaryError):
-            raise verified
-        stored = verified if verified is not None else self._verify(session, contract, party, act, signature)
         row = Signature(
             contract_id=contract.id,
             role=act.role,
@@ -253,9 +257,15 @@ class Ceremony:
                     raise WrongRole(
                         f"this is the {other_role}'s signature, posted as the {act.role}'s"
                     ) from exc
-            raise BadSignature(
-                f"the signature does not verify with the {act.role}'s enrolled key over this contract's payload"
-            ) from exc
+            raise no_match(act) from exc
+
+
+def no_match(act: Act) -> BadSignature:
+    """The one answer to a signature that does not verify, and to a contract that does not
+    exist: the same status, code and message, so neither tells the other apart."""
+    return BadSignature(
+        f"the signature does not verify with the {act.role}'s enrolled key over this contract's payload"
+    )
 
 
 def _decode(act: Act) -> tuple[bytes, str]:
