@@ -1,0 +1,119 @@
+"""Test support for witnesses: a small log that signs real checkpoints with real proofs, and a
+witness (``notary witness serve``) in its own process."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from cryptography.hazmat.primitives.asymmetric import ed25519
+
+from notary.signing.note_signer import NoteSigner
+from notary.verify.merkle.proofs import leaf_hash
+from notary.verify.note import Checkpoint
+from notary.verify.witness_protocol import format_add_checkpoint
+from tests.support.server import free_port
+from tests.unit.merkle_reference import ReferenceTree
+
+ORIGIN = "notary.test/contracts/v1"
+
+
+@dataclass
+class SmallLog:
+    """A log of ``leaves`` signed by ``signer``: checkpoints and consistency proofs on demand."""
+
+    origin: str = ORIGIN
+    signer: NoteSigner = field(
+        default_factory=lambda: NoteSigner(ORIGIN, ed25519.Ed25519PrivateKey.generate())
+    )
+    leaves: list[bytes] = field(default_factory=list)
+
+    def grow(self, count: int, tag: str = "") -> None:
+        start = len(self.leaves)
+        self.leaves += [leaf_hash(f"{tag}leaf {start + i}".encode()) for i in range(count)]
+
+    def truncate(self, size: int) -> None:
+        del self.leaves[size:]
+
+    @property
+    def tree(self) -> ReferenceTree:
+        return ReferenceTree(self.leaves)
+
+    def checkpoint(self, size: int | None = None) -> str:
+        size = len(self.leaves) if size is None else size
+        return self.signer.sign(Checkpoint(self.origin, size, self.tree.root(size)).body)
+
+    def proof(self, old: int, new: int | None = None) -> list[bytes]:
+        new = len(self.leaves) if new is None else new
+        return [] if old == 0 or old >= new else self.tree.consistency_proof(old, new)
+
+    def request(self, old: int, size: int | None = None) -> bytes:
+        size = len(self.leaves) if size is None else size
+        return format_add_checkpoint(old, self.proof(old, size), self.checkpoint(size))
+
+
+class WitnessProcess:
+    """``notary witness serve`` for a folder made with ``notary witness init``; stopped on exit."""
+
+    def __init__(self, folder: Path, name: str) -> None:
+        self.folder = folder
+        self.name = name
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.env = {**os.environ, "NOTARY_WITNESS_DIR": str(folder)}
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def cli(self, *args: str) -> dict:
+        result = subprocess.run(
+            [sys.executable, "-m", "notary.cli", "witness", *args],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        return (
+            json.loads(result.stdout) if result.stdout.startswith(("{", "[")) else {"output": result.stdout}
+        )
+
+    def init(self) -> str:
+        return self.cli("init", "--name", self.name, "--json")["cosigner_key"]
+
+    def start(self) -> WitnessProcess:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "notary.cli", "witness", "serve", "--port", str(self.port)],
+            env=self.env,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(self.url + "/", timeout=2):
+                    return self
+            except (OSError, urllib.error.URLError):
+                if self.process.poll() is not None:
+                    raise RuntimeError("the witness did not start") from None
+                time.sleep(0.1)
+        raise RuntimeError("the witness did not answer")
+
+    def stop(self, sig: int = signal.SIGTERM) -> None:
+        if self.process is not None and self.process.poll() is None:
+            os.killpg(self.process.pid, sig)
+            self.process.wait(timeout=20)
+        self.process = None
+
+    def post(self, body: bytes) -> tuple[int, str, bytes]:
+        request = urllib.request.Request(self.url + "/add-checkpoint", data=body, method="POST")
+        try:
+            with urllib.request.urlopen(request, timeout=10) as answer:
+                return answer.status, answer.headers.get("Content-Type", ""), answer.read()
+        except urllib.error.HTTPError as exc:
+            with exc:
+                return exc.code, exc.headers.get("Content-Type", ""), exc.read()
