@@ -54,11 +54,13 @@ def _note(text: str) -> Response:
 
 
 @blp.route("/log/checkpoint", methods=["GET"])
-@blp.alt_response(200, description="text/plain: the latest signed checkpoint (C2SP tlog-checkpoint)")
+@blp.alt_response(
+    200, description="text/plain: the latest signed checkpoint (C2SP tlog-checkpoint) and its cosignatures"
+)
 def get_latest_checkpoint() -> Response:
     """The latest signed checkpoint."""
     with runtime().db.read() as session:
-        return _note(log.latest_checkpoint(session).note)
+        return _note(log.served_note(session, log.latest_checkpoint(session)))
 
 
 @blp.route("/log/checkpoints/<int:tree_size>", methods=["GET"])
@@ -67,9 +69,8 @@ def get_latest_checkpoint() -> Response:
 def get_checkpoint(tree_size: int) -> Response:
     """An earlier signed checkpoint (each is kept forever)."""
     with runtime().db.read() as session:
-        response = _note(log.checkpoint_at(session, tree_size).note)
-    response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
-    return response
+        # Witnesses' cosignatures are added as they arrive: the bytes are not immutable.
+        return _note(log.served_note(session, log.checkpoint_at(session, tree_size)))
 
 
 @blp.route("/log/key", methods=["GET"])

@@ -117,3 +117,73 @@ class WitnessProcess:
         except urllib.error.HTTPError as exc:
             with exc:
                 return exc.code, exc.headers.get("Content-Type", ""), exc.read()
+
+
+class ThreadedWitness:
+    """A witness folder served over real HTTP from a thread of the test process."""
+
+    def __init__(self, folder: Path, name: str, origin: str, log_verifier_key: str, clock) -> None:
+        from notary.watch.witness.files import WitnessFolder
+
+        self.folder = WitnessFolder(folder)
+        self.cosigner = self.folder.init(name)
+        self.folder.add_log(origin, log_verifier_key)
+        self.name = name
+        self.clock = clock
+        self.server = None
+        self.thread = None
+        self.url = ""
+
+    @property
+    def config(self) -> dict:
+        return {"name": self.name, "url": self.url, "cosigner_key": self.cosigner.cosigner_key}
+
+    def start(self, port: int = 0) -> ThreadedWitness:
+        import threading
+
+        from werkzeug.serving import make_server
+
+        from notary.watch.witness.app import witness_app
+
+        self.server = make_server(
+            "127.0.0.1", port, witness_app(self.folder.witness(self.clock)), threaded=True
+        )
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.shutdown()
+            self.server.server_close()
+            self.server = None
+
+
+class SilentServer:
+    """Accepts connections and never answers: a witness that hangs."""
+
+    def __init__(self) -> None:
+        import socket
+        import threading
+
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
+        self.accepted: list = []
+        self.thread = threading.Thread(target=self._accept, daemon=True)
+        self.thread.start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                connection, _ = self.sock.accept()
+            except OSError:
+                return
+            self.accepted.append(connection)
+
+    def close(self) -> None:
+        self.sock.close()
+        for connection in self.accepted:
+            connection.close()

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from notary.errors import NotFound, NotReady, Unprocessable
+from notary.services.tlog.cosigned import MET, evidence_checkpoint, served_note, stored_policies
 from notary.signing.note_signer import NoteSigner
 from notary.signing.tsa_client import Authority
 from notary.storage.models import CheckpointTimestamp, Contract, LogLeaf, RecordTimestamp, SignedCheckpoint
@@ -121,7 +122,7 @@ def record_presence(session: Session, record_sha256: str) -> dict[str, Any]:
         "leaf_index": leaf.sequence,
         "tree_size": checkpoint.tree_size,
         "hashes": [h.hex() for h in proof.hashes],
-        "checkpoint": checkpoint.note,
+        "checkpoint": served_note(session, checkpoint),
     }
 
 
@@ -169,8 +170,22 @@ class PublishedTrust:
         }
 
 
+def _has_token(session: Session, tree_size: int) -> bool:
+    return (
+        session.execute(
+            select(CheckpointTimestamp.tree_size).where(CheckpointTimestamp.tree_size == tree_size).limit(1)
+        ).first()
+        is not None
+    )
+
+
 def evidence_progress(session: Session, contract: Contract) -> dict[str, Any] | None:
-    """Where the evidence stands once sealed; ``None`` before."""
+    """Where the evidence stands once sealed; ``None`` before.
+
+    ``witnesses`` is ``not_required`` (no witness policy covers the leaf's first checkpoint),
+    ``pending`` or ``met``; ``cosigned`` is true once a checkpoint covering the leaf meets the
+    policy and has its timestamp: the bundle is then served with the cosignatures.
+    """
     if contract.record_sequence is None:
         return None
     record_sha256 = session.execute(
@@ -178,13 +193,17 @@ def evidence_progress(session: Session, contract: Contract) -> dict[str, Any] | 
     ).scalar_one()
     checkpoint = first_checkpoint_covering(session, contract.record_sequence)
     stamped = session.get(RecordTimestamp, contract.record_sequence) is not None
-    checkpoint_stamped = checkpoint is not None and (
-        session.execute(
-            select(CheckpointTimestamp.tree_size)
-            .where(CheckpointTimestamp.tree_size == checkpoint.tree_size)
-            .limit(1)
-        ).first()
-        is not None
+    checkpoint_stamped = checkpoint is not None and _has_token(session, checkpoint.tree_size)
+    chosen = (
+        None
+        if checkpoint is None
+        else evidence_checkpoint(session, contract.record_sequence, checkpoint, stored_policies(session))
+    )
+    cosigned = (
+        chosen is not None
+        and chosen.witnesses == MET
+        and stamped
+        and _has_token(session, chosen.checkpoint.tree_size)
     )
     return {
         "record_sha256": record_sha256,
@@ -193,4 +212,6 @@ def evidence_progress(session: Session, contract: Contract) -> dict[str, Any] | 
         "timestamp": "stamped" if stamped else "pending",
         # Ready: the record's token, the first checkpoint covering it, and that checkpoint's token.
         "ready": stamped and checkpoint_stamped,
+        "witnesses": chosen.witnesses if chosen else None,
+        "cosigned": cosigned,
     }
