@@ -183,7 +183,7 @@ class SilentServer:
                 return
             self.accepted.append(connection)
 
-    def close(self) -> None:
+    def stop(self) -> None:
         self.sock.close()
         for connection in self.accepted:
             connection.close()
