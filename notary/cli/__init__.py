@@ -14,7 +14,7 @@ from typing import Any
 import click
 
 from notary import __version__
-from notary.cli import access, audit, checks, export, instance, party, platforms, verify, witness
+from notary.cli import access, audit, checks, export, instance, party, platforms, verify, watch, witness
 from notary.cli.common import shown
 from notary.verify.errors import NotaryError
 
@@ -50,5 +50,7 @@ for _command in (
     audit.audit,
     export.export,
     witness.witness,
+    watch.monitor,
+    watch.mirror,
 ):
     main.add_command(_command)

@@ -187,3 +187,82 @@ class SilentServer:
         self.sock.close()
         for connection in self.accepted:
             connection.close()
+
+
+def truncate_log(db, size: int) -> None:
+    """What a malicious operator does to a copy of an instance: delete every leaf from ``size``
+    on, with the contracts they sealed, their signatures and certificates, the audit anchors,
+    the checkpoints, tokens and cosignatures after it, and put the tree back to ``size``."""
+    from sqlalchemy import delete, select, update
+
+    from notary.storage.access_models import AuditAnchor
+    from notary.storage.models import (
+        CheckpointCosignature,
+        CheckpointTimestamp,
+        Contract,
+        IssuedCertificate,
+        LogLeaf,
+        LogState,
+        RecordTimestamp,
+        Signature,
+        SignedCheckpoint,
+        TreeNode,
+    )
+    from notary.storage.tree import read_nodes
+    from notary.verify.merkle.plan import root_plan
+
+    with db.write() as session:
+        doomed = select(Contract.id).where(Contract.record_sequence >= size)
+        session.execute(delete(Signature).where(Signature.contract_id.in_(doomed)))
+        session.execute(delete(IssuedCertificate).where(IssuedCertificate.contract_id.in_(doomed)))
+        session.execute(delete(AuditAnchor).where(AuditAnchor.leaf_sequence >= size))
+        session.execute(delete(RecordTimestamp).where(RecordTimestamp.sequence >= size))
+        session.execute(delete(CheckpointTimestamp).where(CheckpointTimestamp.tree_size > size))
+        session.execute(delete(CheckpointCosignature).where(CheckpointCosignature.tree_size > size))
+        session.execute(delete(SignedCheckpoint).where(SignedCheckpoint.tree_size > size))
+        for level in range(64):
+            session.execute(delete(TreeNode).where(TreeNode.level == level, TreeNode.idx >= size >> level))
+        session.execute(delete(LogLeaf).where(LogLeaf.sequence >= size))
+        session.execute(delete(Contract).where(Contract.record_sequence >= size))
+        plan = root_plan(size)
+        root = plan.assemble(read_nodes(session, plan.nodes))
+        session.execute(update(LogState).values(tree_size=size, root_hash=root))
+
+
+class ServedApp:
+    """A WSGI app served over real HTTP from a thread (the notary, for mirrors and monitors)."""
+
+    def __init__(self, app) -> None:
+        import threading
+
+        from werkzeug.serving import make_server
+
+        self.server = make_server("127.0.0.1", 0, app, threaded=True)
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class WebhookReceiver:
+    """A real HTTP receiver that keeps every JSON body POSTed to it."""
+
+    def __init__(self) -> None:
+        from flask import Flask, request
+
+        self.received: list[dict] = []
+        app = Flask("webhook-receiver")
+
+        @app.post("/")
+        def receive():
+            self.received.append(request.get_json())
+            return "", 204
+
+        self.served = ServedApp(app)
+        self.url = self.served.url + "/"
+
+    def stop(self) -> None:
+        self.served.stop()

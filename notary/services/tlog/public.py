@@ -100,6 +100,51 @@ def consistency_proof(session: Session, first: int, second: int) -> list[bytes]:
     return plan.assemble(read_nodes(session, plan.nodes))
 
 
+MAX_PAGE = 1000
+
+
+def leaf_hashes(session: Session, start: int, count: int) -> dict[str, Any]:
+    """``GET /log/leaf-hashes``: the hashes of leaves ``start``.. (at most :data:`MAX_PAGE`),
+    with the SHA-256 of the record each holds; hashes only, never a record. A mirror rebuilds
+    the tree from them and checks every checkpoint's root.
+
+    Raises :class:`Unprocessable` for a start beyond the tree.
+    """
+    size, _ = tree_state(session)
+    if not 0 <= start < size:
+        raise Unprocessable(
+            f"start must be below the tree's size ({size})", details={"start": [f"0..{size - 1}"]}
+        )
+    end = min(size, start + max(1, min(count, MAX_PAGE)))
+    nodes = read_nodes(session, [(0, index) for index in range(start, end)])
+    records = dict(
+        session.execute(
+            select(LogLeaf.sequence, LogLeaf.record_sha256).where(
+                LogLeaf.sequence >= start, LogLeaf.sequence < end
+            )
+        ).all()
+    )
+    return {
+        "start": start,
+        "leaf_hashes": [nodes[(0, index)].hex() for index in range(start, end)],
+        "record_sha256": [records[index] for index in range(start, end)],
+    }
+
+
+def checkpoints_after(session: Session, after: int, limit: int) -> dict[str, Any]:
+    """``GET /log/checkpoints?after=S``: the signed checkpoints of sizes above ``after``, oldest
+    first (at most 100), each with its cosignatures."""
+    rows = session.execute(
+        select(SignedCheckpoint)
+        .where(SignedCheckpoint.tree_size > after)
+        .order_by(SignedCheckpoint.tree_size)
+        .limit(max(1, min(limit, 100)))
+    ).scalars()
+    return {
+        "checkpoints": [{"tree_size": row.tree_size, "checkpoint": served_note(session, row)} for row in rows]
+    }
+
+
 def leaf_by_record(session: Session, record_sha256: str) -> LogLeaf:
     """The leaf holding the record with this SHA-256; raises :class:`NotFound`."""
     leaf = session.execute(select(LogLeaf).where(LogLeaf.record_sha256 == record_sha256)).scalar_one_or_none()
