@@ -1,4 +1,4 @@
-"""A split view: the log shows one checkpoint to one party and another of the same size to
+"""The monitor's alarms. A split view: the log shows one checkpoint to one party and another of the same size to
 another. Each witness alone sees a consistent log and cosigns; the monitor, reading both
 witnesses' latest cosigned checkpoints, sees two roots for one size and raises the alarm
 with both signed checkpoints as its evidence."""
@@ -8,10 +8,14 @@ from __future__ import annotations
 import json
 import urllib.request
 
+from cryptography.hazmat.primitives.asymmetric import ed25519
 from flask import Flask, Response, request
 
+from notary.signing.cosigner import Cosigner
+from notary.signing.note_signer import NoteSigner
 from notary.verify.note import parse_checkpoint, parse_note
-from notary.watch.monitor import FORK, Monitor, Sources, TrustedLogKey
+from notary.verify.witness_policy import parse_witness_policies
+from notary.watch.monitor import BAD_CHECKPOINT, FORK, MISSING_COSIGNATURE, Monitor, Sources, TrustedLogKey
 from tests.support.clock import MovableClock
 from tests.support.witness import ORIGIN, ServedApp, SmallLog, ThreadedWitness, WebhookReceiver
 
@@ -78,3 +82,34 @@ def test_two_views_of_one_size_are_detected(tmp_path):
     finally:
         for server in (w1, w2, public, receiver):
             server.stop()
+
+
+def test_a_cosignature_missing_too_long_and_a_bad_checkpoint_raise_alarms(tmp_path):
+    clock = MovableClock()
+    log = SmallLog()
+    log.grow(3)
+    absent = Cosigner("witness.test/absent", ed25519.Ed25519PrivateKey.generate())
+    policies = parse_witness_policies(
+        [{"from_size": 0, "k": 1, "witnesses": [{"name": absent.name, "cosigner_key": absent.cosigner_key}]}]
+    )
+    public = ServedApp(log_app(log))
+    try:
+        monitor = Monitor(
+            Sources(public.url),
+            [TrustedLogKey(ORIGIN, log.signer.verifier)],
+            policies,
+            tmp_path / "monitor.json",
+            clock=clock,
+            max_cosign_wait=600,
+        )
+        assert monitor.round() == []  # below the policy since now: not yet an alarm
+        clock.advance(seconds=599)
+        assert monitor.round() == []
+        clock.advance(seconds=2)
+        assert [alarm.kind for alarm in monitor.round()] == [MISSING_COSIGNATURE]
+
+        # The log's key is replaced by another: its checkpoints no longer verify.
+        log.signer = NoteSigner(ORIGIN, ed25519.Ed25519PrivateKey.generate())
+        assert BAD_CHECKPOINT in {alarm.kind for alarm in monitor.round()}
+    finally:
+        public.stop()
