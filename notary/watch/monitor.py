@@ -58,6 +58,32 @@ class TrustedLogKey:
     until_size: int | None = None
 
 
+class UntrustedCheckpoint(NotaryError):
+    """A checkpoint signed by a log key, but not one trusted for its origin and size."""
+
+    code = "checkpoint_key_not_trusted"
+
+
+def verify_trusted_checkpoint(text: str | bytes, log_keys: Sequence[TrustedLogKey]) -> Checkpoint:
+    """The checkpoint of signed note ``text``, once a key trusted for its origin and size
+    signed it. Raises what :func:`~notary.verify.note.verify_note` and
+    :func:`~notary.verify.note.parse_checkpoint` raise, and :class:`UntrustedCheckpoint`."""
+    note = verify_note(text, [key.key for key in log_keys])
+    checkpoint = parse_checkpoint(note.text)
+    signers = {(signature.name, signature.key_hash) for signature in note.verified}
+    if not any(
+        (key.key.name, key.key.key_hash) in signers
+        and key.origin == checkpoint.origin
+        and key.from_size <= checkpoint.size
+        and (key.until_size is None or checkpoint.size <= key.until_size)
+        for key in log_keys
+    ):
+        raise UntrustedCheckpoint(
+            f"no key trusted for {checkpoint.origin} at size {checkpoint.size} signed it"
+        )
+    return checkpoint
+
+
 @dataclass(frozen=True)
 class Alarm:
     """One alarm: what, from which source, why, and the signed checkpoints that show it."""
@@ -198,23 +224,12 @@ class Monitor:
 
     def _verified(self, source: str, text: str, alarms: list[Alarm]) -> Checkpoint | None:
         try:
-            note = verify_note(text, [key.key for key in self.log_keys])
-            checkpoint = parse_checkpoint(note.text)
-            signers = {(s.name, s.key_hash) for s in note.verified}
-            if not any(
-                (k.key.name, k.key.key_hash) in signers
-                and k.origin == checkpoint.origin
-                and k.from_size <= checkpoint.size
-                and (k.until_size is None or checkpoint.size <= k.until_size)
-                for k in self.log_keys
-            ):
-                raise ValueError(
-                    f"no key trusted for {checkpoint.origin} at size {checkpoint.size} signed it"
-                )
-        except (NotaryError, ValueError) as exc:
-            alarms.append(Alarm(BAD_CHECKPOINT, source, f"the checkpoint does not verify: {exc}", (text,)))
+            return verify_trusted_checkpoint(text, self.log_keys)
+        except NotaryError as exc:
+            alarms.append(
+                Alarm(BAD_CHECKPOINT, source, f"the checkpoint does not verify: {exc.message}", (text,))
+            )
             return None
-        return checkpoint
 
     def _proof(self, first: int, second: int) -> list[bytes] | None:
         for base in (self.sources.notary, *self.sources.mirrors):

@@ -24,11 +24,11 @@ from dataclasses import dataclass
 from notary.verify.encoding import hex_digest
 from notary.verify.errors import NotaryError
 from notary.verify.merkle.plan import append_leaves, append_plan
-from notary.verify.note import Checkpoint, parse_checkpoint, parse_note, verify_note
+from notary.verify.note import Checkpoint, parse_note
 from notary.verify.payloads import format_time
 from notary.watch import fetch
 from notary.watch.mirror.store import MirrorStore
-from notary.watch.monitor import TrustedLogKey
+from notary.watch.monitor import TrustedLogKey, verify_trusted_checkpoint
 
 log = logging.getLogger("notary.mirror")
 
@@ -108,22 +108,9 @@ class MirrorSync:
 
     def _verify(self, text: str) -> Checkpoint:
         try:
-            note = verify_note(text, [key.key for key in self.log_keys])
-            checkpoint = parse_checkpoint(note.text)
+            return verify_trusted_checkpoint(text, self.log_keys)
         except NotaryError as exc:
             raise MirrorAlarm(BAD_CHECKPOINT, f"a checkpoint does not verify: {exc.message}", text) from exc
-        signers = {(s.name, s.key_hash) for s in note.verified}
-        if not any(
-            (k.key.name, k.key.key_hash) in signers
-            and k.origin == checkpoint.origin
-            and k.from_size <= checkpoint.size
-            and (k.until_size is None or checkpoint.size <= k.until_size)
-            for k in self.log_keys
-        ):
-            raise MirrorAlarm(
-                BAD_CHECKPOINT, f"no trusted key signs {checkpoint.origin} at size {checkpoint.size}", text
-            )
-        return checkpoint
 
     def _check_latest(self) -> None:
         text = fetch.get(self.upstream + "/log/checkpoint", timeout=self.timeout).decode("utf-8")
