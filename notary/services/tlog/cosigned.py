@@ -10,6 +10,7 @@ cosignature.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -24,21 +25,29 @@ from notary.verify.witness_policy import PolicyWitness, WitnessPolicy, policy_fo
 NOT_REQUIRED, PENDING, MET = "not_required", "pending", "met"
 
 
+@functools.lru_cache(maxsize=64)
+def _policy(from_size: int, until_size: int | None, k: int, witnesses: str) -> WitnessPolicy:
+    # Every evidence read asks for the policies: the keys are parsed once per process.
+    return WitnessPolicy(
+        from_size=from_size,
+        until_size=until_size,
+        k=k,
+        witnesses=tuple(
+            PolicyWitness(item["name"], parse_cosigner_key(item["cosigner_key"]))
+            for item in json.loads(witnesses)
+        ),
+    )
+
+
 def stored_policies(session: Session) -> tuple[WitnessPolicy, ...]:
     """The witness policies the log adopted, oldest first."""
-    rows = session.execute(select(WitnessPolicyRecord).order_by(WitnessPolicyRecord.from_size)).scalars()
-    return tuple(
-        WitnessPolicy(
-            from_size=row.from_size,
-            until_size=row.until_size,
-            k=row.k,
-            witnesses=tuple(
-                PolicyWitness(item["name"], parse_cosigner_key(item["cosigner_key"]))
-                for item in json.loads(row.witnesses)
-            ),
-        )
-        for row in rows
-    )
+    rows = session.execute(
+        select(
+            WitnessPolicyRecord.from_size, WitnessPolicyRecord.until_size, WitnessPolicyRecord.k,
+            WitnessPolicyRecord.witnesses,
+        ).order_by(WitnessPolicyRecord.from_size)
+    ).all()  # fmt: skip
+    return tuple(_policy(*row) for row in rows)
 
 
 def _names(policy: WitnessPolicy) -> list[str]:
@@ -80,7 +89,10 @@ def first_cosigned_covering(
         )
         if policy.until_size is not None:
             counted = counted.where(CheckpointCosignature.tree_size <= policy.until_size)
-        size = session.execute(select(func.min(counted.subquery().c.tree_size))).scalar_one_or_none()
+        # The first size that meets it: walked in key order, so it stops there.
+        size = session.execute(
+            counted.order_by(CheckpointCosignature.tree_size).limit(1)
+        ).scalar_one_or_none()
         if size is not None:
             return session.get(SignedCheckpoint, size)
     return None
