@@ -23,7 +23,11 @@ from tests.support.evidence import members
 from tests.support.server import Service
 from tests.timestamp_pki import OPENSSL, openssl
 
-pytestmark = [pytest.mark.slow, pytest.mark.skipif(OPENSSL is None, reason="openssl is not installed")]
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.wallclock,
+    pytest.mark.skipif(OPENSSL is None, reason="openssl is not installed"),
+]
 
 
 @pytest.fixture(scope="module")

@@ -20,7 +20,7 @@ from tests.http.test_witness_collection import seal_one
 from tests.support.server import free_port
 from tests.support.witness import ORIGIN, ServedApp, SmallLog, WitnessProcess
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.wallclock]  # service processes read the machine's clock
 
 
 def test_a_killed_witness_keeps_every_cosignature_it_gave(tmp_path):

@@ -56,6 +56,7 @@ def served(app):
 
 
 @pytest.mark.slow
+@pytest.mark.wallclock  # notary verify through the CLI reads the machine's clock
 def test_truncation_is_refused_by_witnesses_and_raised_by_mirror_monitor_and_verify(
     platform,
     investor,
