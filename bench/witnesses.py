@@ -113,7 +113,9 @@ def _single_latencies(
     return {"ready": ready, "cosigned": cosigned}
 
 
-def _one(database_url: str, witnesses: int, contracts: int, tag: str, say: Any) -> dict[str, Any]:
+def _one(
+    database_url: str, witnesses: int, contracts: int, singles: int, tag: str, say: Any
+) -> dict[str, Any]:
     instance = Instance.create(f"witnesses-{witnesses}", database_url)
     started: list[_Witness] = []
     service = None
@@ -143,7 +145,7 @@ def _one(database_url: str, witnesses: int, contracts: int, tag: str, say: Any) 
             )  # fmt: skip
         finally:
             db.dispose()
-        latencies = _single_latencies(conn, population, tag + "-single", 20)
+        latencies = _single_latencies(conn, population, tag + "-single", singles)
         say(f"witnesses={witnesses}: {figures['sealed_per_s']}/s sealed")
         return {**figures, **latencies}
     finally:
@@ -161,13 +163,17 @@ def _ms(value: float | None) -> float | None:
 def run_witnesses(plan: Any, database_url: Any, say: Any) -> dict[str, Any]:
     """The scenario; ``database_url(name)`` gives each instance its database. Returns its
     figures (docs/benchmark.md, docs/witnesses.md)."""
-    contracts = 1000 if plan.quick else 4000
+    # A fifth of the sealed scenario's contracts in a full run (four runs here), all in --quick.
+    contracts = plan.contracts if plan.quick else max(1, plan.contracts // 5)
+    singles = min(20, max(2, contracts // 2))
     tag = f"w{int(time.time())}"
     runs: dict[int, list[dict[str, Any]]] = {0: [], 2: []}
-    for round_index in range(2):
+    for round_index in range(2 if contracts >= 100 else 1):
         for witnesses in (0, 2):
             url = database_url(f"witnesses_{round_index}_{witnesses}")
-            runs[witnesses].append(_one(url, witnesses, contracts, f"{tag}-{round_index}-{witnesses}", say))
+            runs[witnesses].append(
+                _one(url, witnesses, contracts, singles, f"{tag}-{round_index}-{witnesses}", say)
+            )
     none = median([run["sealed_per_s"] for run in runs[0]]) or 0.0
     two = median([run["sealed_per_s"] for run in runs[2]]) or 0.0
     ready_none = [value for run in runs[0] for value in run["ready"]]
@@ -195,5 +201,6 @@ if __name__ == "__main__":  # python -m bench.witnesses [--quick]: this scenario
 
     class _Plan:
         quick = "--quick" in sys.argv
+        contracts = 1000 if quick else 20000
 
     print(json.dumps(run_witnesses(_Plan(), lambda _name: "", say)))
