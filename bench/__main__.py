@@ -1,7 +1,7 @@
 """``python -m bench``: run the benchmark and print one JSON object as the last line.
 
     python -m bench [--quick] [--database sqlite|postgresql] [--database-url URL]
-                    [--only sealed,lifecycle,proofs,evidence,ceilings] [--profile DIR]
+                    [--only sealed,lifecycle,proofs,evidence,ceilings,witnesses] [--profile DIR]
 
 ``NOTARY_BENCH_QUICK=1`` is ``--quick``; ``NOTARY_BENCH_DATABASE=postgresql`` starts a
 throwaway PostgreSQL cluster; ``NOTARY_BENCH_DATABASE_URL`` uses an existing server (the

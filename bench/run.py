@@ -207,6 +207,11 @@ def run(plan: Plan) -> dict[str, Any]:
 
             say("ceilings")
             figures.update(run_ceilings(plan, databases.url_for("ceiling"), say))
+        if plan.wants("witnesses"):
+            from bench.witnesses import run_witnesses
+
+            say("witnesses: sealing with none and with two, twice each")
+            figures.update(run_witnesses(plan, databases.url_for, say))
         if figures.get("sealed_per_s") and figures.get("ceiling_sealed_per_s"):
             figures["sealed_vs_ceiling"] = round(figures["sealed_per_s"] / figures["ceiling_sealed_per_s"], 3)
         if figures.get("lifecycle_per_s") and figures.get("empty_endpoint_per_s"):

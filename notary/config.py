@@ -63,6 +63,9 @@ class Settings:
     challenge_lifetime: float = 120.0
     web_workers: int = 2
     web_threads: int = 1
+    witnesses: str = ""
+    witness_k: int = 0
+    witness_timeout: float = 5.0
 
     @property
     def key_dir(self) -> Path:
@@ -136,6 +139,13 @@ def _coerce(name: str, value: Any) -> Any:
             if number < 0:
                 raise ConfigError(f"{name}: must be 0 or more")
             return number
+        if name == "witnesses":
+            return value if isinstance(value, str) else json.dumps(value)
+        if name == "witness_k":
+            number = int(value)
+            if number < 0:
+                raise ConfigError(f"{name}: must be 0 (all the witnesses) or more")
+            return number
         if name in {"max_document_bytes", "max_request_bytes", "web_workers", "web_threads"}:
             number = int(value)
             if number <= 0:
@@ -149,6 +159,7 @@ def _coerce(name: str, value: Any) -> Any:
             "lease_duration",
             "party_token_lifetime",
             "challenge_lifetime",
+            "witness_timeout",
         }:
             seconds = parse_duration(value, name=name)
             if seconds <= 0:

@@ -27,6 +27,7 @@ from notary.services.tlog.checkpoints import Checkpointer
 from notary.services.tlog.public import PublishedTrust
 from notary.services.tlog.sequencer import Sequencer
 from notary.services.tlog.timestamps import Stamper
+from notary.services.tlog.witnesses import CosignatureCollector, parse_witnesses, policy_k
 from notary.services.worker import Chores, Worker, default_steps
 from notary.signing.keystore import InstanceKeys, load_keys
 from notary.signing.note_signer import NoteSigner
@@ -76,6 +77,15 @@ class Runtime:
             self.db, self.log_signer, interval=settings.checkpoint_interval, clock=clock
         )
         self.stamper = Stamper(self.db, self.tsa_client, clock)
+        witnesses = parse_witnesses(settings.witnesses)
+        self.cosignatures = CosignatureCollector(
+            self.db,
+            witnesses,
+            k=policy_k(settings.witness_k, witnesses),
+            clock=clock,
+            timeout=settings.witness_timeout,
+        )
+        """Asks the configured witnesses (``NOTARY_WITNESSES``) to cosign checkpoints."""
         self.published = PublishedTrust(
             self.log_signer, self.keys.log_public_pem, self.keys.root_cert, self.tsa_client.authorities
         )
@@ -113,7 +123,13 @@ class Runtime:
     def worker(self, *, holder: str | None = None) -> Worker:
         """The background worker: the sequencer, the audit anchor, timestamps, checkpoints, chores."""
         steps = default_steps(
-            self.sequencer, self.stamper, self.checkpointer, self.chores, self.db, self.clock
+            self.sequencer,
+            self.stamper,
+            self.checkpointer,
+            self.chores,
+            self.db,
+            self.clock,
+            self.cosignatures,
         )
         return Worker(
             self.db,
@@ -143,6 +159,7 @@ class Runtime:
         return self._report_signer
 
     def close(self) -> None:
+        self.cosignatures.close()
         self.db.dispose()
 
 

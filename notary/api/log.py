@@ -25,6 +25,16 @@ class ConsistencyQuery(ma.Schema):
     second = fields.Integer(required=True, validate=_SIZE)
 
 
+class LeafHashesQuery(ma.Schema):
+    start = fields.Integer(required=True, validate=_SIZE)
+    count = fields.Integer(load_default=log.MAX_PAGE, validate=validate.Range(min=1, max=log.MAX_PAGE))
+
+
+class CheckpointsQuery(ma.Schema):
+    after = fields.Integer(load_default=-1, validate=validate.Range(min=-1, max=2**63 - 1))
+    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=100))
+
+
 class InclusionProofSchema(ma.Schema):
     leaf_index = fields.Integer()
     tree_size = fields.Integer()
@@ -54,11 +64,32 @@ def _note(text: str) -> Response:
 
 
 @blp.route("/log/checkpoint", methods=["GET"])
-@blp.alt_response(200, description="text/plain: the latest signed checkpoint (C2SP tlog-checkpoint)")
+@blp.alt_response(
+    200, description="text/plain: the latest signed checkpoint (C2SP tlog-checkpoint) and its cosignatures"
+)
 def get_latest_checkpoint() -> Response:
     """The latest signed checkpoint."""
     with runtime().db.read() as session:
-        return _note(log.latest_checkpoint(session).note)
+        return _note(log.served_note(session, log.latest_checkpoint(session)))
+
+
+@blp.route("/log/checkpoints", methods=["GET"])
+@blp.arguments(CheckpointsQuery, location="query")
+@blp.alt_response(200, description="{checkpoints: [{tree_size, checkpoint}]}, oldest first")
+def list_checkpoints(query: dict[str, int]) -> Response:
+    """The signed checkpoints above a size, oldest first, with their cosignatures (for mirrors)."""
+    with runtime().db.read() as session:
+        return json_response(log.checkpoints_after(session, query["after"], query["limit"]))
+
+
+@blp.route("/log/leaf-hashes", methods=["GET"])
+@blp.arguments(LeafHashesQuery, location="query")
+@blp.alt_response(200, description="{start, leaf_hashes, record_sha256}: hashes only, never a record")
+@blp.alt_response(422, schema=ErrorSchema, description="start beyond the tree")
+def get_leaf_hashes(query: dict[str, int]) -> Response:
+    """The leaves' hashes (RFC 9162 leaf hashes) and their records' SHA-256, for mirrors."""
+    with runtime().db.read() as session:
+        return json_response(log.leaf_hashes(session, query["start"], query["count"]))
 
 
 @blp.route("/log/checkpoints/<int:tree_size>", methods=["GET"])
@@ -67,9 +98,8 @@ def get_latest_checkpoint() -> Response:
 def get_checkpoint(tree_size: int) -> Response:
     """An earlier signed checkpoint (each is kept forever)."""
     with runtime().db.read() as session:
-        response = _note(log.checkpoint_at(session, tree_size).note)
-    response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
-    return response
+        # Witnesses' cosignatures are added as they arrive: the bytes are not immutable.
+        return _note(log.served_note(session, log.checkpoint_at(session, tree_size)))
 
 
 @blp.route("/log/key", methods=["GET"])

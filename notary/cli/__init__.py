@@ -14,7 +14,7 @@ from typing import Any
 import click
 
 from notary import __version__
-from notary.cli import access, audit, checks, export, instance, party, platforms, verify
+from notary.cli import access, audit, checks, export, instance, party, platforms, verify, watch, witness
 from notary.cli.common import shown
 from notary.verify.errors import NotaryError
 
@@ -49,5 +49,8 @@ for _command in (
     *access.COMMANDS,
     audit.audit,
     export.export,
+    witness.witness,
+    watch.monitor,
+    watch.mirror,
 ):
     main.add_command(_command)

@@ -91,6 +91,12 @@ def verify_inputs(
     type=click.Path(path_type=Path, dir_okay=False),
     help="The consistency proof (JSON) from the bundle's tree size to the newer checkpoint.",
 )
+@click.option(
+    "--online",
+    metavar="URL",
+    help="Fetch the latest checkpoint and the consistency proof from a notary or a mirror "
+    "(everything fetched is checked; the URL need not be trusted).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 def verify(
     bundle: Path,
@@ -98,6 +104,7 @@ def verify(
     trust: Path | None,
     checkpoint: Path | None,
     consistency: Path | None,
+    online: str | None,
     as_json: bool,
 ) -> None:
     """Verify an evidence bundle or a case export offline: exit 0 valid, 1 invalid, 2 unusable input."""
@@ -105,6 +112,12 @@ def verify(
     from notary.verify.report import render_text
 
     try:
+        if online:
+            from notary.cli.online import fetch_newer
+
+            if checkpoint or consistency:
+                raise click.UsageError("--online fetches what --checkpoint and --consistency give")
+            checkpoint, consistency = fetch_newer(online, bundle)
         report = verify_inputs(
             bundle, document=document, trust=trust, checkpoint=checkpoint, consistency=consistency
         )

@@ -24,6 +24,7 @@ from notary.services.filing.service import AWAITING
 from notary.services.tlog.checkpoints import Checkpointer
 from notary.services.tlog.sequencer import Sequencer
 from notary.services.tlog.timestamps import Stamper
+from notary.services.tlog.witnesses import CosignatureCollector
 from notary.storage.db import Database
 from notary.storage.lease import LeaseKeeper
 from notary.storage.models import ApiToken, Contract
@@ -76,9 +77,11 @@ def default_steps(
     chores: Chores,
     db: Database,
     clock: Clock,
+    cosignatures: CosignatureCollector | None = None,
 ) -> list[Step]:
-    """The work a leader does on every round, in order."""
-    return [
+    """The work a leader does on every round, in order. Asking witnesses to cosign only hands
+    out requests and stores answers that arrived: it never waits for one."""
+    steps: list[Step] = [
         lambda: len(sequencer.seal_pending()),
         lambda: anchor_audit_head(db, clock, sequencer.sinks),
         stamper.stamp_records,
@@ -87,6 +90,10 @@ def default_steps(
         at_most_every(1.0, chores.expire_overdue),
         at_most_every(600.0, chores.purge_expired_tokens),
     ]
+    if cosignatures is not None:
+        steps.insert(5, cosignatures.run_once)
+        steps.insert(0, cosignatures.adopt_once)
+    return steps
 
 
 def at_most_every(seconds: float, step: Step, monotonic: Callable[[], float] = time.monotonic) -> Step:

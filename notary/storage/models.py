@@ -241,6 +241,33 @@ class SignedCheckpoint(Base):
     signed_at: Mapped[str] = mapped_column(TIME)
 
 
+class CheckpointCosignature(Base):
+    """A witness's cosignature (C2SP tlog-cosignature line) on a signed checkpoint."""
+
+    __tablename__ = "checkpoint_cosignatures"
+    __table_args__ = (Index("ix_checkpoint_cosignatures_witness", "witness", "tree_size"),)
+
+    tree_size: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    witness: Mapped[str] = mapped_column(String(255), primary_key=True)
+    origin: Mapped[str] = mapped_column(String(255))
+    line: Mapped[str] = mapped_column(Text)
+    cosigned_at: Mapped[str] = mapped_column(TIME)
+    received_at: Mapped[str] = mapped_column(TIME)
+
+
+class WitnessPolicyRecord(Base):
+    """A witness policy the log adopted: k of the listed witnesses for checkpoints of sizes
+    ``from_size``..``until_size`` (published in the trust file)."""
+
+    __tablename__ = "witness_policies"
+
+    from_size: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    until_size: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    k: Mapped[int] = mapped_column(Integer)
+    witnesses: Mapped[str] = mapped_column(Text)
+    adopted_at: Mapped[str] = mapped_column(TIME)
+
+
 class TsaChain(Base):
     """An authority's certificate chain (PEM, signer first), stored once, named by its SHA-256."""
 

@@ -16,6 +16,7 @@ FIGURES = {
     "sealed_per_s", "lifecycle_per_s", "seal_latency_p50_ms", "seal_latency_p99_ms", "proof_p50_ms",
     "proof_reads", "certificate_ms", "verify_ms", "rss_mb", "ceiling_sealed_per_s",
     "empty_endpoint_per_s", "database", "quick", "cpus", "load_average_start", "proof_leaves",
+    "witness_sealed_ratio", "witness_cosigned_ms_p50",
 }  # fmt: skip
 
 

@@ -13,6 +13,7 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from notary.errors import NotReady
+from notary.services.tlog.cosigned import MET, evidence_checkpoint, stored_policies
 from notary.services.tlog.public import evidence_progress, first_checkpoint_covering, inclusion_proof
 from notary.storage.blobs import BlobStore
 from notary.storage.models import (
@@ -68,9 +69,16 @@ def bundle_parts(
     sequence = contract.record_sequence
     leaf = session.get(LogLeaf, sequence)
     token = session.get(RecordTimestamp, sequence)
-    checkpoint = first_checkpoint_covering(session, sequence)
-    if leaf is None or token is None or checkpoint is None:
+    first = first_checkpoint_covering(session, sequence)
+    if leaf is None or token is None or first is None:
         raise NotReady("the evidence of this contract is not complete yet", retry_after=1)
+    # Once cosigned, the first checkpoint that met the witness policy, with its cosignatures.
+    chosen = (
+        evidence_checkpoint(session, sequence, first, stored_policies(session))
+        if progress["cosigned"]
+        else None
+    )
+    checkpoint, note = (chosen.checkpoint, chosen.note) if chosen else (first, first.note)
     checkpoint_tokens = (
         session.execute(
             select(CheckpointTimestamp)
@@ -105,7 +113,7 @@ def bundle_parts(
             CheckpointToken(t.response, t.chain_pem.encode("ascii")) for t in checkpoint_tokens
         ),
         inclusion_proof=InclusionProof(proof.leaf_index, proof.tree_size, tuple(proof.hashes)),
-        checkpoint=checkpoint.note,
+        checkpoint=note,
         log_key=log_key,
     )
 
@@ -160,7 +168,22 @@ class EvidenceAssembler:
                 ).where(RecordTimestamp.sequence.in_(sequences))
             )
         }
-        sizes = sorted({row.checkpoint_size for row in leaves.values() if row.checkpoint_size is not None})
+        # Where the witness policy is met, the first checkpoint that met it, with its cosignatures.
+        policies = stored_policies(session)
+        cosigned: dict[int, tuple[int, str]] = {}
+        if policies:
+            for sequence, leaf in leaves.items():
+                if leaf.checkpoint_size is None:
+                    continue
+                first = session.get(SignedCheckpoint, leaf.checkpoint_size)
+                assert first is not None
+                chosen = evidence_checkpoint(session, sequence, first, policies)
+                if chosen.witnesses == MET:
+                    cosigned[sequence] = (chosen.checkpoint.tree_size, chosen.note)
+        sizes = sorted(
+            {row.checkpoint_size for row in leaves.values() if row.checkpoint_size is not None}
+            | {size for size, _ in cosigned.values()}
+        )
         notes = {
             row.tree_size: row.note
             for row in session.execute(
@@ -183,10 +206,15 @@ class EvidenceAssembler:
             checkpoint_tokens.setdefault(row.tree_size, []).append(row)
 
         ready: dict[int, int] = {}  # sequence -> the tree size of its first covering checkpoint
+        cosigned_notes: dict[int, str] = {}
         for sequence, leaf in leaves.items():
             size = leaf.checkpoint_size
             if sequence in tokens and size is not None and checkpoint_tokens.get(size):
                 ready[sequence] = size
+                chosen_size, chosen_note = cosigned.get(sequence, (size, ""))
+                if chosen_note and checkpoint_tokens.get(chosen_size):
+                    ready[sequence] = chosen_size
+                    cosigned_notes[sequence] = chosen_note
         plans = {sequence: inclusion_proof_plan(sequence, size) for sequence, size in ready.items()}
         nodes = _read_nodes(session, {node for plan in plans.values() for node in plan.nodes})
         self._load_keys(session, [c for c in contracts if c.record_sequence in ready])
@@ -215,7 +243,7 @@ class EvidenceAssembler:
                         CheckpointToken(t.response, t.chain_pem.encode("ascii")) for t in stamped
                     ),
                     inclusion_proof=InclusionProof(sequence, size, tuple(plans[sequence].assemble(nodes))),
-                    checkpoint=notes[size],
+                    checkpoint=cosigned_notes.get(sequence, notes[size]),
                     log_key=self.log_key,
                 )
             )

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from notary.errors import NotFound, NotReady, Unprocessable
+from notary.services.tlog.cosigned import MET, evidence_checkpoint, served_note, stored_policies
 from notary.signing.note_signer import NoteSigner
 from notary.signing.tsa_client import Authority
 from notary.storage.models import CheckpointTimestamp, Contract, LogLeaf, RecordTimestamp, SignedCheckpoint
@@ -99,6 +100,51 @@ def consistency_proof(session: Session, first: int, second: int) -> list[bytes]:
     return plan.assemble(read_nodes(session, plan.nodes))
 
 
+MAX_PAGE = 1000
+
+
+def leaf_hashes(session: Session, start: int, count: int) -> dict[str, Any]:
+    """``GET /log/leaf-hashes``: the hashes of leaves ``start``.. (at most :data:`MAX_PAGE`),
+    with the SHA-256 of the record each holds; hashes only, never a record. A mirror rebuilds
+    the tree from them and checks every checkpoint's root.
+
+    Raises :class:`Unprocessable` for a start beyond the tree.
+    """
+    size, _ = tree_state(session)
+    if not 0 <= start < size:
+        raise Unprocessable(
+            f"start must be below the tree's size ({size})", details={"start": [f"0..{size - 1}"]}
+        )
+    end = min(size, start + max(1, min(count, MAX_PAGE)))
+    nodes = read_nodes(session, [(0, index) for index in range(start, end)])
+    records = dict(
+        session.execute(
+            select(LogLeaf.sequence, LogLeaf.record_sha256).where(
+                LogLeaf.sequence >= start, LogLeaf.sequence < end
+            )
+        ).all()
+    )
+    return {
+        "start": start,
+        "leaf_hashes": [nodes[(0, index)].hex() for index in range(start, end)],
+        "record_sha256": [records[index] for index in range(start, end)],
+    }
+
+
+def checkpoints_after(session: Session, after: int, limit: int) -> dict[str, Any]:
+    """``GET /log/checkpoints?after=S``: the signed checkpoints of sizes above ``after``, oldest
+    first (at most 100), each with its cosignatures."""
+    rows = session.execute(
+        select(SignedCheckpoint)
+        .where(SignedCheckpoint.tree_size > after)
+        .order_by(SignedCheckpoint.tree_size)
+        .limit(max(1, min(limit, 100)))
+    ).scalars()
+    return {
+        "checkpoints": [{"tree_size": row.tree_size, "checkpoint": served_note(session, row)} for row in rows]
+    }
+
+
 def leaf_by_record(session: Session, record_sha256: str) -> LogLeaf:
     """The leaf holding the record with this SHA-256; raises :class:`NotFound`."""
     leaf = session.execute(select(LogLeaf).where(LogLeaf.record_sha256 == record_sha256)).scalar_one_or_none()
@@ -121,7 +167,7 @@ def record_presence(session: Session, record_sha256: str) -> dict[str, Any]:
         "leaf_index": leaf.sequence,
         "tree_size": checkpoint.tree_size,
         "hashes": [h.hex() for h in proof.hashes],
-        "checkpoint": checkpoint.note,
+        "checkpoint": served_note(session, checkpoint),
     }
 
 
@@ -169,8 +215,22 @@ class PublishedTrust:
         }
 
 
+def _has_token(session: Session, tree_size: int) -> bool:
+    return (
+        session.execute(
+            select(CheckpointTimestamp.tree_size).where(CheckpointTimestamp.tree_size == tree_size).limit(1)
+        ).first()
+        is not None
+    )
+
+
 def evidence_progress(session: Session, contract: Contract) -> dict[str, Any] | None:
-    """Where the evidence stands once sealed; ``None`` before."""
+    """Where the evidence stands once sealed; ``None`` before.
+
+    ``witnesses`` is ``not_required`` (no witness policy covers the leaf's first checkpoint),
+    ``pending`` or ``met``; ``cosigned`` is true once a checkpoint covering the leaf meets the
+    policy and has its timestamp: the bundle is then served with the cosignatures.
+    """
     if contract.record_sequence is None:
         return None
     record_sha256 = session.execute(
@@ -178,13 +238,17 @@ def evidence_progress(session: Session, contract: Contract) -> dict[str, Any] | 
     ).scalar_one()
     checkpoint = first_checkpoint_covering(session, contract.record_sequence)
     stamped = session.get(RecordTimestamp, contract.record_sequence) is not None
-    checkpoint_stamped = checkpoint is not None and (
-        session.execute(
-            select(CheckpointTimestamp.tree_size)
-            .where(CheckpointTimestamp.tree_size == checkpoint.tree_size)
-            .limit(1)
-        ).first()
-        is not None
+    checkpoint_stamped = checkpoint is not None and _has_token(session, checkpoint.tree_size)
+    chosen = (
+        None
+        if checkpoint is None
+        else evidence_checkpoint(session, contract.record_sequence, checkpoint, stored_policies(session))
+    )
+    cosigned = (
+        chosen is not None
+        and chosen.witnesses == MET
+        and stamped
+        and _has_token(session, chosen.checkpoint.tree_size)
     )
     return {
         "record_sha256": record_sha256,
@@ -193,4 +257,6 @@ def evidence_progress(session: Session, contract: Contract) -> dict[str, Any] | 
         "timestamp": "stamped" if stamped else "pending",
         # Ready: the record's token, the first checkpoint covering it, and that checkpoint's token.
         "ready": stamped and checkpoint_stamped,
+        "witnesses": chosen.witnesses if chosen else None,
+        "cosigned": cosigned,
     }

@@ -97,6 +97,12 @@ class PositionMismatch(VerificationError):
     code = "position_mismatch"
 
 
+class LogRolledBack(VerificationError):
+    """A newer checkpoint of the log is smaller than the bundle's: the log was cut back."""
+
+    code = "log_rolled_back"
+
+
 class UntrustedNotaryChain(VerificationError):
     """``keys/notary.pem`` does not chain to a notary root, or its leaf may not sign documents."""
 

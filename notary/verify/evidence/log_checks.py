@@ -32,6 +32,7 @@ from notary.verify.evidence.checks import Anchors, Passed, member, verify_token
 from notary.verify.evidence.errors import (
     LogKeyMismatch,
     LogKeyNotTrustedForSize,
+    LogRolledBack,
     MissingMember,
     PositionMismatch,
 )
@@ -229,6 +230,12 @@ def check_consistency(
         raise OriginMismatch(
             f"the newer checkpoint is of {newer.origin!r}, the bundle's of {old.origin!r}",
             details={"origin": newer.origin, "expected": old.origin},
+        )
+    if newer.size < old.size:
+        raise LogRolledBack(
+            f"the newer checkpoint is of size {newer.size}, smaller than the bundle's {old.size}: "
+            "the log was rolled back after this bundle was issued",
+            details={"tree_size": newer.size, "bundle_tree_size": old.size},
         )
     hashes = _consistency_hashes(proof, old.size, newer.size)
     merkle.verify_consistency(

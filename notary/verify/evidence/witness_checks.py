@@ -1,0 +1,58 @@
+"""The ``witness_cosignatures`` check: enough of the policy's witnesses cosigned the bundle's
+checkpoint (docs/formats.md section 8; the policy comes from the trust file, section 7).
+
+It runs only with a trust file (the bundle's own keys cannot say who the witnesses are) and
+after ``checkpoint_signature`` passed: cosignatures on a checkpoint the log did not sign mean
+nothing. A checkpoint of a size no policy covers passes as ``not_required`` and says so.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from notary.verify.evidence.bundle import CHECKPOINT, EvidenceBundle
+from notary.verify.evidence.checks import Passed, member
+from notary.verify.witness_policy import (
+    BELOW_POLICY,
+    NOT_REQUIRED,
+    WitnessPolicy,
+    WitnessPolicyNotMet,
+    judge_cosignatures,
+)
+
+__all__ = ["check_witness_cosignatures"]
+
+
+def check_witness_cosignatures(
+    bundle: EvidenceBundle, tree_size: int, policies: Sequence[WitnessPolicy], *, require: int | None = None
+) -> Passed:
+    """Count the cosignatures on ``log/checkpoint.txt`` (a checkpoint of ``tree_size`` whose
+    log signature already verified) against the policy covering that size, ``require``
+    (``--require-witnesses``) raising its k. The passed value is the :class:`WitnessOutcome`.
+
+    Raises :class:`WitnessPolicyNotMet` (fewer than k; its details are the report's
+    ``witnesses`` facts) and what :func:`~notary.verify.cosignature.verify_cosignatures`
+    raises for a cosignature by a listed witness that does not verify.
+    """
+    outcome = judge_cosignatures(member(bundle, CHECKPOINT), tree_size, policies, require=require)
+    if outcome.status == BELOW_POLICY:
+        named = ", ".join(outcome.cosigned_by) or "none"
+        raise WitnessPolicyNotMet(
+            f"{len(outcome.cosigned_by)} of the {outcome.k} witness cosignatures required are on the "
+            f"checkpoint of size {tree_size} (cosigned by: {named}); fetch the bundle again once it "
+            "is cosigned, or verify with --online",
+            details=outcome.to_dict(),
+        )
+    if outcome.status == NOT_REQUIRED:
+        return Passed(
+            f"no witness policy covers a checkpoint of size {tree_size}: sealed before the log had "
+            "witnesses, judged without them",
+            outcome.to_dict(),
+            outcome,
+        )
+    return Passed(
+        f"{len(outcome.cosigned_by)} of {outcome.n} witnesses cosigned (at least {outcome.k} required): "
+        + ", ".join(outcome.cosigned_by),
+        outcome.to_dict(),
+        outcome,
+    )

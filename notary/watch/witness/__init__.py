@@ -1,0 +1,1 @@
+"""``notary witness``: a C2SP tlog-witness that cosigns only consistent checkpoints."""
