@@ -76,16 +76,22 @@ def default_steps(
     chores: Chores,
     db: Database,
     clock: Clock,
+    *,
+    leaf_steps: Sequence[Step] = (),
+    upkeep: Sequence[Step] = (),
 ) -> list[Step]:
-    """The work a leader does on every round, in order."""
+    """The work a leader does on every round, in order. ``leaf_steps`` append other leaves
+    (reports) before the round's timestamps and checkpoint; ``upkeep`` runs last."""
     return [
         lambda: len(sequencer.seal_pending()),
         lambda: anchor_audit_head(db, clock, sequencer.sinks),
+        *leaf_steps,
         stamper.stamp_records,
         checkpointer.run_once,
         stamper.stamp_checkpoints,
         at_most_every(1.0, chores.expire_overdue),
         at_most_every(600.0, chores.purge_expired_tokens),
+        *upkeep,
     ]
 
 
