@@ -63,6 +63,9 @@ class Settings:
     challenge_lifetime: float = 120.0
     web_workers: int = 2
     web_threads: int = 1
+    report_notice_threshold: int = 10
+    filing_silence_min: float = 3 * 86400.0
+    transparency_cache: float = 60.0
 
     @property
     def key_dir(self) -> Path:
@@ -136,7 +139,13 @@ def _coerce(name: str, value: Any) -> Any:
             if number < 0:
                 raise ConfigError(f"{name}: must be 0 or more")
             return number
-        if name in {"max_document_bytes", "max_request_bytes", "web_workers", "web_threads"}:
+        if name in {
+            "max_document_bytes",
+            "max_request_bytes",
+            "web_workers",
+            "web_threads",
+            "report_notice_threshold",
+        }:
             number = int(value)
             if number <= 0:
                 raise ConfigError(f"{name}: must be positive")
@@ -149,10 +158,16 @@ def _coerce(name: str, value: Any) -> Any:
             "lease_duration",
             "party_token_lifetime",
             "challenge_lifetime",
+            "filing_silence_min",
         }:
             seconds = parse_duration(value, name=name)
             if seconds <= 0:
                 raise ConfigError(f"{name}: must be positive")
+            return seconds
+        if name == "transparency_cache":
+            seconds = parse_duration(value, name=name)
+            if seconds < 0:
+                raise ConfigError(f"{name}: must be 0 (no cache) or more")
             return seconds
         if name == "blob_store":
             if value not in {"filesystem", "database"}:

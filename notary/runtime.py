@@ -30,6 +30,7 @@ from notary.services.tlog.checkpoints import Checkpointer
 from notary.services.tlog.public import PublishedTrust
 from notary.services.tlog.sequencer import Sequencer
 from notary.services.tlog.timestamps import Stamper
+from notary.services.transparency.service import Transparency
 from notary.services.worker import Chores, Worker, at_most_every, default_steps
 from notary.signing.keystore import InstanceKeys, load_keys
 from notary.signing.note_signer import NoteSigner
@@ -93,6 +94,7 @@ class Runtime:
         self.report_desk = ReportDesk(self.db, self.blobs, clock, settings)
         self.report_ledger = ReportLedger(self.db, clock, self.sequencer.sinks)
         self.report_reads = ReportReads(self.db, self.blobs, clock)
+        self.transparency = Transparency(self.db, clock, settings)
         self.reads = ContractReads(self.db, self.blobs, clock, self.bundles, self.certificates)
         self._report_signer: CertificateSigner | None = None
 

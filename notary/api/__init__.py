@@ -16,6 +16,7 @@ from notary.api import (
     reports,
     system,
     timestamps,
+    transparency,
     verification,
 )
 from notary.api.schemas import ErrorSchema
@@ -45,6 +46,7 @@ def init_api(app: Flask) -> Api:
         access.blp,
         checks.blp,
         reports.blp,
+        transparency.blp,
     ):
         api.register_blueprint(blueprint)
     errors.register(app)
