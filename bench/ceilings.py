@@ -151,6 +151,7 @@ def _batch(
                     "terms_sha256": hashlib.sha256(terms_json).hexdigest(),
                     "amount_fen": amount_in_fen(item["terms"]["amount"]),
                     "start_date": item["terms"]["start_date"],
+                    "currency": item["terms"]["currency"],
                     "request_sha256": document_sha256, "received_at": now, "deadline": item["terms"]["sign_by"],
                 }
             )  # fmt: skip

@@ -66,6 +66,9 @@ class Settings:
     witnesses: str = ""
     witness_k: int = 0
     witness_timeout: float = 5.0
+    report_notice_threshold: int = 10
+    filing_silence_min: float = 3 * 86400.0
+    transparency_cache: float = 60.0
 
     @property
     def key_dir(self) -> Path:
@@ -146,7 +149,13 @@ def _coerce(name: str, value: Any) -> Any:
             if number < 0:
                 raise ConfigError(f"{name}: must be 0 (all the witnesses) or more")
             return number
-        if name in {"max_document_bytes", "max_request_bytes", "web_workers", "web_threads"}:
+        if name in {
+            "max_document_bytes",
+            "max_request_bytes",
+            "web_workers",
+            "web_threads",
+            "report_notice_threshold",
+        }:
             number = int(value)
             if number <= 0:
                 raise ConfigError(f"{name}: must be positive")
@@ -160,10 +169,16 @@ def _coerce(name: str, value: Any) -> Any:
             "party_token_lifetime",
             "challenge_lifetime",
             "witness_timeout",
+            "filing_silence_min",
         }:
             seconds = parse_duration(value, name=name)
             if seconds <= 0:
                 raise ConfigError(f"{name}: must be positive")
+            return seconds
+        if name == "transparency_cache":
+            seconds = parse_duration(value, name=name)
+            if seconds < 0:
+                raise ConfigError(f"{name}: must be 0 (no cache) or more")
             return seconds
         if name == "blob_store":
             if value not in {"filesystem", "database"}:

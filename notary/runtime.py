@@ -23,12 +23,16 @@ from notary.services.clock import Clock, system_clock
 from notary.services.evidence.bundles import EvidenceBundles
 from notary.services.filing.service import FilingService
 from notary.services.health import Health
+from notary.services.reports.ledger import ReportLedger
+from notary.services.reports.lodging import ReportDesk
+from notary.services.reports.reads import ReportReads
 from notary.services.tlog.checkpoints import Checkpointer
 from notary.services.tlog.public import PublishedTrust
 from notary.services.tlog.sequencer import Sequencer
 from notary.services.tlog.timestamps import Stamper
 from notary.services.tlog.witnesses import CosignatureCollector, parse_witnesses, policy_k
-from notary.services.worker import Chores, Worker, default_steps
+from notary.services.transparency.service import Transparency
+from notary.services.worker import Chores, Worker, at_most_every, default_steps
 from notary.signing.keystore import InstanceKeys, load_keys
 from notary.signing.note_signer import NoteSigner
 from notary.signing.tsa import EmbeddedTSA
@@ -97,6 +101,10 @@ class Runtime:
         self.health = Health(self.db)
         self.certificates: CertificateService | None = self._certificates() if web else None
         self.checks = DocumentChecks(self.db, clock)
+        self.report_desk = ReportDesk(self.db, self.blobs, clock, settings)
+        self.report_ledger = ReportLedger(self.db, clock, self.sequencer.sinks)
+        self.report_reads = ReportReads(self.db, self.blobs, clock)
+        self.transparency = Transparency(self.db, clock, settings)
         self.reads = ContractReads(self.db, self.blobs, clock, self.bundles, self.certificates)
         self._report_signer: CertificateSigner | None = None
 
@@ -130,6 +138,8 @@ class Runtime:
             self.db,
             self.clock,
             self.cosignatures,
+            leaf_steps=[self.report_ledger.log_pending],
+            upkeep=[at_most_every(5.0, self.report_ledger.mark_filed_late)],
         )
         return Worker(
             self.db,

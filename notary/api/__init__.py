@@ -6,7 +6,19 @@ import flask_smorest
 from flask import Flask
 
 from notary import __version__
-from notary.api import access, checks, contracts, errors, log, parties, system, timestamps, verification
+from notary.api import (
+    access,
+    checks,
+    contracts,
+    errors,
+    log,
+    parties,
+    reports,
+    system,
+    timestamps,
+    transparency,
+    verification,
+)
 from notary.api.schemas import ErrorSchema
 
 
@@ -33,6 +45,8 @@ def init_api(app: Flask) -> Api:
         verification.blp,
         access.blp,
         checks.blp,
+        reports.blp,
+        transparency.blp,
     ):
         api.register_blueprint(blueprint)
     errors.register(app)

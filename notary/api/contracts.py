@@ -35,8 +35,8 @@ from notary.api.schemas import (
     ErrorSchema,
     FiledSchema,
     JsonFilingSchema,
-    PayloadSchema,
     SignatureSchema,
+    SigningPayloadAnswerSchema,
     SigningPayloadQuerySchema,
     StatusSchema,
 )
@@ -241,14 +241,25 @@ def get_contract(contract_id: str) -> Response:
 @blp.route("/contracts/<contract_id>/signing-payload", methods=["GET"])
 @blp.doc(**_CASE_HEADER)
 @blp.arguments(SigningPayloadQuerySchema, location="query")
-@blp.alt_response(200, schema=PayloadSchema, description="the exact bytes to sign")
+@blp.alt_response(
+    200,
+    schema=SigningPayloadAnswerSchema,
+    description="the exact bytes to sign, and the terms they commit to",
+)
 def get_signing_payload(query: dict[str, Any], contract_id: str) -> Response:
     """The signing (or decline) payload of one role."""
     purpose = payloads.PURPOSE_DECLINE if query["purpose"] == "decline" else payloads.PURPOSE_SIGN
-    payload = runtime().reads.signing_payload(
+    read = runtime().reads.signing_payload(
         principal(), contract_id, query["role"], purpose, case_id=named_case()
     )
-    return json_response(payload_answer(payload))
+    return json_response(
+        {
+            **payload_answer(read.payload),
+            "terms": read.terms,
+            "platform": read.platform,
+            "counterparty": read.counterparty,
+        }
+    )
 
 
 @blp.route("/contracts/<contract_id>/document", methods=["GET"])

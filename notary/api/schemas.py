@@ -69,6 +69,14 @@ class PayloadSchema(ma.Schema):
     payload_sha256 = fields.String()
 
 
+class SigningPayloadAnswerSchema(PayloadSchema):
+    terms = fields.Dict(
+        metadata={"description": "the terms as accepted: their canonical JSON hashes to terms_sha256"}
+    )
+    platform = fields.Dict(metadata={"description": "{platform_id, name}"})
+    counterparty = fields.Dict(metadata={"description": "{role, party_id, name (masked)}"})
+
+
 class SigningPayloadsSchema(ma.Schema):
     investor = fields.Nested(PayloadSchema)
     borrower = fields.Nested(PayloadSchema)

@@ -14,7 +14,7 @@ from typing import Any
 import click
 
 from notary import __version__
-from notary.cli import access, audit, checks, export, instance, party, platforms, verify, watch, witness
+from notary.cli import access, audit, checks, export, instance, party, platforms, reports, verify, watch, witness
 from notary.cli.common import shown
 from notary.verify.errors import NotaryError
 
@@ -45,6 +45,7 @@ for _command in (
     party.sign,
     checks.login,
     checks.check,
+    reports.report,
     verify.verify,
     *access.COMMANDS,
     audit.audit,

@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
 from notary.verify import payloads
-from notary.verify.canonical import parse_canonical_json, parse_json
+from notary.verify.canonical import canonical_json, parse_canonical_json, parse_json
 from notary.verify.encoding import b64decode, b64encode
 from notary.verify.errors import MalformedInput, NotaryError
 from notary.verify.keys import PublicKey
@@ -108,9 +108,20 @@ def enrolment_body(
     return body
 
 
-def read_payload(data: bytes) -> bytes:
-    """The payload bytes in a file: either the bytes themselves, or the API's
-    ``{"payload_base64", "payload_sha256"}`` answer (its digest checked)."""
+@dataclass(frozen=True)
+class SigningFile:
+    """What a file handed to ``notary sign`` holds: the payload's bytes and, when it is the
+    API's answer, the terms, platform and counterparty the payload commits to."""
+
+    payload: bytes
+    terms: Any = None
+    platform: Any = None
+    counterparty: Any = None
+
+
+def read_signing_file(data: bytes) -> SigningFile:
+    """The payload in a file: either its bytes, or the API's ``{"payload_base64",
+    "payload_sha256", "terms", ...}`` answer (its digest checked)."""
     try:
         wrapper = parse_json(data)
     except MalformedInput as exc:
@@ -120,8 +131,39 @@ def read_payload(data: bytes) -> bytes:
         expected = wrapper.get("payload_sha256")
         if expected is not None and hashlib.sha256(payload).hexdigest() != expected:
             raise PartyToolError("payload_sha256 does not match payload_base64")
-        return payload
-    return data
+        return SigningFile(
+            payload, wrapper.get("terms"), wrapper.get("platform"), wrapper.get("counterparty")
+        )
+    return SigningFile(data)
+
+
+def read_payload(data: bytes) -> bytes:
+    """The payload bytes in a file (see :func:`read_signing_file`)."""
+    return read_signing_file(data).payload
+
+
+def check_terms(terms: Any, terms_sha256: str) -> dict[str, Any]:
+    """The terms, if their canonical JSON hashes to ``terms_sha256``; raises :class:`PartyToolError`."""
+    if not isinstance(terms, dict):
+        raise PartyToolError("the terms must be a JSON object")
+    digest = hashlib.sha256(canonical_json(terms)).hexdigest()
+    if digest != terms_sha256:
+        raise PartyToolError(
+            f"the terms shown hash to {digest}, not to the payload's terms_sha256 {terms_sha256}: "
+            "they are not what you would sign; not signing"
+        )
+    return terms
+
+
+_OTHER_PURPOSES = {
+    payloads.PURPOSE_LOGIN: "this is a login payload (notary.login.v1): notary login --key DIR --api URL "
+    "signs it for you and prints a token (or add --login to sign it here)",
+    payloads.PURPOSE_ENROL: "this is an enrolment payload (notary.enrol.v1): notary enrol --key DIR "
+    "--platform-id P --name N --id-number X makes and signs it",
+    "notary.enrol.v2": "this is an enrolment payload (notary.enrol.v2): notary enrol makes and signs it",
+    "notary.report.v1": "this is a report payload (notary.report.v1): notary report lodge --key DIR "
+    "--platform-id P FILE signs and lodges reports",
+}
 
 
 def describe(payload: bytes, *, allow_login: bool) -> dict[str, Any]:
@@ -139,7 +181,10 @@ def describe(payload: bytes, *, allow_login: bool) -> dict[str, Any]:
     purpose = fields.get("purpose")
     if allow_login:
         if purpose != payloads.PURPOSE_LOGIN:
-            raise PartyToolError("--login signs login payloads only (notary.login.v1)")
+            raise PartyToolError(
+                "--login signs login payloads only (notary.login.v1); without --login, notary sign "
+                "signs contract payloads"
+            )
         expected = {"purpose", "challenge", "key_fingerprint"}
     elif purpose in payloads.CONTRACT_PURPOSES:
         expected = {
@@ -151,9 +196,13 @@ def describe(payload: bytes, *, allow_login: bool) -> dict[str, Any]:
             "document_sha256",
             "terms_sha256",
         }
+    elif purpose in _OTHER_PURPOSES:
+        raise PartyToolError(f"refusing to sign: {_OTHER_PURPOSES[purpose]}")
     else:
         raise PartyToolError(
-            f"refusing to sign a payload of purpose {purpose!r}; expected a contract payload"
+            f"refusing to sign a payload of purpose {purpose!r}: notary sign signs contract payloads "
+            "(notary.sign.v1, notary.decline.v1); save the answer of GET /api/v1/contracts/<id>/"
+            "signing-payload?role=<your role> and sign that file"
         )
     if set(fields) != expected:
         raise PartyToolError("refusing to sign: the payload's fields are not those of its purpose")

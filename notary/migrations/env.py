@@ -5,7 +5,10 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine
 
-from notary.storage import access_models  # noqa: F401 - registers the access tables
+from notary.storage import (
+    access_models,  # noqa: F401 - registers the access tables
+    report_models,  # noqa: F401 - registers the reports' tables
+)
 from notary.storage.models import Base
 
 config = context.config

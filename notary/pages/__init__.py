@@ -10,7 +10,20 @@ from __future__ import annotations
 
 from flask import Flask
 
-from notary.pages import cases, docs, errors, forms, home, i18n, me, security, sign, verify
+from notary.pages import (
+    cases,
+    docs,
+    errors,
+    forms,
+    home,
+    i18n,
+    me,
+    me_checks,
+    platforms,
+    security,
+    sign,
+    verify,
+)
 
 
 def init_pages(app: Flask) -> None:
@@ -18,7 +31,16 @@ def init_pages(app: Flask) -> None:
     error pages (after the API's handlers, which keep answering JSON under ``/api/``)."""
     i18n.init(app)
     forms.init(app)
-    for blueprint in (home.blp, docs.blp, verify.blp, sign.blp, me.blp, cases.blp):
+    for blueprint in (
+        home.blp,
+        docs.blp,
+        verify.blp,
+        sign.blp,
+        me.blp,
+        me_checks.blp,
+        cases.blp,
+        platforms.blp,
+    ):
         app.register_blueprint(blueprint)
     security.init(app)
     errors.init(app)

@@ -46,6 +46,16 @@ def error_messages() -> dict[str, str]:
             "This key was not accepted: no platform enrolled it and no operator verified it. Use the key your platform enrolled for you."
         ),
         "choose_key_file": _("Choose your key file (private.pem) first."),
+        "report_replayed": _("You have reported this document on this platform already: see Your reports."),
+        "bad_report_signature": _(
+            "The report's signature does not match your key. Log in again with your key and try again."
+        ),
+        "unknown_platform": _("No platform has that id. Choose the platform from the list."),
+        "document_filed": _(
+            "This platform has filed this document in your name: there is nothing to report. Check it again."
+        ),
+        "malformed_report": _("The report could not be read. Reload the page and try again."),
+        "followed_automatically": _("You follow the platforms of your own contracts whatever you choose."),
         "key_file_not_pem": _("This is not a key file: choose the private.pem that notary keygen made."),
         "key_file_unsupported": _("This key is neither Ed25519 nor P-256, the kinds the notary accepts."),
     }
@@ -90,6 +100,15 @@ def common_messages() -> dict[str, str]:
                 "Your copy is NOT the document in the payload. Do not sign; ask the platform why."
             ),
             "logged_out": _("You are logged out. The token was removed from this browser tab."),
+            "check.choose_file": _("Choose the contract file first."),
+            "report.choose_platform": _("Choose the platform that did not file the contract."),
+            "report.log_in_again": _(
+                "To sign the report, log in again with your key (the key is not kept after a reload)."
+            ),
+            "report.lodged": _(
+                "Report %(report)s is lodged: signed with your key and being written into the notary's log."
+            ),
+            "follow.following": _("You follow this platform: its notices show on My contracts."),
         }
     )
     return messages

@@ -78,22 +78,29 @@ def default_steps(
     db: Database,
     clock: Clock,
     cosignatures: CosignatureCollector | None = None,
+    *,
+    leaf_steps: Sequence[Step] = (),
+    upkeep: Sequence[Step] = (),
 ) -> list[Step]:
-    """The work a leader does on every round, in order. Asking witnesses to cosign only hands
-    out requests and stores answers that arrived: it never waits for one."""
-    steps: list[Step] = [
+    """The work a leader does on every round, in order. ``leaf_steps`` append other leaves
+    (reports) before the round's timestamps and checkpoint; ``upkeep`` runs last. Asking
+    witnesses to cosign only hands out requests and stores answers that arrived: it never
+    waits for one."""
+    adopt: list[Step] = [cosignatures.adopt_once] if cosignatures is not None else []
+    cosign: list[Step] = [cosignatures.run_once] if cosignatures is not None else []
+    return [
+        *adopt,
         lambda: len(sequencer.seal_pending()),
         lambda: anchor_audit_head(db, clock, sequencer.sinks),
+        *leaf_steps,
         stamper.stamp_records,
         checkpointer.run_once,
         stamper.stamp_checkpoints,
+        *cosign,
         at_most_every(1.0, chores.expire_overdue),
         at_most_every(600.0, chores.purge_expired_tokens),
+        *upkeep,
     ]
-    if cosignatures is not None:
-        steps.insert(5, cosignatures.run_once)
-        steps.insert(0, cosignatures.adopt_once)
-    return steps
 
 
 def at_most_every(seconds: float, step: Step, monotonic: Callable[[], float] = time.monotonic) -> Step:

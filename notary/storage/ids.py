@@ -7,7 +7,7 @@ import time
 
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
-PLATFORM, PARTY, CONTRACT, CASE, INVESTIGATOR = "pl_", "pa_", "ct_", "cs_", "iv_"
+PLATFORM, PARTY, CONTRACT, CASE, INVESTIGATOR, REPORT = "pl_", "pa_", "ct_", "cs_", "iv_", "rp_"
 
 
 def ulid(now_ms: int | None = None) -> str:

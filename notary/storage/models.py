@@ -118,6 +118,17 @@ class Contract(Base):
         UniqueConstraint("platform_id", "idempotency_key", name="uq_contracts_platform_idempotency_key"),
         Index("ix_contracts_status_signed_at", "status", "signed_at"),
         Index("ix_contracts_status_deadline", "status", "deadline"),
+        # The platforms' public figures, each from one index alone (docs/checks.md): counts by
+        # status, and months, principal and filing delays.
+        Index("ix_contracts_platform_status", "platform_id", "status", "deadline"),
+        Index(
+            "ix_contracts_platform_filed",
+            "platform_id",
+            "received_at",
+            "currency",
+            "amount_fen",
+            "start_date",
+        ),
     )
 
     id: Mapped[str] = mapped_column(ID, primary_key=True)
@@ -136,6 +147,7 @@ class Contract(Base):
     # The signed start_date string, as in terms_json: a person's check matches the terms it
     # was told against it, and the transparency figures take the filing delay from it.
     start_date: Mapped[str] = mapped_column(String(10))
+    currency: Mapped[str] = mapped_column(String(3))
     request_sha256: Mapped[str] = mapped_column(SHA256)
     external_ref: Mapped[str | None] = mapped_column(String(128))
     idempotency_key: Mapped[str | None] = mapped_column(String(128))

@@ -80,6 +80,11 @@ def test_keygen_enrol_and_sign(tmp_path):
     document.write_bytes(b"%PDF-1.4 contract")
     import hashlib
 
+    from notary.verify.canonical import canonical_json
+
+    terms = {"amount": "10000.00", "currency": "CNY", "annual_rate": "0.0800", "term_months": 12,
+             "start_date": "2026-12-01", "title": "个人借款合同", "external_ref": "loan-1",
+             "investor": "pa_1", "borrower": "pa_2"}  # fmt: skip
     payload = payloads.contract_payload(
         purpose=payloads.PURPOSE_SIGN,
         contract_id="ct_1",
@@ -87,28 +92,60 @@ def test_keygen_enrol_and_sign(tmp_path):
         role="investor",
         party_id="pa_1",
         document_sha256=hashlib.sha256(document.read_bytes()).hexdigest(),
-        terms_sha256="0" * 64,
+        terms_sha256=hashlib.sha256(canonical_json(terms)).hexdigest(),
     )
-    # The API's answer form and the raw bytes both work.
+    # The API's answer (it carries the terms) and the raw bytes with --terms both work.
     answer = tmp_path / "payload.json"
-    answer.write_text(json.dumps({"payload_base64": base64.b64encode(payload).decode()}))
+    answer.write_text(
+        json.dumps(
+            {
+                "payload_base64": base64.b64encode(payload).decode(),
+                "terms": terms,
+                "platform": {"platform_id": "pl_1", "name": "示例平台"},
+                "counterparty": {"role": "borrower", "party_id": "pa_2", "name": "李*"},
+            }
+        )
+    )
     raw = tmp_path / "payload.bin"
     raw.write_bytes(payload)
-    for source in (answer, raw):
+    (tmp_path / "terms.json").write_text(json.dumps(terms))
+    for extra in ([str(answer)], [str(raw), "--terms", str(tmp_path / "terms.json")]):
         result = CliRunner().invoke(
-            main, ["sign", "--key", str(key_dir), str(source), "--document", str(document)]
+            main, ["sign", "--key", str(key_dir), *extra, "--document", str(document)]
         )
         assert result.exit_code == 0, result.output
         signature = base64.b64decode(result.stdout.strip().splitlines()[-1])
         key.verify(signature, payload)
         assert "contract_id: ct_1" in result.stderr
+        # The terms in words: as signed, derived forms beside them.
+        assert "10000.00 CNY  (derived: 10,000.00; 人民币壹万元整)" in result.stderr
+        assert "0.0800  (derived: 8.00%)" in result.stderr
+        assert "12 months" in result.stderr
+        assert "2026-12-01  (derived: 2026年12月1日)" in result.stderr
+        assert "个人借款合同" in result.stderr
+        assert "loan-1" in result.stderr
+    shown_answer = CliRunner().invoke(main, ["sign", "--key", str(key_dir), str(answer)])
+    assert "示例平台 (pl_1)" in shown_answer.stderr
+    assert "the borrower 李* (party pa_2)" in shown_answer.stderr
+
+    # Terms that are not the signed ones, or none at all: refused, saying what to do.
+    (tmp_path / "other-terms.json").write_text(json.dumps({**terms, "amount": "1000000.00"}))
+    refused = CliRunner().invoke(
+        main, ["sign", "--key", str(key_dir), str(raw), "--terms", str(tmp_path / "other-terms.json")]
+    )
+    assert refused.exit_code == 1
+    assert "not to the payload's terms_sha256" in refused.output
+    bare = CliRunner().invoke(main, ["sign", "--key", str(key_dir), str(raw)])
+    assert bare.exit_code == 1
+    assert "GET /api/v1/contracts/ct_1/signing-payload?role=investor" in bare.output
 
     other_document = tmp_path / "other.pdf"
     other_document.write_bytes(b"something else")
     refused = CliRunner().invoke(
-        main, ["sign", "--key", str(key_dir), str(raw), "--document", str(other_document)]
+        main, ["sign", "--key", str(key_dir), str(answer), "--document", str(other_document)]
     )
     assert refused.exit_code == 1
+    assert "your document's SHA-256" in refused.output
     assert "not signing" in refused.output
 
 
@@ -128,6 +165,11 @@ def test_sign_refuses_what_is_not_a_contract_payload(tmp_path):
         result = CliRunner().invoke(main, ["sign", "--key", str(key_dir), str(path)])
         assert result.exit_code == 1, name
         assert "refus" in result.output or "neither" in result.output
+    # Each refusal says what to run instead.
+    said = {name: CliRunner().invoke(main, ["sign", "--key", str(key_dir), str(tmp_path / name)]).output
+            for name in ("login.json", "enrol.json")}  # fmt: skip
+    assert "notary login --key DIR --api URL" in said["login.json"]
+    assert "notary enrol --key DIR" in said["enrol.json"]
     # --login signs a login payload, and only that.
     path = tmp_path / "login.json"
     refused = CliRunner().invoke(main, ["sign", "--key", str(key_dir), "--login", str(path)])

@@ -178,7 +178,7 @@ def test_0007_fills_start_dates_from_the_signed_terms(empty_database):
         _insert(conn, "parties", id="pa_1", id_lookup="1" * 64, key_fingerprint="a" * 64, **party)
         _insert(conn, "parties", id="pa_2", id_lookup="2" * 64, key_fingerprint="b" * 64, **party)
         for contract, start in (("ct_1", "2026-12-01"), ("ct_2", "2025-02-28")):
-            terms = json.dumps({"amount": "1.00", "start_date": start}).encode()
+            terms = json.dumps({"amount": "1.00", "currency": "CNY", "start_date": start}).encode()
             _insert(conn, "contracts", id=contract, platform_id="pl_1", investor_id="pa_1", borrower_id="pa_2",
                     status="awaiting_signatures", document_sha256="0" * 64, document_size=1,
                     media_type="application/pdf", terms_json=terms, terms_sha256="0" * 64, amount_fen=100,

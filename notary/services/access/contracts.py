@@ -20,9 +20,10 @@ from notary.services.clock import Clock, stamp
 from notary.services.evidence.bundles import EvidenceBundles
 from notary.services.filing.service import signing_payload
 from notary.services.tlog.public import evidence_progress
+from notary.services.tlog.record_facts import mask_name
 from notary.storage.blobs import BlobStore
 from notary.storage.db import Database
-from notary.storage.models import Contract, Party, Signature
+from notary.storage.models import Contract, Party, Platform, Signature
 from notary.verify import payloads
 from notary.verify.canonical import parse_json
 
@@ -172,6 +173,18 @@ def contract_view(session: Session, contract: Contract, *, now: str) -> dict[str
 
 
 @dataclass(frozen=True)
+class SigningPayload:
+    """A role's payload and what a person reads before signing it (``notary sign`` prints it
+    and checks that ``terms`` hash to the payload's ``terms_sha256``). The counterparty's name
+    is masked, as on the sign page."""
+
+    payload: bytes
+    terms: dict[str, Any]
+    platform: dict[str, str]
+    counterparty: dict[str, str]
+
+
+@dataclass(frozen=True)
 class Download:
     """Bytes of a contract handed out (document, bundle, certificate), and their SHA-256."""
 
@@ -213,10 +226,15 @@ class ContractReads:
 
     def signing_payload(
         self, principal: Principal, contract_id: str, role: str, purpose: str, *, case_id: str | None = None
-    ) -> bytes:
-        """The exact bytes ``role`` signs (``purpose``: sign or decline)."""
+    ) -> SigningPayload:
+        """The exact bytes ``role`` signs (``purpose``: sign or decline), with what they commit to:
+        the terms (which hash to the payload's ``terms_sha256``), the platform, the counterparty."""
         with self.db.read() as session:
             access = read_access(session, principal, contract_id, case_id=case_id)
+            contract = access.contract
+            platform = session.get(Platform, contract.platform_id)
+            other_role = "borrower" if role == "investor" else "investor"
+            other = session.get(Party, contract.borrower_id if role == "investor" else contract.investor_id)
         # Which role's payload and for what (signing or declining): an investigator reading the
         # borrower's decline payload is not the same act as reading the investor's.
         record_read(
@@ -227,7 +245,16 @@ class ContractReads:
             at=stamp(self.clock),
             details={"role": role, "purpose": purpose},
         )
-        return signing_payload(access.contract, role, purpose)
+        return SigningPayload(
+            payload=signing_payload(contract, role, purpose),
+            terms=parse_json(contract.terms_json, what="stored terms"),
+            platform={"platform_id": contract.platform_id, "name": platform.name if platform else ""},
+            counterparty={
+                "role": other_role,
+                "party_id": other.id if other else "",
+                "name": mask_name(other.name) if other else "",
+            },
+        )
 
     def document(self, principal: Principal, contract_id: str, *, case_id: str | None = None) -> Download:
         """The document, byte for byte as filed."""

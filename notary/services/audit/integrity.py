@@ -17,6 +17,7 @@ from typing import Any, Protocol
 from notary.services.audit.auditor import Auditor, Divergence, DivergenceFound
 from notary.services.audit.leaves import ChainAuditor, DocumentAuditor, LeafAuditor
 from notary.services.audit.records import AnchorAuditor, AuditChainAuditor, ContractRecordAuditor
+from notary.services.audit.reports import ReportAuditor, ReportLeafAuditor
 from notary.services.audit.tree import CheckpointAuditor, TreeAuditor
 from notary.storage.blobs import BlobStore
 from notary.storage.db import Database
@@ -118,4 +119,6 @@ def default_auditors(
         ContractRecordAuditor(),
         AuditChainAuditor(),
         AnchorAuditor(),
+        ReportAuditor(blobs),
+        ReportLeafAuditor(),
     ]

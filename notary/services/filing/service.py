@@ -243,6 +243,7 @@ class FilingService:
             "terms_sha256": hashlib.sha256(terms_json).hexdigest(),
             "amount_fen": amount_in_fen(accepted["amount"]),
             "start_date": accepted["start_date"],
+            "currency": accepted["currency"],
             "request_sha256": item.request_sha256,
             "external_ref": item.external_ref,
             "idempotency_key": item.filing.idempotency_key,

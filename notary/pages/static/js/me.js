@@ -1,6 +1,7 @@
 // /me: log in with a key, list every contract in the key holder's name, download, log out.
 import { api, ApiError, say, saveFile, show, tokens } from "./lib/page.js";
 import { keyPanel } from "./lib/key-panel.js";
+import { remember } from "./lib/current-key.js";
 
 const message = document.getElementById("me-message");
 const loginSection = document.getElementById("login");
@@ -30,6 +31,7 @@ async function loadContracts(cursor = "") {
   loginSection.hidden = true;
   mine.hidden = false;
   list.dataset.ready = "yes";
+  document.dispatchEvent(new CustomEvent("notary:contracts-shown"));
 }
 
 list.addEventListener("click", async (event) => {
@@ -67,9 +69,11 @@ document.getElementById("logout").addEventListener("click", () => {
 });
 
 keyPanel({
-  onKey: async () => {
+  onKey: async (key) => {
+    remember(key);
     show(message, "");
     await loadContracts();
+    document.dispatchEvent(new CustomEvent("notary:logged-in"));
   },
   onError: fail,
 });
