@@ -26,6 +26,7 @@ __all__ = [
     "NotFound",
     "NotReady",
     "NotaryError",
+    "RateLimited",
     "TimestampUnavailable",
     "TooLarge",
     "Unauthenticated",
@@ -98,3 +99,13 @@ class TimestampUnavailable(NotaryError):
     """No timestamp authority answered; the work waits and is retried."""
 
     code = "timestamp_unavailable"
+
+
+class RateLimited(NotaryError):
+    """Too many requests of a kind from one client; ``retry_after`` says when to ask again (seconds)."""
+
+    code = "rate_limited"
+
+    def __init__(self, message: str, *, retry_after: int, details: dict[str, Any] | None = None) -> None:
+        super().__init__(message, details=details)
+        self.retry_after = retry_after

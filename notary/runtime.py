@@ -23,6 +23,7 @@ from notary.services.clock import Clock, system_clock
 from notary.services.evidence.bundles import EvidenceBundles
 from notary.services.filing.service import FilingService
 from notary.services.health import Health
+from notary.services.rate_limits import RateLimits, rules_from
 from notary.services.tlog.checkpoints import Checkpointer
 from notary.services.tlog.public import PublishedTrust
 from notary.services.tlog.sequencer import Sequencer
@@ -34,6 +35,7 @@ from notary.signing.tsa import EmbeddedTSA
 from notary.signing.tsa_client import TimestampClient, build_authorities, self_check
 from notary.storage.blobs import BlobStore, make_blob_store
 from notary.storage.db import Database
+from notary.storage.rate_counters import counter_storage
 from notary.storage.tree import TreeSink
 
 if TYPE_CHECKING:
@@ -87,6 +89,12 @@ class Runtime:
         self.health = Health(self.db)
         self.certificates: CertificateService | None = self._certificates() if web else None
         self.checks = DocumentChecks(self.db, clock)
+        self.rate_limits: RateLimits | None = (
+            RateLimits(counter_storage(settings.effective_rate_limit_storage), rules_from(settings))
+            if web
+            else None
+        )
+        """Requests counted per client, in counters every web process shares (web runtimes only)."""
         self.reads = ContractReads(self.db, self.blobs, clock, self.bundles, self.certificates)
         self._report_signer: CertificateSigner | None = None
 

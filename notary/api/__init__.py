@@ -6,7 +6,18 @@ import flask_smorest
 from flask import Flask
 
 from notary import __version__
-from notary.api import access, checks, contracts, errors, log, parties, system, timestamps, verification
+from notary.api import (
+    access,
+    checks,
+    contracts,
+    errors,
+    log,
+    parties,
+    system,
+    throttle,
+    timestamps,
+    verification,
+)
 from notary.api.schemas import ErrorSchema
 
 
@@ -36,4 +47,5 @@ def init_api(app: Flask) -> Api:
     ):
         api.register_blueprint(blueprint)
     errors.register(app)
+    throttle.init(app)
     return api

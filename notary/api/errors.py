@@ -46,6 +46,7 @@ _STATUS: dict[type[NotaryError], int] = {
     errors.Conflict: 409,
     errors.Gone: 410,
     errors.TooLarge: 413,
+    errors.RateLimited: 429,
     UnsupportedMediaType: 415,
     errors.Unprocessable: 422,
     VerificationError: 422,
