@@ -159,6 +159,7 @@ def _bad_bodies(platform: PlatformClient) -> list[tuple[str, str, dict[str, Any]
         ("POST", "/contracts", {"terms": "no"}),
         ("POST", "/cases", {"scope": 1}),
         ("GET", "/me/contracts?limit=-5", {}),
+        ("POST", "/me/check", {"document_sha256": 5}),
         ("GET", "/contracts/co_x/signing-payload?role=nobody", {}),
     ]
 
