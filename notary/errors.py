@@ -23,6 +23,7 @@ __all__ = [
     "Gone",
     "InvalidSignature",
     "MalformedInput",
+    "NoEvidence",
     "NotFound",
     "NotReady",
     "NotaryError",
@@ -75,6 +76,13 @@ class NotReady(Conflict):
     def __init__(self, message: str, *, retry_after: int = 1, details: dict[str, Any] | None = None) -> None:
         super().__init__(message, details=details)
         self.retry_after = retry_after
+
+
+class NoEvidence(Conflict):
+    """A contract that will never have evidence (declined or expired): a final answer, with no
+    ``Retry-After``; ``details.status`` names its state."""
+
+    code = "no_evidence"
 
 
 class Unprocessable(NotaryError):

@@ -69,7 +69,7 @@ def test_refusals(platform, investor, borrower, runtime, client):
         response = post(client, cid, body)
         assert response.status_code == status, (body, response.get_json())
         assert response.get_json()["error"]["code"] == code, body
-    assert post(client, "ct_unknown", sign_body(investor, filed, "investor")).status_code == 404
+    assert post(client, "ct_unknown", sign_body(investor, filed, "investor")).status_code == 422
     assert signature_count(runtime) == 0
 
 
@@ -144,8 +144,13 @@ def test_decline(platform, investor, borrower, runtime, client):
     # A signature over the signing payload is not a decline.
     wrong = post(client, cid, {**sign_body(borrower, filed, "borrower"), "reason": "no"}, "decline")
     assert wrong.get_json()["error"]["code"] == "bad_signature"
-    # The investor already signed: it cannot decline any more.
-    signed = post(client, cid, {"role": "investor", "signature": investor.sign_b64(payload)}, "decline")
+    # The investor already signed: it cannot decline any more (its own decline payload verifies,
+    # and only then is the state revealed; a signature over another's payload reveals nothing).
+    own = platform.get(f"/contracts/{cid}/signing-payload?role=investor&purpose=decline").get_json()
+    own_payload = base64.b64decode(own["payload_base64"])
+    other = post(client, cid, {"role": "investor", "signature": investor.sign_b64(payload)}, "decline")
+    assert other.get_json()["error"]["code"] == "bad_signature"
+    signed = post(client, cid, {"role": "investor", "signature": investor.sign_b64(own_payload)}, "decline")
     assert signed.get_json()["error"]["code"] == "already_signed"
     response = post(
         client,

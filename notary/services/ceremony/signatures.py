@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
-from notary.errors import Conflict, NotaryError, NotFound, Unprocessable
+from notary.errors import Conflict, NotaryError, Unprocessable
 from notary.services.clock import Clock
 from notary.services.filing.service import AWAITING, signing_payload
 from notary.services.text import check_text
@@ -117,7 +117,7 @@ class Ceremony:
             known = _Rows.load(session, [contract_id], with_acts=False)
             contract = known.contracts.get(contract_id)
             if contract is None:
-                raise NotFound("no such contract")
+                raise unverified(act)  # the same answer as a signature that does not verify
             try:
                 verified = self._verify(session, contract, known.party(contract, act), act, signature)
             except NotaryError as exc:
@@ -168,7 +168,7 @@ class Ceremony:
                 try:
                     contract = rows.contracts.get(contract_id)
                     if contract is None:
-                        raise NotFound("no such contract")
+                        raise unverified(act)
                     outcomes[index] = self._apply(
                         session, rows, contract, act, signature, submitted_sha256, now, verified.get(index)
                     )
@@ -191,6 +191,10 @@ class Ceremony:
         acts are updated here). ``verified`` is the outcome of an earlier verification (None:
         verify now).
         """
+        # The signature first: until it verifies, nothing of the contract is revealed (whether
+        # it exists, who signed, its state), so an outsider learns nothing by posting to it.
+        if isinstance(verified, NotaryError):
+            raise verified
         acts = rows.acts
         existing = acts.get((contract.id, act.role))
         if existing is not None:
@@ -202,8 +206,6 @@ class Ceremony:
         if status != AWAITING:
             raise ContractNotOpen(f"the contract is {status}", details={"status": status})
         party = rows.party(contract, act)
-        if isinstance(verified, NotaryError):
-            raise verified
         stored = verified if verified is not None else self._verify(session, contract, party, act, signature)
         row = Signature(
             contract_id=contract.id,
@@ -253,9 +255,17 @@ class Ceremony:
                     raise WrongRole(
                         f"this is the {other_role}'s signature, posted as the {act.role}'s"
                     ) from exc
-            raise BadSignature(
-                f"the signature does not verify with the {act.role}'s enrolled key over this contract's payload"
-            ) from exc
+            raise unverified(act) from exc
+
+
+def unverified(act: Act) -> BadSignature:
+    """The one answer to a signature that does not verify and to one posted to a contract that
+    does not exist (round2-notes: the signature route reveals nothing before it verifies)."""
+    what = "decline" if act.purpose == payloads.PURPOSE_DECLINE else "signature"
+    return BadSignature(
+        f"this {what} does not verify with the {act.role}'s enrolled key over the payload of a "
+        "contract with this id (check the contract id, the role and the key)"
+    )
 
 
 def _decode(act: Act) -> tuple[bytes, str]:
