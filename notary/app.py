@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from notary.config import Settings
 from notary.runtime import Runtime
@@ -30,6 +31,11 @@ def create_app(test_config: Mapping[str, Any] | None = None, *, runtime: Runtime
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.extensions["notary"] = rt
+    if rt.settings.trusted_proxies:
+        # Behind N reverse proxies, the client is the address the outermost one saw: the Nth
+        # from the right of X-Forwarded-For. Without proxies that header is anyone's to forge.
+        proxies = rt.settings.trusted_proxies
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)  # type: ignore[method-assign]
 
     from notary.api import init_api
     from notary.pages import init_pages

@@ -69,6 +69,16 @@ class Settings:
     report_notice_threshold: int = 10
     filing_silence_min: float = 3 * 86400.0
     transparency_cache: float = 60.0
+    rate_limit_storage: str = ""
+    rate_limit_login: str = "20/minute;200/hour"
+    rate_limit_failed_auth: str = "30/minute;300/hour"
+    rate_limit_verify: str = "30/minute"
+    rate_limit_signed_report: str = "10/minute"
+    rate_limit_enrolment: str = "1200/minute"
+    rate_limit_filing: str = "1200/minute"
+    rate_limit_signatures: str = "3000/minute"
+    rate_limit_default: str = "3000/minute"
+    trusted_proxies: int = 0
 
     @property
     def key_dir(self) -> Path:
@@ -84,6 +94,12 @@ class Settings:
     def effective_database_url(self) -> str:
         """The database URL, defaulting to SQLite in the instance folder."""
         return self.database_url or f"sqlite:///{self.instance_path / 'notary.db'}"
+
+    @property
+    def effective_rate_limit_storage(self) -> str:
+        """Where the rate limits' counters are shared between processes: a SQLite file of their
+        own in the instance folder unless set (``redis://``, ``redis+unix://``, ``sqlite:///``)."""
+        return self.rate_limit_storage or f"sqlite:///{self.instance_path / 'ratelimits.sqlite'}"
 
     @property
     def effective_log_origin(self) -> str:
@@ -142,6 +158,15 @@ def _coerce(name: str, value: Any) -> Any:
             if number < 0:
                 raise ConfigError(f"{name}: must be 0 or more")
             return number
+        if name.startswith("rate_limit_") and name != "rate_limit_storage":
+            return _rate_limit(name, value)
+        if name == "rate_limit_storage":
+            return _rate_limit_storage(str(value))
+        if name == "trusted_proxies":
+            number = int(value)
+            if not 0 <= number <= 10:
+                raise ConfigError(f"{name}: 0 (no reverse proxy) to 10")
+            return number
         if name == "witnesses":
             return value if isinstance(value, str) else json.dumps(value)
         if name == "witness_k":
@@ -189,3 +214,31 @@ def _coerce(name: str, value: Any) -> Any:
         if isinstance(exc, ConfigError):
             raise
         raise ConfigError(f"{name}: {value!r} is not valid ({exc})") from exc
+
+
+#: The storages a rate limit may be shared through (``memory://`` is not one: it is per process).
+RATE_LIMIT_SCHEMES = ("sqlite", "redis", "rediss", "redis+unix")
+
+
+def _rate_limit(name: str, value: Any) -> str:
+    """``off``, or limits in the `limits` notation: ``20/minute``, ``10 per second;200/hour``."""
+    from limits import parse_many
+
+    text = str(value).strip()
+    if text == "off":
+        return text
+    try:
+        parse_many(text)
+    except ValueError as exc:
+        raise ConfigError(f"{name}: {text!r} is not a limit (e.g. 20/minute;200/hour, or off)") from exc
+    return text
+
+
+def _rate_limit_storage(value: str) -> str:
+    scheme = urlsplit(value).scheme if value else ""
+    if value and scheme not in RATE_LIMIT_SCHEMES:
+        raise ConfigError(
+            "rate_limit_storage: sqlite:///PATH, redis://HOST:PORT/DB or redis+unix:///PATH "
+            "(counters must be shared by every process; memory is not)"
+        )
+    return value

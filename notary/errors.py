@@ -23,9 +23,11 @@ __all__ = [
     "Gone",
     "InvalidSignature",
     "MalformedInput",
+    "NoEvidence",
     "NotFound",
     "NotReady",
     "NotaryError",
+    "RateLimited",
     "TimestampUnavailable",
     "TooLarge",
     "Unauthenticated",
@@ -76,6 +78,13 @@ class NotReady(Conflict):
         self.retry_after = retry_after
 
 
+class NoEvidence(Conflict):
+    """A contract that will never have evidence (declined or expired): a final answer, with no
+    ``Retry-After``; ``details.status`` names its state."""
+
+    code = "no_evidence"
+
+
 class Unprocessable(NotaryError):
     """Well-formed input that the rules refuse (a validation error, an unknown party, ...)."""
 
@@ -98,3 +107,13 @@ class TimestampUnavailable(NotaryError):
     """No timestamp authority answered; the work waits and is retried."""
 
     code = "timestamp_unavailable"
+
+
+class RateLimited(NotaryError):
+    """Too many requests of a kind from one client; ``retry_after`` says when to ask again (seconds)."""
+
+    code = "rate_limited"
+
+    def __init__(self, message: str, *, retry_after: int, details: dict[str, Any] | None = None) -> None:
+        super().__init__(message, details=details)
+        self.retry_after = retry_after

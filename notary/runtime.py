@@ -26,6 +26,7 @@ from notary.services.health import Health
 from notary.services.reports.ledger import ReportLedger
 from notary.services.reports.lodging import ReportDesk
 from notary.services.reports.reads import ReportReads
+from notary.services.rate_limits import RateLimits, rules_from
 from notary.services.tlog.checkpoints import Checkpointer
 from notary.services.tlog.public import PublishedTrust
 from notary.services.tlog.sequencer import Sequencer
@@ -39,6 +40,7 @@ from notary.signing.tsa import EmbeddedTSA
 from notary.signing.tsa_client import TimestampClient, build_authorities, self_check
 from notary.storage.blobs import BlobStore, make_blob_store
 from notary.storage.db import Database
+from notary.storage.rate_counters import counter_storage
 from notary.storage.tree import TreeSink
 
 if TYPE_CHECKING:
@@ -105,6 +107,12 @@ class Runtime:
         self.report_ledger = ReportLedger(self.db, clock, self.sequencer.sinks)
         self.report_reads = ReportReads(self.db, self.blobs, clock)
         self.transparency = Transparency(self.db, clock, settings)
+        self.rate_limits: RateLimits | None = (
+            RateLimits(counter_storage(settings.effective_rate_limit_storage), rules_from(settings))
+            if web
+            else None
+        )
+        """Requests counted per client, in counters every web process shares (web runtimes only)."""
         self.reads = ContractReads(self.db, self.blobs, clock, self.bundles, self.certificates)
         self._report_signer: CertificateSigner | None = None
 

@@ -8,6 +8,7 @@ from flask import Flask
 from notary import __version__
 from notary.api import (
     access,
+    bodies,
     checks,
     contracts,
     errors,
@@ -15,6 +16,7 @@ from notary.api import (
     parties,
     reports,
     system,
+    throttle,
     timestamps,
     transparency,
     verification,
@@ -50,4 +52,6 @@ def init_api(app: Flask) -> Api:
     ):
         api.register_blueprint(blueprint)
     errors.register(app)
+    throttle.init(app)
+    bodies.init(app)
     return api

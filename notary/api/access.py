@@ -18,7 +18,7 @@ from notary.api.access_schemas import (
     TokenRequestSchema,
     TokenSchema,
 )
-from notary.api.common import Blueprint, caller_of, json_response, runtime
+from notary.api.common import Blueprint, authenticated, caller_of, json_response, runtime
 from notary.api.schemas import ErrorSchema
 from notary.services import auth
 from notary.services.access import cases, key_holders
@@ -56,6 +56,7 @@ def token(body: dict[str, Any]) -> Response:
 
 
 @blp.route("/me/contracts", methods=["GET"])
+@authenticated(auth.PARTY)
 @blp.arguments(MyContractsQuerySchema, location="query")
 @blp.alt_response(200, schema=MyContractsSchema, description="one page, by contract id")
 def my_contracts(query: dict[str, Any]) -> Response:
@@ -70,6 +71,7 @@ def my_contracts(query: dict[str, Any]) -> Response:
 
 
 @blp.route("/cases", methods=["POST"])
+@authenticated(auth.INVESTIGATOR)
 @blp.arguments(CaseRequestSchema)
 @blp.alt_response(201, schema=CaseCreatedSchema, description="opened, awaiting an operator's approval")
 @blp.alt_response(422, schema=ErrorSchema, description="validation_failed or bad_id_number")
@@ -92,6 +94,7 @@ def open_case(body: dict[str, Any]) -> Response:
 
 
 @blp.route("/cases", methods=["GET"])
+@authenticated(auth.INVESTIGATOR)
 @blp.alt_response(200, description="{cases: [case as GET /cases/{id}]}, newest first")
 def list_cases() -> Response:
     """The investigator's own cases, newest first, with their status."""
@@ -101,6 +104,7 @@ def list_cases() -> Response:
 
 
 @blp.route("/cases/<case_id>/contracts", methods=["GET"])
+@authenticated(auth.INVESTIGATOR)
 @blp.alt_response(200, description="{case_id, in_scope, sealed, contracts: [...], next_cursor}")
 @blp.alt_response(403, schema=ErrorSchema, description="forbidden: the case is not approved yet")
 @blp.alt_response(404, schema=ErrorSchema, description="not_found (also another investigator's case)")
@@ -132,6 +136,7 @@ TICKET_LIFETIME = 60
 
 
 @blp.route("/cases/<case_id>/export/ticket", methods=["POST"])
+@authenticated(auth.INVESTIGATOR)
 @blp.alt_response(201, description="{ticket, expires_at, url}: a single-use download ticket, valid 60 s")
 @blp.alt_response(403, schema=ErrorSchema, description="forbidden: the case is not approved yet")
 @blp.alt_response(404, schema=ErrorSchema, description="not_found (also another investigator's case)")
@@ -154,6 +159,7 @@ def export_ticket(case_id: str) -> Response:
 
 
 @blp.route("/cases/<case_id>", methods=["GET"])
+@authenticated(auth.INVESTIGATOR)
 @blp.alt_response(200, schema=CaseSchema, description="the case")
 @blp.alt_response(404, schema=ErrorSchema, description="not_found (also another investigator's case)")
 def get_case(case_id: str) -> Response:
@@ -166,6 +172,7 @@ def get_case(case_id: str) -> Response:
 
 
 @blp.route("/cases/<case_id>/export", methods=["GET"])
+@authenticated(auth.INVESTIGATOR, ticket=True)
 @blp.alt_response(
     200, description="application/zip, streamed: the case export (notary-export/1, docs/export.md)"
 )

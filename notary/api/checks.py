@@ -8,7 +8,7 @@ import marshmallow as ma
 from flask import Response
 from marshmallow import fields, validate
 
-from notary.api.common import Blueprint, caller_of, json_response, runtime
+from notary.api.common import Blueprint, authenticated, caller_of, json_response, runtime
 from notary.api.schemas import ErrorSchema
 from notary.services import auth
 
@@ -61,6 +61,7 @@ class CheckAnswerSchema(ma.Schema):
 
 
 @blp.route("/me/check", methods=["POST"])
+@authenticated(auth.PARTY)
 @blp.arguments(CheckRequestSchema)
 @blp.alt_response(200, schema=CheckAnswerSchema, description="the answer, about your contracts only")
 @blp.alt_response(401, schema=ErrorSchema, description="unauthenticated: log in with your key first")

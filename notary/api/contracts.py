@@ -11,6 +11,7 @@ from flask import Request, Response, request
 from notary.api.batch_json import batch_items
 from notary.api.common import (
     Blueprint,
+    authenticated,
     json_response,
     named_case,
     platform_id,
@@ -40,8 +41,8 @@ from notary.api.schemas import (
     SigningPayloadQuerySchema,
     StatusSchema,
 )
-from notary.config import Settings
 from notary.errors import NotaryError, TooLarge
+from notary.services import auth
 from notary.services.access.contracts import Download
 from notary.services.ceremony.signatures import Act
 from notary.services.filing.service import Filed, Filing, payload_answer, served_type
@@ -74,11 +75,6 @@ _FILING_BODY = {
 }
 
 
-def _single_filing_limit(settings: Settings) -> int:
-    # A document in base64 inside JSON takes 4/3 of its size, plus room for the terms.
-    return settings.max_document_bytes * 4 // 3 + 1024 * 1024
-
-
 def _idempotency_key(req: Request) -> str | None:
     key = req.headers.get("Idempotency-Key")
     if key is None:
@@ -108,7 +104,10 @@ def _filing_from_multipart(req: Request, idempotency_key: str | None, max_docume
         raise ValidationFailed("the document part is missing", details={"document": ["missing"]})
     document = upload.stream.read(max_document + 1)
     if len(document) > max_document:
-        raise TooLarge(f"the document is larger than {max_document} bytes")
+        raise TooLarge(
+            f"the document is larger than the document limit: at most {max_document} bytes",
+            details={"limit_bytes": max_document},
+        )
     terms_text = req.form.get("terms")
     if terms_text is None and "terms" in req.files:
         terms_text = req.files["terms"].stream.read(1024 * 1024).decode("utf-8", "replace")
@@ -120,6 +119,7 @@ def _filing_from_multipart(req: Request, idempotency_key: str | None, max_docume
 
 
 @blp.route("/contracts", methods=["POST"])
+@authenticated(auth.PLATFORM)
 @blp.doc(requestBody=_FILING_BODY)
 @blp.alt_response(201, schema=FiledSchema, description="filed")
 @blp.alt_response(200, schema=FiledSchema, description="a replay (Idempotent-Replayed: true)")
@@ -130,7 +130,6 @@ def file_contract() -> Response:
     """File a contract: the document and its terms. Idempotent by ``external_ref`` or ``Idempotency-Key``."""
     platform = platform_id()
     rt = runtime()
-    request.max_content_length = _single_filing_limit(rt.settings)
     key = _idempotency_key(request)
     if request.mimetype == "multipart/form-data":
         filing = _filing_from_multipart(request, key, rt.settings.max_document_bytes)
@@ -144,6 +143,7 @@ def file_contract() -> Response:
 
 
 @blp.route("/contracts/batch", methods=["POST"])
+@authenticated(auth.PLATFORM)
 @blp.doc(requestBody={"required": True, "content": {"application/json": {"schema": "BatchSchema"}}})
 @blp.alt_response(200, schema=BatchResultsSchema, description="one result per item, in order")
 def file_batch() -> Response:
@@ -227,6 +227,7 @@ _CASE_HEADER = {
 
 
 @blp.route("/contracts/<contract_id>", methods=["GET"])
+@authenticated()
 @blp.doc(**_CASE_HEADER)
 @blp.alt_response(200, schema=ContractSchema, description="the contract")
 @blp.alt_response(
@@ -239,6 +240,7 @@ def get_contract(contract_id: str) -> Response:
 
 
 @blp.route("/contracts/<contract_id>/signing-payload", methods=["GET"])
+@authenticated()
 @blp.doc(**_CASE_HEADER)
 @blp.arguments(SigningPayloadQuerySchema, location="query")
 @blp.alt_response(
@@ -263,6 +265,7 @@ def get_signing_payload(query: dict[str, Any], contract_id: str) -> Response:
 
 
 @blp.route("/contracts/<contract_id>/document", methods=["GET"])
+@authenticated()
 @blp.doc(**_CASE_HEADER)
 @blp.alt_response(200, description="the document, byte for byte as filed")
 def get_document(contract_id: str) -> Response:
@@ -276,6 +279,7 @@ def get_document(contract_id: str) -> Response:
 
 
 @blp.route("/contracts/<contract_id>/evidence", methods=["GET"])
+@authenticated()
 @blp.doc(**_CASE_HEADER)
 @blp.alt_response(
     200, description="application/zip: the evidence bundle (notary-evidence/1, docs/evidence-format.md)"
@@ -288,6 +292,7 @@ def get_evidence(contract_id: str) -> Response:
 
 
 @blp.route("/contracts/<contract_id>/certificate", methods=["GET"])
+@authenticated()
 @blp.doc(**_CASE_HEADER)
 @blp.alt_response(
     200, description="application/pdf: the signed evidence certificate, the same bytes every time"

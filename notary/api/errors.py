@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Flask, Response, jsonify
+from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from notary import errors
@@ -46,6 +46,7 @@ _STATUS: dict[type[NotaryError], int] = {
     errors.Conflict: 409,
     errors.Gone: 410,
     errors.TooLarge: 413,
+    errors.RateLimited: 429,
     UnsupportedMediaType: 415,
     errors.Unprocessable: 422,
     VerificationError: 422,
@@ -99,6 +100,10 @@ def handle_http_exception(error: HTTPException) -> Response:
     status = error.code or 500
     if status >= 500:
         return error_response(status, "internal_error", "the service failed; the error has been logged")
+    if status == 413:  # Werkzeug cut a body off as it was read: name the limit it went over
+        limit = request.max_content_length
+        message = f"the request body is larger than this endpoint takes: at most {limit} bytes"
+        return error_response(413, "too_large", message, {"limit_bytes": limit} if limit else None)
     data = getattr(error, "data", None) or {}
     details = data.get("messages") or data.get("errors")
     code = _HTTP_CODES.get(status, "bad_request")

@@ -6,8 +6,9 @@ from typing import Any
 
 from flask import Response
 
-from notary.api.common import Blueprint, json_response, platform_id, runtime
+from notary.api.common import Blueprint, authenticated, json_response, platform_id, runtime
 from notary.api.schemas import EnrolmentSchema, ErrorSchema, PartySchema
+from notary.services import auth
 from notary.services.ceremony import parties
 from notary.services.clock import stamp
 
@@ -15,6 +16,7 @@ blp = Blueprint("parties", __name__, url_prefix="/api/v1", description="Enrollin
 
 
 @blp.route("/parties", methods=["POST"])
+@authenticated(auth.PLATFORM)
 @blp.arguments(EnrolmentSchema)
 @blp.alt_response(201, schema=PartySchema, description="enrolled")
 @blp.alt_response(200, schema=PartySchema, description="this identity and key were already enrolled here")

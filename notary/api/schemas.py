@@ -128,6 +128,10 @@ class ContractSchema(ma.Schema):
     received_at = fields.String()
     sign_by = fields.String()
     signatures = fields.Dict(keys=fields.String(), values=fields.Nested(SignatureInfoSchema))
+    awaiting = fields.List(
+        fields.String(validate=validate.OneOf(ROLES)),
+        metadata={"description": "while awaiting_signatures: the roles whose signature is missing"},
+    )
     declined = fields.Dict()
     evidence = fields.Nested(EvidenceProgressSchema, allow_none=True)
 

@@ -6,8 +6,6 @@ from flask import Response, request
 
 from notary.api.common import Blueprint, runtime
 from notary.api.errors import UnsupportedMediaType
-from notary.errors import TooLarge
-from notary.signing.tsa import MAX_REQUEST_BYTES
 
 blp = Blueprint("timestamps", __name__, url_prefix="/api/v1", description="The embedded timestamp authority")
 
@@ -33,8 +31,5 @@ def post_timestamp_query() -> Response:
     """
     if request.mimetype != "application/timestamp-query":
         raise UnsupportedMediaType("send an application/timestamp-query")
-    request.max_content_length = MAX_REQUEST_BYTES
-    if request.content_length is not None and request.content_length > MAX_REQUEST_BYTES:
-        raise TooLarge(f"a timestamp query is at most {MAX_REQUEST_BYTES} bytes")
     answer = runtime().embedded_tsa.respond(request.get_data())
     return Response(answer, mimetype="application/timestamp-reply")

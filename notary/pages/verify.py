@@ -18,10 +18,11 @@ from flask import Blueprint, Response, jsonify, render_template, request
 from werkzeug.datastructures import FileStorage
 
 from notary import __version__
+from notary.errors import RateLimited
 from notary.pages import report_view
 from notary.pages.common import HEX64, personal, runtime
-from notary.pages.throttle import RateLimited, SlidingWindow
 from notary.services.evidence.verification_report import ReportFacts, signed_report
+from notary.services.rate_limits import SIGNED_REPORT, VERIFY, address_key
 from notary.signing.keystore import KeysUnusable
 from notary.verify.archive import MalformedBundle
 from notary.verify.canonical import canonical_json
@@ -32,8 +33,14 @@ from notary.verify.trust import TrustFile
 
 blp = Blueprint("verify", __name__)
 
-#: Signed reports per client address: each costs a signature and a timestamp.
-SIGNED_REPORTS = SlidingWindow(limit=10, window=60.0)
+
+def count(rule: str) -> None:
+    """Count a costly request against its client address (``NOTARY_RATE_LIMIT_<RULE>``), in the
+    counters every process shares; raises ``rate_limited``."""
+    limits = runtime().rate_limits
+    if limits is None:
+        raise RuntimeError("rate limits are counted by a web runtime (Runtime(..., web=True))")
+    limits.hit(rule, address_key(request.remote_addr))
 
 
 class Unusable(Exception):
@@ -59,15 +66,21 @@ def report() -> Response:
     with ``X-Notary-Fragment``), a whole page when the form was posted without script."""
     fragment = request.headers.get("X-Notary-Fragment") == "1"
     expected = request.form.get("expected_record", "").lower() or None
+    retry_after = None
     try:
+        count(VERIFY)
         view = verify_upload(
             request.files.get("bundle"), request.form.get("document_sha256"), request.files.get("trust")
         )
         status = 200
     except Unusable as exc:
         view, status = {"problem": exc.problem}, 422
+    except RateLimited as exc:
+        view, status, retry_after = {"problem": "rate_limited"}, 429, exc.retry_after
     template = "pages/_report.html" if fragment else "pages/verify.html"
     answer = Response(render_template(template, view=view, expected_record=expected), status=status)
+    if retry_after is not None:
+        answer.headers["Retry-After"] = str(retry_after)
     return personal(answer)
 
 
@@ -75,12 +88,7 @@ def report() -> Response:
 def signed_pdf() -> Response:
     """The signed PDF verification report (验证报告) of a bundle: the bundle is verified again
     here (the service signs only what it checked itself), rate-limited per client address."""
-    try:
-        SIGNED_REPORTS.hit(request.remote_addr or "unknown")
-    except RateLimited as exc:
-        answer = jsonify({"error": {"code": exc.code, "message": exc.message}})
-        answer.status_code, answer.headers["Retry-After"] = 429, str(exc.retry_after)
-        return answer
+    count(SIGNED_REPORT)  # rate_limited: 429 in the error format, with Retry-After
     try:
         upload = read_upload(
             request.files.get("bundle"), request.form.get("document_sha256"), request.files.get("trust")

@@ -35,7 +35,8 @@ def test_bundle_verifies_with_the_published_trust(platform, investor, borrower, 
     early = platform.get(f"/contracts/{cid}/evidence")
     assert early.status_code == 409
     assert early.get_json()["error"]["code"] == "evidence_not_ready"
-    assert early.headers["Retry-After"] == "1"
+    assert early.headers["Retry-After"] == "60"  # awaiting both signatures: people take minutes
+    assert early.get_json()["error"]["details"]["awaiting"] == ["investor", "borrower"]
     for role, person in (("investor", investor), ("borrower", borrower)):
         client.post(f"/api/v1/contracts/{cid}/signatures", json=sign_body(person, filed, role))
     runtime.sequencer.seal_pending()

@@ -13,6 +13,7 @@ import pytest
 
 from notary.verify.canonical import canonical_json, parse_json
 from tests.conftest import sign_body
+from tests.support.limits import limited_client
 
 
 def ready_contract(platform: Any, investor: Any, borrower: Any, runtime: Any, client: Any) -> dict[str, Any]:
@@ -166,19 +167,17 @@ def test_a_report_cannot_be_made_to_sign_uploaded_words(client: Any, bundle: Any
     assert "COURT-ORDER" not in text
 
 
-def test_signed_reports_are_rate_limited(client: Any, monkeypatch: Any) -> None:
-    from notary.pages import verify
-    from notary.pages.throttle import SlidingWindow
-
-    monkeypatch.setattr(verify, "SIGNED_REPORTS", SlidingWindow(limit=2, window=60))
-    answers = [
-        client.post(
-            "/verify/report.pdf",
-            data={"bundle": (io.BytesIO(b"x"), "x.zip")},
-            content_type="multipart/form-data",
-        )
-        for _ in range(3)
-    ]
+def test_signed_reports_are_rate_limited(settings: Any, clock: Any) -> None:
+    """Through the counters every process shares (NOTARY_RATE_LIMIT_SIGNED_REPORT)."""
+    with limited_client(settings, clock, rate_limit_signed_report="2/minute") as client:
+        answers = [
+            client.post(
+                "/verify/report.pdf",
+                data={"bundle": (io.BytesIO(b"x"), "x.zip")},
+                content_type="multipart/form-data",
+            )
+            for _ in range(3)
+        ]
     assert [a.status_code for a in answers] == [400, 400, 429]
     assert answers[2].get_json()["error"]["code"] == "rate_limited"
     assert int(answers[2].headers["Retry-After"]) >= 1

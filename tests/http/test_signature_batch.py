@@ -62,7 +62,7 @@ def test_refusals_are_per_item_and_store_nothing(platform, investor, borrower, r
     assert codes == [
         (422, "bad_signature"),
         (422, "wrong_role"),
-        (422, "bad_signature"),
+        (422, "bad_signature"),  # an unknown contract: the answer of a signature that does not verify
         (422, "validation_failed"),
         (422, "validation_failed"),
         (422, "validation_failed"),

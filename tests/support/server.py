@@ -12,6 +12,9 @@ import time
 import urllib.request
 from pathlib import Path
 
+#: Seconds a service may take to answer its health check after ``notary serve`` starts.
+START_TIMEOUT = 120
+
 
 def free_port() -> int:
     with socket.socket() as sock:
@@ -55,16 +58,20 @@ class Service:
             env=self.env,
             start_new_session=True,
         )
-        deadline = time.monotonic() + 30
+        # Generous: eight engineers share two cores, and a loaded machine once took over 30 s to
+        # start gunicorn. A process that exits fails at once instead of waiting out the deadline.
+        deadline = time.monotonic() + START_TIMEOUT
         while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"the service exited at start (status {self.process.returncode})")
             try:
-                with urllib.request.urlopen(self.base + "/healthz", timeout=2) as response:
+                with urllib.request.urlopen(self.base + "/healthz", timeout=5) as response:
                     if response.status == 200:
                         return self
             except OSError:
-                time.sleep(0.1)
+                time.sleep(0.2)
         self.__exit__()
-        raise RuntimeError("the service did not come up")
+        raise RuntimeError(f"the service did not come up in {START_TIMEOUT} s")
 
     def add_platform(self, name: str = "Example Lending") -> dict[str, str]:
         return json.loads(notary(["platform", "add", name, "--json"], self.env))

@@ -10,15 +10,15 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from notary.errors import NotFound
+from notary.errors import NoEvidence, NotFound, NotReady
 from notary.services.access import cases
 from notary.services.access.key_holders import verified_lookup
 from notary.services.audit import trail as audit
 from notary.services.auth import INVESTIGATOR, PARTY, PLATFORM, Principal
-from notary.services.ceremony.signatures import effective_status
+from notary.services.ceremony.signatures import DECLINED, EXPIRED, SIGNED, effective_status
 from notary.services.clock import Clock, stamp
 from notary.services.evidence.bundles import EvidenceBundles
-from notary.services.filing.service import signing_payload
+from notary.services.filing.service import AWAITING, signing_payload
 from notary.services.tlog.public import evidence_progress
 from notary.services.tlog.record_facts import mask_name
 from notary.storage.blobs import BlobStore
@@ -162,6 +162,8 @@ def contract_view(session: Session, contract: Contract, *, now: str) -> dict[str
         },
         "evidence": evidence_progress(session, contract),
     }
+    if view["status"] == AWAITING:
+        view["awaiting"] = [role for role in payloads.ROLES if role not in view["signatures"]]
     declines = [act for act in acts if act.purpose == payloads.PURPOSE_DECLINE]
     if declines:
         view["declined"] = {
@@ -170,6 +172,44 @@ def contract_view(session: Session, contract: Contract, *, now: str) -> dict[str
             "reason": contract.decline_reason,
         }
     return view
+
+
+#: How long to wait before asking again while a party has still to sign: people take minutes
+#: or days, so a client that obeys it does not poll every second.
+AWAITING_RETRY_AFTER = 60
+
+
+def ensure_sealable(session: Session, contract: Contract, *, now: str) -> None:
+    """Before evidence is sought: raise ``no_evidence`` (final, no ``Retry-After``) for a
+    declined or expired contract, and ``evidence_not_ready`` naming whose signature is missing
+    (``details.awaiting``) for one still awaiting signatures, or that it is being sealed."""
+    status = effective_status(contract, now)
+    if status in {DECLINED, EXPIRED}:
+        raise NoEvidence(
+            f"this contract was {status}: it will never be sealed, so it has no evidence",
+            details={"status": status},
+        )
+    if status == AWAITING:
+        signed = set(
+            session.execute(
+                select(Signature.role).where(
+                    Signature.contract_id == contract.id, Signature.purpose == payloads.PURPOSE_SIGN
+                )
+            ).scalars()
+        )
+        awaiting = [role for role in payloads.ROLES if role not in signed]
+        raise NotReady(
+            f"the contract is awaiting the {' and the '.join(awaiting)}'s signature; its evidence "
+            "is made once both have signed",
+            retry_after=AWAITING_RETRY_AFTER,
+            details={"status": status, "awaiting": awaiting},
+        )
+    if status == SIGNED:
+        raise NotReady(
+            "both parties have signed; the contract is being sealed into the log",
+            retry_after=1,
+            details={"status": status},
+        )
 
 
 @dataclass(frozen=True)
@@ -265,9 +305,11 @@ class ContractReads:
         return Download(access.contract, data, hashlib.sha256(data).hexdigest())
 
     def evidence(self, principal: Principal, contract_id: str, *, case_id: str | None = None) -> Download:
-        """The evidence bundle; raises ``evidence_not_ready`` (and records nothing) before it is."""
+        """The evidence bundle; raises ``evidence_not_ready`` (and records nothing) before it is,
+        ``no_evidence`` for a contract that will never have any (:func:`ensure_sealable`)."""
         with self.db.read() as session:
             access = read_access(session, principal, contract_id, case_id=case_id)
+            ensure_sealable(session, access.contract, now=stamp(self.clock))
             bundle = self.bundles.bundle(session, access.contract)
         record_read(self.db, principal, access, "evidence.read", at=stamp(self.clock))
         return Download(access.contract, bundle, hashlib.sha256(bundle).hexdigest())
@@ -279,6 +321,7 @@ class ContractReads:
             raise RuntimeError("certificates are made by a web runtime (Runtime(..., web=True))")
         with self.db.read() as session:
             access = read_access(session, principal, contract_id, case_id=case_id)
+            ensure_sealable(session, access.contract, now=stamp(self.clock))
         pdf, sha256 = self.certificates.certificate(access.contract.id)
         record_read(self.db, principal, access, "certificate.read", at=stamp(self.clock))
         return Download(access.contract, pdf, sha256)

@@ -145,7 +145,11 @@ class FilingService:
         if not filing.document:
             raise EmptyDocument("the document is empty")
         if len(filing.document) > self.settings.max_document_bytes:
-            raise TooLarge(f"the document is larger than {self.settings.max_document_bytes} bytes")
+            limit = self.settings.max_document_bytes
+            raise TooLarge(
+                f"the document is larger than the document limit: at most {limit} bytes",
+                details={"limit_bytes": limit},
+            )
         media_type = filing.media_type.strip().lower() if isinstance(filing.media_type, str) else ""
         if not _MEDIA_TYPE.fullmatch(media_type):
             raise Unprocessable(
