@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from enum import StrEnum
 from types import MappingProxyType
 from typing import Any
 
@@ -24,6 +25,7 @@ __all__ = [
     "REPORT_FORMAT",
     "TRUST_FILE",
     "Check",
+    "CheckStatus",
     "LogPosition",
     "PartySummary",
     "SigningTime",
@@ -34,8 +36,16 @@ __all__ = [
 
 REPORT_FORMAT = "notary-verification/1"
 
-PASSED, FAILED, NOT_RUN = "passed", "failed", "not_run"
-_STATUSES = (PASSED, FAILED, NOT_RUN)
+
+class CheckStatus(StrEnum):
+    """A check's outcome: it ran and passed, ran and failed, or waited on one that did not pass."""
+
+    PASSED = "passed"
+    FAILED = "failed"
+    NOT_RUN = "not_run"
+
+
+PASSED, FAILED, NOT_RUN = CheckStatus.PASSED, CheckStatus.FAILED, CheckStatus.NOT_RUN
 
 #: The keys that anchored the checks came from a trust file the verifier chose (``--trust``).
 TRUST_FILE = "trust_file"
@@ -83,14 +93,15 @@ class Check:
     error of a failed check (a :class:`~notary.verify.errors.NotaryError` code)."""
 
     name: str
-    status: str
+    status: CheckStatus
     reason: str
     details: Mapping[str, Any] = field(default_factory=dict)
     code: str | None = None
 
     def __post_init__(self) -> None:
-        if self.status not in _STATUSES:
+        if self.status not in tuple(CheckStatus):
             raise ValueError(f"unknown check status {self.status!r}")
+        object.__setattr__(self, "status", CheckStatus(self.status))
         object.__setattr__(self, "details", MappingProxyType(_plain(dict(self.details))))
 
     @property

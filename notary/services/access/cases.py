@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import ColumnElement, func, or_, select, update
@@ -30,7 +31,15 @@ from notary.storage.access_models import Case, Investigator
 from notary.storage.ids import CASE, INVESTIGATOR, new_id
 from notary.storage.models import ApiToken, Contract, LogLeaf, Party, Platform
 
-PENDING, APPROVED = "pending", "approved"
+
+class CaseStatus(StrEnum):
+    """A case waits for an operator's approval; only an approved case opens anything."""
+
+    PENDING = "pending"
+    APPROVED = "approved"
+
+
+PENDING, APPROVED = CaseStatus.PENDING, CaseStatus.APPROVED
 PLATFORM_SCOPE, PARTY_SCOPE, PERSON_SCOPE = "platform", "party", "person"
 
 

@@ -38,6 +38,7 @@ from notary.storage.models import Contract
 from notary.verify.evidence.bundle import build_bundle
 from notary.verify.evidence.record import parse_time
 from notary.verify.export.manifest import (
+    EVIDENCE_PENDING,
     EXPORT_FORMAT,
     EXPORT_PURPOSE,
     MANIFEST,
@@ -53,8 +54,6 @@ from notary.verify.keys import key_fingerprint
 PAGE_SIZE = 500
 """Contracts read per query round: large enough for ~10 queries to serve many bundles, small
 enough that a page's metadata (tokens, records, proofs) stays a few megabytes."""
-
-EVIDENCE_PENDING = "evidence_pending"
 
 
 @dataclass

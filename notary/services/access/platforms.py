@@ -12,6 +12,7 @@ from notary.services.audit import trail as audit
 from notary.services.text import check_text
 from notary.storage.ids import PLATFORM, new_id
 from notary.storage.models import Platform
+from notary.verify.vocabulary import PlatformStatus
 
 
 @dataclass(frozen=True)
@@ -26,7 +27,7 @@ def add_platform(session: Session, name: str, *, now: str, operator: str = audit
     name = check_text(name, field="name", printed=True).strip()
     if not name or len(name) > 200:
         raise Unprocessable("a platform needs a name of 1 to 200 characters")
-    platform = Platform(id=new_id(PLATFORM), name=name, status="active", created_at=now)
+    platform = Platform(id=new_id(PLATFORM), name=name, status=PlatformStatus.ACTIVE, created_at=now)
     session.add(platform)
     session.flush()
     token = auth.issue_token(session, kind=auth.PLATFORM, subject_id=platform.id, now=now)
@@ -52,7 +53,7 @@ def new_platform_token(
     platform = session.get(Platform, platform_id, with_for_update=True)
     if platform is None:
         raise NotFound(f"no platform {platform_id}")
-    if platform.status == "defunct":
+    if platform.status == PlatformStatus.DEFUNCT:
         raise auth.PlatformDefunct(f"platform {platform_id} is defunct: it gets no new tokens")
     revoked = (
         auth.revoke_tokens(session, kind=auth.PLATFORM, subject_id=platform_id, now=now)
@@ -80,8 +81,8 @@ def mark_defunct(session: Session, platform_id: str, *, now: str, operator: str 
     platform = session.get(Platform, platform_id, with_for_update=True)
     if platform is None:
         raise NotFound(f"no platform {platform_id}")
-    if platform.status != "defunct":
-        platform.status = "defunct"
+    if platform.status != PlatformStatus.DEFUNCT:
+        platform.status = PlatformStatus.DEFUNCT
         # Tokens are kept, not revoked: a defunct platform's token must answer 410
         # platform_defunct (not 401), so the caller learns why.
         platform.defunct_at = now

@@ -28,9 +28,10 @@ from notary.storage.models import Contract, Party
 from notary.verify import payloads
 from notary.verify.canonical import canonical_json, parse_json
 from notary.verify.encoding import b64encode
+from notary.verify.vocabulary import ContractStatus
 
 _MEDIA_TYPE = re.compile(r"^[a-z0-9][a-z0-9!#$&^_.+-]{0,126}/[a-z0-9][a-z0-9!#$&^_.+-]{0,126}$")
-AWAITING = "awaiting_signatures"
+AWAITING = ContractStatus.AWAITING_SIGNATURES
 
 
 class EmptyDocument(Unprocessable):

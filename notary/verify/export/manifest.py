@@ -32,6 +32,7 @@ from notary.verify.encoding import b64decode, b64encode
 from notary.verify.errors import MalformedInput
 from notary.verify.evidence.record import parse_time
 from notary.verify.keys import ECDSA_P256
+from notary.verify.vocabulary import ContractStatus
 
 __all__ = [
     "BUNDLES_PREFIX",
@@ -60,7 +61,14 @@ NOTARY_CHAIN = "keys/notary.pem"
 BUNDLES_PREFIX = "bundles/"
 #: Why a contract in scope is not in the export: its status, or ``evidence_pending`` for a
 #: sealed contract whose timestamps or first checkpoint are not complete yet.
-NOT_INCLUDED_STATUSES = ("awaiting_signatures", "signed", "evidence_pending", "expired", "declined")
+EVIDENCE_PENDING = "evidence_pending"
+NOT_INCLUDED_STATUSES = (
+    ContractStatus.AWAITING_SIGNATURES,
+    ContractStatus.SIGNED,
+    EVIDENCE_PENDING,
+    ContractStatus.EXPIRED,
+    ContractStatus.DECLINED,
+)
 
 _HEADER_FIELDS = frozenset(
     {"case", "exported_at", "exported_by", "format", "investigator", "purpose", "tool_version"}
