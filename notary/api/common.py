@@ -9,8 +9,8 @@ import marshmallow as ma
 from flask import Response, current_app, jsonify, request
 from webargs.flaskparser import FlaskParser
 
-from notary.api.errors import MalformedJson, UnsupportedMediaType, ValidationFailed
-from notary.errors import Forbidden
+from notary.api.errors import MalformedJson, UnsupportedMediaType
+from notary.errors import Forbidden, ValidationFailed
 from notary.runtime import Runtime
 from notary.services import auth
 from notary.services.clock import stamp

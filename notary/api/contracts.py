@@ -17,7 +17,7 @@ from notary.api.common import (
     runtime,
     strict_json,
 )
-from notary.api.errors import MalformedMultipart, UnsupportedMediaType, ValidationFailed, status_of
+from notary.api.errors import MalformedMultipart, UnsupportedMediaType, status_of
 from notary.api.schemas import (
     BatchResultsSchema,
     BatchSchema,
@@ -34,7 +34,7 @@ from notary.api.schemas import (
     StatusSchema,
 )
 from notary.config import Settings
-from notary.errors import NotaryError, TooLarge
+from notary.errors import NotaryError, TooLarge, ValidationFailed
 from notary.services.access.contracts import Download
 from notary.services.ceremony.signatures import Act
 from notary.services.filing.service import Filed, Filing, payload_answer

@@ -14,7 +14,6 @@ from flask import Flask, Response, jsonify
 from werkzeug.exceptions import HTTPException
 
 from notary import errors
-from notary.signing.keystore import KeysUnusable
 from notary.verify.errors import MalformedInput, NotaryError, VerificationError
 
 log = logging.getLogger(__name__)
@@ -32,10 +31,6 @@ class UnsupportedMediaType(NotaryError):
     code = "unsupported_media_type"
 
 
-class ValidationFailed(errors.Unprocessable):
-    code = "validation_failed"
-
-
 # Most specific first: the first class in an error's MRO found here gives its status.
 _STATUS: dict[type[NotaryError], int] = {
     MalformedInput: 400,
@@ -50,7 +45,6 @@ _STATUS: dict[type[NotaryError], int] = {
     errors.Unprocessable: 422,
     VerificationError: 422,
     errors.Unavailable: 503,
-    KeysUnusable: 503,
     errors.TimestampUnavailable: 503,
 }
 

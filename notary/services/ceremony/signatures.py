@@ -47,8 +47,9 @@ class WrongRole(Unprocessable):
     code = "wrong_role"
 
 
-class BadSignature(Unprocessable):
-    code = "bad_signature"
+class BadSignature(InvalidSignature):
+    """A posted signature that does not verify with the enrolled key (422, like every failed
+    verification)."""
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,7 @@ from typing import Any
 from notary.verify.canonical import canonical_json, parse_canonical_json
 from notary.verify.encoding import b64decode, b64encode
 from notary.verify.errors import MalformedInput
+from notary.verify.evidence.errors import MalformedManifest
 from notary.verify.evidence.record import parse_time
 from notary.verify.keys import ECDSA_P256
 from notary.verify.vocabulary import ContractStatus
@@ -85,10 +86,9 @@ _BUNDLE_PATH = re.compile(r"bundles/([A-Za-z0-9_-]{1,100})\.zip")
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 
 
-class MalformedExportManifest(MalformedInput):
-    """``manifest.json`` or ``manifest.sig`` is not the canonical JSON the format defines."""
-
-    code = "malformed_manifest"
+class MalformedExportManifest(MalformedManifest):
+    """``manifest.json`` or ``manifest.sig`` of an export is not the canonical JSON the format
+    defines (the same code as a bundle's malformed manifest)."""
 
 
 def bundle_path(contract_id: str) -> str:
