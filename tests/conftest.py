@@ -163,10 +163,10 @@ def contract_terms(first: Person, second: Person, **overrides: Any) -> dict[str,
 
 def make_platform(runtime: Runtime, client: Any, name: str = "Example Lending") -> PlatformClient:
     from notary.services.access.platforms import add_platform
-    from notary.services.clock import stamp
+    from notary.services.clock import now_text
 
     with runtime.db.write() as session:
-        new = add_platform(session, name, now=stamp(runtime.clock))
+        new = add_platform(session, name, now=now_text(runtime.clock))
     return PlatformClient(client, new.platform_id, new.token)
 
 

@@ -24,7 +24,7 @@ from notary.services import auth
 from notary.services.access import cases, key_holders
 from notary.services.access.login import Login
 from notary.services.audit import trail as audit
-from notary.services.clock import stamp
+from notary.services.clock import now_text
 from notary.verify.payloads import format_time
 
 blp = Blueprint(
@@ -64,7 +64,7 @@ def my_contracts(query: dict[str, Any]) -> Response:
     rt = runtime()
     with rt.db.read() as session:
         page = key_holders.contracts_of_key(
-            session, key_fingerprint, now=stamp(rt.clock), cursor=query.get("cursor"), limit=query["limit"]
+            session, key_fingerprint, now=now_text(rt.clock), cursor=query.get("cursor"), limit=query["limit"]
         )
     return json_response({"contracts": page.items, "next_cursor": page.next_cursor})
 
@@ -85,7 +85,7 @@ def open_case(body: dict[str, Any]) -> Response:
             case_number=body["case_number"],
             legal_basis=body["legal_basis"],
             scope=body["scope"],
-            now=stamp(rt.clock),
+            now=now_text(rt.clock),
         )
         answer = {"case_id": case.id, "status": case.status}
     return json_response(answer, 201)
@@ -109,7 +109,7 @@ def case_contracts(case_id: str) -> Response:
     the counts an export is measured against. Recorded in the audit trail (``case.contracts``)."""
     investigator_id = caller_of(auth.INVESTIGATOR)
     rt = runtime()
-    now = stamp(rt.clock)
+    now = now_text(rt.clock)
     with rt.db.read() as session:
         case = cases.own_case(session, case_id, investigator_id=investigator_id)
         listing = cases.contracts_in_scope(session, case, now=now, after=request.args.get("cursor") or None)
@@ -184,7 +184,7 @@ def export_case(case_id: str) -> Response:
     if ticket is not None and "Authorization" not in request.headers:
         with rt.db.write() as session:
             investigator_id = cases.redeem_export_ticket(
-                session, ticket, case_id=case_id, now=stamp(rt.clock)
+                session, ticket, case_id=case_id, now=now_text(rt.clock)
             )
     else:
         investigator_id = caller_of(auth.INVESTIGATOR)

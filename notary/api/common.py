@@ -13,7 +13,7 @@ from notary.api.errors import MalformedJson, UnsupportedMediaType
 from notary.errors import Forbidden, ValidationFailed
 from notary.runtime import Runtime
 from notary.services import auth
-from notary.services.clock import stamp
+from notary.services.clock import now_text
 from notary.verify.canonical import parse_json
 from notary.verify.errors import MalformedInput
 
@@ -64,7 +64,7 @@ def principal() -> auth.Principal:
     token = auth.bearer_token(request.headers.get("Authorization"))
     rt = runtime()
     with rt.db.read() as session:
-        return auth.authenticate(session, token, now=stamp(rt.clock))
+        return auth.authenticate(session, token, now=now_text(rt.clock))
 
 
 def caller_of(kind: str) -> str:

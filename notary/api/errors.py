@@ -16,7 +16,7 @@ from werkzeug.exceptions import HTTPException
 from notary import errors
 from notary.verify.errors import MalformedInput, NotaryError, VerificationError
 
-log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
 
 class MalformedJson(MalformedInput):
@@ -107,7 +107,7 @@ def handle_http_exception(error: HTTPException) -> Response:
 def handle_unexpected(error: Exception) -> Response:
     if isinstance(error, HTTPException):
         return handle_http_exception(error)
-    log.exception("unhandled error")
+    logger.exception("unhandled error")
     return error_response(500, "internal_error", "the service failed; the error has been logged")
 
 

@@ -36,7 +36,7 @@ def identity_verify(id_type: str, id_number: str, key_path: Path, operator: str,
     identity_assurance "verified".
     """
     from notary.services.access.key_holders import verification_answer, verify_identity
-    from notary.services.clock import stamp
+    from notary.services.clock import now_text
 
     pem = (key_path / "public.pem" if key_path.is_dir() else key_path).read_bytes()
     with runtime_scope() as rt, rt.db.write() as session:
@@ -47,7 +47,7 @@ def identity_verify(id_type: str, id_number: str, key_path: Path, operator: str,
             id_number=id_number,
             public_key_pem=pem,
             operator=operator,
-            now=stamp(rt.clock),
+            now=now_text(rt.clock),
         )
         answer = verification_answer(verified.verification) | {"created": verified.created}
     emit(
@@ -70,10 +70,10 @@ def investigator() -> None:
 def investigator_add(name: str, agency: str, operator: str, as_json: bool) -> None:
     """Create an investigator; prints its id and token (shown once)."""
     from notary.services.access.cases import add_investigator
-    from notary.services.clock import stamp
+    from notary.services.clock import now_text
 
     with runtime_scope() as rt, rt.db.write() as session:
-        new = add_investigator(session, name, agency=agency, operator=operator, now=stamp(rt.clock))
+        new = add_investigator(session, name, agency=agency, operator=operator, now=now_text(rt.clock))
     emit(
         as_json,
         {"investigator_id": new.investigator_id, "token": new.token},
@@ -88,10 +88,10 @@ def investigator_add(name: str, agency: str, operator: str, as_json: bool) -> No
 def investigator_revoke(investigator_id: str, operator: str, as_json: bool) -> None:
     """Revoke every token of an investigator at once (they left, or a token leaked)."""
     from notary.services.access.cases import revoke_investigator
-    from notary.services.clock import stamp
+    from notary.services.clock import now_text
 
     with runtime_scope() as rt, rt.db.write() as session:
-        revoked = revoke_investigator(session, investigator_id, operator=operator, now=stamp(rt.clock))
+        revoked = revoke_investigator(session, investigator_id, operator=operator, now=now_text(rt.clock))
     emit(
         as_json,
         {"investigator_id": investigator_id, "tokens_revoked": revoked},
@@ -106,10 +106,10 @@ def investigator_revoke(investigator_id: str, operator: str, as_json: bool) -> N
 def investigator_token(investigator_id: str, operator: str, as_json: bool) -> None:
     """Issue a new token for an investigator (shown once), e.g. after revoking a leaked one."""
     from notary.services.access.cases import new_investigator_token
-    from notary.services.clock import stamp
+    from notary.services.clock import now_text
 
     with runtime_scope() as rt, rt.db.write() as session:
-        token = new_investigator_token(session, investigator_id, operator=operator, now=stamp(rt.clock))
+        token = new_investigator_token(session, investigator_id, operator=operator, now=now_text(rt.clock))
     emit(
         as_json,
         {"investigator_id": investigator_id, "token": token},
@@ -132,7 +132,7 @@ def case_approve(case_id: str, yes: bool, operator: str, as_json: bool) -> None:
     then read the evidence in its scope. Without --yes, anything but "y" approves nothing.
     """
     from notary.services.access.cases import approve_case, case_view, own_case_for_operator, scope_summary
-    from notary.services.clock import stamp
+    from notary.services.clock import now_text
 
     with runtime_scope() as rt:
         with rt.db.read() as session:
@@ -146,7 +146,7 @@ def case_approve(case_id: str, yes: bool, operator: str, as_json: bool) -> None:
         with rt.db.write() as session:
             view = case_view(
                 approve_case(
-                    session, case.id, operator=operator, now=stamp(rt.clock), shown_scope=summary["scope"]
+                    session, case.id, operator=operator, now=now_text(rt.clock), shown_scope=summary["scope"]
                 )
             )
     emit(as_json, view, f"case {view['case_id']} approved by {shown(view['approved_by'])}")

@@ -8,7 +8,7 @@ from flask import Response, current_app, request
 
 from notary.runtime import Runtime
 from notary.services import auth
-from notary.services.clock import stamp
+from notary.services.clock import now_text
 
 HEX64 = re.compile(r"[0-9a-f]{64}")
 
@@ -20,7 +20,7 @@ def runtime() -> Runtime:
 
 
 def now() -> str:
-    return stamp(runtime().clock)
+    return now_text(runtime().clock)
 
 
 def caller() -> auth.Principal:

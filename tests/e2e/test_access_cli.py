@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from notary.cli import main
 from notary.services import auth
-from notary.services.clock import stamp
+from notary.services.clock import now_text
 from notary.storage.access_models import AuditEntry, IdentityVerification
 from tests.conftest import make_platform
 from tests.support.access import add_investigator, approve, open_case
@@ -105,7 +105,7 @@ def test_an_investigators_tokens_are_revoked_at_once_and_a_new_one_can_be_issued
     env = {"NOTARY_INSTANCE_PATH": str(settings.instance_path), "NOTARY_DATABASE_URL": settings.database_url}
     wang = add_investigator(runtime, client)
     with runtime.db.read() as session:
-        subject = auth.authenticate(session, wang.token, now=stamp(runtime.clock)).subject_id
+        subject = auth.authenticate(session, wang.token, now=now_text(runtime.clock)).subject_id
     assert wang.get(f"/cases/{open_case(wang, {'id_number': resident_id()})}").status_code == 200
 
     revoked = invoke(env, "investigator", "revoke", subject, "--operator", "Clerk Sun", "--json")
@@ -119,7 +119,7 @@ def test_an_investigators_tokens_are_revoked_at_once_and_a_new_one_can_be_issued
     assert issued.exit_code == 0, issued.output
     fresh = json.loads(issued.stdout)["token"]
     with runtime.db.read() as session:
-        assert auth.authenticate(session, fresh, now=stamp(runtime.clock)).subject_id == subject
+        assert auth.authenticate(session, fresh, now=now_text(runtime.clock)).subject_id == subject
         acts = session.execute(
             select(AuditEntry.action, AuditEntry.actor_id).where(AuditEntry.object_id == subject)
         ).all()
@@ -142,7 +142,9 @@ def test_a_platforms_token_is_rotated_and_a_defunct_platform_gets_none(settings,
     def works(token):
         with runtime.db.read() as session:
             try:
-                return auth.authenticate(session, token, now=stamp(runtime.clock)).subject_id == platform_id
+                return (
+                    auth.authenticate(session, token, now=now_text(runtime.clock)).subject_id == platform_id
+                )
             except auth.Unauthenticated:
                 return False
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import pytest
 
 from notary.services.access.platforms import mark_defunct
-from notary.services.clock import stamp
+from notary.services.clock import now_text
 from tests.conftest import DOCUMENT, contract_terms, make_platform
 from tests.support.access import Caller, add_investigator, approve, login, open_case
 from tests.support.people import Person
@@ -51,7 +51,7 @@ def world(runtime, client):
         first, second = holders[0], holders[1]
         contracts[label] = platform.file(people[first], people[second])["contract_id"]
     with runtime.db.write() as session:
-        mark_defunct(session, platforms["D"], now=stamp(runtime.clock))
+        mark_defunct(session, platforms["D"], now=now_text(runtime.clock))
     callers = {"anonymous": Caller(client, None, "anonymous")}
     callers["platform A"] = Caller(client, tokens["platform A"])
     callers["platform B"] = Caller(client, tokens["platform B"])

@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from notary.errors import NotaryError
 from notary.services.access.cases import approve_case
-from notary.services.clock import stamp
+from notary.services.clock import now_text
 from notary.storage.access_models import AuditEntry, Case
 from tests.conftest import make_platform
 from tests.support.access import add_investigator, approve, open_case
@@ -128,7 +128,7 @@ def test_approval_is_idempotent_and_needs_a_case(runtime, client, platform):
         approvals = session.execute(select(AuditEntry).where(AuditEntry.action == "case.approve")).all()
     assert len(approvals) == 1
     with runtime.db.write() as session, pytest.raises(NotaryError) as missing:
-        approve_case(session, "cs_nope", operator="op", now=stamp(runtime.clock))
+        approve_case(session, "cs_nope", operator="op", now=now_text(runtime.clock))
     assert missing.value.code == "not_found"
 
 
@@ -158,7 +158,7 @@ def test_an_unknown_scope_id_is_answered_like_a_known_one_until_approval(runtime
     with runtime.db.read() as session:
         unknown = session.execute(select(Case).where(Case.scope_platform_id.like("pl_01ZZ%"))).scalar_one()
     with runtime.db.write() as session, pytest.raises(NotaryError) as refused:
-        approve_case(session, unknown.id, operator="op", now=stamp(runtime.clock))
+        approve_case(session, unknown.id, operator="op", now=now_text(runtime.clock))
     assert refused.value.code == "scope_unknown"
     with runtime.db.read() as session:
         assert session.get(Case, unknown.id).status == "pending"
@@ -169,6 +169,6 @@ def test_approval_is_of_the_scope_shown(runtime, client, platform):
     case_id = open_case(investigator, {"platform_id": platform.platform_id})
     with runtime.db.write() as session, pytest.raises(NotaryError) as refused:
         approve_case(
-            session, case_id, operator="op", now=stamp(runtime.clock), shown_scope={"party_id": "pa_1"}
+            session, case_id, operator="op", now=now_text(runtime.clock), shown_scope={"party_id": "pa_1"}
         )
     assert refused.value.code == "scope_not_as_shown"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 
 from notary.services.access.platforms import mark_defunct
-from notary.services.clock import stamp
+from notary.services.clock import now_text
 from tests.conftest import contract_terms, make_platform
 from tests.support.people import Person
 
@@ -46,7 +46,7 @@ def test_another_platforms_parties_cannot_be_named(platform, investor, borrower,
 def test_defunct_platform_token_is_refused(platform, investor, borrower, runtime):
     filed = platform.file(investor, borrower)
     with runtime.db.write() as session:
-        mark_defunct(session, platform.platform_id, now=stamp(runtime.clock))
+        mark_defunct(session, platform.platform_id, now=now_text(runtime.clock))
     response = platform.get(f"/contracts/{filed['contract_id']}")
     assert response.status_code == 410
     assert response.get_json()["error"]["code"] == "platform_defunct"

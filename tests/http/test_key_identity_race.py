@@ -69,7 +69,7 @@ def test_an_operator_cannot_verify_a_key_enrolled_for_someone_else(runtime, clie
     platform.enrol(alice)
     from notary.services.access.key_holders import verify_identity
     from notary.services.ceremony.parties import KeyInUse
-    from notary.services.clock import stamp
+    from notary.services.clock import now_text
 
     with runtime.db.write() as session:
         try:
@@ -80,7 +80,7 @@ def test_an_operator_cannot_verify_a_key_enrolled_for_someone_else(runtime, clie
                 id_number=resident_id(),
                 public_key_pem=alice.public.pem,
                 operator="op",
-                now=stamp(runtime.clock),
+                now=now_text(runtime.clock),
             )
         except KeyInUse:
             pass

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from notary.errors import NotaryError
 from notary.services.access.key_holders import verify_identity
 from notary.services.access.platforms import mark_defunct
-from notary.services.clock import stamp
+from notary.services.clock import now_text
 from notary.storage.models import LogLeaf, Signature
 from tests.conftest import DOCUMENT, make_platform, sign_body
 from tests.support.access import Caller, login
@@ -27,7 +27,7 @@ def verify(runtime, person, *, id_number=None, key=None):
             id_number=id_number or person.id_number,
             public_key_pem=(key or person).public.pem,
             operator="op",
-            now=stamp(runtime.clock),
+            now=now_text(runtime.clock),
         )
 
 
@@ -48,7 +48,7 @@ def test_every_platform_defunct_included(runtime, client, platform, investor, bo
     other.enrol(dave)
     unrelated = other.file(carol, dave)
     with runtime.db.write() as session:
-        mark_defunct(session, other.platform_id, now=stamp(runtime.clock))
+        mark_defunct(session, other.platform_id, now=now_text(runtime.clock))
 
     items = listed(Caller(client, login(client, investor)))["contracts"]
     by_id = {item["contract_id"]: item for item in items}

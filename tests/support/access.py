@@ -8,7 +8,7 @@ from typing import Any
 
 from notary.runtime import Runtime
 from notary.services.access import cases
-from notary.services.clock import stamp
+from notary.services.clock import now_text
 from notary.verify import payloads
 from tests.support.people import Person
 
@@ -52,7 +52,7 @@ class Caller:
 def add_investigator(runtime: Runtime, client: Any, name: str = "Officer Wang") -> Caller:
     with runtime.db.write() as session:
         new = cases.add_investigator(
-            session, name, agency="Example City Police", operator="op", now=stamp(runtime.clock)
+            session, name, agency="Example City Police", operator="op", now=now_text(runtime.clock)
         )
     return Caller(client, new.token, name)
 
@@ -69,7 +69,7 @@ def open_case(investigator: Caller, scope: dict[str, Any], number: str = "2026-0
 
 def approve(runtime: Runtime, case_id: str) -> None:
     with runtime.db.write() as session:
-        cases.approve_case(session, case_id, operator="op", now=stamp(runtime.clock))
+        cases.approve_case(session, case_id, operator="op", now=now_text(runtime.clock))
 
 
 def document_of(filed: dict[str, Any]) -> bytes:

@@ -15,7 +15,7 @@ from notary.services.access.key_holders import verified_lookup
 from notary.services.audit import trail as audit
 from notary.services.auth import INVESTIGATOR, PARTY, PLATFORM, Principal
 from notary.services.ceremony.signatures import effective_status
-from notary.services.clock import Clock, stamp
+from notary.services.clock import Clock, now_text
 from notary.services.evidence.bundles import EvidenceBundles
 from notary.services.filing.service import signing_payload
 from notary.services.tlog.public import evidence_progress
@@ -194,7 +194,7 @@ class ContractReads:
 
     def view(self, principal: Principal, contract_id: str, *, case_id: str | None = None) -> dict[str, Any]:
         """``GET /contracts/{id}``: status, digests, terms, signatures and the evidence's progress."""
-        now = stamp(self.clock)
+        now = now_text(self.clock)
         with self.db.read() as session:
             access = read_access(session, principal, contract_id, case_id=case_id)
             view = contract_view(session, access.contract, now=now)
@@ -207,7 +207,7 @@ class ContractReads:
         """The exact bytes ``role`` signs (``purpose``: sign or decline)."""
         with self.db.read() as session:
             access = read_access(session, principal, contract_id, case_id=case_id)
-        record_read(self.db, principal, access, "signing_payload.read", at=stamp(self.clock))
+        record_read(self.db, principal, access, "signing_payload.read", at=now_text(self.clock))
         return signing_payload(access.contract, role, purpose)
 
     def document(self, principal: Principal, contract_id: str, *, case_id: str | None = None) -> Download:
@@ -215,7 +215,7 @@ class ContractReads:
         with self.db.read() as session:
             access = read_access(session, principal, contract_id, case_id=case_id)
             data = self.blobs.get(session, access.contract.document_sha256)
-        record_read(self.db, principal, access, "document.read", at=stamp(self.clock))
+        record_read(self.db, principal, access, "document.read", at=now_text(self.clock))
         return Download(access.contract, data, hashlib.sha256(data).hexdigest())
 
     def evidence(self, principal: Principal, contract_id: str, *, case_id: str | None = None) -> Download:
@@ -223,7 +223,7 @@ class ContractReads:
         with self.db.read() as session:
             access = read_access(session, principal, contract_id, case_id=case_id)
             bundle = self.bundles.bundle(session, access.contract)
-        record_read(self.db, principal, access, "evidence.read", at=stamp(self.clock))
+        record_read(self.db, principal, access, "evidence.read", at=now_text(self.clock))
         return Download(access.contract, bundle, hashlib.sha256(bundle).hexdigest())
 
     def certificate(self, principal: Principal, contract_id: str, *, case_id: str | None = None) -> Download:
@@ -234,5 +234,5 @@ class ContractReads:
         with self.db.read() as session:
             access = read_access(session, principal, contract_id, case_id=case_id)
         pdf, sha256 = self.certificates.certificate(access.contract.id)
-        record_read(self.db, principal, access, "certificate.read", at=stamp(self.clock))
+        record_read(self.db, principal, access, "certificate.read", at=now_text(self.clock))
         return Download(access.contract, pdf, sha256)
