@@ -6,14 +6,14 @@ import base64
 
 from notary.services.access.platforms import mark_defunct
 from notary.services.clock import now_text
-from tests.conftest import contract_terms, make_platform
 from tests.support.people import Person
+from tests.support.platforms import contract_terms
 
 
-def test_another_platform_sees_nothing(platform, investor, borrower, runtime, client):
+def test_another_platform_sees_nothing(platform, investor, borrower, runtime, client, make_platform):
     filed = platform.file(investor, borrower)
     cid = filed["contract_id"]
-    other = make_platform(runtime, client, "Other Lending")
+    other = make_platform("Other Lending")
     for path in (
         f"/contracts/{cid}",
         f"/contracts/{cid}/signing-payload?role=investor",
@@ -29,8 +29,10 @@ def test_another_platform_sees_nothing(platform, investor, borrower, runtime, cl
         assert theirs.get_json() == missing.get_json()
 
 
-def test_another_platforms_parties_cannot_be_named(platform, investor, borrower, runtime, client):
-    other = make_platform(runtime, client, "Other Lending")
+def test_another_platforms_parties_cannot_be_named(
+    platform, investor, borrower, runtime, client, make_platform
+):
+    other = make_platform("Other Lending")
     own = Person()
     other.enrol(own)
     body = {

@@ -15,13 +15,12 @@ from sqlalchemy import func, select
 
 from notary.services.ceremony.identity import PiiCipher
 from notary.storage.models import KeyIdentity, Party
-from tests.conftest import make_platform
 from tests.support.people import Person, resident_id
 
 
-def test_one_key_under_two_identities_at_once_binds_one(runtime, client, monkeypatch):
-    first_platform = make_platform(runtime, client, "First Lending")
-    second_platform = make_platform(runtime, client, "Second Lending")
+def test_one_key_under_two_identities_at_once_binds_one(runtime, client, monkeypatch, make_platform):
+    first_platform = make_platform("First Lending")
+    second_platform = make_platform("Second Lending")
     alice = Person("张三")
     mallory = copy.copy(alice)  # the same key pair...
     mallory.id_number = resident_id()  # ...claimed for another person

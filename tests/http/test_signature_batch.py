@@ -7,8 +7,8 @@ import base64
 from sqlalchemy import func, select
 
 from notary.storage.models import Contract, Signature
-from tests.conftest import sign_body
 from tests.support.people import Person
+from tests.support.platforms import sign_body
 
 BATCH = "/api/v1/contracts/signatures/batch"
 

@@ -49,7 +49,7 @@ class Caller:
         return self.client.post("/api/v1" + path, headers={**self.headers, **(headers or {})}, **kwargs)
 
 
-def add_investigator(runtime: Runtime, client: Any, name: str = "Officer Wang") -> Caller:
+def new_investigator(runtime: Runtime, client: Any, name: str = "Officer Wang") -> Caller:
     with runtime.db.write() as session:
         new = cases.add_investigator(
             session, name, agency="Example City Police", operator="op", now=now_text(runtime.clock)
