@@ -16,6 +16,7 @@ from cryptography import x509
 from notary.config import ConfigError, Settings
 from notary.services.access.contracts import ContractReads
 from notary.services.access.export import CaseExports
+from notary.services.auth import Authenticator
 from notary.services.ceremony.identity import PiiCipher
 from notary.services.ceremony.signatures import Ceremony
 from notary.services.clock import Clock, system_clock
@@ -68,6 +69,7 @@ class Runtime:
         self.tsa_client = _timestamp_client(settings, self.embedded_tsa)
         """The configured authorities, in failover order (``NOTARY_TSA_URLS``)."""
 
+        self.authenticator = Authenticator(self.db, clock)
         self.filing = FilingService(self.db, self.blobs, clock, settings)
         self.ceremony = Ceremony(self.db, clock)
         self.sequencer = Sequencer(self.db, clock, sinks=[TreeSink()])

@@ -13,7 +13,6 @@ from notary.api.errors import MalformedJson, UnsupportedMediaType
 from notary.errors import Forbidden, ValidationFailed
 from notary.runtime import Runtime
 from notary.services import auth
-from notary.services.clock import now_text
 from notary.verify.canonical import parse_json
 from notary.verify.errors import MalformedInput
 
@@ -61,10 +60,7 @@ def runtime() -> Runtime:
 
 def principal() -> auth.Principal:
     """The authenticated caller; raises ``unauthenticated`` or ``platform_defunct``."""
-    token = auth.bearer_token(request.headers.get("Authorization"))
-    rt = runtime()
-    with rt.db.read() as session:
-        return auth.authenticate(session, token, now=now_text(rt.clock))
+    return runtime().authenticator.principal(request.headers.get("Authorization"))
 
 
 def caller_of(kind: str) -> str:

@@ -26,10 +26,7 @@ def now() -> str:
 def caller() -> auth.Principal:
     """The principal behind the request's ``Authorization: Bearer`` (sent by the page's script);
     raises ``unauthenticated`` or ``platform_defunct``."""
-    token = auth.bearer_token(request.headers.get("Authorization"))
-    rt = runtime()
-    with rt.db.read() as session:
-        return auth.authenticate(session, token, now=now())
+    return runtime().authenticator.principal(request.headers.get("Authorization"))
 
 
 def personal(response: Response) -> Response:

@@ -11,6 +11,8 @@ from sqlalchemy import and_, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from notary.errors import Gone, Unauthenticated
+from notary.services.clock import Clock, now_text
+from notary.storage.db import Database
 from notary.storage.models import ApiToken, Platform
 from notary.verify.vocabulary import PlatformStatus
 
@@ -99,6 +101,22 @@ def authenticate(session: Session, token: str, *, now: str) -> Principal:
     if row.kind == PLATFORM and row.platform_status == PlatformStatus.DEFUNCT:
         raise PlatformDefunct("this platform has been marked defunct; its tokens no longer work")
     return Principal(row.kind, row.subject_id)
+
+
+class Authenticator:
+    """Who is behind a request's ``Authorization`` header, at the service's present."""
+
+    def __init__(self, db: Database, clock: Clock) -> None:
+        self.db = db
+        self.clock = clock
+
+    def principal(self, authorization: str | None) -> Principal:
+        """The caller named by an ``Authorization: Bearer`` header; raises
+        :class:`Unauthenticated` (no, a malformed, unknown, revoked or expired token) or
+        :class:`PlatformDefunct`."""
+        token = bearer_token(authorization)
+        with self.db.read() as session:
+            return authenticate(session, token, now=now_text(self.clock))
 
 
 # Every authenticated request runs this: one statement, built once, with the platform's
