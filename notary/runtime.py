@@ -16,6 +16,8 @@ from cryptography import x509
 from notary.config import ConfigError, Settings
 from notary.services.access.contracts import ContractReads
 from notary.services.access.export import CaseExports
+from notary.services.access.investigations import Cases, Investigators
+from notary.services.access.platforms import PlatformRegistry
 from notary.services.auth import Authenticator
 from notary.services.ceremony.identity import PiiCipher
 from notary.services.ceremony.signatures import Ceremony
@@ -84,6 +86,9 @@ class Runtime:
         self.exports = CaseExports(
             self.db, self.blobs, clock, self.bundles, self.keys.notary_key, self.keys.notary_cert
         )
+        self.platforms = PlatformRegistry(self.db, clock)
+        self.investigators = Investigators(self.db, clock)
+        self.cases = Cases(self.db, clock, self.pii)
         self.chores = Chores(self.db, clock)
         self.health = Health(self.db)
         self.certificates: CertificateService | None = self._certificates() if web else None

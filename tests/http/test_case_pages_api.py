@@ -93,14 +93,10 @@ def test_a_download_ticket_works_once_for_its_case_and_expires(
 def test_a_revoked_investigator_s_tickets_stop(
     runtime: Any, client: Any, platform: Any, make_investigator
 ) -> None:
-    from notary.services.access.cases import revoke_investigator
-    from notary.services.clock import now_text
-
     wang = make_investigator()
     case = open_case(wang, {"platform_id": platform.platform_id})
     approve(runtime, case)
     issued = wang.post(f"/cases/{case}/export/ticket").get_json()
     investigator_id = wang.get(f"/cases/{case}").get_json()["investigator_id"]
-    with runtime.db.write() as session:
-        revoke_investigator(session, investigator_id, operator="op", now=now_text(runtime.clock))
+    runtime.investigators.revoke(investigator_id, operator="op")
     assert error_of(client.get(issued["url"])) == (401, "unauthenticated")

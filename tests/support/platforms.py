@@ -10,8 +10,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from notary.runtime import Runtime
-from notary.services.access.platforms import add_platform
-from notary.services.clock import now_text
 from tests.support.people import Person
 
 DOCUMENT = b"%PDF-1.4\n% test loan contract\n"
@@ -72,8 +70,7 @@ def contract_terms(first: Person, second: Person, **overrides: Any) -> dict[str,
 
 def new_platform(runtime: Runtime, client: Any, name: str = "Example Lending") -> PlatformClient:
     """A platform added by an operator, calling the API through ``client`` with its token."""
-    with runtime.db.write() as session:
-        new = add_platform(session, name, now=now_text(runtime.clock))
+    new = runtime.platforms.add(name)
     return PlatformClient(client, new.platform_id, new.token)
 
 

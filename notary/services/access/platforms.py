@@ -9,7 +9,9 @@ from sqlalchemy.orm import Session
 from notary.errors import NotFound, Unprocessable
 from notary.services import auth
 from notary.services.audit import trail as audit
+from notary.services.clock import Clock, now_text
 from notary.services.text import check_text
+from notary.storage.db import Database
 from notary.storage.ids import PLATFORM, new_id
 from notary.storage.models import Platform
 from notary.verify.vocabulary import PlatformStatus
@@ -95,3 +97,48 @@ def mark_defunct(session: Session, platform_id: str, *, now: str, operator: str 
             object_id=platform.id,
         )
     return platform
+
+
+@dataclass(frozen=True)
+class PlatformToken:
+    """A platform's new API token (shown once) and how many older ones were revoked with it."""
+
+    platform_id: str
+    token: str
+    tokens_revoked: int
+
+
+@dataclass(frozen=True)
+class DefunctPlatform:
+    platform_id: str
+    status: PlatformStatus
+    defunct_at: str
+
+
+class PlatformRegistry:
+    """Operators' acts on platforms, each in its own transaction at the service's present."""
+
+    def __init__(self, db: Database, clock: Clock) -> None:
+        self.db = db
+        self.clock = clock
+
+    def add(self, name: str, *, operator: str = audit.OPERATOR) -> NewPlatform:
+        """Register a platform (:func:`add_platform`); raises ``unprocessable`` for a bad name."""
+        with self.db.write() as session:
+            return add_platform(session, name, now=now_text(self.clock), operator=operator)
+
+    def new_token(
+        self, platform_id: str, *, revoke_others: bool = False, operator: str = audit.OPERATOR
+    ) -> PlatformToken:
+        """A new token (:func:`new_platform_token`); raises ``not_found`` or ``platform_defunct``."""
+        with self.db.write() as session:
+            token, revoked = new_platform_token(
+                session, platform_id, revoke_others=revoke_others, now=now_text(self.clock), operator=operator
+            )
+        return PlatformToken(platform_id, token, revoked)
+
+    def mark_defunct(self, platform_id: str, *, operator: str = audit.OPERATOR) -> DefunctPlatform:
+        """Mark a platform defunct (:func:`mark_defunct`); raises ``not_found``."""
+        with self.db.write() as session:
+            platform = mark_defunct(session, platform_id, now=now_text(self.clock), operator=operator)
+            return DefunctPlatform(platform.id, PlatformStatus(platform.status), str(platform.defunct_at))
