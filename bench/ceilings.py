@@ -47,9 +47,9 @@ def _parties(rt: Any, key_dir: Any) -> tuple[str, dict[str, Any], dict[str, Any]
     from notary.cli import party_tools
     from notary.services.access.platforms import add_platform
     from notary.services.ceremony.parties import Enrolment, enrol
-    from notary.services.clock import stamp
+    from notary.services.clock import now_text
 
-    now = stamp(rt.clock)
+    now = now_text(rt.clock)
     rng = random.Random(3)
     parties, keys = {}, {}
     with rt.db.write() as session:

@@ -97,6 +97,12 @@ class TooLarge(NotaryError):
     code = "too_large"
 
 
+class ValidationFailed(Unprocessable):
+    """Input that does not meet its schema or a rule of its field (``details``: field → messages)."""
+
+    code = "validation_failed"
+
+
 class Unavailable(NotaryError):
     """The database or keys are unusable."""
 

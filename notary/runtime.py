@@ -17,16 +17,19 @@ from notary.config import ConfigError, Settings
 from notary.services.access.checks import DocumentChecks
 from notary.services.access.contracts import ContractReads
 from notary.services.access.export import CaseExports
+from notary.services.access.investigations import Cases, Investigators
+from notary.services.access.platforms import PlatformRegistry
+from notary.services.auth import Authenticator
 from notary.services.ceremony.identity import PiiCipher
 from notary.services.ceremony.signatures import Ceremony
 from notary.services.clock import Clock, system_clock
 from notary.services.evidence.bundles import EvidenceBundles
 from notary.services.filing.service import FilingService
 from notary.services.health import Health
+from notary.services.rate_limits import RateLimits, rules_from
 from notary.services.reports.ledger import ReportLedger
 from notary.services.reports.lodging import ReportDesk
 from notary.services.reports.reads import ReportReads
-from notary.services.rate_limits import RateLimits, rules_from
 from notary.services.tlog.checkpoints import Checkpointer
 from notary.services.tlog.public import PublishedTrust
 from notary.services.tlog.sequencer import Sequencer
@@ -76,6 +79,7 @@ class Runtime:
         self.tsa_client = _timestamp_client(settings, self.embedded_tsa)
         """The configured authorities, in failover order (``NOTARY_TSA_URLS``)."""
 
+        self.authenticator = Authenticator(self.db, clock)
         self.filing = FilingService(self.db, self.blobs, clock, settings)
         self.ceremony = Ceremony(self.db, clock)
         self.sequencer = Sequencer(self.db, clock, sinks=[TreeSink()])
@@ -99,6 +103,9 @@ class Runtime:
         self.exports = CaseExports(
             self.db, self.blobs, clock, self.bundles, self.keys.notary_key, self.keys.notary_cert
         )
+        self.platforms = PlatformRegistry(self.db, clock)
+        self.investigators = Investigators(self.db, clock)
+        self.cases = Cases(self.db, clock, self.pii)
         self.chores = Chores(self.db, clock)
         self.health = Health(self.db)
         self.certificates: CertificateService | None = self._certificates() if web else None

@@ -7,12 +7,11 @@ migrations again.
 
 from __future__ import annotations
 
-import base64
+import functools
 import itertools
 import os
 import shutil
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,12 +24,12 @@ from notary.runtime import Runtime
 from notary.signing.keystore import ensure_keys
 from notary.storage.db import Database
 from notary.storage.schema import upgrade
+from tests.support.access import Caller, new_investigator
 from tests.support.clock import MovableClock, suite_now
 from tests.support.external_tsa import external  # noqa: F401 - a fixture for every test
 from tests.support.people import Person
+from tests.support.platforms import PlatformClient, new_platform
 from tests.support.postgres import Cluster
-
-DOCUMENT = b"%PDF-1.4\n% test loan contract\n"
 
 
 @pytest.fixture(scope="session")
@@ -108,71 +107,21 @@ def client(app: Any) -> Any:
     return app.test_client()
 
 
-@dataclass
-class PlatformClient:
-    """A platform calling the API with its token."""
-
-    client: Any
-    platform_id: str
-    token: str
-
-    @property
-    def auth(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.token}"}
-
-    def get(self, path: str, **kwargs: Any) -> Any:
-        return self.client.get("/api/v1" + path, headers={**self.auth, **kwargs.pop("headers", {})}, **kwargs)
-
-    def post(self, path: str, **kwargs: Any) -> Any:
-        return self.client.post(
-            "/api/v1" + path, headers={**self.auth, **kwargs.pop("headers", {})}, **kwargs
-        )
-
-    def enrol(self, person: Person) -> str:
-        response = self.post("/parties", json=person.enrolment(self.platform_id))
-        assert response.status_code == 201, response.get_json()
-        person.party_id = response.get_json()["party_id"]
-        return person.party_id
-
-    def file(
-        self, investor: Person, borrower: Person, document: bytes = DOCUMENT, **terms: Any
-    ) -> dict[str, Any]:
-        body = {
-            "document_base64": base64.b64encode(document).decode(),
-            "media_type": "application/pdf",
-            "terms": contract_terms(investor, borrower, **terms),
-        }
-        response = self.post("/contracts", json=body)
-        assert response.status_code == 201, response.get_json()
-        return response.get_json()
-
-
-def contract_terms(first: Person, second: Person, **overrides: Any) -> dict[str, Any]:
-    terms: dict[str, Any] = {
-        "investor": first.party_id,
-        "borrower": second.party_id,
-        "amount": "10000.00",
-        "currency": "CNY",
-        "annual_rate": "0.0800",
-        "term_months": 12,
-        "start_date": "2026-12-01",
-    }
-    terms.update(overrides)
-    return {k: v for k, v in terms.items() if v is not None}
-
-
-def make_platform(runtime: Runtime, client: Any, name: str = "Example Lending") -> PlatformClient:
-    from notary.services.access.platforms import add_platform
-    from notary.services.clock import stamp
-
-    with runtime.db.write() as session:
-        new = add_platform(session, name, now=stamp(runtime.clock))
-    return PlatformClient(client, new.platform_id, new.token)
+@pytest.fixture
+def make_platform(runtime: Runtime, client: Any) -> Callable[..., PlatformClient]:
+    """A factory: ``make_platform("Other Lending")`` adds another platform with its own token."""
+    return functools.partial(new_platform, runtime, client)
 
 
 @pytest.fixture
-def platform(runtime: Runtime, client: Any) -> PlatformClient:
-    return make_platform(runtime, client)
+def make_investigator(runtime: Runtime, client: Any) -> Callable[..., Caller]:
+    """A factory: ``make_investigator("Officer Li")`` adds an investigator with a token."""
+    return functools.partial(new_investigator, runtime, client)
+
+
+@pytest.fixture
+def platform(make_platform: Callable[..., PlatformClient]) -> PlatformClient:
+    return make_platform()
 
 
 @pytest.fixture
@@ -187,11 +136,6 @@ def borrower(platform: PlatformClient) -> Person:
     person = Person("李四", alg="p256")
     platform.enrol(person)
     return person
-
-
-def sign_body(person: Person, filed: dict[str, Any], role: str) -> dict[str, str]:
-    payload = base64.b64decode(filed["signing_payloads"][role]["payload_base64"])
-    return {"role": role, "signature": person.sign_b64(payload)}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

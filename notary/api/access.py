@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from flask import Response, request, url_for
@@ -21,11 +20,10 @@ from notary.api.access_schemas import (
 from notary.api.common import Blueprint, authenticated, caller_of, json_response, runtime
 from notary.api.schemas import ErrorSchema
 from notary.services import auth
-from notary.services.access import cases, key_holders
+from notary.services.access import key_holders
 from notary.services.access.login import Login
 from notary.services.audit import trail as audit
-from notary.services.clock import stamp
-from notary.verify.payloads import format_time
+from notary.services.clock import now_text
 
 blp = Blueprint(
     "access", __name__, url_prefix="/api/v1", description="Key holders' login, their contracts, and cases"
@@ -65,7 +63,7 @@ def my_contracts(query: dict[str, Any]) -> Response:
     rt = runtime()
     with rt.db.read() as session:
         page = key_holders.contracts_of_key(
-            session, key_fingerprint, now=stamp(rt.clock), cursor=query.get("cursor"), limit=query["limit"]
+            session, key_fingerprint, now=now_text(rt.clock), cursor=query.get("cursor"), limit=query["limit"]
         )
     return json_response({"contracts": page.items, "next_cursor": page.next_cursor})
 
@@ -77,20 +75,13 @@ def my_contracts(query: dict[str, Any]) -> Response:
 @blp.alt_response(422, schema=ErrorSchema, description="validation_failed or bad_id_number")
 def open_case(body: dict[str, Any]) -> Response:
     """Open a case: case number, legal basis and one scope (a platform, a party or a person)."""
-    investigator_id = caller_of(auth.INVESTIGATOR)
-    rt = runtime()
-    with rt.db.write() as session:
-        case = cases.open_case(
-            session,
-            rt.pii,
-            investigator_id=investigator_id,
-            case_number=body["case_number"],
-            legal_basis=body["legal_basis"],
-            scope=body["scope"],
-            now=stamp(rt.clock),
-        )
-        answer = {"case_id": case.id, "status": case.status}
-    return json_response(answer, 201)
+    opened = runtime().cases.open(
+        caller_of(auth.INVESTIGATOR),
+        case_number=body["case_number"],
+        legal_basis=body["legal_basis"],
+        scope=body["scope"],
+    )
+    return json_response({"case_id": opened.case_id, "status": opened.status}, 201)
 
 
 @blp.route("/cases", methods=["GET"])
@@ -98,9 +89,7 @@ def open_case(body: dict[str, Any]) -> Response:
 @blp.alt_response(200, description="{cases: [case as GET /cases/{id}]}, newest first")
 def list_cases() -> Response:
     """The investigator's own cases, newest first, with their status."""
-    investigator_id = caller_of(auth.INVESTIGATOR)
-    with runtime().db.read() as session:
-        return json_response({"cases": cases.own_cases(session, investigator_id)})
+    return json_response({"cases": runtime().cases.own(caller_of(auth.INVESTIGATOR))})
 
 
 @blp.route("/cases/<case_id>/contracts", methods=["GET"])
@@ -111,28 +100,10 @@ def list_cases() -> Response:
 def case_contracts(case_id: str) -> Response:
     """The contracts in an approved case's scope, by id (``?cursor=`` for the next page), and
     the counts an export is measured against. Recorded in the audit trail (``case.contracts``)."""
-    investigator_id = caller_of(auth.INVESTIGATOR)
-    rt = runtime()
-    now = stamp(rt.clock)
-    with rt.db.read() as session:
-        case = cases.own_case(session, case_id, investigator_id=investigator_id)
-        listing = cases.contracts_in_scope(session, case, now=now, after=request.args.get("cursor") or None)
-    with rt.db.write() as session:
-        audit.record(
-            session,
-            at=now,
-            actor=audit.Actor(auth.INVESTIGATOR, investigator_id),
-            action="case.contracts",
-            object_kind="case",
-            object_id=case_id,
-            case_id=case_id,
-            details={"contracts_listed": len(listing["contracts"]), "in_scope": listing["in_scope"]},
-        )
+    listing = runtime().cases.contracts(
+        case_id, investigator_id=caller_of(auth.INVESTIGATOR), after=request.args.get("cursor") or None
+    )
     return json_response(listing)
-
-
-#: A download ticket's life: long enough to start the download, too short to be worth stealing.
-TICKET_LIFETIME = 60
 
 
 @blp.route("/cases/<case_id>/export/ticket", methods=["POST"])
@@ -143,19 +114,9 @@ TICKET_LIFETIME = 60
 def export_ticket(case_id: str) -> Response:
     """A single-use, short-lived ticket to download the case's export without a header, so a
     browser can stream a large export straight to disk (``url``; the ticket is used up by it)."""
-    investigator_id = caller_of(auth.INVESTIGATOR)
-    rt = runtime()
-    moment = rt.clock()
-    now, expires_at = format_time(moment), format_time(moment + dt.timedelta(seconds=TICKET_LIFETIME))
-    with rt.db.write() as session:
-        case = cases.own_case(session, case_id, investigator_id=investigator_id)
-        if case.status != cases.APPROVED:
-            raise cases.CasePending("this case has not been approved yet")
-        ticket = auth.issue_token(
-            session, kind=auth.EXPORT_TICKET, subject_id=case.id, now=now, expires_at=expires_at
-        )
-    url = url_for("access.export_case", case_id=case_id, ticket=ticket)
-    return json_response({"ticket": ticket, "expires_at": expires_at, "url": url}, 201)
+    issued = runtime().cases.export_ticket(case_id, investigator_id=caller_of(auth.INVESTIGATOR))
+    url = url_for("access.export_case", case_id=case_id, ticket=issued.ticket)
+    return json_response({"ticket": issued.ticket, "expires_at": issued.expires_at, "url": url}, 201)
 
 
 @blp.route("/cases/<case_id>", methods=["GET"])
@@ -164,11 +125,7 @@ def export_ticket(case_id: str) -> Response:
 @blp.alt_response(404, schema=ErrorSchema, description="not_found (also another investigator's case)")
 def get_case(case_id: str) -> Response:
     """One of the investigator's own cases and its status."""
-    investigator_id = caller_of(auth.INVESTIGATOR)
-    rt = runtime()
-    with rt.db.read() as session:
-        case = cases.own_case(session, case_id, investigator_id=investigator_id)
-        return json_response(cases.case_view(case))
+    return json_response(runtime().cases.view(case_id, investigator_id=caller_of(auth.INVESTIGATOR)))
 
 
 @blp.route("/cases/<case_id>/export", methods=["GET"])
@@ -189,10 +146,7 @@ def export_case(case_id: str) -> Response:
     rt = runtime()
     ticket = request.args.get("ticket")
     if ticket is not None and "Authorization" not in request.headers:
-        with rt.db.write() as session:
-            investigator_id = cases.redeem_export_ticket(
-                session, ticket, case_id=case_id, now=stamp(rt.clock)
-            )
+        investigator_id = rt.cases.redeem_ticket(ticket, case_id=case_id)
     else:
         investigator_id = caller_of(auth.INVESTIGATOR)
     export = rt.exports.begin(

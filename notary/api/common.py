@@ -11,11 +11,10 @@ import marshmallow as ma
 from flask import Response, current_app, g, jsonify, request
 from webargs.flaskparser import FlaskParser
 
-from notary.api.errors import MalformedJson, UnsupportedMediaType, ValidationFailed
-from notary.errors import Forbidden
+from notary.api.errors import MalformedJson, UnsupportedMediaType
+from notary.errors import Forbidden, ValidationFailed
 from notary.runtime import Runtime
 from notary.services import auth
-from notary.services.clock import stamp
 from notary.verify.canonical import parse_json
 from notary.verify.errors import MalformedInput
 
@@ -70,10 +69,7 @@ def principal() -> auth.Principal:
     known: auth.Principal | None = g.get("notary_principal")
     if known is not None:
         return known
-    token = auth.bearer_token(request.headers.get("Authorization"))
-    rt = runtime()
-    with rt.db.read() as session:
-        caller = auth.authenticate(session, token, now=stamp(rt.clock))
+    caller = runtime().authenticator.principal(request.headers.get("Authorization"))
     g.notary_principal = caller
     return caller
 

@@ -19,13 +19,7 @@ from notary.api.common import (
     runtime,
     strict_json,
 )
-from notary.api.errors import (
-    MalformedJson,
-    MalformedMultipart,
-    UnsupportedMediaType,
-    ValidationFailed,
-    status_of,
-)
+from notary.api.errors import MalformedJson, MalformedMultipart, UnsupportedMediaType, status_of
 from notary.api.schemas import (
     MAX_BATCH,
     BatchResultsSchema,
@@ -41,7 +35,7 @@ from notary.api.schemas import (
     SigningPayloadQuerySchema,
     StatusSchema,
 )
-from notary.errors import NotaryError, TooLarge
+from notary.errors import NotaryError, TooLarge, ValidationFailed
 from notary.services import auth
 from notary.services.access.contracts import Download
 from notary.services.ceremony.signatures import Act

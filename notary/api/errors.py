@@ -14,10 +14,9 @@ from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from notary import errors
-from notary.signing.keystore import KeysUnusable
 from notary.verify.errors import MalformedInput, NotaryError, VerificationError
 
-log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
 
 class MalformedJson(MalformedInput):
@@ -30,10 +29,6 @@ class MalformedMultipart(MalformedInput):
 
 class UnsupportedMediaType(NotaryError):
     code = "unsupported_media_type"
-
-
-class ValidationFailed(errors.Unprocessable):
-    code = "validation_failed"
 
 
 # Most specific first: the first class in an error's MRO found here gives its status.
@@ -51,7 +46,6 @@ _STATUS: dict[type[NotaryError], int] = {
     errors.Unprocessable: 422,
     VerificationError: 422,
     errors.Unavailable: 503,
-    KeysUnusable: 503,
     errors.TimestampUnavailable: 503,
 }
 
@@ -118,7 +112,7 @@ def handle_http_exception(error: HTTPException) -> Response:
 def handle_unexpected(error: Exception) -> Response:
     if isinstance(error, HTTPException):
         return handle_http_exception(error)
-    log.exception("unhandled error")
+    logger.exception("unhandled error")
     return error_response(500, "internal_error", "the service failed; the error has been logged")
 
 

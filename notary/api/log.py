@@ -106,7 +106,7 @@ def get_checkpoint(tree_size: int) -> Response:
 @blp.alt_response(200, schema=LogKeySchema, description="the log's current key")
 def get_log_key() -> Response:
     """The log's current key, with its C2SP verifier key text."""
-    return json_response(runtime().published.log_key())
+    return json_response(runtime().published.log_key().to_dict())
 
 
 @blp.route("/log/proof/inclusion", methods=["GET"])

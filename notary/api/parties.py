@@ -10,7 +10,7 @@ from notary.api.common import Blueprint, authenticated, json_response, platform_
 from notary.api.schemas import EnrolmentSchema, ErrorSchema, PartySchema
 from notary.services import auth
 from notary.services.ceremony import parties
-from notary.services.clock import stamp
+from notary.services.clock import now_text
 
 blp = Blueprint("parties", __name__, url_prefix="/api/v1", description="Enrolling parties (platforms)")
 
@@ -35,6 +35,6 @@ def enrol(body: dict[str, Any]) -> Response:
         proof=body["proof"],
     )
     with rt.db.write() as session:
-        result = parties.enrol(session, rt.pii, platform_id=platform, request=request, now=stamp(rt.clock))
+        result = parties.enrol(session, rt.pii, platform_id=platform, request=request, now=now_text(rt.clock))
         answer = parties.party_answer(result.party)
     return json_response(answer, 201 if result.created else 200)

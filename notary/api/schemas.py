@@ -8,6 +8,7 @@ from marshmallow import fields, validate
 from notary.services.ceremony.identity import ID_TYPES
 from notary.services.filing.terms import TermsSchema
 from notary.verify.payloads import ROLES
+from notary.verify.vocabulary import ContractStatus
 
 __all__ = ["TermsSchema"]
 
@@ -117,9 +118,7 @@ class EvidenceProgressSchema(ma.Schema):
 class ContractSchema(ma.Schema):
     contract_id = fields.String()
     platform_id = fields.String()
-    status = fields.String(
-        validate=validate.OneOf(["awaiting_signatures", "signed", "sealed", "expired", "declined"])
-    )
+    status = fields.String(validate=validate.OneOf(list(ContractStatus)))
     document_sha256 = fields.String()
     document_size = fields.Integer()
     media_type = fields.String()

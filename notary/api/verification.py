@@ -5,7 +5,8 @@ from __future__ import annotations
 from flask import Response, request
 
 from notary.api.common import Blueprint, json_response, runtime
-from notary.api.errors import MalformedMultipart, UnsupportedMediaType, ValidationFailed
+from notary.api.errors import MalformedMultipart, UnsupportedMediaType
+from notary.errors import ValidationFailed
 from notary.verify.canonical import canonical_json
 from notary.verify.evidence.verifier import verify_bundle
 from notary.verify.export.verifier import EXPORT, archive_kind, verify_export

@@ -14,7 +14,19 @@ from typing import Any
 import click
 
 from notary import __version__
-from notary.cli import access, audit, checks, export, instance, party, platforms, reports, verify, watch, witness
+from notary.cli import (
+    access,
+    audit,
+    checks,
+    export,
+    instance,
+    party,
+    platforms,
+    reports,
+    verify,
+    watch,
+    witness,
+)
 from notary.cli.common import shown
 from notary.verify.errors import NotaryError
 

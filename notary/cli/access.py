@@ -36,7 +36,7 @@ def identity_verify(id_type: str, id_number: str, key_path: Path, operator: str,
     identity_assurance "verified".
     """
     from notary.services.access.key_holders import verification_answer, verify_identity
-    from notary.services.clock import stamp
+    from notary.services.clock import now_text
 
     pem = (key_path / "public.pem" if key_path.is_dir() else key_path).read_bytes()
     with runtime_scope() as rt, rt.db.write() as session:
@@ -47,7 +47,7 @@ def identity_verify(id_type: str, id_number: str, key_path: Path, operator: str,
             id_number=id_number,
             public_key_pem=pem,
             operator=operator,
-            now=stamp(rt.clock),
+            now=now_text(rt.clock),
         )
         answer = verification_answer(verified.verification) | {"created": verified.created}
     emit(
@@ -69,11 +69,8 @@ def investigator() -> None:
 @json_option
 def investigator_add(name: str, agency: str, operator: str, as_json: bool) -> None:
     """Create an investigator; prints its id and token (shown once)."""
-    from notary.services.access.cases import add_investigator
-    from notary.services.clock import stamp
-
-    with runtime_scope() as rt, rt.db.write() as session:
-        new = add_investigator(session, name, agency=agency, operator=operator, now=stamp(rt.clock))
+    with runtime_scope() as rt:
+        new = rt.investigators.add(name, agency=agency, operator=operator)
     emit(
         as_json,
         {"investigator_id": new.investigator_id, "token": new.token},
@@ -87,11 +84,8 @@ def investigator_add(name: str, agency: str, operator: str, as_json: bool) -> No
 @json_option
 def investigator_revoke(investigator_id: str, operator: str, as_json: bool) -> None:
     """Revoke every token of an investigator at once (they left, or a token leaked)."""
-    from notary.services.access.cases import revoke_investigator
-    from notary.services.clock import stamp
-
-    with runtime_scope() as rt, rt.db.write() as session:
-        revoked = revoke_investigator(session, investigator_id, operator=operator, now=stamp(rt.clock))
+    with runtime_scope() as rt:
+        revoked = rt.investigators.revoke(investigator_id, operator=operator)
     emit(
         as_json,
         {"investigator_id": investigator_id, "tokens_revoked": revoked},
@@ -105,11 +99,8 @@ def investigator_revoke(investigator_id: str, operator: str, as_json: bool) -> N
 @json_option
 def investigator_token(investigator_id: str, operator: str, as_json: bool) -> None:
     """Issue a new token for an investigator (shown once), e.g. after revoking a leaked one."""
-    from notary.services.access.cases import new_investigator_token
-    from notary.services.clock import stamp
-
-    with runtime_scope() as rt, rt.db.write() as session:
-        token = new_investigator_token(session, investigator_id, operator=operator, now=stamp(rt.clock))
+    with runtime_scope() as rt:
+        token = rt.investigators.new_token(investigator_id, operator=operator)
     emit(
         as_json,
         {"investigator_id": investigator_id, "token": token},
@@ -131,24 +122,13 @@ def case_approve(case_id: str, yes: bool, operator: str, as_json: bool) -> None:
     """Show a case's stored scope and what it covers, ask, then approve it: its investigator may
     then read the evidence in its scope. Without --yes, anything but "y" approves nothing.
     """
-    from notary.services.access.cases import approve_case, case_view, own_case_for_operator, scope_summary
-    from notary.services.clock import stamp
-
     with runtime_scope() as rt:
-        with rt.db.read() as session:
-            case, investigator = own_case_for_operator(session, case_id)
-            summary = scope_summary(session, case)
-            shown_case = case_view(case)
+        shown_case = rt.cases.for_approval(case_id)
         # In --json mode stdout carries only the JSON answer; the question goes to stderr.
-        say(_case_text(shown_case, investigator, summary), err=as_json)
+        say(_case_text(shown_case.case, shown_case.investigator, shown_case.summary), err=as_json)
         if not yes:
             click.confirm("Approve this case and its scope?", default=False, abort=True, err=as_json)
-        with rt.db.write() as session:
-            view = case_view(
-                approve_case(
-                    session, case.id, operator=operator, now=stamp(rt.clock), shown_scope=summary["scope"]
-                )
-            )
+        view = rt.cases.approve(case_id, operator=operator, shown_scope=shown_case.summary["scope"])
     emit(as_json, view, f"case {view['case_id']} approved by {shown(view['approved_by'])}")
 
 
@@ -182,10 +162,10 @@ def _case_text(
 @json_option
 def case_list(status: str, as_json: bool) -> None:
     """List investigators' cases (by default those awaiting approval), oldest first."""
-    from notary.services.access.cases import list_cases
+    from notary.services.access.cases import CaseStatus
 
-    with runtime_scope() as rt, rt.db.read() as session:
-        cases = list_cases(session, status=None if status == "all" else status)
+    with runtime_scope() as rt:
+        cases = rt.cases.listing(status=None if status == "all" else CaseStatus(status))
     if as_json:
         click.echo(json_text({"cases": cases}))
         return

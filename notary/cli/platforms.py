@@ -18,11 +18,8 @@ def platform() -> None:
 @operator_option
 def platform_add(name: str, as_json: bool, operator: str) -> None:
     """Register a platform; prints its id and API token (shown once)."""
-    from notary.services.access.platforms import add_platform
-    from notary.services.clock import stamp
-
-    with runtime_scope() as rt, rt.db.write() as session:
-        new = add_platform(session, name, now=stamp(rt.clock), operator=operator)
+    with runtime_scope() as rt:
+        new = rt.platforms.add(name, operator=operator)
     emit(
         as_json,
         {"platform_id": new.platform_id, "token": new.token},
@@ -36,13 +33,10 @@ def platform_add(name: str, as_json: bool, operator: str) -> None:
 @operator_option
 def platform_defunct(platform_id: str, as_json: bool, operator: str) -> None:
     """Mark a collapsed platform: its token stops working at once; nothing is deleted."""
-    from notary.services.access.platforms import mark_defunct
-    from notary.services.clock import stamp
-
-    with runtime_scope() as rt, rt.db.write() as session:
-        marked = mark_defunct(session, platform_id, now=stamp(rt.clock), operator=operator)
-        result = {"platform_id": marked.id, "status": marked.status, "defunct_at": marked.defunct_at}
-    emit(as_json, result, f"platform {shown(platform_id)} is defunct since {result['defunct_at']}")
+    with runtime_scope() as rt:
+        marked = rt.platforms.mark_defunct(platform_id, operator=operator)
+    result = {"platform_id": marked.platform_id, "status": marked.status, "defunct_at": marked.defunct_at}
+    emit(as_json, result, f"platform {shown(platform_id)} is defunct since {marked.defunct_at}")
 
 
 @platform.command("token")
@@ -52,15 +46,11 @@ def platform_defunct(platform_id: str, as_json: bool, operator: str) -> None:
 @operator_option
 def platform_token(platform_id: str, revoke_others: bool, as_json: bool, operator: str) -> None:
     """Issue a new API token for a platform (shown once): rotation, or after a leak."""
-    from notary.services.access.platforms import new_platform_token
-    from notary.services.clock import stamp
-
-    with runtime_scope() as rt, rt.db.write() as session:
-        token, revoked = new_platform_token(
-            session, platform_id, revoke_others=revoke_others, now=stamp(rt.clock), operator=operator
-        )
+    with runtime_scope() as rt:
+        issued = rt.platforms.new_token(platform_id, revoke_others=revoke_others, operator=operator)
     emit(
         as_json,
-        {"platform_id": platform_id, "token": token, "tokens_revoked": revoked},
-        f"platform {shown(platform_id)}: {revoked} older token(s) revoked\ntoken (shown once): {token}",
+        {"platform_id": platform_id, "token": issued.token, "tokens_revoked": issued.tokens_revoked},
+        f"platform {shown(platform_id)}: {issued.tokens_revoked} older token(s) revoked\n"
+        f"token (shown once): {issued.token}",
     )

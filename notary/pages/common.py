@@ -8,7 +8,7 @@ from flask import Response, current_app, request
 
 from notary.runtime import Runtime
 from notary.services import auth
-from notary.services.clock import stamp
+from notary.services.clock import now_text
 
 HEX64 = re.compile(r"[0-9a-f]{64}")
 
@@ -20,16 +20,13 @@ def runtime() -> Runtime:
 
 
 def now() -> str:
-    return stamp(runtime().clock)
+    return now_text(runtime().clock)
 
 
 def caller() -> auth.Principal:
     """The principal behind the request's ``Authorization: Bearer`` (sent by the page's script);
     raises ``unauthenticated`` or ``platform_defunct``."""
-    token = auth.bearer_token(request.headers.get("Authorization"))
-    rt = runtime()
-    with rt.db.read() as session:
-        return auth.authenticate(session, token, now=now())
+    return runtime().authenticator.principal(request.headers.get("Authorization"))
 
 
 def personal(response: Response) -> Response:

@@ -15,7 +15,7 @@ from werkzeug.exceptions import HTTPException
 
 from notary.verify.errors import NotaryError
 
-log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
 _API_PREFIXES = ("/api/",)
 
@@ -36,7 +36,7 @@ def _wrap(api_handler: Callable[[Any], Any] | None) -> Callable[[Any], Any]:
             if isinstance(error, HTTPException):
                 return _page(error.code or 500)
             if not isinstance(error, NotaryError):
-                log.exception("unhandled error on a page")
+                logger.exception("unhandled error on a page")
             return _page(500)
         if api_handler is None:
             raise error

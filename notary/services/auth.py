@@ -5,17 +5,31 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
+from enum import StrEnum
 
 from sqlalchemy import and_, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from notary.errors import Gone, Unauthenticated
+from notary.services.clock import Clock, now_text
+from notary.storage.db import Database
 from notary.storage.models import ApiToken, Platform
+from notary.verify.vocabulary import PlatformStatus
 
-PLATFORM, PARTY, INVESTIGATOR = "platform", "party", "investigator"
-#: A single-use, short-lived download ticket for one case's export (its subject is the case):
-#: it goes in a URL so the browser can stream a large export to disk, and is never a bearer.
-EXPORT_TICKET = "export_ticket"
+
+class PrincipalKind(StrEnum):
+    """Who holds a token: the three bearers, and the export ticket (never a bearer)."""
+
+    PLATFORM = "platform"
+    PARTY = "party"
+    INVESTIGATOR = "investigator"
+    EXPORT_TICKET = "export_ticket"
+    """A single-use, short-lived download ticket for one case's export (its subject is the
+    case): it goes in a URL so the browser can stream a large export to disk."""
+
+
+PLATFORM, PARTY, INVESTIGATOR = PrincipalKind.PLATFORM, PrincipalKind.PARTY, PrincipalKind.INVESTIGATOR
+EXPORT_TICKET = PrincipalKind.EXPORT_TICKET
 _PREFIX = {PLATFORM: "ntp_", PARTY: "ntk_", INVESTIGATOR: "nti_", EXPORT_TICKET: "ntd_"}
 BEARER_KINDS = frozenset({PLATFORM, PARTY, INVESTIGATOR})
 
@@ -84,9 +98,25 @@ def authenticate(session: Session, token: str, *, now: str) -> Principal:
         raise Unauthenticated("the token is unknown, revoked or expired")
     if row.kind not in BEARER_KINDS:
         raise Unauthenticated("the token is unknown, revoked or expired")
-    if row.kind == PLATFORM and row.platform_status == "defunct":
+    if row.kind == PLATFORM and row.platform_status == PlatformStatus.DEFUNCT:
         raise PlatformDefunct("this platform has been marked defunct; its tokens no longer work")
     return Principal(row.kind, row.subject_id)
+
+
+class Authenticator:
+    """Who is behind a request's ``Authorization`` header, at the service's present."""
+
+    def __init__(self, db: Database, clock: Clock) -> None:
+        self.db = db
+        self.clock = clock
+
+    def principal(self, authorization: str | None) -> Principal:
+        """The caller named by an ``Authorization: Bearer`` header; raises
+        :class:`Unauthenticated` (no, a malformed, unknown, revoked or expired token) or
+        :class:`PlatformDefunct`."""
+        token = bearer_token(authorization)
+        with self.db.read() as session:
+            return authenticate(session, token, now=now_text(self.clock))
 
 
 # Every authenticated request runs this: one statement, built once, with the platform's

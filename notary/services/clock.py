@@ -20,8 +20,10 @@ def system_clock() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-def stamp(clock: Clock) -> str:
-    """The clock's current time as the service writes times (RFC 3339, ms, ``Z``)."""
+def now_text(clock: Clock) -> str:
+    """The clock's current time as the service writes times (RFC 3339, ms, ``Z``).
+
+    (Not "stamp": in this code base a stamp is only ever an RFC 3161 timestamp.)"""
     return format_time(clock())
 
 

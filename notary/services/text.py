@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import unicodedata
 
-from notary.errors import Unprocessable
+from notary.errors import ValidationFailed
 from notary.services import glyphs
 
 __all__ = ["TextRefused", "check_text", "describe"]
@@ -37,10 +37,8 @@ _REFUSED_CATEGORIES = {
 }
 
 
-class TextRefused(Unprocessable):
+class TextRefused(ValidationFailed):
     """Text holding a character that could make it read two ways (see the module)."""
-
-    code = "validation_failed"
 
 
 def describe(char: str) -> str:

@@ -19,7 +19,7 @@ from sqlalchemy import delete, select, update
 from notary.services import auth
 from notary.services.audit.trail import anchor_audit_head
 from notary.services.ceremony.signatures import EXPIRED
-from notary.services.clock import Clock, stamp
+from notary.services.clock import Clock, now_text
 from notary.services.filing.service import AWAITING
 from notary.services.tlog.checkpoints import Checkpointer
 from notary.services.tlog.sequencer import Sequencer
@@ -29,7 +29,7 @@ from notary.storage.db import Database
 from notary.storage.lease import LeaseKeeper
 from notary.storage.models import ApiToken, Contract
 
-log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
 Step = Callable[[], int]
 """One kind of background work: does a batch and says how many items it handled."""
@@ -44,7 +44,7 @@ class Chores:
 
     def expire_overdue(self) -> int:
         """Mark contracts whose signing deadline passed before both signed as ``expired``."""
-        now = stamp(self.clock)
+        now = now_text(self.clock)
         with self.db.read() as session:
             overdue = (
                 select(Contract.id).where(Contract.status == AWAITING, Contract.deadline <= now).limit(1)
@@ -62,7 +62,7 @@ class Chores:
     def purge_expired_tokens(self) -> int:
         """Delete party tokens past their expiry (they answer ``unauthenticated`` either way), so
         the token table holds the live ones, not every login ever made."""
-        now = stamp(self.clock)
+        now = now_text(self.clock)
         with self.db.write() as session:
             result = session.execute(
                 delete(ApiToken).where(ApiToken.kind == auth.PARTY, ApiToken.expires_at <= now)
@@ -151,7 +151,7 @@ class Worker:
                     handled = self.run_once()
                 except Exception:
                     # A failed round is rolled back whole; log it and try again shortly.
-                    log.exception("background round failed")
+                    logger.exception("background round failed")
                     handled = 0
                 if not handled:
                     stop.wait(idle_wait if self.lease.hold() else self.lease_duration / 3)

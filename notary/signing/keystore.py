@@ -16,8 +16,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from notary.errors import Unavailable
 from notary.signing import pki
-from notary.verify.errors import NotaryError
 
 LOG_KEY = "log-ed25519.key"
 ROOT_KEY, ROOT_CERT = "root-ca.key", "root-ca.pem"
@@ -27,7 +27,7 @@ REPORT_KEY, REPORT_CERT = "report.key", "report.pem"
 PII_KEY = "pii.key"
 
 
-class KeysUnusable(NotaryError):
+class KeysUnusable(Unavailable):
     """A key file is missing, unreadable or damaged."""
 
     code = "unavailable"

@@ -22,7 +22,7 @@ import psycopg
 
 from notary.storage.db import Database
 
-log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
 
 def lock_key(name: str) -> int:
@@ -54,12 +54,12 @@ class AdvisoryLock:
         try:
             connection = self._connect()
         except psycopg.Error as exc:  # the database is away, so we do not lead
-            log.warning("advisory lock %s: cannot connect: %s", self.name, exc)
+            logger.warning("advisory lock %s: cannot connect: %s", self.name, exc)
             return False
         try:
             taken = bool(connection.execute("SELECT pg_try_advisory_lock(%s)", (self.key,)).fetchone()[0])
         except psycopg.Error as exc:
-            log.warning("advisory lock %s: cannot ask for it: %s", self.name, exc)
+            logger.warning("advisory lock %s: cannot ask for it: %s", self.name, exc)
             taken = False
         if not taken:
             _close(connection)
@@ -81,7 +81,7 @@ class AdvisoryLock:
         try:
             self._connection.execute("SELECT 1").fetchone()
         except psycopg.Error as exc:
-            log.warning("advisory lock %s: its session was lost: %s", self.name, exc)
+            logger.warning("advisory lock %s: its session was lost: %s", self.name, exc)
             self.drop()
             return False
         return True
@@ -99,7 +99,7 @@ class AdvisoryLock:
         try:
             self._connection.execute("SELECT pg_advisory_unlock(%s)", (self.key,))
         except psycopg.Error as exc:
-            log.debug("advisory lock %s: unlock failed, closing anyway: %s", self.name, exc)
+            logger.debug("advisory lock %s: unlock failed, closing anyway: %s", self.name, exc)
         self.drop()
 
     def drop(self) -> None:
@@ -118,7 +118,7 @@ class AdvisoryLock:
             # lock, after this long (PostgreSQL 14 and later).
             connection.execute(f"SET idle_session_timeout = {self.idle_timeout_ms}")
         except psycopg.Error as exc:
-            log.warning("advisory lock %s: idle_session_timeout unsupported: %s", self.name, exc)
+            logger.warning("advisory lock %s: idle_session_timeout unsupported: %s", self.name, exc)
             _close(connection)
             connection = engine.dialect.connect(*cargs, **cparams)
             connection.autocommit = True
@@ -129,4 +129,4 @@ def _close(connection: Any) -> None:
     try:
         connection.close()
     except psycopg.Error as exc:
-        log.debug("closing a lock session failed: %s", exc)
+        logger.debug("closing a lock session failed: %s", exc)

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from notary.verify.canonical import canonical_json
+from notary.verify.vocabulary import Role
 
 PURPOSE_ENROL = "notary.enrol.v1"
 PURPOSE_SIGN = "notary.sign.v1"
@@ -20,7 +21,7 @@ PURPOSE_LOGIN = "notary.login.v1"
 PURPOSE_EXPORT = "notary.export.v1"
 CONTRACT_PURPOSES = (PURPOSE_SIGN, PURPOSE_DECLINE)
 
-ROLES = ("investor", "borrower")
+ROLES = tuple(Role)
 RECORD_FORMAT = "notary-record/1"
 GENESIS_SHA256 = "0" * 64
 

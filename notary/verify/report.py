@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from enum import StrEnum
 from types import MappingProxyType
 from typing import Any
 
@@ -24,6 +25,7 @@ __all__ = [
     "REPORT_FORMAT",
     "TRUST_FILE",
     "Check",
+    "CheckStatus",
     "LogPosition",
     "PartySummary",
     "SigningTime",
@@ -34,8 +36,16 @@ __all__ = [
 
 REPORT_FORMAT = "notary-verification/1"
 
-PASSED, FAILED, NOT_RUN = "passed", "failed", "not_run"
-_STATUSES = (PASSED, FAILED, NOT_RUN)
+
+class CheckStatus(StrEnum):
+    """A check's outcome: it ran and passed, ran and failed, or waited on one that did not pass."""
+
+    PASSED = "passed"
+    FAILED = "failed"
+    NOT_RUN = "not_run"
+
+
+PASSED, FAILED, NOT_RUN = CheckStatus.PASSED, CheckStatus.FAILED, CheckStatus.NOT_RUN
 
 #: The keys that anchored the checks came from a trust file the verifier chose (``--trust``).
 TRUST_FILE = "trust_file"
@@ -89,17 +99,18 @@ class Check:
     """
 
     name: str
-    status: str
+    status: CheckStatus
     reason: str
     details: Mapping[str, Any] = field(default_factory=dict)
     code: str | None = None
     required: bool = True
 
     def __post_init__(self) -> None:
-        if self.status not in _STATUSES:
+        if self.status not in tuple(CheckStatus):
             raise ValueError(f"unknown check status {self.status!r}")
-        if not self.required and self.status != NOT_RUN:
+        if not self.required and self.status != CheckStatus.NOT_RUN:
             raise ValueError("only a check that did not run may be not required")
+        object.__setattr__(self, "status", CheckStatus(self.status))
         object.__setattr__(self, "details", MappingProxyType(_plain(dict(self.details))))
 
     @property

@@ -10,10 +10,9 @@ from sqlalchemy import select
 
 from notary.cli import main
 from notary.services import auth
-from notary.services.clock import stamp
+from notary.services.clock import now_text
 from notary.storage.access_models import AuditEntry, IdentityVerification
-from tests.conftest import make_platform
-from tests.support.access import add_investigator, approve, open_case
+from tests.support.access import approve, open_case
 from tests.support.people import resident_id
 
 pytestmark = pytest.mark.wallclock  # the CLI builds its own runtime on the machine clock
@@ -71,12 +70,14 @@ def test_identity_verify_investigator_add_and_case_approve(settings, runtime, tm
     ]
 
 
-def test_case_list_shows_what_awaits_approval_with_who_asked_and_why(settings, runtime, client, tmp_path):
+def test_case_list_shows_what_awaits_approval_with_who_asked_and_why(
+    settings, runtime, client, tmp_path, make_platform, make_investigator
+):
     env = {"NOTARY_INSTANCE_PATH": str(settings.instance_path), "NOTARY_DATABASE_URL": settings.database_url}
     assert invoke(env, "case", "list").stdout.strip() == "no pending cases"
-    platform = make_platform(runtime, client)
+    platform = make_platform()
     number = resident_id()
-    wang, li = add_investigator(runtime, client), add_investigator(runtime, client, "Officer Li")
+    wang, li = make_investigator(), make_investigator("Officer Li")
     first = open_case(wang, {"platform_id": platform.platform_id}, number="2026-0001")
     runtime.clock.advance(seconds=1)
     second = open_case(li, {"id_number": number}, number="2026-0002")
@@ -101,11 +102,13 @@ def test_case_list_shows_what_awaits_approval_with_who_asked_and_why(settings, r
     assert "Officer Wang" in approved.stdout
 
 
-def test_an_investigators_tokens_are_revoked_at_once_and_a_new_one_can_be_issued(settings, runtime, client):
+def test_an_investigators_tokens_are_revoked_at_once_and_a_new_one_can_be_issued(
+    settings, runtime, client, make_investigator
+):
     env = {"NOTARY_INSTANCE_PATH": str(settings.instance_path), "NOTARY_DATABASE_URL": settings.database_url}
-    wang = add_investigator(runtime, client)
+    wang = make_investigator()
     with runtime.db.read() as session:
-        subject = auth.authenticate(session, wang.token, now=stamp(runtime.clock)).subject_id
+        subject = auth.authenticate(session, wang.token, now=now_text(runtime.clock)).subject_id
     assert wang.get(f"/cases/{open_case(wang, {'id_number': resident_id()})}").status_code == 200
 
     revoked = invoke(env, "investigator", "revoke", subject, "--operator", "Clerk Sun", "--json")
@@ -119,7 +122,7 @@ def test_an_investigators_tokens_are_revoked_at_once_and_a_new_one_can_be_issued
     assert issued.exit_code == 0, issued.output
     fresh = json.loads(issued.stdout)["token"]
     with runtime.db.read() as session:
-        assert auth.authenticate(session, fresh, now=stamp(runtime.clock)).subject_id == subject
+        assert auth.authenticate(session, fresh, now=now_text(runtime.clock)).subject_id == subject
         acts = session.execute(
             select(AuditEntry.action, AuditEntry.actor_id).where(AuditEntry.object_id == subject)
         ).all()
@@ -142,7 +145,9 @@ def test_a_platforms_token_is_rotated_and_a_defunct_platform_gets_none(settings,
     def works(token):
         with runtime.db.read() as session:
             try:
-                return auth.authenticate(session, token, now=stamp(runtime.clock)).subject_id == platform_id
+                return (
+                    auth.authenticate(session, token, now=now_text(runtime.clock)).subject_id == platform_id
+                )
             except auth.Unauthenticated:
                 return False
 

@@ -9,10 +9,10 @@ import pytest
 from click.testing import CliRunner
 
 from notary.cli import main
-from tests.conftest import DOCUMENT
 from tests.support.access import Caller
 from tests.support.live_app import key_folder, live
 from tests.support.people import Person
+from tests.support.platforms import DOCUMENT
 
 
 @pytest.fixture

@@ -19,8 +19,8 @@ from sqlalchemy import select, update
 from notary.cli import main
 from notary.storage.access_models import Case, Investigator
 from notary.storage.models import Platform
-from tests.conftest import make_platform
-from tests.support.access import add_investigator, open_case
+from tests.support.access import new_investigator, open_case
+from tests.support.platforms import new_platform
 
 pytestmark = pytest.mark.wallclock  # the CLI builds its own runtime on the machine clock
 
@@ -43,8 +43,8 @@ def hidden_characters(text: str) -> list[str]:
 
 def hostile_case(runtime, client):
     """A pending platform-wide case whose stored texts predate the input checks."""
-    platform = make_platform(runtime, client, "Whole Platform Lending")
-    investigator = add_investigator(runtime, client)
+    platform = new_platform(runtime, client, "Whole Platform Lending")
+    investigator = new_investigator(runtime, client)
     case_id = open_case(investigator, {"platform_id": platform.platform_id})
     with runtime.db.write() as session:
         session.execute(

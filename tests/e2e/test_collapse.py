@@ -26,10 +26,10 @@ from notary.verify.canonical import parse_json
 from notary.verify.evidence.verifier import verify_bundle
 from notary.verify.export.verifier import verify_export
 from notary.verify.trust import TrustFile
-from tests.conftest import PlatformClient, contract_terms
 from tests.support.access import Caller, login
 from tests.support.export import export_members
 from tests.support.people import Person, resident_id
+from tests.support.platforms import PlatformClient, contract_terms
 
 
 def notary(env, *args):

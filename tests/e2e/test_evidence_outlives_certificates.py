@@ -21,8 +21,8 @@ import pytest
 from cryptography import x509
 
 from notary.verify.trust import TrustFile
-from tests.conftest import sign_body
-from tests.support.access import add_investigator, approve, open_case
+from tests.support.access import approve, open_case
+from tests.support.platforms import sign_body
 
 FAKETIME = shutil.which("faketime")
 pytestmark = pytest.mark.skipif(FAKETIME is None, reason="faketime (Debian's faketime) is not installed")
@@ -61,7 +61,7 @@ def latest_expiry(pem_files: list[bytes]) -> dt.datetime:
 
 @pytest.mark.slow
 def test_a_bundle_and_an_export_sealed_today_verify_decades_later(
-    runtime, client, platform, investor, borrower, tmp_path
+    runtime, client, platform, investor, borrower, tmp_path, make_investigator
 ):
     contract_id = seal(runtime, client, platform, investor, borrower, b"%PDF-1.4\n% decades\n")
     bundle = platform.get(f"/contracts/{contract_id}/evidence")
@@ -70,7 +70,7 @@ def test_a_bundle_and_an_export_sealed_today_verify_decades_later(
     (tmp_path / "evidence.zip").write_bytes(bundle.data)
     (tmp_path / "trust.json").write_bytes(trust)
 
-    police = add_investigator(runtime, client)
+    police = make_investigator()
     case_id = open_case(police, {"platform_id": platform.platform_id})
     approve(runtime, case_id)
     export = police.get(f"/cases/{case_id}/export")

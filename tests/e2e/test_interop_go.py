@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import sign_body
+from tests.support.platforms import sign_body
 
 GOPATH = Path("/usr/share/gocode")
 SOURCE = Path(__file__).resolve().parents[1] / "interop" / "tlogcheck.go"

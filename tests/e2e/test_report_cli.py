@@ -10,9 +10,9 @@ from click.testing import CliRunner
 
 from notary.cli import main
 from notary.verify.reports import parse_report_payload
-from tests.conftest import DOCUMENT
 from tests.support.live_app import key_folder, live
 from tests.support.people import Person
+from tests.support.platforms import DOCUMENT
 
 
 @pytest.fixture

@@ -6,6 +6,8 @@ import concurrent.futures
 import http.client
 import subprocess
 import sys
+import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -52,6 +54,15 @@ def test_threaded_workers_keep_connections_open_and_answer_concurrent_requests(t
                 assert reply.read()
                 return reply.status
 
+        # The worker signs the first checkpoint beside the web server: wait for it (under load
+        # it can come a moment after /healthz answers), then ask for everything at once.
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                fetch("/log/checkpoint")
+                break
+            except urllib.error.HTTPError:
+                time.sleep(0.1)
         paths = ["/log/checkpoint", "/trust", "/log/key", "/openapi.json"] * 6
         with concurrent.futures.ThreadPoolExecutor(8) as pool:
             assert list(pool.map(fetch, paths)) == [200] * len(paths)

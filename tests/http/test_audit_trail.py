@@ -11,7 +11,7 @@ from sqlalchemy import select
 from notary.services.audit import trail as audit
 from notary.services.audit.integrity import run_audit
 from notary.services.audit.records import AuditChainAuditor
-from notary.services.clock import stamp
+from notary.services.clock import now_text
 from notary.storage.access_models import AuditAnchor, AuditEntry
 from notary.storage.models import LogLeaf
 from notary.verify import payloads
@@ -20,7 +20,7 @@ from notary.verify.canonical import canonical_json
 
 def append(runtime, action="test.act", **fields):
     with runtime.db.write() as session:
-        audit.record(session, at=stamp(runtime.clock), actor=audit.operator("op"), action=action, **fields)
+        audit.record(session, at=now_text(runtime.clock), actor=audit.operator("op"), action=action, **fields)
 
 
 def entries(runtime):

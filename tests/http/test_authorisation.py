@@ -17,10 +17,10 @@ from dataclasses import dataclass
 import pytest
 
 from notary.services.access.platforms import mark_defunct
-from notary.services.clock import stamp
-from tests.conftest import DOCUMENT, contract_terms, make_platform
-from tests.support.access import Caller, add_investigator, approve, login, open_case
+from notary.services.clock import now_text
+from tests.support.access import Caller, approve, login, open_case
 from tests.support.people import Person
+from tests.support.platforms import DOCUMENT, contract_terms
 
 MISSING = "ct_01JD0Q8K2X3M4N5P6Q7R8S9T0V"
 
@@ -35,7 +35,7 @@ class World:
 
 
 @pytest.fixture
-def world(runtime, client):
+def world(runtime, client, make_platform, make_investigator):
     platforms, people, contracts = {}, {}, {}
     tokens = {}
     for label, name, holders in (
@@ -43,7 +43,7 @@ def world(runtime, client):
         ("B", "Beta Lending", ("carol", "dave")),
         ("D", "Delta Lending", ("erin", "frank")),
     ):
-        platform = make_platform(runtime, client, name)
+        platform = make_platform(name)
         platforms[label], tokens[f"platform {label}"] = platform.platform_id, platform.token
         for holder in holders:
             people[holder] = Person(holder)
@@ -51,7 +51,7 @@ def world(runtime, client):
         first, second = holders[0], holders[1]
         contracts[label] = platform.file(people[first], people[second])["contract_id"]
     with runtime.db.write() as session:
-        mark_defunct(session, platforms["D"], now=stamp(runtime.clock))
+        mark_defunct(session, platforms["D"], now=now_text(runtime.clock))
     callers = {"anonymous": Caller(client, None, "anonymous")}
     callers["platform A"] = Caller(client, tokens["platform A"])
     callers["platform B"] = Caller(client, tokens["platform B"])
@@ -64,15 +64,15 @@ def world(runtime, client):
     ):
         callers[role] = Caller(client, login(client, people[holder]))
     case_of = {}
-    callers["investigator without case"] = add_investigator(runtime, client, "No Case")
-    callers["investigator pending case"] = pending = add_investigator(runtime, client, "Pending")
+    callers["investigator without case"] = make_investigator("No Case")
+    callers["investigator pending case"] = pending = make_investigator("Pending")
     case_of["investigator pending case"] = open_case(pending, {"platform_id": platforms["A"]})
     for role, scope_platform in (
         ("investigator case over A", "A"),
         ("investigator case over B", "B"),
         ("investigator case over D", "D"),
     ):
-        callers[role] = investigator = add_investigator(runtime, client, role)
+        callers[role] = investigator = make_investigator(role)
         case_of[role] = open_case(investigator, {"platform_id": platforms[scope_platform]})
         approve(runtime, case_of[role])
     return World(callers, contracts, people, platforms, case_of)

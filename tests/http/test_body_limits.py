@@ -11,10 +11,10 @@ import pytest
 
 from notary.api.bodies import FIXED
 from notary.services.access.platforms import mark_defunct
-from notary.services.clock import stamp
-from tests.conftest import PlatformClient, contract_terms
+from notary.services.clock import now_text
 from tests.support.access import add_investigator
 from tests.support.limits import limited_client
+from tests.support.platforms import PlatformClient, contract_terms
 
 MIB = 1024 * 1024
 
@@ -104,10 +104,10 @@ def test_each_route_takes_a_body_fitting_what_it_needs(client: Any, path: str, l
 def test_filing_takes_the_document_limit_and_a_batch_the_request_limit(
     settings: Any, clock: Any, runtime: Any
 ) -> None:
-    from tests.conftest import make_platform
+    from tests.support.platforms import new_platform
 
     with limited_client(settings, clock, max_document_bytes=3000, max_request_bytes=50_000) as client:
-        platform = make_platform(runtime, client)
+        platform = new_platform(runtime, client)
         filing = 3000 * 4 // 3 + MIB
         _too_large(
             _post(client, "/api/v1/contracts", Untouchable(), length=filing + 1, **platform.auth), filing
@@ -182,7 +182,7 @@ def test_authentication_comes_before_validation(runtime: Any, client: Any, platf
     assert status("GET", "/me/contracts?limit=-5", {}, platform.auth)[0] == 403
     # A defunct platform's token: 410, not 422.
     with runtime.db.write() as session:
-        mark_defunct(session, platform.platform_id, operator="test", now=stamp(runtime.clock))
+        mark_defunct(session, platform.platform_id, operator="test", now=now_text(runtime.clock))
     for method, path, body in _bad_bodies(platform)[:3]:
         assert status(method, path, body, platform.auth)[0] == 410, path
 

@@ -11,16 +11,18 @@ from sqlalchemy import select
 
 from notary.storage.access_models import AuditEntry
 from tests.http.test_pages_verify import ready_contract
-from tests.support.access import add_investigator, approve, open_case
+from tests.support.access import approve, open_case
 
 
 def error_of(answer: Any) -> tuple[int, str]:
     return answer.status_code, answer.get_json()["error"]["code"]
 
 
-def test_an_investigator_lists_own_cases_only(runtime: Any, client: Any, platform: Any) -> None:
-    wang = add_investigator(runtime, client)
-    li = add_investigator(runtime, client, "Officer Li")
+def test_an_investigator_lists_own_cases_only(
+    runtime: Any, client: Any, platform: Any, make_investigator
+) -> None:
+    wang = make_investigator()
+    li = make_investigator("Officer Li")
     first = open_case(wang, {"platform_id": platform.platform_id}, "2026-0001")
     second = open_case(wang, {"platform_id": platform.platform_id}, "2026-0002")
     open_case(li, {"platform_id": platform.platform_id}, "2026-0009")
@@ -31,12 +33,12 @@ def test_an_investigator_lists_own_cases_only(runtime: Any, client: Any, platfor
 
 
 def test_contracts_in_scope_need_approval_and_are_audited(
-    runtime: Any, client: Any, platform: Any, investor: Any, borrower: Any
+    runtime: Any, client: Any, platform: Any, investor: Any, borrower: Any, make_investigator
 ) -> None:
     view = ready_contract(platform, investor, borrower, runtime, client)
     platform.file(investor, borrower)  # a second, unsigned
-    wang = add_investigator(runtime, client)
-    li = add_investigator(runtime, client, "Officer Li")
+    wang = make_investigator()
+    li = make_investigator("Officer Li")
     case = open_case(wang, {"platform_id": platform.platform_id})
     assert error_of(wang.get(f"/cases/{case}/contracts")) == (403, "forbidden")
     approve(runtime, case)
@@ -52,10 +54,10 @@ def test_contracts_in_scope_need_approval_and_are_audited(
 
 
 def test_a_download_ticket_works_once_for_its_case_and_expires(
-    runtime: Any, client: Any, clock: Any, platform: Any, investor: Any, borrower: Any
+    runtime: Any, client: Any, clock: Any, platform: Any, investor: Any, borrower: Any, make_investigator
 ) -> None:
     ready_contract(platform, investor, borrower, runtime, client)
-    wang = add_investigator(runtime, client)
+    wang = make_investigator()
     case = open_case(wang, {"platform_id": platform.platform_id})
     assert error_of(wang.post(f"/cases/{case}/export/ticket")) == (403, "forbidden")
     approve(runtime, case)
@@ -88,15 +90,13 @@ def test_a_download_ticket_works_once_for_its_case_and_expires(
     assert error_of(client.get(late["url"])) == (401, "unauthenticated")
 
 
-def test_a_revoked_investigator_s_tickets_stop(runtime: Any, client: Any, platform: Any) -> None:
-    from notary.services.access.cases import revoke_investigator
-    from notary.services.clock import stamp
-
-    wang = add_investigator(runtime, client)
+def test_a_revoked_investigator_s_tickets_stop(
+    runtime: Any, client: Any, platform: Any, make_investigator
+) -> None:
+    wang = make_investigator()
     case = open_case(wang, {"platform_id": platform.platform_id})
     approve(runtime, case)
     issued = wang.post(f"/cases/{case}/export/ticket").get_json()
     investigator_id = wang.get(f"/cases/{case}").get_json()["investigator_id"]
-    with runtime.db.write() as session:
-        revoke_investigator(session, investigator_id, operator="op", now=stamp(runtime.clock))
+    runtime.investigators.revoke(investigator_id, operator="op")
     assert error_of(client.get(issued["url"])) == (401, "unauthenticated")

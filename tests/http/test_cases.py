@@ -7,10 +7,9 @@ from sqlalchemy import select
 
 from notary.errors import NotaryError
 from notary.services.access.cases import approve_case
-from notary.services.clock import stamp
+from notary.services.clock import now_text
 from notary.storage.access_models import AuditEntry, Case
-from tests.conftest import make_platform
-from tests.support.access import add_investigator, approve, open_case
+from tests.support.access import approve, open_case
 from tests.support.people import Person
 
 
@@ -30,8 +29,8 @@ BAD_SCOPES = [
 ]
 
 
-def test_bad_cases_are_refused(runtime, client, platform):
-    investigator = add_investigator(runtime, client)
+def test_bad_cases_are_refused(runtime, client, platform, make_investigator):
+    investigator = make_investigator()
     for scope, code in BAD_SCOPES:
         answer = investigator.post("/cases", json={"case_number": "1", "legal_basis": "law", "scope": scope})
         assert error_of(answer) == (422, code), scope
@@ -45,8 +44,10 @@ def test_bad_cases_are_refused(runtime, client, platform):
         assert session.execute(select(Case)).first() is None
 
 
-def test_a_person_scope_keeps_no_clear_id_number(runtime, client, platform, investor, borrower):
-    investigator = add_investigator(runtime, client)
+def test_a_person_scope_keeps_no_clear_id_number(
+    runtime, client, platform, investor, borrower, make_investigator
+):
+    investigator = make_investigator()
     case_id = open_case(investigator, {"id_number": investor.id_number.lower()})
     view = investigator.get(f"/cases/{case_id}").get_json()
     assert view["status"] == "pending"
@@ -64,8 +65,10 @@ def test_a_person_scope_keeps_no_clear_id_number(runtime, client, platform, inve
     assert stored.scope_id_lookup == runtime.pii.lookup("cn_resident", investor.id_number)
 
 
-def test_scopes_cover_what_they_name(runtime, client, platform, investor, borrower):
-    other = make_platform(runtime, client, "Other Lending")
+def test_scopes_cover_what_they_name(
+    runtime, client, platform, investor, borrower, make_platform, make_investigator
+):
+    other = make_platform("Other Lending")
     # The investor's ID number on another platform, under a key that platform made up.
     alias = Person("张三", id_number=investor.id_number)
     stranger = Person("Stranger")
@@ -77,7 +80,7 @@ def test_scopes_cover_what_they_name(runtime, client, platform, investor, borrow
     other.enrol(someone)
     unrelated = other.file(stranger, someone)["contract_id"]
 
-    investigator = add_investigator(runtime, client)
+    investigator = make_investigator()
     covered = {
         open_case(investigator, {"party_id": borrower.party_id}, "party"): {own},
         open_case(investigator, {"id_number": investor.id_number}, "person"): {own, elsewhere},
@@ -91,9 +94,11 @@ def test_scopes_cover_what_they_name(runtime, client, platform, investor, borrow
             assert answer.status_code == (200 if contract_id in contracts else 404), (case_id, contract_id)
 
 
-def test_every_read_through_a_case_is_recorded_with_its_case(runtime, client, platform, investor, borrower):
+def test_every_read_through_a_case_is_recorded_with_its_case(
+    runtime, client, platform, investor, borrower, make_investigator
+):
     filed = platform.file(investor, borrower)["contract_id"]
-    investigator = add_investigator(runtime, client)
+    investigator = make_investigator()
     case_id = open_case(investigator, {"platform_id": platform.platform_id})
     assert investigator.get(f"/contracts/{filed}").status_code == 403  # refused: not recorded as a read
     approve(runtime, case_id)
@@ -116,8 +121,8 @@ def test_every_read_through_a_case_is_recorded_with_its_case(runtime, client, pl
     assert "case.approve" in acts
 
 
-def test_approval_is_idempotent_and_needs_a_case(runtime, client, platform):
-    investigator = add_investigator(runtime, client)
+def test_approval_is_idempotent_and_needs_a_case(runtime, client, platform, make_investigator):
+    investigator = make_investigator()
     case_id = open_case(investigator, {"platform_id": platform.platform_id})
     approve(runtime, case_id)
     approve(runtime, case_id)
@@ -128,13 +133,15 @@ def test_approval_is_idempotent_and_needs_a_case(runtime, client, platform):
         approvals = session.execute(select(AuditEntry).where(AuditEntry.action == "case.approve")).all()
     assert len(approvals) == 1
     with runtime.db.write() as session, pytest.raises(NotaryError) as missing:
-        approve_case(session, "cs_nope", operator="op", now=stamp(runtime.clock))
+        approve_case(session, "cs_nope", operator="op", now=now_text(runtime.clock))
     assert missing.value.code == "not_found"
 
 
-def test_an_unknown_scope_id_is_answered_like_a_known_one_until_approval(runtime, client, platform, investor):
+def test_an_unknown_scope_id_is_answered_like_a_known_one_until_approval(
+    runtime, client, platform, investor, make_investigator
+):
     """round2-notes: a pending case must not tell an investigator which ids exist."""
-    investigator = add_investigator(runtime, client)
+    investigator = make_investigator()
     answers = {}
     for label, scope in (
         ("known platform", {"platform_id": platform.platform_id}),
@@ -158,17 +165,17 @@ def test_an_unknown_scope_id_is_answered_like_a_known_one_until_approval(runtime
     with runtime.db.read() as session:
         unknown = session.execute(select(Case).where(Case.scope_platform_id.like("pl_01ZZ%"))).scalar_one()
     with runtime.db.write() as session, pytest.raises(NotaryError) as refused:
-        approve_case(session, unknown.id, operator="op", now=stamp(runtime.clock))
+        approve_case(session, unknown.id, operator="op", now=now_text(runtime.clock))
     assert refused.value.code == "scope_unknown"
     with runtime.db.read() as session:
         assert session.get(Case, unknown.id).status == "pending"
 
 
-def test_approval_is_of_the_scope_shown(runtime, client, platform):
-    investigator = add_investigator(runtime, client)
+def test_approval_is_of_the_scope_shown(runtime, client, platform, make_investigator):
+    investigator = make_investigator()
     case_id = open_case(investigator, {"platform_id": platform.platform_id})
     with runtime.db.write() as session, pytest.raises(NotaryError) as refused:
         approve_case(
-            session, case_id, operator="op", now=stamp(runtime.clock), shown_scope={"party_id": "pa_1"}
+            session, case_id, operator="op", now=now_text(runtime.clock), shown_scope={"party_id": "pa_1"}
         )
     assert refused.value.code == "scope_not_as_shown"

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from notary.storage.models import IssuedCertificate
-from tests.conftest import make_platform, sign_body
+from tests.support.platforms import sign_body
 
 
 def ready_contract(platform, investor, borrower, runtime, client):
@@ -24,7 +24,9 @@ def ready_contract(platform, investor, borrower, runtime, client):
 
 
 @pytest.mark.slow
-def test_certificate_is_made_once_and_reproducible(platform, investor, borrower, runtime, client):
+def test_certificate_is_made_once_and_reproducible(
+    platform, investor, borrower, runtime, client, make_platform
+):
     cid = ready_contract(platform, investor, borrower, runtime, client)
     early = platform.get(f"/contracts/{cid}/certificate")
     assert early.status_code == 409
@@ -53,5 +55,5 @@ def test_certificate_is_made_once_and_reproducible(platform, investor, borrower,
     # Masked identities only: never a full ID number.
     assert investor.id_number.encode() not in first.data
 
-    other = make_platform(runtime, client, "Other Lending")
+    other = make_platform("Other Lending")
     assert other.get(f"/contracts/{cid}/certificate").status_code == 404

@@ -9,11 +9,11 @@ import pytest
 from sqlalchemy import event
 
 from notary.services.access.key_holders import verify_identity
-from notary.services.clock import stamp
+from notary.services.clock import now_text
 from notary.storage.models import Contract
-from tests.conftest import DOCUMENT, make_platform, sign_body
 from tests.support.access import Caller, add_investigator, login
 from tests.support.people import Person
+from tests.support.platforms import DOCUMENT, new_platform, sign_body
 
 DIGEST = hashlib.sha256(DOCUMENT).hexdigest()
 NEVER_FILED = hashlib.sha256(b"a document nobody filed").hexdigest()
@@ -122,7 +122,7 @@ def test_document_differs_when_the_terms_match_but_the_copy_does_not(
     assert answer_of(caller, DIGEST, amount="9999.00")["result"] == "not_filed"
     assert answer_of(caller, DIGEST, platform_id=platform.platform_id)["result"] == "not_filed"
     assert answer_of(caller, DIGEST)["result"] == "not_filed"
-    other = make_platform(runtime, client, "Other Lending")
+    other = new_platform(runtime, client, "Other Lending")
     assert (
         answer_of(caller, DIGEST, amount="10000.00", platform_id=other.platform_id)["result"] == "not_filed"
     )
@@ -133,7 +133,7 @@ def test_filed_under_another_key_of_a_verified_identity_is_flagged(
 ):
     # The platform enrolled the investor's ID number with a key it made itself, and filed.
     forged = Person(investor.name, id_number=investor.id_number)
-    other = make_platform(runtime, client, "Other Lending")
+    other = new_platform(runtime, client, "Other Lending")
     other.enrol(forged)
     carol = Person("Carol")
     other.enrol(carol)
@@ -151,7 +151,7 @@ def test_filed_under_another_key_of_a_verified_identity_is_flagged(
             id_number=investor.id_number,
             public_key_pem=investor.public.pem,
             operator="op",
-            now=stamp(runtime.clock),
+            now=now_text(runtime.clock),
         )
     answer = answer_of(caller, DIGEST)
     assert answer["result"] == "filed"

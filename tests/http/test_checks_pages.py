@@ -6,11 +6,11 @@ from __future__ import annotations
 import hashlib
 
 from notary.services.access.platforms import mark_defunct
-from notary.services.clock import stamp
-from tests.conftest import DOCUMENT
+from notary.services.clock import now_text
 from tests.http.test_reports import lodge, report_body
 from tests.support.access import login
 from tests.support.people import Person
+from tests.support.platforms import DOCUMENT
 
 
 def test_the_platforms_pages_in_both_languages(runtime, client, platform, investor, borrower):
@@ -38,7 +38,7 @@ def test_the_platforms_pages_in_both_languages(runtime, client, platform, invest
 
 def test_a_defunct_platform_says_so_on_its_page(runtime, client, platform):
     with runtime.db.write() as session:
-        mark_defunct(session, platform.platform_id, now=stamp(runtime.clock))
+        mark_defunct(session, platform.platform_id, now=now_text(runtime.clock))
     runtime.clock.advance(minutes=2)  # past the figures' minute
     text = client.get(f"/platforms/{platform.platform_id}?lang=en").get_data(as_text=True)
     assert 'data-notice="defunct"' in text

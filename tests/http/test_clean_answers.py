@@ -6,9 +6,9 @@ import base64
 from datetime import timedelta
 from typing import Any
 
-from tests.conftest import PlatformClient, make_platform, sign_body
 from tests.support.access import add_investigator
 from tests.support.people import Person
+from tests.support.platforms import PlatformClient, new_platform, sign_body
 
 
 def _decline(client: Any, platform: PlatformClient, person: Person, filed: dict[str, Any], role: str) -> None:
@@ -138,7 +138,7 @@ def test_opening_a_case_answers_an_unknown_scope_exactly_as_a_known_one(
         body = answer.get_json()
         return answer.status_code, sorted(body), body.get("status")
 
-    other = make_platform(runtime, client, "Other Lending")
+    other = new_platform(runtime, client, "Other Lending")
     known = [opened({"platform_id": other.platform_id}), opened({"party_id": investor.party_id})]
     unknown = [
         opened({"platform_id": "pl_01J00000000000000000000000"}),

@@ -13,8 +13,8 @@ from sqlalchemy import func, select, update
 
 from notary.storage.access_models import AuditEntry
 from notary.storage.models import Contract
-from tests.conftest import contract_terms
 from tests.support.access import add_investigator, approve, open_case
+from tests.support.platforms import contract_terms
 
 GB18030_CONTRACT = "借款合同：出借人张三，借款人李四，金额壹万元整。\n".encode("gb18030")
 

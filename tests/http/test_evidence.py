@@ -11,8 +11,8 @@ import pytest
 
 from notary.verify.evidence.verifier import verify_bundle
 from notary.verify.trust import TrustFile
-from tests.conftest import DOCUMENT, make_platform, sign_body
 from tests.support.evidence import members, rezip
+from tests.support.platforms import DOCUMENT, sign_body
 
 
 def ready_contract(platform, investor, borrower, runtime, client, document=DOCUMENT):
@@ -122,7 +122,7 @@ def test_contract_smoke_finds_every_documented_file(tmp_path):
     assert "all documented files present" in result.stdout
 
 
-def test_other_platform_gets_404(platform, investor, borrower, runtime, client):
+def test_other_platform_gets_404(platform, investor, borrower, runtime, client, make_platform):
     cid = ready_contract(platform, investor, borrower, runtime, client)
-    other = make_platform(runtime, client, "Other Lending")
+    other = make_platform("Other Lending")
     assert other.get(f"/contracts/{cid}/evidence").status_code == 404

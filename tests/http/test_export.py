@@ -16,9 +16,9 @@ from notary.verify.canonical import parse_json
 from notary.verify.export.archive import ExportArchive
 from notary.verify.export.verifier import verify_export
 from notary.verify.trust import TrustFile
-from tests.conftest import make_platform, sign_body
-from tests.support.access import Caller, add_investigator, approve, login, open_case
+from tests.support.access import Caller, approve, login, open_case
 from tests.support.people import Person
+from tests.support.platforms import sign_body
 
 
 def sign_both(client, filed, investor, borrower):
@@ -42,7 +42,9 @@ def members_of(data):
     return {entry.name: archive.read(entry) for entry in archive.entries()}
 
 
-def test_a_case_export(platform, investor, borrower, runtime, client, clock, monkeypatch):
+def test_a_case_export(
+    platform, investor, borrower, runtime, client, clock, monkeypatch, make_platform, make_investigator
+):
     monkeypatch.setattr(export_service, "PAGE_SIZE", 2)  # several pages from a few contracts
     # Two contracts ready under two different checkpoints, one awaiting signatures, one sealed
     # but not yet stamped; and a ready contract of another platform (out of scope).
@@ -53,7 +55,7 @@ def test_a_case_export(platform, investor, borrower, runtime, client, clock, mon
         make_ready(runtime, clock)
         ready.append(filed["contract_id"])
     awaiting = platform.file(investor, borrower, document=b"%PDF-1.4 awaiting\n")["contract_id"]
-    other = make_platform(runtime, client, "Other Lending")
+    other = make_platform("Other Lending")
     stranger, stranger_borrower = Person("王五"), Person("赵六", alg="p256")
     other.enrol(stranger)
     other.enrol(stranger_borrower)
@@ -64,7 +66,7 @@ def test_a_case_export(platform, investor, borrower, runtime, client, clock, mon
     sign_both(client, pending, investor, borrower)
     runtime.sequencer.seal_pending()
 
-    police = add_investigator(runtime, client)
+    police = make_investigator()
     case_id = open_case(police, {"platform_id": platform.platform_id})
     path = f"/cases/{case_id}/export"
 
@@ -72,7 +74,7 @@ def test_a_case_export(platform, investor, borrower, runtime, client, clock, mon
     refused = police.get(path)
     assert (refused.status_code, refused.get_json()["error"]["code"]) == (403, "forbidden")
     approve(runtime, case_id)
-    assert add_investigator(runtime, client, "Officer Li").get(path).status_code == 404
+    assert make_investigator("Officer Li").get(path).status_code == 404
     assert police.get("/cases/cs_01NOSUCHCASE0000000000000/export").status_code == 404
     assert platform.get(path).status_code == 403
     assert Caller(client, login(client, investor)).get(path).status_code == 403
@@ -170,7 +172,9 @@ def police_id(runtime, case_id):
 
 
 @pytest.mark.wallclock  # the CLI builds its own runtime on the machine clock
-def test_notary_export_refuses_what_it_cannot_export(settings, runtime, client, tmp_path):
+def test_notary_export_refuses_what_it_cannot_export(
+    settings, runtime, client, tmp_path, make_platform, make_investigator
+):
     from click.testing import CliRunner
 
     from notary.cli import main
@@ -179,8 +183,8 @@ def test_notary_export_refuses_what_it_cannot_export(settings, runtime, client, 
     out = tmp_path / "export.zip"
     missing = CliRunner().invoke(main, ["export", "--case", "cs_nope", "--out", str(out)], env=env)
     assert (missing.exit_code, missing.stderr) == (1, "Error: not_found: no case cs_nope\n")
-    police = add_investigator(runtime, client)
-    platform = make_platform(runtime, client)
+    police = make_investigator()
+    platform = make_platform()
     case_id = open_case(police, {"platform_id": platform.platform_id})
     pending = CliRunner().invoke(main, ["export", "--case", case_id, "--out", str(out)], env=env)
     assert pending.exit_code == 1

@@ -11,8 +11,8 @@ import pytest
 from sqlalchemy import func, select
 
 from notary.storage.models import Contract
-from tests.conftest import DOCUMENT, contract_terms, make_platform
 from tests.support.people import Person
+from tests.support.platforms import DOCUMENT, contract_terms
 
 
 def contract_count(runtime) -> int:
@@ -253,9 +253,9 @@ def test_idempotency_key_header(platform, investor, borrower, runtime):
     assert contract_count(runtime) == 2
 
 
-def test_idempotency_is_scoped_to_the_platform(platform, investor, borrower, runtime, client):
+def test_idempotency_is_scoped_to_the_platform(platform, investor, borrower, runtime, client, make_platform):
     platform.post("/contracts", json=json_filing(investor, borrower, external_ref="shared-ref"))
-    other = make_platform(runtime, client, "Other Lending")
+    other = make_platform("Other Lending")
     a, b = Person(), Person()
     other.enrol(a)
     other.enrol(b)

@@ -23,8 +23,8 @@ from notary.storage.models import Blob, LogLeaf, SignedCheckpoint, TreeNode
 from notary.verify.canonical import canonical_json
 from notary.verify.merkle.proofs import leaf_hash
 from notary.verify.note import Checkpoint, parse_verifier_key
-from tests.conftest import make_platform, sign_body
 from tests.support.people import Person
+from tests.support.platforms import new_platform, sign_body
 
 
 def change_one_digit(data: bytes, after: bytes) -> bytes:
@@ -37,7 +37,7 @@ def change_one_digit(data: bytes, after: bytes) -> bytes:
 
 def populate(runtime, client, contracts=3):
     """Sealed contracts, an audit trail, and its head in the log."""
-    platform = make_platform(runtime, client)
+    platform = new_platform(runtime, client)
     investor, borrower = Person("张三"), Person("李四", alg="p256")
     platform.enrol(investor)
     platform.enrol(borrower)

@@ -5,15 +5,15 @@ from __future__ import annotations
 import base64
 
 from notary.services.access.platforms import mark_defunct
-from notary.services.clock import stamp
-from tests.conftest import contract_terms, make_platform
+from notary.services.clock import now_text
 from tests.support.people import Person
+from tests.support.platforms import contract_terms
 
 
-def test_another_platform_sees_nothing(platform, investor, borrower, runtime, client):
+def test_another_platform_sees_nothing(platform, investor, borrower, runtime, client, make_platform):
     filed = platform.file(investor, borrower)
     cid = filed["contract_id"]
-    other = make_platform(runtime, client, "Other Lending")
+    other = make_platform("Other Lending")
     for path in (
         f"/contracts/{cid}",
         f"/contracts/{cid}/signing-payload?role=investor",
@@ -29,8 +29,10 @@ def test_another_platform_sees_nothing(platform, investor, borrower, runtime, cl
         assert theirs.get_json() == missing.get_json()
 
 
-def test_another_platforms_parties_cannot_be_named(platform, investor, borrower, runtime, client):
-    other = make_platform(runtime, client, "Other Lending")
+def test_another_platforms_parties_cannot_be_named(
+    platform, investor, borrower, runtime, client, make_platform
+):
+    other = make_platform("Other Lending")
     own = Person()
     other.enrol(own)
     body = {
@@ -46,7 +48,7 @@ def test_another_platforms_parties_cannot_be_named(platform, investor, borrower,
 def test_defunct_platform_token_is_refused(platform, investor, borrower, runtime):
     filed = platform.file(investor, borrower)
     with runtime.db.write() as session:
-        mark_defunct(session, platform.platform_id, now=stamp(runtime.clock))
+        mark_defunct(session, platform.platform_id, now=now_text(runtime.clock))
     response = platform.get(f"/contracts/{filed['contract_id']}")
     assert response.status_code == 410
     assert response.get_json()["error"]["code"] == "platform_defunct"

@@ -15,13 +15,12 @@ from sqlalchemy import func, select
 
 from notary.services.ceremony.identity import PiiCipher
 from notary.storage.models import KeyIdentity, Party
-from tests.conftest import make_platform
 from tests.support.people import Person, resident_id
 
 
-def test_one_key_under_two_identities_at_once_binds_one(runtime, client, monkeypatch):
-    first_platform = make_platform(runtime, client, "First Lending")
-    second_platform = make_platform(runtime, client, "Second Lending")
+def test_one_key_under_two_identities_at_once_binds_one(runtime, client, monkeypatch, make_platform):
+    first_platform = make_platform("First Lending")
+    second_platform = make_platform("Second Lending")
     alice = Person("张三")
     mallory = copy.copy(alice)  # the same key pair...
     mallory.id_number = resident_id()  # ...claimed for another person
@@ -69,7 +68,7 @@ def test_an_operator_cannot_verify_a_key_enrolled_for_someone_else(runtime, clie
     platform.enrol(alice)
     from notary.services.access.key_holders import verify_identity
     from notary.services.ceremony.parties import KeyInUse
-    from notary.services.clock import stamp
+    from notary.services.clock import now_text
 
     with runtime.db.write() as session:
         try:
@@ -80,7 +79,7 @@ def test_an_operator_cannot_verify_a_key_enrolled_for_someone_else(runtime, clie
                 id_number=resident_id(),
                 public_key_pem=alice.public.pem,
                 operator="op",
-                now=stamp(runtime.clock),
+                now=now_text(runtime.clock),
             )
         except KeyInUse:
             pass

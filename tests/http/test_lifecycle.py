@@ -7,7 +7,7 @@ import hashlib
 
 from notary.verify import payloads
 from notary.verify.canonical import canonical_json
-from tests.conftest import DOCUMENT, sign_body
+from tests.support.platforms import DOCUMENT, sign_body
 
 
 def test_file_sign_and_seal(platform, investor, borrower, runtime, client):

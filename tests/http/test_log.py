@@ -9,7 +9,7 @@ import pytest
 
 from notary.verify.merkle import proofs as merkle
 from notary.verify.note import parse_verifier_key, verify_checkpoint
-from tests.conftest import sign_body
+from tests.support.platforms import sign_body
 
 
 def seal_contracts(platform, investor, borrower, runtime, client, count):

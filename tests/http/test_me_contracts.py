@@ -11,11 +11,11 @@ from sqlalchemy import select
 from notary.errors import NotaryError
 from notary.services.access.key_holders import verify_identity
 from notary.services.access.platforms import mark_defunct
-from notary.services.clock import stamp
+from notary.services.clock import now_text
 from notary.storage.models import LogLeaf, Signature
-from tests.conftest import DOCUMENT, make_platform, sign_body
 from tests.support.access import Caller, login
 from tests.support.people import Person
+from tests.support.platforms import DOCUMENT, sign_body
 
 
 def verify(runtime, person, *, id_number=None, key=None):
@@ -27,7 +27,7 @@ def verify(runtime, person, *, id_number=None, key=None):
             id_number=id_number or person.id_number,
             public_key_pem=(key or person).public.pem,
             operator="op",
-            now=stamp(runtime.clock),
+            now=now_text(runtime.clock),
         )
 
 
@@ -37,9 +37,9 @@ def listed(caller, **query):
     return answer.get_json()
 
 
-def test_every_platform_defunct_included(runtime, client, platform, investor, borrower):
+def test_every_platform_defunct_included(runtime, client, platform, investor, borrower, make_platform):
     here = platform.file(investor, borrower, title="个人借款合同")
-    other = make_platform(runtime, client, "Other Lending")
+    other = make_platform("Other Lending")
     other.enrol(investor)  # the same key and identity, enrolled by a second platform
     carol = Person("Carol")
     other.enrol(carol)
@@ -48,7 +48,7 @@ def test_every_platform_defunct_included(runtime, client, platform, investor, bo
     other.enrol(dave)
     unrelated = other.file(carol, dave)
     with runtime.db.write() as session:
-        mark_defunct(session, other.platform_id, now=stamp(runtime.clock))
+        mark_defunct(session, other.platform_id, now=now_text(runtime.clock))
 
     items = listed(Caller(client, login(client, investor)))["contracts"]
     by_id = {item["contract_id"]: item for item in items}
@@ -90,9 +90,9 @@ def test_pages_follow_the_cursor(client, platform, investor, borrower):
 
 
 def test_another_key_is_shown_only_after_an_operator_verified_the_identity(
-    runtime, client, platform, investor, borrower
+    runtime, client, platform, investor, borrower, make_platform
 ):
-    rogue = make_platform(runtime, client, "Rogue Lending")
+    rogue = make_platform("Rogue Lending")
     # The rogue platform enrols the investor's ID number with a key it made up.
     made_up = Person("张三", id_number=investor.id_number)
     rogue.enrol(made_up)

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 
 from notary.verify.canonical import canonical_json, parse_json
-from tests.conftest import sign_body
 from tests.support.limits import limited_client
+from tests.support.platforms import sign_body
 
 
 def ready_contract(platform: Any, investor: Any, borrower: Any, runtime: Any, client: Any) -> dict[str, Any]:

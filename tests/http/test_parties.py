@@ -50,26 +50,22 @@ def test_same_identity_with_another_key_is_party_exists(platform, runtime):
     assert party_count(runtime) == 1
 
 
-def test_key_bound_to_another_identity_is_key_in_use(platform, runtime, client):
-    from tests.conftest import make_platform
-
+def test_key_bound_to_another_identity_is_key_in_use(platform, runtime, client, make_platform):
     person = Person()
     platform.enrol(person)
     other = Person()
     other.private, other.public = person.private, person.public  # same key, another identity
-    for caller in (platform, make_platform(runtime, client, "Other Lending")):
+    for caller in (platform, make_platform("Other Lending")):
         response = caller.post("/parties", json=other.enrolment(caller.platform_id))
         assert response.status_code == 409
         assert response.get_json()["error"]["code"] == "key_in_use"
     assert party_count(runtime) == 1
 
 
-def test_same_person_and_key_on_two_platforms(platform, runtime, client):
-    from tests.conftest import make_platform
-
+def test_same_person_and_key_on_two_platforms(platform, runtime, client, make_platform):
     person = Person()
     platform.enrol(person)
-    other = make_platform(runtime, client, "Other Lending")
+    other = make_platform("Other Lending")
     response = other.post("/parties", json=person.enrolment(other.platform_id))
     assert response.status_code == 201
     assert party_count(runtime) == 2

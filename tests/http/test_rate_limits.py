@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 
 from notary.config import ConfigError, Settings
-from tests.conftest import make_platform
 from tests.support.limits import limited_client
 from tests.support.people import Person
+from tests.support.platforms import new_platform
 
 
 def _refusal(answer: Any) -> dict[str, Any]:
@@ -100,7 +100,7 @@ def test_100_verifications_in_a_row_are_stopped(client: Any) -> None:
 
 def test_filing_is_limited_per_token(settings: Settings, clock: Any, runtime: Any) -> None:
     with limited_client(settings, clock, rate_limit_filing="2/minute") as client:
-        first, second = make_platform(runtime, client, "One"), make_platform(runtime, client, "Two")
+        first, second = new_platform(runtime, client, "One"), new_platform(runtime, client, "Two")
         investor, borrower = Person("张三"), Person("李四", alg="p256")
         first.enrol(investor)
         first.enrol(borrower)
@@ -119,7 +119,7 @@ def test_filing_is_limited_per_token(settings: Settings, clock: Any, runtime: An
 
 def test_enrolment_has_its_own_limit(settings: Settings, clock: Any, runtime: Any) -> None:
     with limited_client(settings, clock, rate_limit_enrolment="1/minute") as client:
-        platform = make_platform(runtime, client)
+        platform = new_platform(runtime, client)
         platform.enrol(Person("张三"))
         _refusal(platform.post("/parties", json=Person("李四").enrolment(platform.platform_id)))
         assert platform.post("/contracts/batch", json={"contracts": []}).status_code == 422

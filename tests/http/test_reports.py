@@ -18,9 +18,9 @@ from notary.storage.models import LogLeaf
 from notary.storage.report_models import Report
 from notary.verify import payloads
 from notary.verify.reports import parse_report_leaf, parse_stored_report, report_payload
-from tests.conftest import DOCUMENT
 from tests.support.access import Caller, add_investigator, approve, login, open_case
 from tests.support.people import Person
+from tests.support.platforms import DOCUMENT
 
 DIGEST = hashlib.sha256(DOCUMENT).hexdigest()
 

@@ -7,8 +7,8 @@ import base64
 from sqlalchemy import func, select
 
 from notary.storage.models import Contract, Signature
-from tests.conftest import sign_body
 from tests.support.people import Person
+from tests.support.platforms import sign_body
 
 BATCH = "/api/v1/contracts/signatures/batch"
 
@@ -117,7 +117,7 @@ def test_the_route_is_in_the_openapi_document(client):
 
 def test_signatures_by_a_verified_key_say_so(platform, investor, borrower, runtime, client):
     from notary.services.access.key_holders import verify_identity
-    from notary.services.clock import stamp
+    from notary.services.clock import now_text
 
     with runtime.db.write() as session:
         verify_identity(
@@ -127,7 +127,7 @@ def test_signatures_by_a_verified_key_say_so(platform, investor, borrower, runti
             id_number=investor.id_number,
             public_key_pem=investor.public.pem,
             operator="desk officer",
-            now=stamp(runtime.clock),
+            now=now_text(runtime.clock),
         )
     filed = platform.file(investor, borrower)
     answers(client, [item(investor, filed, "investor"), item(borrower, filed, "borrower")])

@@ -8,8 +8,8 @@ from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from sqlalchemy import func, select
 
 from notary.storage.models import Signature
-from tests.conftest import sign_body
 from tests.support.people import Person
+from tests.support.platforms import sign_body
 
 
 def signature_count(runtime) -> int:

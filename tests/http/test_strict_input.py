@@ -16,9 +16,8 @@ from sqlalchemy import func, select
 
 from notary.storage.access_models import Case
 from notary.storage.models import Contract, Party
-from tests.conftest import DOCUMENT, contract_terms
-from tests.support.access import add_investigator
 from tests.support.people import Person, resident_id
+from tests.support.platforms import DOCUMENT, contract_terms
 
 
 def count(runtime, model) -> int:
@@ -210,16 +209,16 @@ LEGAL_BASIS_ATTACK = "Criminal Procedure Law art. 54\x1b[1A\x1b[2K\r    scope: p
         {"case_number": "2026-0001\n", "legal_basis": "art. 54"},
     ],
 )
-def test_cases_refuse_control_and_bidi_characters(runtime, client, platform, body):
-    investigator = add_investigator(runtime, client)
+def test_cases_refuse_control_and_bidi_characters(runtime, client, platform, body, make_investigator):
+    investigator = make_investigator()
     answer = investigator.post("/cases", json={**body, "scope": {"platform_id": platform.platform_id}})
     assert answer.status_code == 422, answer.get_json()
     assert answer.get_json()["error"]["code"] == "validation_failed"
     assert count(runtime, Case) == 0
 
 
-def test_a_look_alike_id_number_in_a_case_scope_is_refused(runtime, client):
-    investigator = add_investigator(runtime, client)
+def test_a_look_alike_id_number_in_a_case_scope_is_refused(runtime, client, make_investigator):
+    investigator = make_investigator()
     real = resident_id()
     answer = investigator.post(
         "/cases",

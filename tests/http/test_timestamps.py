@@ -15,8 +15,8 @@ from sqlalchemy import select
 
 from notary.storage.models import CheckpointTimestamp, LogLeaf, RecordTimestamp
 from notary.verify.timestamp.verifier import verify_timestamp
-from tests.conftest import sign_body
 from tests.support.external_tsa import ExternalTsa
+from tests.support.platforms import sign_body
 from tests.timestamp_pki import openssl_at_gen_time
 
 pytestmark = pytest.mark.skipif(shutil.which("openssl") is None, reason="no openssl")

@@ -16,14 +16,14 @@ import pytest
 from sqlalchemy import event
 
 from notary.services.access.platforms import mark_defunct
-from notary.services.clock import stamp
+from notary.services.clock import now_text
 from notary.services.transparency.feed import platform_feed
 from notary.services.transparency.service import Transparency
 from notary.verify.times import parse_rfc3339
-from tests.conftest import make_platform, sign_body
 from tests.http.test_reports import lodge, report_body
 from tests.support.access import Caller, login
 from tests.support.people import Person
+from tests.support.platforms import new_platform, sign_body
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 
@@ -232,11 +232,11 @@ def _two_people(platform):
 
 
 def test_defunct_since_when_and_the_cache(runtime, client):
-    other = make_platform(runtime, client, "Collapsed Lending")
+    other = new_platform(runtime, client, "Collapsed Lending")
     first = client.get(f"/api/v1/platforms/{other.platform_id}/transparency").get_json()
     assert first["notices"] == []
     with runtime.db.write() as session:
-        mark_defunct(session, other.platform_id, now=stamp(runtime.clock))
+        mark_defunct(session, other.platform_id, now=now_text(runtime.clock))
     # The figures are kept for a minute (computed_at says when) ...
     assert client.get(f"/api/v1/platforms/{other.platform_id}/transparency").get_json() == first
     runtime.clock.advance(seconds=61)
@@ -247,7 +247,7 @@ def test_defunct_since_when_and_the_cache(runtime, client):
 
 
 def test_filings_that_stop_for_longer_than_usual(runtime, client, figures):
-    platform = make_platform(runtime, client, "Daily Lending")
+    platform = new_platform(runtime, client, "Daily Lending")
     people = _two_people(platform)
     for day in range(6):
         platform.file(*people, document=f"day {day}".encode())
@@ -264,7 +264,7 @@ def test_filings_that_stop_for_longer_than_usual(runtime, client, figures):
 
 def test_following(runtime, client, platform, investor, borrower, figures):
     platform.file(investor, borrower)
-    other = make_platform(runtime, client, "Other Lending")
+    other = new_platform(runtime, client, "Other Lending")
     caller = Caller(client, login(client, investor))
     followed = caller.get("/me/follows").get_json()["platforms"]
     assert [(p["platform_id"], p["followed"]) for p in followed] == [(platform.platform_id, "automatic")]
@@ -278,7 +278,7 @@ def test_following(runtime, client, platform, investor, borrower, figures):
         == 200
     )
     with runtime.db.write() as session:
-        mark_defunct(session, other.platform_id, now=stamp(runtime.clock))
+        mark_defunct(session, other.platform_id, now=now_text(runtime.clock))
     followed = {p["platform_id"]: p for p in caller.get("/me/follows").get_json()["platforms"]}
     assert followed[other.platform_id]["followed"] == "chosen"
     assert followed[other.platform_id]["notices"][0]["kind"] == "defunct"
@@ -293,7 +293,7 @@ def test_following(runtime, client, platform, investor, borrower, figures):
 
 def test_the_atom_feed(runtime, client, platform, population, figures):
     with runtime.db.write() as session:
-        mark_defunct(session, platform.platform_id, now=stamp(runtime.clock))
+        mark_defunct(session, platform.platform_id, now=now_text(runtime.clock))
     answer = client.get(f"/platforms/{platform.platform_id}/feed.atom")
     assert answer.status_code == 200
     assert answer.headers["Content-Type"] == "application/atom+xml; charset=utf-8"

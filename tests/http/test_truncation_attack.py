@@ -27,9 +27,9 @@ from notary.watch.mirror.app import mirror_app
 from notary.watch.mirror.store import MirrorStore
 from notary.watch.mirror.sync import MirrorSync
 from notary.watch.monitor import ROLLBACK, Monitor, Sources, trust_for_monitor
-from tests.conftest import sign_body
 from tests.http.test_witness_collection import seal_one, settings, witnesses, work_until  # noqa: F401
 from tests.support.evidence import members
+from tests.support.platforms import sign_body
 from tests.support.witness import ServedApp, WebhookReceiver, truncate_log
 
 

@@ -14,8 +14,8 @@ from notary.signing.cosigner import Cosigner
 from notary.signing.keystore import load_keys
 from notary.signing.note_signer import NoteSigner
 from notary.verify.witness_policy import MET, judge_cosignatures, parse_witness_policies
-from tests.conftest import sign_body
 from tests.support.evidence import members
+from tests.support.platforms import sign_body
 from tests.support.witness import SilentServer, ThreadedWitness
 
 

@@ -7,13 +7,13 @@ from sqlalchemy import select
 
 from notary.errors import Unauthenticated
 from notary.services import auth
-from notary.services.clock import stamp
+from notary.services.clock import now_text
 from notary.services.worker import at_most_every
 from notary.storage.models import ApiToken
 
 
 def test_expired_party_tokens_are_purged_and_nothing_else(runtime):
-    now = stamp(runtime.clock)
+    now = now_text(runtime.clock)
     with runtime.db.write() as session:
         expired = auth.issue_token(session, kind=auth.PARTY, subject_id="a" * 64, now=now, expires_at=now)
         live = auth.issue_token(

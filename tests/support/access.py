@@ -6,9 +6,10 @@ import base64
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import select
+
 from notary.runtime import Runtime
-from notary.services.access import cases
-from notary.services.clock import stamp
+from notary.storage.access_models import AuditEntry
 from notary.verify import payloads
 from tests.support.people import Person
 
@@ -49,11 +50,8 @@ class Caller:
         return self.client.post("/api/v1" + path, headers={**self.headers, **(headers or {})}, **kwargs)
 
 
-def add_investigator(runtime: Runtime, client: Any, name: str = "Officer Wang") -> Caller:
-    with runtime.db.write() as session:
-        new = cases.add_investigator(
-            session, name, agency="Example City Police", operator="op", now=stamp(runtime.clock)
-        )
+def new_investigator(runtime: Runtime, client: Any, name: str = "Officer Wang") -> Caller:
+    new = runtime.investigators.add(name, agency="Example City Police", operator="op")
     return Caller(client, new.token, name)
 
 
@@ -68,9 +66,19 @@ def open_case(investigator: Caller, scope: dict[str, Any], number: str = "2026-0
 
 
 def approve(runtime: Runtime, case_id: str) -> None:
-    with runtime.db.write() as session:
-        cases.approve_case(session, case_id, operator="op", now=stamp(runtime.clock))
+    """Approve as an operator does: read the case, then approve the scope just read."""
+    shown = runtime.cases.for_approval(case_id)
+    runtime.cases.approve(case_id, operator="op", shown_scope=shown.summary["scope"])
 
 
 def document_of(filed: dict[str, Any]) -> bytes:
     return base64.b64decode(filed["signing_payloads"]["investor"]["payload_base64"])
+
+
+def audit_actions(runtime: Runtime, object_id: str) -> list[str]:
+    """The audit trail's actions on one object, in order."""
+    with runtime.db.read() as session:
+        rows = session.execute(
+            select(AuditEntry.action).where(AuditEntry.object_id == object_id).order_by(AuditEntry.sequence)
+        )
+        return list(rows.scalars())

@@ -15,7 +15,7 @@ from notary.runtime import Runtime
 from notary.services.access.platforms import add_platform
 from notary.services.ceremony.parties import Enrolment, enrol
 from notary.services.ceremony.signatures import SIGNED
-from notary.services.clock import stamp
+from notary.services.clock import now_text
 from notary.services.filing.service import Filing, signing_payload
 from notary.storage.models import Contract, Signature
 from tests.support.people import Person
@@ -23,7 +23,7 @@ from tests.support.people import Person
 
 def make_signed_contracts(rt: Runtime, count: int, *, batch: int = 1000) -> list[str]:
     """File and fully sign ``count`` contracts; returns their ids (status ``signed``)."""
-    now = stamp(rt.clock)
+    now = now_text(rt.clock)
     investor, borrower = Person("投资人", alg="ed25519"), Person("借款人", alg="ed25519")
     with rt.db.write() as session:
         platform_id = add_platform(session, "Bulk Lending", now=now).platform_id

@@ -27,7 +27,7 @@ from notary.verify import payloads
 from notary.verify.archive import read_archive, write_archive
 from notary.verify.canonical import canonical_json
 from notary.verify.encoding import b64encode
-from notary.verify.evidence.bundle import BundleParts, CheckpointToken, InclusionProof, build_bundle
+from notary.verify.evidence.bundle import BundleParts, CheckpointToken, InclusionProof, LogKey, build_bundle
 from notary.verify.merkle import plan as merkle_plan
 from notary.verify.merkle import proofs as merkle
 from notary.verify.note import Checkpoint
@@ -68,16 +68,11 @@ class SampleNotary:
         ensure_keys(key_dir, organisation=organisation, now=KEYS_MADE)
         return cls(load_keys(key_dir), origin)
 
-    def log_key(self) -> dict[str, str]:
+    def log_key(self) -> LogKey:
         public = self.keys.log_key.public_key().public_bytes(
             serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
         )
-        return {
-            "origin": self.origin,
-            "verifier_key": self.signer.verifier_key,
-            "public_key_pem": public.decode("ascii"),
-            "algorithm": "ed25519",
-        }
+        return LogKey(self.origin, self.signer.verifier_key, public.decode("ascii"))
 
     def trust(self, **log: int) -> TrustFile:
         entry = TrustedLog(self.origin, self.signer.verifier, log.get("from_size", 0), log.get("until_size"))

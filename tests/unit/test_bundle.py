@@ -69,7 +69,7 @@ def test_members_hold_the_parts_byte_for_byte(parts):
     assert entries["timestamp/record.tsr"] == parts.record_token
     assert entries["timestamp/checkpoint-2.tsr"] == parts.checkpoint_tokens[1].token
     assert entries["log/checkpoint.txt"] == parts.checkpoint.encode()
-    assert entries["log/key.json"] == canonical_json(dict(parts.log_key))
+    assert entries["log/key.json"] == canonical_json(parts.log_key.to_dict())
     proof = json.loads(entries["log/inclusion.json"])
     assert proof == {
         "leaf_index": 1,

@@ -15,10 +15,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, or_, select, update
+from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session
 
 from notary.errors import Conflict, Forbidden, NotFound, Unprocessable
@@ -27,10 +27,18 @@ from notary.services.audit import trail as audit
 from notary.services.ceremony import identity
 from notary.services.text import check_text
 from notary.storage.access_models import Case, Investigator
-from notary.storage.ids import CASE, INVESTIGATOR, new_id
-from notary.storage.models import ApiToken, Contract, LogLeaf, Party, Platform
+from notary.storage.ids import CASE, new_id
+from notary.storage.models import Contract, LogLeaf, Party, Platform
 
-PENDING, APPROVED = "pending", "approved"
+
+class CaseStatus(StrEnum):
+    """A case waits for an operator's approval; only an approved case opens anything."""
+
+    PENDING = "pending"
+    APPROVED = "approved"
+
+
+PENDING, APPROVED = CaseStatus.PENDING, CaseStatus.APPROVED
 PLATFORM_SCOPE, PARTY_SCOPE, PERSON_SCOPE = "platform", "party", "person"
 
 
@@ -53,85 +61,6 @@ class ScopeNotAsShown(Conflict):
     """The scope the operator was shown is not the case's scope (approve what you read)."""
 
     code = "scope_not_as_shown"
-
-
-@dataclass(frozen=True)
-class NewInvestigator:
-    investigator_id: str
-    name: str
-    agency: str
-    token: str
-
-
-def add_investigator(session: Session, name: str, *, agency: str, operator: str, now: str) -> NewInvestigator:
-    """Create an investigator and its token (shown once); recorded in the audit trail."""
-    name = check_text(name, field="name").strip()
-    agency = check_text(agency, field="agency").strip()
-    if not name or len(name) > 200 or not agency or len(agency) > 200:
-        raise Unprocessable("an investigator needs a name and an agency of 1 to 200 characters")
-    investigator = Investigator(
-        id=new_id(INVESTIGATOR), name=name, agency=agency, created_by=operator, created_at=now
-    )
-    session.add(investigator)
-    session.flush()
-    token = auth.issue_token(session, kind=auth.INVESTIGATOR, subject_id=investigator.id, now=now)
-    audit.record(
-        session,
-        at=now,
-        actor=audit.operator(operator),
-        action="investigator.add",
-        object_kind="investigator",
-        object_id=investigator.id,
-        details={"name": name, "agency": agency},
-    )
-    return NewInvestigator(investigator.id, name, agency, token)
-
-
-def revoke_investigator(session: Session, investigator_id: str, *, operator: str, now: str) -> int:
-    """Revoke every live token of an investigator (who left, or whose token leaked); recorded
-    in the audit trail. Their cases and what was read under them stay. Returns how many tokens
-    were revoked; raises ``not_found``."""
-    if session.get(Investigator, investigator_id) is None:
-        raise NotFound(f"no investigator {investigator_id}")
-    revoked = auth.revoke_tokens(session, kind=auth.INVESTIGATOR, subject_id=investigator_id, now=now)
-    # Their unused download tickets too (each lives a minute, but none may outlive the revocation).
-    session.execute(
-        update(ApiToken)
-        .where(
-            ApiToken.kind == auth.EXPORT_TICKET,
-            ApiToken.subject_id.in_(select(Case.id).where(Case.investigator_id == investigator_id)),
-            ApiToken.revoked_at.is_(None),
-        )
-        .values(revoked_at=now)
-    )
-    audit.record(
-        session,
-        at=now,
-        actor=audit.operator(operator),
-        action="investigator.revoke",
-        object_kind="investigator",
-        object_id=investigator_id,
-        details={"tokens_revoked": revoked},
-    )
-    return revoked
-
-
-def new_investigator_token(session: Session, investigator_id: str, *, operator: str, now: str) -> str:
-    """A new token for an existing investigator (shown once; older ones keep working until
-    revoked); recorded in the audit trail. Raises ``not_found``."""
-    if session.get(Investigator, investigator_id) is None:
-        raise NotFound(f"no investigator {investigator_id}")
-    token = auth.issue_token(session, kind=auth.INVESTIGATOR, subject_id=investigator_id, now=now)
-    audit.record(
-        session,
-        at=now,
-        actor=audit.operator(operator),
-        action="investigator.token",
-        object_kind="investigator",
-        object_id=investigator_id,
-        details={},
-    )
-    return token
 
 
 def open_case(

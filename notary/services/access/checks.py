@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 
 from notary.errors import Unprocessable
 from notary.services.ceremony.signatures import effective_status
-from notary.services.clock import Clock, stamp
+from notary.services.clock import Clock, now_text
 from notary.services.filing.service import AWAITING
 from notary.services.filing.terms import amount_in_fen, validate_claimed
 from notary.services.tlog.public import evidence_progress
@@ -181,7 +181,7 @@ class DocumentChecks:
         """
         digest = check_digest(document_sha256)
         claim = Claim.parse(claimed)
-        now = stamp(self.clock)
+        now = now_text(self.clock)
         with self.db.read() as session:
             rows = session.execute(
                 _CANDIDATES,

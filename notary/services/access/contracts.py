@@ -16,7 +16,7 @@ from notary.services.access.key_holders import verified_lookup
 from notary.services.audit import trail as audit
 from notary.services.auth import INVESTIGATOR, PARTY, PLATFORM, Principal
 from notary.services.ceremony.signatures import DECLINED, EXPIRED, SIGNED, effective_status
-from notary.services.clock import Clock, stamp
+from notary.services.clock import Clock, now_text
 from notary.services.evidence.bundles import EvidenceBundles
 from notary.services.filing.service import AWAITING, signing_payload
 from notary.services.tlog.public import evidence_progress
@@ -257,7 +257,7 @@ class ContractReads:
 
     def view(self, principal: Principal, contract_id: str, *, case_id: str | None = None) -> dict[str, Any]:
         """``GET /contracts/{id}``: status, digests, terms, signatures and the evidence's progress."""
-        now = stamp(self.clock)
+        now = now_text(self.clock)
         with self.db.read() as session:
             access = read_access(session, principal, contract_id, case_id=case_id)
             view = contract_view(session, access.contract, now=now)
@@ -282,7 +282,7 @@ class ContractReads:
             principal,
             access,
             "signing_payload.read",
-            at=stamp(self.clock),
+            at=now_text(self.clock),
             details={"role": role, "purpose": purpose},
         )
         return SigningPayload(
@@ -301,7 +301,7 @@ class ContractReads:
         with self.db.read() as session:
             access = read_access(session, principal, contract_id, case_id=case_id)
             data = self.blobs.get(session, access.contract.document_sha256)
-        record_read(self.db, principal, access, "document.read", at=stamp(self.clock))
+        record_read(self.db, principal, access, "document.read", at=now_text(self.clock))
         return Download(access.contract, data, hashlib.sha256(data).hexdigest())
 
     def evidence(self, principal: Principal, contract_id: str, *, case_id: str | None = None) -> Download:
@@ -309,9 +309,9 @@ class ContractReads:
         ``no_evidence`` for a contract that will never have any (:func:`ensure_sealable`)."""
         with self.db.read() as session:
             access = read_access(session, principal, contract_id, case_id=case_id)
-            ensure_sealable(session, access.contract, now=stamp(self.clock))
+            ensure_sealable(session, access.contract, now=now_text(self.clock))
             bundle = self.bundles.bundle(session, access.contract)
-        record_read(self.db, principal, access, "evidence.read", at=stamp(self.clock))
+        record_read(self.db, principal, access, "evidence.read", at=now_text(self.clock))
         return Download(access.contract, bundle, hashlib.sha256(bundle).hexdigest())
 
     def certificate(self, principal: Principal, contract_id: str, *, case_id: str | None = None) -> Download:
@@ -321,7 +321,7 @@ class ContractReads:
             raise RuntimeError("certificates are made by a web runtime (Runtime(..., web=True))")
         with self.db.read() as session:
             access = read_access(session, principal, contract_id, case_id=case_id)
-            ensure_sealable(session, access.contract, now=stamp(self.clock))
+            ensure_sealable(session, access.contract, now=now_text(self.clock))
         pdf, sha256 = self.certificates.certificate(access.contract.id)
-        record_read(self.db, principal, access, "certificate.read", at=stamp(self.clock))
+        record_read(self.db, principal, access, "certificate.read", at=now_text(self.clock))
         return Download(access.contract, pdf, sha256)

@@ -29,7 +29,7 @@ from notary.errors import NotFound
 from notary.services.access import cases
 from notary.services.audit import trail as audit
 from notary.services.ceremony.signatures import SEALED, effective_status
-from notary.services.clock import Clock, stamp
+from notary.services.clock import Clock, now_text
 from notary.services.evidence.bundles import EvidenceAssembler, EvidenceBundles
 from notary.storage.access_models import Case, Investigator
 from notary.storage.blobs import BlobStore
@@ -38,6 +38,7 @@ from notary.storage.models import Contract
 from notary.verify.evidence.bundle import build_bundle
 from notary.verify.evidence.record import parse_time
 from notary.verify.export.manifest import (
+    EVIDENCE_PENDING,
     EXPORT_FORMAT,
     EXPORT_PURPOSE,
     MANIFEST,
@@ -53,8 +54,6 @@ from notary.verify.keys import key_fingerprint
 PAGE_SIZE = 500
 """Contracts read per query round: large enough for ~10 queries to serve many bundles, small
 enough that a page's metadata (tokens, records, proofs) stays a few megabytes."""
-
-EVIDENCE_PENDING = "evidence_pending"
 
 
 @dataclass
@@ -189,7 +188,7 @@ class CaseExports:
         :class:`NotFound`; without it (an operator's ``notary export``) any case. Either way the
         case must be approved, else :class:`~notary.services.access.cases.CasePending` (403).
         """
-        now = stamp(self.clock)
+        now = now_text(self.clock)
         with self.db.read() as session:
             if investigator_id is not None:
                 case = cases.own_case(session, case_id, investigator_id=investigator_id)

@@ -9,9 +9,12 @@ from sqlalchemy.orm import Session
 from notary.errors import NotFound, Unprocessable
 from notary.services import auth
 from notary.services.audit import trail as audit
+from notary.services.clock import Clock, now_text
 from notary.services.text import check_text
+from notary.storage.db import Database
 from notary.storage.ids import PLATFORM, new_id
 from notary.storage.models import Platform
+from notary.verify.vocabulary import PlatformStatus
 
 
 @dataclass(frozen=True)
@@ -26,7 +29,7 @@ def add_platform(session: Session, name: str, *, now: str, operator: str = audit
     name = check_text(name, field="name", printed=True).strip()
     if not name or len(name) > 200:
         raise Unprocessable("a platform needs a name of 1 to 200 characters")
-    platform = Platform(id=new_id(PLATFORM), name=name, status="active", created_at=now)
+    platform = Platform(id=new_id(PLATFORM), name=name, status=PlatformStatus.ACTIVE, created_at=now)
     session.add(platform)
     session.flush()
     token = auth.issue_token(session, kind=auth.PLATFORM, subject_id=platform.id, now=now)
@@ -52,7 +55,7 @@ def new_platform_token(
     platform = session.get(Platform, platform_id, with_for_update=True)
     if platform is None:
         raise NotFound(f"no platform {platform_id}")
-    if platform.status == "defunct":
+    if platform.status == PlatformStatus.DEFUNCT:
         raise auth.PlatformDefunct(f"platform {platform_id} is defunct: it gets no new tokens")
     revoked = (
         auth.revoke_tokens(session, kind=auth.PLATFORM, subject_id=platform_id, now=now)
@@ -80,8 +83,8 @@ def mark_defunct(session: Session, platform_id: str, *, now: str, operator: str 
     platform = session.get(Platform, platform_id, with_for_update=True)
     if platform is None:
         raise NotFound(f"no platform {platform_id}")
-    if platform.status != "defunct":
-        platform.status = "defunct"
+    if platform.status != PlatformStatus.DEFUNCT:
+        platform.status = PlatformStatus.DEFUNCT
         # Tokens are kept, not revoked: a defunct platform's token must answer 410
         # platform_defunct (not 401), so the caller learns why.
         platform.defunct_at = now
@@ -94,3 +97,48 @@ def mark_defunct(session: Session, platform_id: str, *, now: str, operator: str 
             object_id=platform.id,
         )
     return platform
+
+
+@dataclass(frozen=True)
+class PlatformToken:
+    """A platform's new API token (shown once) and how many older ones were revoked with it."""
+
+    platform_id: str
+    token: str
+    tokens_revoked: int
+
+
+@dataclass(frozen=True)
+class DefunctPlatform:
+    platform_id: str
+    status: PlatformStatus
+    defunct_at: str
+
+
+class PlatformRegistry:
+    """Operators' acts on platforms, each in its own transaction at the service's present."""
+
+    def __init__(self, db: Database, clock: Clock) -> None:
+        self.db = db
+        self.clock = clock
+
+    def add(self, name: str, *, operator: str = audit.OPERATOR) -> NewPlatform:
+        """Register a platform (:func:`add_platform`); raises ``unprocessable`` for a bad name."""
+        with self.db.write() as session:
+            return add_platform(session, name, now=now_text(self.clock), operator=operator)
+
+    def new_token(
+        self, platform_id: str, *, revoke_others: bool = False, operator: str = audit.OPERATOR
+    ) -> PlatformToken:
+        """A new token (:func:`new_platform_token`); raises ``not_found`` or ``platform_defunct``."""
+        with self.db.write() as session:
+            token, revoked = new_platform_token(
+                session, platform_id, revoke_others=revoke_others, now=now_text(self.clock), operator=operator
+            )
+        return PlatformToken(platform_id, token, revoked)
+
+    def mark_defunct(self, platform_id: str, *, operator: str = audit.OPERATOR) -> DefunctPlatform:
+        """Mark a platform defunct (:func:`mark_defunct`); raises ``not_found``."""
+        with self.db.write() as session:
+            platform = mark_defunct(session, platform_id, now=now_text(self.clock), operator=operator)
+            return DefunctPlatform(platform.id, PlatformStatus(platform.status), str(platform.defunct_at))

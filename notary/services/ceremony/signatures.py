@@ -25,8 +25,14 @@ from notary.verify import payloads
 from notary.verify.encoding import b64decode
 from notary.verify.errors import InvalidSignature, MalformedInput
 from notary.verify.keys import PublicKey
+from notary.verify.vocabulary import ContractStatus
 
-SIGNED, SEALED, EXPIRED, DECLINED = "signed", "sealed", "expired", "declined"
+SIGNED, SEALED, EXPIRED, DECLINED = (
+    ContractStatus.SIGNED,
+    ContractStatus.SEALED,
+    ContractStatus.EXPIRED,
+    ContractStatus.DECLINED,
+)
 
 
 class AlreadySigned(Conflict):
@@ -41,8 +47,9 @@ class WrongRole(Unprocessable):
     code = "wrong_role"
 
 
-class BadSignature(Unprocessable):
-    code = "bad_signature"
+class BadSignature(InvalidSignature):
+    """A posted signature that does not verify with the enrolled key (422, like every failed
+    verification)."""
 
 
 @dataclass(frozen=True)

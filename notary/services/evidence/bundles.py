@@ -25,7 +25,7 @@ from notary.storage.models import (
     SignedCheckpoint,
     TreeNode,
 )
-from notary.verify.evidence.bundle import BundleParts, CheckpointToken, InclusionProof, build_bundle
+from notary.verify.evidence.bundle import BundleParts, CheckpointToken, InclusionProof, LogKey, build_bundle
 from notary.verify.keys import PublicKey
 from notary.verify.merkle.plan import Node, inclusion_proof_plan
 
@@ -34,9 +34,7 @@ class EvidenceBundles:
     """Contracts' evidence bundles, from the stored evidence, the blob store holding the
     documents, the notary's certificate chain and the log key the bundles name."""
 
-    def __init__(
-        self, blobs: BlobStore, notary_chain: Sequence[x509.Certificate], log_key: dict[str, Any]
-    ) -> None:
+    def __init__(self, blobs: BlobStore, notary_chain: Sequence[x509.Certificate], log_key: LogKey) -> None:
         self.blobs = blobs
         self.notary_chain_pem = b"".join(cert.public_bytes(Encoding.PEM) for cert in notary_chain)
         self.log_key = log_key
@@ -60,7 +58,7 @@ def bundle_parts(
     blobs: BlobStore,
     notary_chain_pem: bytes,
     *,
-    log_key: dict[str, Any],
+    log_key: LogKey,
 ) -> BundleParts:
     """Everything a contract's bundle holds; raises ``evidence_not_ready`` before it is ready."""
     progress = evidence_progress(session, contract)
@@ -130,7 +128,7 @@ class EvidenceAssembler:
     :func:`bundle_parts`, but for the document (read last, one at a time, by the caller).
     """
 
-    def __init__(self, notary_chain_pem: bytes, *, log_key: dict[str, Any]) -> None:
+    def __init__(self, notary_chain_pem: bytes, *, log_key: LogKey) -> None:
         self.log_key = log_key
         self.notary_chain_pem = notary_chain_pem
         self._keys: dict[str, bytes] = {}

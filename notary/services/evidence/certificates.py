@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from notary import __version__
 from notary.config import Settings
 from notary.errors import NotReady
-from notary.services.clock import Clock, stamp
+from notary.services.clock import Clock, now_text
 from notary.services.evidence.pdf import (
     CertificateFacts,
     CertificateSigner,
@@ -105,7 +105,7 @@ class CertificateService:
             progress = evidence_progress(session, contract)
             if progress is None or not progress["ready"]:
                 raise NotReady("the evidence of this contract is not complete yet", retry_after=1)
-            facts = self.facts(session, contract, issued_at=stamp(self.clock))
+            facts = self.facts(session, contract, issued_at=now_text(self.clock))
         pdf, sha256 = issue_certificate(facts, self.signer)
         self.blobs.stage([(sha256, pdf)])
         try:

@@ -28,6 +28,7 @@ from notary.storage.models import Contract, Party
 from notary.verify import payloads
 from notary.verify.canonical import canonical_json, parse_json
 from notary.verify.encoding import b64encode
+from notary.verify.vocabulary import ContractStatus
 
 _MEDIA_TYPE = re.compile(r"[a-z0-9][a-z0-9!#$&^_.+-]{0,126}/[a-z0-9][a-z0-9!#$&^_.+-]{0,126}", re.ASCII)
 #: What a contract document may be: PDF, OFD (GB/T 33190), images and plain text. Types a
@@ -44,7 +45,7 @@ FILED_TYPES = frozenset(
         "text/plain",
     }
 )
-AWAITING = "awaiting_signatures"
+AWAITING = ContractStatus.AWAITING_SIGNATURES
 
 
 class EmptyDocument(Unprocessable):

@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import and_, or_, select, union_all, update
 
-from notary.services.clock import Clock, stamp
+from notary.services.clock import Clock, now_text
 from notary.services.reports.lodging import NoEvents, ReportEvents, verified_lookups
 from notary.services.tlog.sequencer import append_leaves
 from notary.storage.db import Database
@@ -99,7 +99,7 @@ class ReportLedger:
             )
             if not reports:
                 return 0
-            now = stamp(self.clock)
+            now = now_text(self.clock)
             leaves = append_leaves(
                 session,
                 [(REPORT_LEAF_FORMAT, None, report_leaf_builder(report)) for report in reports],

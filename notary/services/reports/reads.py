@@ -13,7 +13,7 @@ from notary.errors import Forbidden, NotFound
 from notary.services import auth
 from notary.services.access import cases
 from notary.services.audit import trail as audit
-from notary.services.clock import Clock, stamp
+from notary.services.clock import Clock, now_text
 from notary.services.reports.lodging import report_view
 from notary.storage.access_models import Case
 from notary.storage.blobs import BlobStore
@@ -55,7 +55,7 @@ class ReportReads:
         """``GET /cases/{id}/reports``: the reports of the case's platform, oldest first; audited
         (``case.reports.read``). Raises ``not_found`` (not the investigator's case),
         ``forbidden`` (not approved, or not scoped to a platform)."""
-        now = stamp(self.clock)
+        now = now_text(self.clock)
         with self.db.read() as session:
             case = self._case(session, investigator_id, case_id)
             rows = session.execute(
@@ -81,7 +81,7 @@ class ReportReads:
         """The document a reporter attached, through a case of its platform; audited
         (``report.document.read``). Raises like :meth:`for_case`, and ``not_found`` for a
         report of another platform or without an attachment."""
-        now = stamp(self.clock)
+        now = now_text(self.clock)
         with self.db.read() as session:
             case = self._case(session, investigator_id, case_id)
             report = session.get(Report, report_id)

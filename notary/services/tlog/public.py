@@ -20,6 +20,7 @@ from notary.signing.note_signer import NoteSigner
 from notary.signing.tsa_client import Authority
 from notary.storage.models import CheckpointTimestamp, Contract, LogLeaf, RecordTimestamp, SignedCheckpoint
 from notary.storage.tree import read_nodes, tree_state
+from notary.verify.evidence.bundle import LogKey
 from notary.verify.merkle.plan import consistency_proof_plan, inclusion_proof_plan
 
 
@@ -187,15 +188,9 @@ class PublishedTrust:
         self.notary_root = notary_root
         self.tsa_authorities = tuple(tsa_authorities)
 
-    def log_key(self) -> dict[str, str]:
+    def log_key(self) -> LogKey:
         """``GET /log/key``: the log's current key, with its C2SP verifier key text."""
-        signer = self.log_signer
-        return {
-            "origin": signer.name,
-            "verifier_key": signer.verifier_key,
-            "public_key_pem": self.log_public_pem,
-            "algorithm": "ed25519",
-        }
+        return LogKey(self.log_signer.name, self.log_signer.verifier_key, self.log_public_pem)
 
     def trust_file(self) -> dict[str, Any]:
         """``GET /trust``: the log keys (with the sizes each signed), the notary's root and the

@@ -23,7 +23,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from notary.errors import TimestampUnavailable
-from notary.services.clock import Clock, stamp
+from notary.services.clock import Clock, now_text
 from notary.signing.tsa_client import StampResult, TimestampClient
 from notary.storage.db import Database, insert_new
 from notary.storage.models import CheckpointTimestamp, LogLeaf, RecordTimestamp, SignedCheckpoint, TsaChain
@@ -31,7 +31,7 @@ from notary.storage.tree import tree_state
 from notary.verify.note import Checkpoint
 from notary.verify.payloads import format_time
 
-log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -102,7 +102,7 @@ class Stamper:
         self, session: Session, results: list[tuple[dict[str, object], StampResult]]
     ) -> tuple[list[dict[str, object]], set[str]]:
         """Token rows, storing each new certificate chain once; also the chains stored."""
-        now = stamp(self.clock)
+        now = now_text(self.clock)
         chains = {}
         rows = []
         for keys, result in results:
@@ -144,7 +144,7 @@ class Stamper:
                 result = self.client.stamp_first(hashlib.sha256(record).digest())
             except TimestampUnavailable as exc:
                 # Stop at the first leaf that waits: the stamped leaves stay a prefix.
-                log.warning("record %s waits for a timestamp: %s", sequence, exc.message)
+                logger.warning("record %s waits for a timestamp: %s", sequence, exc.message)
                 self.records_backoff.failed()
                 break
             results.append(({"sequence": sequence}, result))
@@ -189,7 +189,7 @@ class Stamper:
                         name, hashlib.sha256(checkpoint_body(checkpoint)).digest()
                     )
                 except TimestampUnavailable as exc:
-                    log.warning(
+                    logger.warning(
                         "checkpoint %s waits for a token from %s: %s", checkpoint.tree_size, name, exc.message
                     )
                     self.authority_backoff[name].failed()

@@ -28,7 +28,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 
 from notary.config import ConfigError
-from notary.services.clock import Clock, stamp
+from notary.services.clock import Clock, now_text
 from notary.services.tlog.cosigned import stored_policies
 from notary.services.tlog.public import consistency_proof
 from notary.services.tlog.timestamps import Backoff
@@ -132,7 +132,7 @@ def adopt_policy(
                 )
         if wanted is not None:
             session.add(
-                WitnessPolicyRecord(from_size=next_size, k=k, witnesses=wanted, adopted_at=stamp(clock))
+                WitnessPolicyRecord(from_size=next_size, k=k, witnesses=wanted, adopted_at=now_text(clock))
             )
         log.info("witness policy: %s of %s from size %s", k, len(witnesses), next_size)
     with db.read() as session:

@@ -13,7 +13,7 @@ import functools
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
@@ -149,6 +149,42 @@ class CheckpointToken:
 
 
 @dataclass(frozen=True)
+class LogKey:
+    """The log key a bundle names (``log/key.json``): the object ``GET /log/key`` answers."""
+
+    origin: str
+    verifier_key: str
+    public_key_pem: str
+    algorithm: str = "ed25519"
+
+    FIELDS: ClassVar[frozenset[str]] = frozenset({"origin", "verifier_key", "public_key_pem", "algorithm"})
+
+    @classmethod
+    def from_dict(cls, value: object) -> LogKey:
+        """The key from its JSON object: exactly its four fields, strings, algorithm ``ed25519``.
+        Raises :class:`MalformedInput` (whether the fields name one key is checked by
+        :func:`~notary.verify.evidence.log_checks.check_log_key`)."""
+        if not isinstance(value, dict) or value.keys() != cls.FIELDS:
+            raise MalformedInput(
+                f"{LOG_KEY} must hold exactly origin, verifier_key, public_key_pem and algorithm"
+            )
+        key = cls(value["origin"], value["verifier_key"], value["public_key_pem"], value["algorithm"])
+        if key.algorithm != "ed25519" or not all(
+            isinstance(item, str) for item in (key.origin, key.verifier_key, key.public_key_pem)
+        ):
+            raise MalformedInput(f"{LOG_KEY}: algorithm must be ed25519 and every field a string")
+        return key
+
+    def to_dict(self) -> dict[str, str]:
+        return {
+            "origin": self.origin,
+            "verifier_key": self.verifier_key,
+            "public_key_pem": self.public_key_pem,
+            "algorithm": self.algorithm,
+        }
+
+
+@dataclass(frozen=True)
 class BundleParts:
     """Everything a bundle holds, as the service stores it.
 
@@ -172,7 +208,7 @@ class BundleParts:
     checkpoint_tokens: tuple[CheckpointToken, ...]
     inclusion_proof: InclusionProof
     checkpoint: str
-    log_key: Mapping[str, Any]
+    log_key: LogKey
 
 
 # Cached: a case export builds thousands of bundles from the same few chains and keys.
@@ -217,7 +253,7 @@ def bundle_members(parts: BundleParts) -> list[tuple[str, bytes]]:
     members += [
         (INCLUSION, canonical_json(parts.inclusion_proof.to_dict())),
         (CHECKPOINT, parts.checkpoint.encode("utf-8")),
-        (LOG_KEY, canonical_json(dict(parts.log_key))),
+        (LOG_KEY, canonical_json(parts.log_key.to_dict())),
         (README, readme_text(document_name, len(parts.checkpoint_tokens)).encode("utf-8")),
     ]
     manifest = {

@@ -13,7 +13,7 @@ import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
@@ -51,7 +51,7 @@ from notary.verify.evidence.errors import (
     UnexpectedMember,
     UntrustedNotaryChain,
 )
-from notary.verify.evidence.record import EvidenceRecord, parse_record, parse_time
+from notary.verify.evidence.record import EvidenceRecord, RecordSignature, parse_record, parse_time
 from notary.verify.keys import PublicKey
 from notary.verify.payloads import ROLES, format_time, sha256_hex
 from notary.verify.timestamp.chain import CertificateNotValidAt, UntrustedChain, validate_path
@@ -77,14 +77,17 @@ _REQUIRED = (
     README,
 )
 
+T = TypeVar("T")
+
 
 @dataclass(frozen=True)
-class Passed:
-    """A check that passed: why, in words and data, and what it established."""
+class Passed(Generic[T]):
+    """A check that passed: why, in words and data, and what it established (``value``, which
+    the checks that need this one receive; ``None`` for a check that establishes nothing)."""
 
     reason: str
     details: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
-    value: Any = None
+    value: T = None  # type: ignore[assignment]  # only a Passed[None] leaves it out
 
 
 @dataclass(frozen=True)
@@ -154,7 +157,7 @@ def _required_members(bundle: EvidenceBundle) -> None:
         member(bundle, checkpoint_chain_name(k))
 
 
-def check_manifest(bundle: EvidenceBundle, record: EvidenceRecord | None) -> Passed:
+def check_manifest(bundle: EvidenceBundle, record: EvidenceRecord | None) -> Passed[dict[str, Any]]:
     """``manifest.json`` lists exactly the other members, each with its SHA-256, and names
     the record's contract. Also checks that every member the format requires is present
     and none it does not define is. Raises :class:`MissingMember`, :class:`UnexpectedMember`,
@@ -204,7 +207,7 @@ def check_manifest(bundle: EvidenceBundle, record: EvidenceRecord | None) -> Pas
     )
 
 
-def check_record(bundle: EvidenceBundle) -> Passed:
+def check_record(bundle: EvidenceBundle) -> Passed[EvidenceRecord]:
     """``record.json`` is a well-formed ``notary-record/1`` record; raises what
     :func:`~notary.verify.evidence.record.parse_record` raises, or :class:`MissingMember`."""
     record = parse_record(member(bundle, RECORD))
@@ -230,7 +233,7 @@ def _digest(content: bytes, record: EvidenceRecord, what: str) -> None:
         )
 
 
-def check_document(bundle: EvidenceBundle, record: EvidenceRecord, given: bytes | None) -> Passed:
+def check_document(bundle: EvidenceBundle, record: EvidenceRecord, given: bytes | None) -> Passed[str]:
     """The bundle's document (and the document given, if any) has the record's SHA-256 and
     size. Raises :class:`DigestMismatch`, :class:`MissingMember`, :class:`UnexpectedMember`."""
     names = bundle.document_names
@@ -250,7 +253,7 @@ def check_document(bundle: EvidenceBundle, record: EvidenceRecord, given: bytes 
     )
 
 
-def check_terms(bundle: EvidenceBundle, record: EvidenceRecord) -> Passed:
+def check_terms(bundle: EvidenceBundle, record: EvidenceRecord) -> Passed[dict[str, Any]]:
     """``terms.json`` is canonical, has the record's ``terms_sha256`` and names the record's
     parties. Raises :class:`DigestMismatch`, :class:`TermsMismatch`, :class:`MalformedInput`."""
     content = member(bundle, TERMS)
@@ -272,7 +275,7 @@ def check_terms(bundle: EvidenceBundle, record: EvidenceRecord) -> Passed:
     return Passed(f"terms.json has SHA-256 {actual[:16]}…", {"terms_sha256": actual}, terms)
 
 
-def check_signature(bundle: EvidenceBundle, record: EvidenceRecord, role: str) -> Passed:
+def check_signature(bundle: EvidenceBundle, record: EvidenceRecord, role: str) -> Passed[RecordSignature]:
     """``role``'s key file is the key the record names, and its signature in the record
     verifies over the signing payload rebuilt from the record. Raises :class:`KeyMismatch`,
     :class:`~notary.verify.errors.InvalidSignature`, :class:`MalformedInput`."""
@@ -329,7 +332,9 @@ def verify_token(
     return info
 
 
-def check_record_timestamp(bundle: EvidenceBundle, anchors: Anchors, now: dt.datetime) -> Passed:
+def check_record_timestamp(
+    bundle: EvidenceBundle, anchors: Anchors, now: dt.datetime
+) -> Passed[TimestampInfo]:
     """``timestamp/record.tsr`` is a valid RFC 3161 token over the exact bytes of
     ``record.json``; raises as :func:`verify_token` does."""
     info = verify_token(bundle, RECORD_TOKEN, RECORD_TSA_CHAIN, member(bundle, RECORD), anchors, now)
@@ -344,7 +349,9 @@ def check_record_timestamp(bundle: EvidenceBundle, anchors: Anchors, now: dt.dat
     )
 
 
-def check_notary_certificate(bundle: EvidenceBundle, anchors: Anchors) -> Passed:
+def check_notary_certificate(
+    bundle: EvidenceBundle, anchors: Anchors
+) -> Passed[tuple[x509.Certificate, ...]]:
     """``keys/notary.pem`` is the notary's document-signing certificate and its issuers, up to
     a trusted root. The chain is checked as of the leaf's issue: the documents it signs
     (certificates, export manifests) carry their own signing times. Raises

@@ -25,6 +25,7 @@ from notary.verify.evidence.bundle import (
     LOG_KEY,
     EvidenceBundle,
     InclusionProof,
+    LogKey,
     checkpoint_chain_name,
     checkpoint_token_name,
 )
@@ -50,7 +51,6 @@ from notary.verify.note import (
 from notary.verify.payloads import format_time
 from notary.verify.timestamp.verifier import TimestampInfo
 
-_LOG_KEY_FIELDS = frozenset({"origin", "verifier_key", "public_key_pem", "algorithm"})
 _CONSISTENCY_FIELDS = frozenset({"first", "second", "hashes"})
 
 
@@ -63,20 +63,12 @@ class SignedCheckpoint:
     signed_by: tuple[str, ...]
 
 
-def check_log_key(bundle: EvidenceBundle) -> Passed:
+def check_log_key(bundle: EvidenceBundle) -> Passed[NoteVerifierKey]:
     """``log/key.json`` is ``{origin, verifier_key, public_key_pem, algorithm}`` (as ``GET
     /log/key``) in canonical JSON, its verifier key named by the origin and holding the same
     Ed25519 key as its PEM. Raises :class:`LogKeyMismatch`, :class:`MalformedInput`."""
-    value = parse_canonical_json(member(bundle, LOG_KEY), what=LOG_KEY)
-    if not isinstance(value, dict) or value.keys() != _LOG_KEY_FIELDS:
-        raise MalformedInput(
-            f"{LOG_KEY} must hold exactly origin, verifier_key, public_key_pem and algorithm"
-        )
-    origin, text, pem, algorithm = (
-        value[name] for name in ("origin", "verifier_key", "public_key_pem", "algorithm")
-    )
-    if algorithm != "ed25519" or not all(isinstance(item, str) for item in (origin, text, pem)):
-        raise MalformedInput(f"{LOG_KEY}: algorithm must be ed25519 and every field a string")
+    named = LogKey.from_dict(parse_canonical_json(member(bundle, LOG_KEY), what=LOG_KEY))
+    origin, text, pem = named.origin, named.verifier_key, named.public_key_pem
     key = parse_verifier_key(text)
     try:
         public = serialization.load_pem_public_key(pem.encode("ascii"))
@@ -126,7 +118,7 @@ def _trusted_signature(text: bytes, anchors: Anchors, bundle_key: NoteVerifierKe
 
 def check_checkpoint_signature(
     bundle: EvidenceBundle, anchors: Anchors, bundle_key: NoteVerifierKey | None
-) -> Passed:
+) -> Passed[SignedCheckpoint]:
     """``log/checkpoint.txt`` is a checkpoint signed by a trusted log key (the trust file's,
     valid for its tree size; without a trust file, the bundle's). Raises what
     :func:`~notary.verify.note.verify_note` and :func:`~notary.verify.note.parse_checkpoint`
@@ -140,7 +132,9 @@ def check_checkpoint_signature(
     )
 
 
-def check_inclusion(bundle: EvidenceBundle, record: EvidenceRecord, signed: SignedCheckpoint) -> Passed:
+def check_inclusion(
+    bundle: EvidenceBundle, record: EvidenceRecord, signed: SignedCheckpoint
+) -> Passed[InclusionProof]:
     """``log/inclusion.json`` proves ``record.json`` is leaf ``sequence`` of the checkpoint's
     tree. Raises :class:`PositionMismatch`, :class:`MalformedInput`, and the
     :mod:`~notary.verify.merkle.proofs` errors (wrong proof size, root mismatch...)."""
@@ -172,7 +166,7 @@ def check_inclusion(bundle: EvidenceBundle, record: EvidenceRecord, signed: Sign
 
 def check_checkpoint_timestamps(
     bundle: EvidenceBundle, signed: SignedCheckpoint, anchors: Anchors, now: dt.datetime
-) -> Passed:
+) -> Passed[tuple[TimestampInfo, ...]]:
     """Every ``timestamp/checkpoint-K.tsr`` (K = 1, 2, ..., at least one) is a valid token
     over the checkpoint's body, with its chain in ``checkpoint-K-chain.pem``. Raises
     :class:`MissingMember` and what :func:`~notary.verify.evidence.checks.verify_token`
@@ -220,7 +214,7 @@ def check_consistency(
     proof: Mapping[str, Any],
     anchors: Anchors,
     bundle_key: NoteVerifierKey | None,
-) -> Passed:
+) -> Passed[Checkpoint]:
     """The newer checkpoint is signed like the bundle's, is of the same log, and the proof
     shows its tree extends the bundle's. Raises the note, Merkle and position errors."""
     data = newer_text.encode("utf-8") if isinstance(newer_text, str) else newer_text

@@ -32,7 +32,7 @@ from notary.verify.times import parse_rfc3339
 __all__ = ["check_signing_times"]
 
 
-def check_signing_times(record: EvidenceRecord, terms: Mapping[str, Any]) -> Passed:
+def check_signing_times(record: EvidenceRecord, terms: Mapping[str, Any]) -> Passed[None]:
     """Every ``signed_at`` is within ``received_at``..``sealed_at`` and not after the terms'
     ``sign_by``. Raises :class:`SignedBeforeFiling`, :class:`SignedAfterSealing`,
     :class:`SignedAfterDeadline` (in that order, investor first), or

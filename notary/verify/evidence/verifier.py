@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 from notary.verify.errors import NotaryError
 from notary.verify.evidence.bundle import EvidenceBundle
@@ -34,6 +34,7 @@ from notary.verify.evidence.log_checks import (
     check_inclusion,
     check_log_key,
 )
+from notary.verify.evidence.record import EvidenceRecord, RecordSignature
 from notary.verify.evidence.time_checks import check_signing_times
 from notary.verify.payloads import ROLES, format_time
 from notary.verify.report import (
@@ -54,6 +55,8 @@ from notary.verify.trust import TrustFile
 
 __all__ = ["verify_bundle", "verify_evidence"]
 
+T = TypeVar("T")
+
 
 class _Checks:
     """Runs checks in order and keeps what each established."""
@@ -62,7 +65,7 @@ class _Checks:
         self.results: dict[str, Check] = {}
         self.values: dict[str, Any] = {}
 
-    def run(self, name: str, check: Callable[[], Passed], *, needs: tuple[str, ...] = ()) -> Any:
+    def run(self, name: str, check: Callable[[], Passed[T]], *, needs: tuple[str, ...] = ()) -> T | None:
         blocked = [need for need in needs if need not in self.values]
         if blocked:
             self.results[name] = Check(
@@ -88,6 +91,20 @@ class _Checks:
 
     def report_checks(self) -> tuple[Check, ...]:
         return tuple(self.results[name] for name in CHECK_NAMES if name in self.results)
+
+
+def _needed(value: T | None) -> T:
+    """The value of a check this one ``needs``: it runs only once that check passed, so the
+    value is there (a ``None`` here is a bug in the order of checks, and fails the check)."""
+    if value is None:
+        raise AssertionError("a needed check did not establish its value")
+    return value
+
+
+def _signature_check(
+    bundle: EvidenceBundle, record: EvidenceRecord | None, role: str
+) -> Passed[RecordSignature]:
+    return check_signature(bundle, _needed(record), role)
 
 
 def verify_bundle(
@@ -143,17 +160,19 @@ def verify_evidence(
 
     record = checks.run("record_fields", lambda: check_record(bundle))
     checks.run("manifest", lambda: check_manifest(bundle, record))
-    checks.run("document_digest", lambda: check_document(bundle, record, document), needs=("record_fields",))
-    checks.run("terms_digest", lambda: check_terms(bundle, record), needs=("record_fields",))
+    checks.run(
+        "document_digest", lambda: check_document(bundle, _needed(record), document), needs=("record_fields",)
+    )
+    checks.run("terms_digest", lambda: check_terms(bundle, _needed(record)), needs=("record_fields",))
     for role in ROLES:
         checks.run(
             f"signature_{role}",
-            functools.partial(check_signature, bundle, record, role),
+            functools.partial(_signature_check, bundle, record, role),
             needs=("record_fields",),
         )
     checks.run(
         "signing_times",
-        lambda: check_signing_times(record, checks.values["terms_digest"]),
+        lambda: check_signing_times(_needed(record), checks.values["terms_digest"]),
         needs=("record_fields", "terms_digest"),
     )
     stamp = checks.run("record_timestamp", lambda: check_record_timestamp(bundle, anchors, moment))
@@ -165,12 +184,12 @@ def verify_evidence(
     )
     proof = checks.run(
         "inclusion_proof",
-        lambda: check_inclusion(bundle, record, signed),
+        lambda: check_inclusion(bundle, _needed(record), _needed(signed)),
         needs=("record_fields", "checkpoint_signature"),
     )
     checks.run(
         "checkpoint_timestamp",
-        lambda: check_checkpoint_timestamps(bundle, signed, anchors, moment),
+        lambda: check_checkpoint_timestamps(bundle, _needed(signed), anchors, moment),
         needs=("checkpoint_signature",),
     )
     newer = None
@@ -178,7 +197,7 @@ def verify_evidence(
         text, given_proof = newer_checkpoint, consistency_proof
         newer = checks.run(
             "consistency",
-            lambda: check_consistency(signed, text, given_proof, anchors, bundle_key),
+            lambda: check_consistency(_needed(signed), text, given_proof, anchors, bundle_key),
             needs=("checkpoint_signature",),
         )
     checks.run("notary_certificate", lambda: check_notary_certificate(bundle, anchors))
@@ -211,7 +230,7 @@ def verify_evidence(
     )
 
 
-def _describe_trust(trust: TrustFile | None) -> Passed:
+def _describe_trust(trust: TrustFile | None) -> Passed[None]:
     if trust is None:
         return Passed(
             "no trust file: the bundle's own keys were used, which proves integrity but not origin",

@@ -15,6 +15,7 @@ from notary.verify.evidence.checks import Passed, member
 from notary.verify.witness_policy import (
     BELOW_POLICY,
     NOT_REQUIRED,
+    WitnessOutcome,
     WitnessPolicy,
     WitnessPolicyNotMet,
     judge_cosignatures,
@@ -25,7 +26,7 @@ __all__ = ["check_witness_cosignatures"]
 
 def check_witness_cosignatures(
     bundle: EvidenceBundle, tree_size: int, policies: Sequence[WitnessPolicy], *, require: int | None = None
-) -> Passed:
+) -> Passed[WitnessOutcome]:
     """Count the cosignatures on ``log/checkpoint.txt`` (a checkpoint of ``tree_size`` whose
     log signature already verified) against the policy covering that size, ``require``
     (``--require-witnesses``) raising its k. The passed value is the :class:`WitnessOutcome`.

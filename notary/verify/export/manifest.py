@@ -30,8 +30,10 @@ from typing import Any
 from notary.verify.canonical import canonical_json, parse_canonical_json
 from notary.verify.encoding import b64decode, b64encode
 from notary.verify.errors import MalformedInput
+from notary.verify.evidence.errors import MalformedManifest
 from notary.verify.evidence.record import parse_time
 from notary.verify.keys import ECDSA_P256
+from notary.verify.vocabulary import ContractStatus
 
 __all__ = [
     "BUNDLES_PREFIX",
@@ -60,7 +62,14 @@ NOTARY_CHAIN = "keys/notary.pem"
 BUNDLES_PREFIX = "bundles/"
 #: Why a contract in scope is not in the export: its status, or ``evidence_pending`` for a
 #: sealed contract whose timestamps or first checkpoint are not complete yet.
-NOT_INCLUDED_STATUSES = ("awaiting_signatures", "signed", "evidence_pending", "expired", "declined")
+EVIDENCE_PENDING = "evidence_pending"
+NOT_INCLUDED_STATUSES = (
+    ContractStatus.AWAITING_SIGNATURES,
+    ContractStatus.SIGNED,
+    EVIDENCE_PENDING,
+    ContractStatus.EXPIRED,
+    ContractStatus.DECLINED,
+)
 
 _HEADER_FIELDS = frozenset(
     {"case", "exported_at", "exported_by", "format", "investigator", "purpose", "tool_version"}
@@ -77,10 +86,9 @@ _BUNDLE_PATH = re.compile(r"bundles/([A-Za-z0-9_-]{1,100})\.zip")
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 
 
-class MalformedExportManifest(MalformedInput):
-    """``manifest.json`` or ``manifest.sig`` is not the canonical JSON the format defines."""
-
-    code = "malformed_manifest"
+class MalformedExportManifest(MalformedManifest):
+    """``manifest.json`` or ``manifest.sig`` of an export is not the canonical JSON the format
+    defines (the same code as a bundle's malformed manifest)."""
 
 
 def bundle_path(contract_id: str) -> str:

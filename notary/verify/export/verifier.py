@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, TypeVar
 
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
@@ -55,6 +55,8 @@ EXPORT, BUNDLE = "export", "bundle"
 _FIXED = frozenset({MANIFEST, SIGNATURE, NOTARY_CHAIN})
 _LISTED = 100  # paths named in a check's details, at most
 
+T = TypeVar("T")
+
 
 class InvalidBundle(NotaryError):
     """A bundle of the export does not verify, or is not the bundle its name says."""
@@ -90,7 +92,7 @@ class _Checks:
         self.results: dict[str, Check] = {}
         self.values: dict[str, Any] = {}
 
-    def run(self, name: str, check: Callable[[], Passed], *, needs: tuple[str, ...] = ()) -> Any:
+    def run(self, name: str, check: Callable[[], Passed[T]], *, needs: tuple[str, ...] = ()) -> T | None:
         blocked = [need for need in needs if need not in self.values]
         if blocked:
             reason = f"not run: needs {', '.join(blocked)}, which did not pass"
@@ -165,7 +167,7 @@ def verify_export(
     )
 
 
-def _describe_trust(trust: TrustFile | None) -> Passed:
+def _describe_trust(trust: TrustFile | None) -> Passed[None]:
     if trust is None:
         return Passed(
             "no trust file: the export's and the bundles' own keys were used (integrity, not origin)",
@@ -188,7 +190,7 @@ def _member(archive: ExportArchive, name: str) -> bytes:
     return archive.read(entry)
 
 
-def _check_manifest(archive: ExportArchive) -> Passed:
+def _check_manifest(archive: ExportArchive) -> Passed[ExportManifest]:
     manifest = parse_manifest(_member(archive, MANIFEST))
     return Passed(
         f"{MANIFEST} is a notary-export/1 manifest of case {manifest.case['case_id']} listing "
@@ -206,7 +208,7 @@ def _notary_chain(archive: ExportArchive) -> tuple[x509.Certificate, ...]:
     return load_pem_certificates(_member(archive, NOTARY_CHAIN), what=NOTARY_CHAIN)
 
 
-def _check_signature(archive: ExportArchive, manifest: ExportManifest | None) -> Passed:
+def _check_signature(archive: ExportArchive, manifest: ExportManifest | None) -> Passed[None]:
     assert manifest is not None
     signed = parse_signature(_member(archive, SIGNATURE))
     leaf = _notary_chain(archive)[0]
@@ -228,7 +230,9 @@ def _check_signature(archive: ExportArchive, manifest: ExportManifest | None) ->
     )
 
 
-def _check_certificate(archive: ExportArchive, anchors: Anchors, manifest: ExportManifest | None) -> Passed:
+def _check_certificate(
+    archive: ExportArchive, anchors: Anchors, manifest: ExportManifest | None
+) -> Passed[None]:
     """``keys/notary.pem`` is a document-signing certificate chaining to a trusted notary root,
     valid at the manifest's ``exported_at`` (when it signed)."""
     assert manifest is not None
@@ -296,7 +300,7 @@ def _verify_bundle(path: str, data: bytes, trust: TrustFile | None, moment: dt.d
 
 def _check_members(
     manifest: ExportManifest | None, results: list[_Verified], unexpected: list[str]
-) -> Passed:
+) -> Passed[None]:
     assert manifest is not None
     present = {result.path for result, _ in results}
     missing = [path for path in manifest.bundles if path not in present]
@@ -316,7 +320,7 @@ def _check_members(
     )
 
 
-def _check_digests(manifest: ExportManifest | None, results: list[_Verified]) -> Passed:
+def _check_digests(manifest: ExportManifest | None, results: list[_Verified]) -> Passed[None]:
     assert manifest is not None
     differing = [
         result.path
@@ -332,7 +336,7 @@ def _check_digests(manifest: ExportManifest | None, results: list[_Verified]) ->
     return Passed(f"{checked} bundle(s) have the SHA-256 the signed manifest lists", {"bundles": checked})
 
 
-def _check_bundles(results: list[_Verified]) -> Passed:
+def _check_bundles(results: list[_Verified]) -> Passed[None]:
     failing = [result for result, _ in results if not result.valid]
     if failing:
         first = failing[0]
@@ -343,7 +347,7 @@ def _check_bundles(results: list[_Verified]) -> Passed:
     return Passed(f"every bundle ({len(results)}) verifies on its own", {"bundles": len(results)})
 
 
-def _check_scope(manifest: ExportManifest, results: list[_Verified]) -> Passed:
+def _check_scope(manifest: ExportManifest, results: list[_Verified]) -> Passed[None]:
     scope = manifest.case["scope"]
     outside = []
     checked = 0

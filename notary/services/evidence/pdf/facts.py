@@ -13,8 +13,9 @@ from decimal import Decimal, InvalidOperation
 
 from notary.verify.encoding import b64encode
 from notary.verify.errors import MalformedInput
+from notary.verify.vocabulary import Role
 
-ROLES = ("investor", "borrower")
+ROLES = tuple(Role)
 IDENTITY_ASSURANCES = ("platform", "verified")
 
 _HEX64 = re.compile(r"[0-9a-f]{64}")

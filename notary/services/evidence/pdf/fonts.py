@@ -15,7 +15,7 @@ from pathlib import Path
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFError, TTFont
 
-from notary.errors import Unavailable
+from notary.services.glyphs import FontMissing
 
 DEFAULT_FONT_PATH = Path("/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc")
 
@@ -23,10 +23,8 @@ DEFAULT_FONT_PATH = Path("/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc")
 _TEXT_FACE, _MONO_FACE = 0, 1
 
 
-class CertificateFontMissing(Unavailable):
+class CertificateFontMissing(FontMissing):
     """The CJK font the certificate needs is not installed or cannot be read."""
-
-    code = "certificate_font_missing"
 
 
 @dataclass(frozen=True)
