@@ -18,7 +18,8 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from notary.api.errors import MalformedJson, ValidationFailed
+from notary.api.errors import MalformedJson
+from notary.errors import ValidationFailed
 from notary.verify.canonical import parse_json
 from notary.verify.errors import MalformedInput
 

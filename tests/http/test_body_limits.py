@@ -12,7 +12,7 @@ import pytest
 from notary.api.bodies import FIXED
 from notary.services.access.platforms import mark_defunct
 from notary.services.clock import now_text
-from tests.support.access import add_investigator
+from tests.support.access import new_investigator
 from tests.support.limits import limited_client
 from tests.support.platforms import PlatformClient, contract_terms
 
@@ -172,7 +172,7 @@ def test_authentication_comes_before_validation(runtime: Any, client: Any, platf
         answer = call("/api/v1" + path, json=body or None, headers=headers)
         return answer.status_code, answer.get_json()["error"]["code"]
 
-    investigator = add_investigator(runtime, client)
+    investigator = new_investigator(runtime, client)
     for method, path, body in _bad_bodies(platform):
         assert status(method, path, body, {}) == (401, "unauthenticated"), path
         assert status(method, path, body, {"Authorization": "Bearer nope"}) == (401, "unauthenticated"), path

@@ -11,7 +11,7 @@ from sqlalchemy import event
 from notary.services.access.key_holders import verify_identity
 from notary.services.clock import now_text
 from notary.storage.models import Contract
-from tests.support.access import Caller, add_investigator, login
+from tests.support.access import Caller, login, new_investigator
 from tests.support.people import Person
 from tests.support.platforms import DOCUMENT, new_platform, sign_body
 
@@ -205,7 +205,7 @@ def test_bad_input_is_refused_naming_the_field(client, investor, body, field):
 def test_only_key_holders_check(runtime, client, platform):
     assert check(Caller(client), DIGEST).status_code == 401
     assert check(Caller(client, platform.token), DIGEST).status_code == 403
-    assert check(Caller(client, add_investigator(runtime, client).token), DIGEST).status_code == 403
+    assert check(Caller(client, new_investigator(runtime, client).token), DIGEST).status_code == 403
 
 
 @contextmanager

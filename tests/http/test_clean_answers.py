@@ -6,7 +6,7 @@ import base64
 from datetime import timedelta
 from typing import Any
 
-from tests.support.access import add_investigator
+from tests.support.access import new_investigator
 from tests.support.people import Person
 from tests.support.platforms import PlatformClient, new_platform, sign_body
 
@@ -129,7 +129,7 @@ def test_the_signature_route_reveals_nothing_before_the_signature_verifies(
 def test_opening_a_case_answers_an_unknown_scope_exactly_as_a_known_one(
     runtime: Any, client: Any, platform: PlatformClient, investor: Person
 ) -> None:
-    investigator = add_investigator(runtime, client)
+    investigator = new_investigator(runtime, client)
 
     def opened(scope: dict[str, str]) -> tuple[int, Any]:
         answer = investigator.post(

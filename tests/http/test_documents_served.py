@@ -13,7 +13,7 @@ from sqlalchemy import func, select, update
 
 from notary.storage.access_models import AuditEntry
 from notary.storage.models import Contract
-from tests.support.access import add_investigator, approve, open_case
+from tests.support.access import approve, new_investigator, open_case
 from tests.support.platforms import contract_terms
 
 GB18030_CONTRACT = "借款合同：出借人张三，借款人李四，金额壹万元整。\n".encode("gb18030")
@@ -86,7 +86,7 @@ def test_an_investigators_signing_payload_read_records_role_and_purpose(
     runtime, client, platform, investor, borrower
 ):
     filed = platform.file(investor, borrower)["contract_id"]
-    investigator = add_investigator(runtime, client)
+    investigator = new_investigator(runtime, client)
     case_id = open_case(investigator, {"platform_id": platform.platform_id})
     approve(runtime, case_id)
     for query in ("role=borrower", "role=investor&purpose=decline"):

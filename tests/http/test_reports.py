@@ -18,7 +18,7 @@ from notary.storage.models import LogLeaf
 from notary.storage.report_models import Report
 from notary.verify import payloads
 from notary.verify.reports import parse_report_leaf, parse_stored_report, report_payload
-from tests.support.access import Caller, add_investigator, approve, login, open_case
+from tests.support.access import Caller, approve, login, new_investigator, open_case
 from tests.support.people import Person
 from tests.support.platforms import DOCUMENT
 
@@ -194,7 +194,7 @@ def test_investigators_of_the_platform_see_its_reports(runtime, client, platform
         client, reporter, report_body(reporter, platform.platform_id, runtime=runtime, attach=True)
     )
     report_id = lodged.get_json()["report_id"]
-    wang = add_investigator(runtime, client)
+    wang = new_investigator(runtime, client)
     case_id = open_case(wang, {"platform_id": platform.platform_id})
     assert error_of(wang.get(f"/cases/{case_id}/reports"), 403) == "forbidden"  # not approved yet
     approve(runtime, case_id)
@@ -209,7 +209,7 @@ def test_investigators_of_the_platform_see_its_reports(runtime, client, platform
     person_case = open_case(wang, {"id_number": reporter.id_number}, number="2026-0002")
     approve(runtime, person_case)
     assert error_of(wang.get(f"/cases/{person_case}/reports"), 403) == "forbidden"
-    li = add_investigator(runtime, client, "Officer Li")
+    li = new_investigator(runtime, client, "Officer Li")
     assert error_of(li.get(f"/cases/{case_id}/reports"), 404) == "not_found"
     with runtime.db.read() as session:
         actions = (

@@ -9,7 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from notary.api.batch_json import batch_items
-from notary.api.errors import MalformedJson, ValidationFailed
+from notary.api.errors import MalformedJson
+from notary.errors import ValidationFailed
 
 
 def read(body: bytes | str, max_items: int = 1000) -> list:
