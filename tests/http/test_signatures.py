@@ -176,7 +176,11 @@ def test_signing_payload_route(platform, investor, borrower):
     filed = platform.file(investor, borrower)
     cid = filed["contract_id"]
     answer = platform.get(f"/contracts/{cid}/signing-payload?role=investor").get_json()
-    assert answer == filed["signing_payloads"]["investor"]
+    for key, value in filed["signing_payloads"]["investor"].items():
+        assert answer[key] == value
+    assert answer["counterparty"]["role"] == "borrower"
+    assert answer["platform"]["platform_id"] == platform.platform_id
+    assert set(answer) == {"payload_base64", "payload_sha256", "terms", "platform", "counterparty"}
     bad = platform.get(f"/contracts/{cid}/signing-payload?role=judge")
     assert bad.status_code == 422
     assert bad.get_json()["error"]["code"] == "validation_failed"

@@ -30,6 +30,9 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
     server = Service(instance, workers=2)
     # The certificate's QR code must lead to this very service.
     server.env["NOTARY_PUBLIC_URL"] = f"http://127.0.0.1:{server.port}"
+    # One service for every page test: a platform one test registers must show at once in the
+    # next, not after the public figures' minute of cache (the cache has its own tests).
+    server.env["NOTARY_TRANSPARENCY_CACHE"] = "0"
     with server as running:
         yield running
 
