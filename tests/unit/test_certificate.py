@@ -95,14 +95,6 @@ def test_mask_id_number_refuses_an_empty_number() -> None:
     assert caught.value.code == "invalid_certificate_facts"
 
 
-@pytest.mark.parametrize(
-    ("rate", "shown"),
-    [("0.0800", "8.00%"), ("0.08125", "8.125%"), ("0", "0.00%"), ("0.1", "10.00%"), ("0.000001", "0.0001%")],
-)
-def test_annual_rate_is_shown_as_a_percentage(rate: str, shown: str) -> None:
-    assert sample_facts(annual_rate=rate).annual_rate_percent == shown
-
-
 def test_derived_values_of_the_log_and_checkpoint() -> None:
     facts = sample_facts()
     # The root of payloads.md's one-leaf log, as its checkpoint writes it.
@@ -439,3 +431,10 @@ def test_an_unreachable_authority_is_timestamp_unavailable(keys) -> None:
 def test_the_signed_pdf_keeps_the_certificate_number_in_its_metadata(signed_pdf: bytes) -> None:
     info = PdfFileReader(io.BytesIO(signed_pdf)).trailer["/Info"]
     assert re.search("NC-2026-000000123", str(info["/Title"]))
+
+
+def test_a_character_the_font_lacks_is_shown_as_its_code_point(style: Style) -> None:
+    """Arabic-Indic zeros would vanish from the page (`1٠٠٠٠٠.00` printed as `1.00`)."""
+    assert style.visible("1٠٠.00") == "1[U+0660][U+0660].00"
+    assert style.visible("张三 10000.00") == "张三 10000.00"
+    assert wrap([("1٠.00", style)], 500) == [[("1[U+0660].00", style)]]

@@ -21,6 +21,7 @@ from notary.config import Settings
 from notary.errors import NotReady
 from notary.services.clock import Clock, now_text
 from notary.services.evidence.pdf import (
+    Attachment,
     CertificateFacts,
     CertificateSigner,
     PartyFacts,
@@ -43,6 +44,7 @@ from notary.storage.models import (
 )
 from notary.verify import payloads
 from notary.verify.canonical import canonical_json, parse_json
+from notary.verify.encoding import b64decode, b64encode
 from notary.verify.note import NoteVerifierKey
 from notary.verify.timestamp.verifier import verify_timestamp
 
@@ -53,16 +55,24 @@ T = TypeVar("T")
 def facts_to_json(facts: CertificateFacts) -> bytes:
     """Canonical JSON of the facts (stored with the certificate).
 
-    The token's serial (up to 160 bits) is written in hex: JSON numbers stop at 2**53.
+    The token's serial (up to 160 bits) is written in hex: JSON numbers stop at 2**53;
+    attachments' bytes in base64. Absent optional facts are left out, never ``null``.
     """
     value = dataclasses.asdict(facts)
     value["timestamp"]["serial_number"] = format(facts.timestamp.serial_number, "x")
-    return canonical_json(value)
+    value["attachments"] = [
+        {**dataclasses.asdict(attachment), "data": b64encode(attachment.data)}
+        for attachment in facts.attachments
+    ]
+    return canonical_json({key: item for key, item in value.items() if item is not None and item != []})
 
 
 def facts_from_json(data: bytes) -> CertificateFacts:
-    """The facts stored with a certificate."""
+    """The facts stored with a certificate (also those stored before title, reference and attachments)."""
     raw: dict[str, Any] = parse_json(data, what="certificate facts")
+    raw["attachments"] = tuple(
+        Attachment(**{**entry, "data": b64decode(entry["data"])}) for entry in raw.get("attachments", [])
+    )
     raw["investor"] = PartyFacts(**raw["investor"])
     raw["borrower"] = PartyFacts(**raw["borrower"])
     raw["signatures"] = tuple(SignatureFacts(**entry) for entry in raw["signatures"])
@@ -193,11 +203,15 @@ class CertificateService:
             checkpoint_verifier_key=self.verifier_key.text,
             public_url=public_url or self.settings.public_url,
             notary_version=notary_version,
+            title=terms.get("title"),
+            external_ref=terms.get("external_ref"),
+            platform_defunct_at=platform.defunct_at if platform.status == "defunct" else None,
         )
 
     def reproduce(self, contract_id: str) -> bool:
         """Whether the stored certificate's first revision is exactly the certificate rendered
-        again from its stored facts, and those facts still agree with the stored evidence."""
+        again from its stored facts (by the version that issued it), and those facts still agree
+        with the stored evidence (the platform's status aside: it is shown as at issue time)."""
         with self.db.read() as session:
             issued = session.get(IssuedCertificate, contract_id)
             contract = session.get(Contract, contract_id)
@@ -213,6 +227,8 @@ class CertificateService:
             )
             pdf = self.blobs.get(session, issued.pdf_sha256)
         unsigned = render_certificate(stored)
+        # The platform's status is shown as it was at issue time: a collapse since changes nothing.
+        again = dataclasses.replace(again, platform_defunct_at=stored.platform_defunct_at)
         return (
             again == stored
             and pdf.startswith(unsigned)

@@ -5,6 +5,7 @@
 ``issue_certificate`` does both and returns the bytes with their SHA-256 for the caller to store.
 """
 
+from notary.services.evidence.pdf.archival import Attachment
 from notary.services.evidence.pdf.facts import (
     CertificateFacts,
     InvalidCertificateFacts,
@@ -26,6 +27,7 @@ from notary.services.evidence.pdf.sign import (
 )
 
 __all__ = [
+    "Attachment",
     "CallableTimeStamper",
     "CertificateFacts",
     "CertificateFontMissing",

@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
+from notary.services.evidence.pdf.archival import Attachment
 from notary.verify.encoding import b64encode
 from notary.verify.errors import MalformedInput
 from notary.verify.vocabulary import Role
@@ -125,8 +126,11 @@ class CertificateFacts:
     """Everything an evidence certificate shows, and nothing it does not.
 
     Digests are lowercase hex; times are the RFC 3339 strings stored with the evidence, shown as
-    they are; ``amount`` and ``annual_rate`` are the decimal strings the parties signed.
+    they are; ``amount`` and ``annual_rate`` are the decimal strings the parties signed;
+    ``title`` and ``external_ref`` the terms' own (``None`` when the platform sent none).
     ``checkpoint_verifier_key`` is the C2SP verifier key text ``name+keyhash+base64``.
+    ``platform_defunct_at`` is set when the platform had been marked defunct at issue time.
+    ``attachments`` are the bundle members carried inside the PDF (PDF/A-3 associated files).
     Raises :class:`InvalidCertificateFacts` when a fact is malformed.
     """
 
@@ -159,6 +163,10 @@ class CertificateFacts:
     checkpoint_verifier_key: str
     public_url: str
     notary_version: str
+    title: str | None = None
+    external_ref: str | None = None
+    platform_defunct_at: str | None = None
+    attachments: tuple[Attachment, ...] = ()
 
     def __post_init__(self) -> None:
         for name in (
@@ -179,6 +187,12 @@ class CertificateFacts:
             "notary_version",
         ):
             _text(getattr(self, name), name)
+        for name in ("title", "external_ref", "platform_defunct_at"):
+            if getattr(self, name) is not None:
+                _text(getattr(self, name), name)
+        names = [attachment.name for attachment in self.attachments]
+        if len(set(names)) != len(names):
+            raise InvalidCertificateFacts("attachment names must be distinct")
         for name in ("document_sha256", "terms_sha256", "record_sha256", "root_hash"):
             _hex64(getattr(self, name), name)
         _count(self.term_months, "term_months", minimum=1)
@@ -219,13 +233,6 @@ class CertificateFacts:
     def root_hash_base64(self) -> str:
         """The root as the checkpoint's third line writes it."""
         return b64encode(bytes.fromhex(self.root_hash))
-
-    @property
-    def annual_rate_percent(self) -> str:
-        """``"0.0800"`` gives ``"8.00%"``: at least two decimals, more only when the rate has them."""
-        percent = Decimal(self.annual_rate) * 100
-        places = max(2, -percent.normalize().as_tuple().exponent)  # type: ignore[operator]
-        return f"{percent:.{places}f}%"
 
     @property
     def verification_url(self) -> str:

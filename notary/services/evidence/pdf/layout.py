@@ -35,6 +35,18 @@ class Style:
         # Measuring is the hot path of wrapping: skip reportlab's font lookup by name each time.
         object.__setattr__(self, "_face", getFont(self.font))
 
+    def visible(self, text: str) -> str:
+        """``text`` with each character the font cannot draw written as ``[U+XXXX]``.
+
+        A character without a glyph would otherwise vanish from the page (old data may hold
+        Arabic-Indic digits: ``1٠٠٠٠٠.00`` printed as ``1.00``); the reader sees instead that
+        something unusual is there, and which code point it is.
+        """
+        glyphs = getattr(getattr(self._face, "face", None), "charToGlyph", None)
+        if glyphs is None or all(ord(char) in glyphs for char in text):
+            return text
+        return "".join(char if ord(char) in glyphs else f"[U+{ord(char):04X}]" for char in text)
+
     def width(self, text: str) -> float:
         """Width of ``text`` in points."""
         return float(self._face.stringWidth(text, self.size))
@@ -56,7 +68,7 @@ def _tokens(runs: Iterable[Run]) -> list[Run]:
     tokens: list[Run] = []
     glue_next = False
     for text, style in runs:
-        for token in _TOKEN.findall(text):
+        for token in _TOKEN.findall(style.visible(text)):
             joinable = tokens and not token.startswith(" ") and not tokens[-1][0].startswith(" ")
             if joinable and tokens[-1][1] == style and (glue_next or token[0] in _NO_LINE_START):
                 tokens[-1] = (tokens[-1][0] + token, style)

@@ -6,14 +6,18 @@ id) and every value comes from the facts, so the same facts give the same bytes.
 
 from __future__ import annotations
 
+import datetime as dt
 import io
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from reportlab.lib.colors import HexColor
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
 from reportlab.pdfgen.canvas import Canvas
 
+from notary.display import amount_forms, chinese_date, rate_percent, time_forms
+from notary.display.errors import NotDerivable
+from notary.services.evidence.pdf.archival import DocumentInfo, archival_canvas, make_archival
 from notary.services.evidence.pdf.facts import CertificateFacts, PartyFacts
 from notary.services.evidence.pdf.fonts import CertificateFonts, certificate_fonts
 from notary.services.evidence.pdf.howto import howto_steps, notes
@@ -136,16 +140,15 @@ class _Writer:
 def render_certificate(facts: CertificateFacts) -> bytes:
     """Render the unsigned certificate PDF for ``facts``; the same facts give the same bytes.
 
-    Raises :class:`~notary.services.evidence.pdf.fonts.CertificateFontMissing` when the CJK font
-    is not installed.
+    The file aims at PDF/A-3b (:mod:`~notary.services.evidence.pdf.archival`): every font
+    embedded, an sRGB output intent, XMP metadata, and ``facts.attachments`` as associated
+    files. Raises :class:`~notary.services.evidence.pdf.fonts.CertificateFontMissing` when the
+    CJK font is not installed.
     """
-    styles = _Styles(certificate_fonts())
+    fonts = certificate_fonts()
+    styles = _Styles(fonts)
     out = io.BytesIO()
-    canvas = Canvas(out, pagesize=A4, invariant=1, pageCompression=1)
-    canvas.setTitle(f"{TITLE_ZH} {facts.certificate_number}")
-    canvas.setSubject(f"{TITLE_EN}: {facts.contract_id}")
-    canvas.setAuthor("notary")
-    canvas.setCreator(f"notary {facts.notary_version}")
+    canvas = archival_canvas(out, pagesize=A4, initial_font=fonts.text)
     writer = _Writer(canvas, styles, facts)
     _header(writer)
     for (zh, en), rows in _sections(facts, styles):
@@ -154,18 +157,32 @@ def render_certificate(facts: CertificateFacts) -> bytes:
         wrapped = [
             (
                 wrap([(label_zh + " ", styles.text), (label_en, styles.muted)], label_width),
-                wrap(value, value_width),
+                [line for paragraph in value for line in wrap(paragraph, value_width)],
             )
             for label_zh, label_en, value in rows
         ]
         writer.y -= 2.5 * mm
         writer.band(zh, en, lines_height(wrapped[0][1], styles.text) + 4)
-        for label, value in wrapped:
-            writer.row(label, value)
+        for label, value_lines in wrapped:
+            writer.row(label, value_lines)
     _howto(writer)
     writer.finish_page()
+    make_archival(canvas, document_info(facts), facts.attachments)
     canvas.save()
     return out.getvalue()
+
+
+def document_info(facts: CertificateFacts) -> DocumentInfo:
+    """The certificate's Info dictionary and XMP: its title, number, contract, issue time."""
+    return DocumentInfo(
+        title=f"{TITLE_ZH} {facts.certificate_number}",
+        author="notary",
+        subject=f"{TITLE_EN}: {facts.contract_id}",
+        keywords=f"{facts.certificate_number}, {facts.contract_id}, {facts.record_sha256}",
+        creator=f"notary {facts.notary_version}",
+        producer=f"notary {facts.notary_version} (ReportLab, pyHanko)",
+        created=dt.datetime.fromisoformat(facts.issued_at.replace("Z", "+00:00")),
+    )
 
 
 def _header(writer: _Writer) -> None:
@@ -185,13 +202,7 @@ def _header(writer: _Writer) -> None:
             ("Certificate No. ", styles.muted),
             (facts.certificate_number, styles.mono),
         ],
-        [
-            ("签发时间 ", styles.text),
-            ("Issued at ", styles.muted),
-            (facts.issued_at, styles.text),
-            ("　时间均为 UTC ", styles.text),
-            ("All times are UTC", styles.muted),
-        ],
+        [("签发时间 ", styles.text), ("Issued at ", styles.muted), *_time(facts.issued_at, styles)],
         [
             (
                 "兹证明：下列电子借款合同已由出借人与借款人各自以其登记的密钥签署，并由本存证机构封存于可公开核查、"
@@ -219,42 +230,104 @@ def _header(writer: _Writer) -> None:
     canvas.line(_LEFT, writer.y, _RIGHT, writer.y)
 
 
-Row = tuple[str, str, list[Run]]
+Paragraph = list[Run]
+Row = tuple[str, str, list[Paragraph]]
+DERIVED_ZH, DERIVED_EN = "〔换算〕", "derived"
+
+
+def _derived(styles: _Styles, zh: str, en: str) -> list[Run]:
+    return [(f"　{zh}{DERIVED_ZH} ", styles.muted), (en + ", " + DERIVED_EN, styles.muted)]
+
+
+def _time(value: str, styles: _Styles) -> Paragraph:
+    """Beijing time first (derived), then the value exactly as recorded."""
+    beijing = time_forms(value).beijing
+    # "UTC" only where the value says so: a sign_by sent with an offset is shown with it.
+    label = "UTC 原文 " if value.endswith("Z") else "原文 "
+    recorded: Paragraph = [(label, styles.muted), (value, styles.mono)]
+    if beijing is None:
+        return [("原文 as recorded ", styles.muted), (value, styles.mono)]
+    return [(beijing + "　", styles.text), *recorded]
+
+
+def _amount(facts: CertificateFacts, styles: _Styles) -> list[Paragraph]:
+    forms = amount_forms(facts.amount, facts.currency)
+    paragraphs: list[Paragraph] = [
+        [(f"{facts.amount} {facts.currency}", styles.text), ("　原文 as signed", styles.muted)]
+    ]
+    if forms.grouped is None:
+        return [*paragraphs, [("无法换算：金额不是普通的十进制数 · cannot be derived", styles.muted)]]
+    paragraphs.append(
+        [(f"{forms.grouped} {facts.currency}", styles.text), *_derived(styles, "千分位", "grouped")]
+    )
+    if forms.capitals is not None:
+        paragraphs.append([(forms.capitals, styles.text), *_derived(styles, "大写", "in capitals")])
+    return paragraphs
+
+
+def _with_derived(value: str, derive: Callable[[str], str], zh: str, en: str, styles: _Styles) -> Paragraph:
+    try:
+        derived = derive(value)
+    except NotDerivable:
+        return [(value, styles.text)]
+    return [(value, styles.text), ("　→ ", styles.muted), (derived, styles.text), *_derived(styles, zh, en)]
 
 
 def _sections(facts: CertificateFacts, styles: _Styles) -> list[tuple[tuple[str, str], list[Row]]]:
     text, muted, mono = styles.text, styles.muted, styles.mono
 
-    def party(who: PartyFacts) -> list[Run]:
+    def party(who: PartyFacts) -> list[Paragraph]:
         return [
-            (who.name + "　", text),
-            ("证件号 ", text),
-            ("ID ", muted),
-            (who.masked_id_number + "　", mono),
-            ("当事人编号 ", text),
-            ("party ", muted),
-            (who.party_id, mono),
+            [
+                (who.name + "　", text),
+                ("证件号 ", text),
+                ("ID ", muted),
+                (who.masked_id_number + "　", mono),
+                ("当事人编号 ", text),
+                ("party ", muted),
+                (who.party_id, mono),
+            ]
         ]
 
+    platform: list[Paragraph] = [[(facts.platform_name + "　", text), (facts.platform_id, mono)]]
+    if facts.platform_defunct_at is not None:
+        platform.append(
+            [
+                ("该平台已停止运营（签发时状态），标记时间 ", text),
+                ("defunct since ", muted),
+                *_time(facts.platform_defunct_at, styles),
+            ]
+        )
+    not_given: list[Paragraph] = [[("平台未提供 ", muted), ("not given by the platform", muted)]]
     contract: list[Row] = [
-        ("合同编号", "Contract ID", [(facts.contract_id, mono)]),
-        ("平台", "Platform", [(facts.platform_name + "　", text), (facts.platform_id, mono)]),
+        ("合同编号", "Contract ID", [[(facts.contract_id, mono)]]),
+        ("合同标题", "Title", [[(facts.title, text)]] if facts.title is not None else not_given),
+        (
+            "平台合同编号",
+            "Platform's reference",
+            [[(facts.external_ref, mono)]] if facts.external_ref is not None else not_given,
+        ),
+        ("平台", "Platform", platform),
         (*_ROLE_LABELS["investor"], party(facts.investor)),
         (*_ROLE_LABELS["borrower"], party(facts.borrower)),
-        ("借款金额", "Amount", [(f"{facts.amount} {facts.currency}", text)]),
-        ("年利率", "Annual rate", [(f"{facts.annual_rate_percent}　({facts.annual_rate})", text)]),
-        ("借款期限", "Term", [(f"{facts.term_months} 个月 ", text), ("months", muted)]),
-        ("起始日期", "Start date", [(facts.start_date, text)]),
-        ("签署截止", "Sign by", [(facts.sign_by, text)]),
+        ("借款金额", "Amount", _amount(facts, styles)),
+        (
+            "年利率",
+            "Annual rate",
+            [_with_derived(facts.annual_rate, rate_percent, "百分数", "percent", styles)],
+        ),
+        ("借款期限", "Term", [[(f"{facts.term_months} 个月 ", text), ("months", muted)]]),
+        ("起始日期", "Start date", [_with_derived(facts.start_date, chinese_date, "日期", "date", styles)]),
+        ("签署截止", "Sign by", [_time(facts.sign_by, styles)]),
     ]
     document: list[Row] = [
-        ("合同文件 SHA-256", "Document SHA-256", [(facts.document_sha256, mono)]),
+        ("合同文件 SHA-256", "Document SHA-256", [[(facts.document_sha256, mono)]]),
         (
             "文件大小、类型",
             "Size, media type",
-            [(f"{facts.document_size} 字节 ", text), ("bytes", muted), (f" · {facts.media_type}", text)],
+            [[(f"{facts.document_size} 字节 ", text), ("bytes", muted), (f" · {facts.media_type}", text)]],
         ),
-        ("合同条款 SHA-256", "Terms SHA-256", [(facts.terms_sha256, mono)]),
+        ("合同条款 SHA-256", "Terms SHA-256", [[(facts.terms_sha256, mono)]]),
     ]
     signatures: list[Row] = []
     for role in ("investor", "borrower"):
@@ -262,37 +335,39 @@ def _sections(facts: CertificateFacts, styles: _Styles) -> list[tuple[tuple[str,
         role_zh, role_en = _SIGNATURE_LABELS[role]
         assurance_zh, assurance_en = _ASSURANCE_LABELS[signature.identity_assurance]
         signatures += [
-            (role_zh, role_en, [(signature.algorithm, mono)]),
-            ("　公钥指纹", "key fingerprint", [(signature.key_fingerprint, mono)]),
-            ("　签署时间", "signed at", [(signature.signed_at, text)]),
-            ("　身份核验", "identity", [(assurance_zh + " ", text), (assurance_en, muted)]),
+            (role_zh, role_en, [[(signature.algorithm, mono)]]),
+            ("　公钥指纹", "key fingerprint", [[(signature.key_fingerprint, mono)]]),
+            ("　签署时间", "signed at", [_time(signature.signed_at, styles)]),
+            ("　身份核验", "identity", [[(assurance_zh + " ", text), (assurance_en, muted)]]),
         ]
     sealing: list[Row] = [
-        ("提交存证时间", "Filed at", [(facts.filed_at, text)]),
-        ("封存时间", "Sealed at", [(facts.sealed_at, text)]),
-        ("存证记录 SHA-256", "Record SHA-256", [(facts.record_sha256, mono)]),
-        ("时间戳机构", "Timestamp authority", [(facts.timestamp.authority, text)]),
-        ("时间戳时间", "Timestamp time", [(facts.timestamp.gen_time, text)]),
-        ("时间戳序列号", "Timestamp serial", [(facts.timestamp.serial_hex, mono)]),
+        ("提交存证时间", "Filed at", [_time(facts.filed_at, styles)]),
+        ("封存时间", "Sealed at", [_time(facts.sealed_at, styles)]),
+        ("存证记录 SHA-256", "Record SHA-256", [[(facts.record_sha256, mono)]]),
+        ("时间戳机构", "Timestamp authority", [[(facts.timestamp.authority, text)]]),
+        ("时间戳时间", "Timestamp time", [_time(facts.timestamp.gen_time, styles)]),
+        ("时间戳序列号", "Timestamp serial", [[(facts.timestamp.serial_hex, mono)]]),
     ]
     log: list[Row] = [
-        ("日志名称", "Log origin", [(facts.checkpoint_origin, mono)]),
-        ("叶子序号", "Leaf index", [(str(facts.leaf_index), mono)]),
-        ("树大小", "Tree size", [(str(facts.tree_size), mono)]),
-        ("根哈希（十六进制）", "Root hash (hex)", [(facts.root_hash, mono)]),
-        ("根哈希（Base64）", "Root hash (base64)", [(facts.root_hash_base64, mono)]),
+        ("日志名称", "Log origin", [[(facts.checkpoint_origin, mono)]]),
+        ("叶子序号", "Leaf index", [[(str(facts.leaf_index), mono)]]),
+        ("树大小", "Tree size", [[(str(facts.tree_size), mono)]]),
+        ("根哈希（十六进制）", "Root hash (hex)", [[(facts.root_hash, mono)]]),
+        ("根哈希（Base64）", "Root hash (base64)", [[(facts.root_hash_base64, mono)]]),
         (
             "检查点签名密钥",
             "Checkpoint signer",
             [
-                (facts.checkpoint_key_name + "　", mono),
-                ("密钥哈希 ", text),
-                ("key hash ", muted),
-                (facts.checkpoint_key_hash, mono),
+                [
+                    (facts.checkpoint_key_name + "　", mono),
+                    ("密钥哈希 ", text),
+                    ("key hash ", muted),
+                    (facts.checkpoint_key_hash, mono),
+                ]
             ],
         ),
-        ("检查点验证公钥", "Verifier key", [(facts.checkpoint_verifier_key, mono)]),
-        ("在线核验", "Verify online", [(facts.verification_url, mono)]),
+        ("检查点验证公钥", "Verifier key", [[(facts.checkpoint_verifier_key, mono)]]),
+        ("在线核验", "Verify online", [[(facts.verification_url, mono)]]),
     ]
     return [
         (("一、合同", "1. Contract"), contract),
@@ -313,7 +388,9 @@ def _howto(writer: _Writer) -> None:
         + [line for command in commands for line in wrap([(command, styles.mono)], width)]
         for zh, en, commands in howto_steps(writer.facts)
     ]
-    remarks = [wrap([(zh, styles.text)], width) + wrap([(en, styles.muted)], width) for zh, en in notes()]
+    remarks = [
+        wrap([(zh, styles.text)], width) + wrap([(en, styles.muted)], width) for zh, en in notes(writer.facts)
+    ]
     for (zh, en), items, marker in (
         (("六、如何离线验证", "6. How to verify offline"), steps, "{}."),
         (("七、说明", "7. Notes"), remarks, "·"),

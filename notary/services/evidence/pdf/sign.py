@@ -142,6 +142,20 @@ class _KeySigner(signers.Signer):
         return self._key.sign(data, ec.ECDSA(hashes.SHA256()))
 
 
+class _ArchivalWriter(IncrementalPdfFileWriter):  # type: ignore[misc]
+    """An incremental writer that leaves the document's metadata as rendered.
+
+    pyHanko would set the Info dictionary's ModDate and append itself to its Producer, and
+    rewrite the XMP packet with a Producer of its own: the two then disagree, which PDF/A
+    forbids (ISO 19005-3, 6.6.3). The signing time is in the signature; the metadata keeps
+    the certificate's issue time. A test compares Info and XMP in the signed file, so a
+    pyHanko that stops calling this hook is noticed.
+    """
+
+    def _update_meta(self) -> None:
+        return
+
+
 class CertificateSigner:
     """Signs certificate PDFs with the notary's key; build once, use from any thread.
 
@@ -198,7 +212,7 @@ class CertificateSigner:
             raise CertificateSigningFailed(f"cannot sign the certificate PDF: {exc}") from exc
 
     def _sign(self, pdf: bytes, bytes_reserved: int | None) -> bytes:
-        writer = IncrementalPdfFileWriter(io.BytesIO(pdf), strict=True)
+        writer = _ArchivalWriter(io.BytesIO(pdf), strict=True)
         signed = signers.sign_pdf(
             writer,
             self._metadata,
