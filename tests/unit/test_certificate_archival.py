@@ -18,8 +18,13 @@ import page
 import pytest
 from pyhanko.pdf_utils.reader import PdfFileReader
 
-from notary.services.evidence.certificates import facts_from_json, facts_to_json
-from notary.services.evidence.pdf import Attachment, render_certificate
+from notary.services.evidence.pdf import (
+    Attachment,
+    certificate_json,
+    facts_from_json,
+    facts_to_json,
+    render_certificate,
+)
 from notary.services.evidence.pdf.archival import srgb_profile
 from notary.services.evidence.pdf.render import document_info
 from tests.support.certificate_facts import sample_facts
@@ -165,10 +170,19 @@ def _embedded(reader: PdfFileReader) -> dict[str, tuple]:
 def test_the_attachments_are_carried_byte_for_byte_as_associated_files(signed: bytes) -> None:
     reader = PdfFileReader(io.BytesIO(signed))
     files = _embedded(reader)
-    assert list(files) == sorted(attachment.name for attachment in ATTACHMENTS)
+    carried = (
+        Attachment(
+            "certificate.json",
+            "application/json",
+            certificate_json(edge_facts()),
+            "the values this certificate prints, as data (notary certificate facts)",
+        ),
+        *ATTACHMENTS,
+    )
+    assert list(files) == sorted(attachment.name for attachment in carried)
     associated = [spec.get_object() for spec in reader.root["/AF"]]
-    assert [str(spec["/F"]) for spec in associated] == [attachment.name for attachment in ATTACHMENTS]
-    for attachment in ATTACHMENTS:
+    assert [str(spec["/F"]) for spec in associated] == [attachment.name for attachment in carried]
+    for attachment in carried:
         spec, stream = files[attachment.name]
         assert stream.data == attachment.data
         assert str(spec["/UF"]) == attachment.name
@@ -179,10 +193,13 @@ def test_the_attachments_are_carried_byte_for_byte_as_associated_files(signed: b
         assert stream["/Params"]["/CheckSum"].original_bytes == hashlib.md5(attachment.data).digest()
 
 
-def test_a_certificate_without_attachments_declares_none() -> None:
-    reader = PdfFileReader(io.BytesIO(render_certificate(sample_facts())))
-    assert "/AF" not in reader.root
-    assert "/Names" not in reader.root
+def test_a_certificate_without_attachments_carries_its_facts_only() -> None:
+    facts = sample_facts()
+    reader = PdfFileReader(io.BytesIO(render_certificate(facts)))
+    assert len(reader.root["/AF"]) == 1
+    (name,) = _embedded(reader)
+    assert name == "certificate.json"
+    assert facts_from_json(_embedded(reader)[name][1].data) == facts
 
 
 def test_attachment_names_are_distinct() -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from cryptography import x509
 from sqlalchemy import select
@@ -21,12 +21,13 @@ from notary.config import Settings
 from notary.errors import NotReady
 from notary.services.clock import Clock, now_text
 from notary.services.evidence.pdf import (
-    Attachment,
     CertificateFacts,
     CertificateSigner,
     PartyFacts,
     SignatureFacts,
     TimestampFacts,
+    facts_from_json,
+    facts_to_json,
     issue_certificate,
     render_certificate,
 )
@@ -43,42 +44,12 @@ from notary.storage.models import (
     Signature,
 )
 from notary.verify import payloads
-from notary.verify.canonical import canonical_json, parse_json
-from notary.verify.encoding import b64decode, b64encode
+from notary.verify.canonical import parse_json
 from notary.verify.note import NoteVerifierKey
 from notary.verify.timestamp.verifier import verify_timestamp
 
 MEDIA_TYPE = "application/pdf"
 T = TypeVar("T")
-
-
-def facts_to_json(facts: CertificateFacts) -> bytes:
-    """Canonical JSON of the facts (stored with the certificate).
-
-    The token's serial (up to 160 bits) is written in hex: JSON numbers stop at 2**53;
-    attachments' bytes in base64. Absent optional facts are left out, never ``null``.
-    """
-    value = dataclasses.asdict(facts)
-    value["timestamp"]["serial_number"] = format(facts.timestamp.serial_number, "x")
-    value["attachments"] = [
-        {**dataclasses.asdict(attachment), "data": b64encode(attachment.data)}
-        for attachment in facts.attachments
-    ]
-    return canonical_json({key: item for key, item in value.items() if item is not None and item != []})
-
-
-def facts_from_json(data: bytes) -> CertificateFacts:
-    """The facts stored with a certificate (also those stored before title, reference and attachments)."""
-    raw: dict[str, Any] = parse_json(data, what="certificate facts")
-    raw["attachments"] = tuple(
-        Attachment(**{**entry, "data": b64decode(entry["data"])}) for entry in raw.get("attachments", [])
-    )
-    raw["investor"] = PartyFacts(**raw["investor"])
-    raw["borrower"] = PartyFacts(**raw["borrower"])
-    raw["signatures"] = tuple(SignatureFacts(**entry) for entry in raw["signatures"])
-    raw["timestamp"]["serial_number"] = int(raw["timestamp"]["serial_number"], 16)
-    raw["timestamp"] = TimestampFacts(**raw["timestamp"])
-    return CertificateFacts(**raw)
 
 
 class CertificateService:

@@ -7,12 +7,15 @@ else, so the same facts always give the same PDF. Personal data arrives already 
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
 from notary.services.evidence.pdf.archival import Attachment
-from notary.verify.encoding import b64encode
+from notary.verify.canonical import canonical_json, parse_json
+from notary.verify.encoding import b64decode, b64encode
 from notary.verify.errors import MalformedInput
 from notary.verify.vocabulary import Role
 
@@ -245,3 +248,44 @@ class CertificateFacts:
             if signature.role == role:
                 return signature
         raise InvalidCertificateFacts(f"no signature for role {role!r}")
+
+
+def facts_to_json(facts: CertificateFacts) -> bytes:
+    """Canonical JSON of the facts (stored with the certificate).
+
+    The token's serial (up to 160 bits) is written in hex: JSON numbers stop at 2**53;
+    attachments' bytes in base64. Absent optional facts are left out, never ``null``.
+    """
+    value = dataclasses.asdict(facts)
+    value["timestamp"]["serial_number"] = format(facts.timestamp.serial_number, "x")
+    value["attachments"] = [
+        {**dataclasses.asdict(attachment), "data": b64encode(attachment.data)}
+        for attachment in facts.attachments
+    ]
+    return canonical_json({key: item for key, item in value.items() if item is not None and item != []})
+
+
+def facts_from_json(data: bytes) -> CertificateFacts:
+    """The facts stored with a certificate (also those stored before title, reference and attachments)."""
+    raw: dict[str, Any] = parse_json(data, what="certificate facts")
+    raw["attachments"] = tuple(
+        Attachment(**{**entry, "data": b64decode(entry["data"])}) for entry in raw.get("attachments", [])
+    )
+    raw["investor"] = PartyFacts(**raw["investor"])
+    raw["borrower"] = PartyFacts(**raw["borrower"])
+    raw["signatures"] = tuple(SignatureFacts(**entry) for entry in raw["signatures"])
+    raw["timestamp"]["serial_number"] = int(raw["timestamp"]["serial_number"], 16)
+    raw["timestamp"] = TimestampFacts(**raw["timestamp"])
+    return CertificateFacts(**raw)
+
+
+CERTIFICATE_MEMBER = "certificate.json"
+
+
+def certificate_json(facts: CertificateFacts) -> bytes:
+    """What the certificate prints, as data: its facts without the files it carries.
+
+    Carried inside the PDF as ``certificate.json`` so a verifier reads which record the
+    certificate names and can compare the printed values with the signed ones.
+    """
+    return facts_to_json(dataclasses.replace(facts, attachments=()))

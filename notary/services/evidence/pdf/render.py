@@ -17,8 +17,13 @@ from reportlab.pdfgen.canvas import Canvas
 
 from notary.display import amount_forms, chinese_date, rate_percent, time_forms
 from notary.display.errors import NotDerivable
-from notary.services.evidence.pdf.archival import DocumentInfo, archival_canvas, make_archival
-from notary.services.evidence.pdf.facts import CertificateFacts, PartyFacts
+from notary.services.evidence.pdf.archival import Attachment, DocumentInfo, archival_canvas, make_archival
+from notary.services.evidence.pdf.facts import (
+    CERTIFICATE_MEMBER,
+    CertificateFacts,
+    PartyFacts,
+    certificate_json,
+)
 from notary.services.evidence.pdf.fonts import CertificateFonts, certificate_fonts
 from notary.services.evidence.pdf.howto import howto_steps, notes
 from notary.services.evidence.pdf.layout import (
@@ -167,7 +172,13 @@ def render_certificate(facts: CertificateFacts) -> bytes:
             writer.row(label, value_lines)
     _howto(writer)
     writer.finish_page()
-    make_archival(canvas, document_info(facts), facts.attachments)
+    carried = Attachment(
+        CERTIFICATE_MEMBER,
+        "application/json",
+        certificate_json(facts),
+        "the values this certificate prints, as data (notary certificate facts)",
+    )
+    make_archival(canvas, document_info(facts), (carried, *facts.attachments))
     canvas.save()
     return out.getvalue()
 
