@@ -1,8 +1,43 @@
 """Offline checks of the evidence certificate PDF, beside :mod:`notary.verify`.
 
 Checking a certificate means checking a PAdES signature over the whole byte range, that no
-incremental update follows it, and its RFC 3161 timestamp; that may use pyHanko, which
+incremental update follows it, and its RFC 3161 timestamp; that uses pyHanko, which
 :mod:`notary.verify` must not load. So it lives here: the court's offline verifier is the two
-packages together. It may import :mod:`notary.verify` (and :mod:`notary.display`) and nothing
-else of the notary: the import contracts in ``pyproject.toml`` say so.
+packages together. It imports :mod:`notary.verify` and nothing else of the notary.
+
+>>> from notary.verify_pdf import verify_certificate
+>>> report = verify_certificate(pdf_bytes, trust=trust_file)      # doctest: +SKIP
+>>> report.valid, report.not_established                           # doctest: +SKIP
 """
+
+from notary.verify_pdf.certificate import (
+    SUBJECT,
+    CertificateReport,
+    online_tree_size,
+    render_certificate_text,
+    verify_certificate,
+)
+from notary.verify_pdf.errors import (
+    MalformedCertificate,
+    PdfFactsMismatch,
+    PdfLaterUpdates,
+    PdfRecordMismatch,
+    PdfSignatureInvalid,
+    PdfTimestampMissing,
+    UntrustedPdfSigner,
+)
+
+__all__ = [
+    "SUBJECT",
+    "CertificateReport",
+    "MalformedCertificate",
+    "PdfFactsMismatch",
+    "PdfLaterUpdates",
+    "PdfRecordMismatch",
+    "PdfSignatureInvalid",
+    "PdfTimestampMissing",
+    "UntrustedPdfSigner",
+    "online_tree_size",
+    "render_certificate_text",
+    "verify_certificate",
+]

@@ -85,3 +85,60 @@ def sample_facts(**changes: Any) -> CertificateFacts:
         notary_version="0.1.0",
     )
     return dataclasses.replace(facts, **changes) if changes else facts
+
+
+def facts_for_bundle(log: Any, index: int, size: int, **changes: Any) -> tuple[CertificateFacts, bytes]:
+    """Facts that tell the truth about contract ``index`` of a ``SampleLog`` (tree ``size``),
+    carrying its bundle's members, and the bundle itself. Keyword arguments replace fields."""
+    from notary.services.evidence.pdf import bundle_attachments
+    from notary.verify.canonical import parse_json
+    from notary.verify.evidence.bundle import build_bundle, bundle_members
+    from notary.verify.evidence.record import parse_record
+    from notary.verify.payloads import format_time
+    from notary.verify.timestamp.verifier import verify_timestamp
+
+    parts = log.parts(index, size)
+    record = parse_record(parts.record)
+    terms = parse_json(parts.terms, what="terms")
+    notary = log.notary
+    stamp = verify_timestamp(parts.record_token, message=parts.record, trust_roots=[notary.keys.root_cert])
+    signatures = tuple(
+        SignatureFacts(
+            role, entry.algorithm, entry.key_fingerprint, entry.signed_at, entry.identity_assurance
+        )
+        for role, entry in record.signatures.items()
+    )
+    facts = sample_facts(
+        contract_id=record.contract_id,
+        platform_id=record.platform_id,
+        investor=dataclasses.replace(
+            sample_facts().investor, party_id=record.signatures["investor"].party_id
+        ),
+        borrower=dataclasses.replace(
+            sample_facts().borrower, party_id=record.signatures["borrower"].party_id
+        ),
+        amount=terms["amount"],
+        currency=terms["currency"],
+        annual_rate=terms["annual_rate"],
+        term_months=terms["term_months"],
+        start_date=terms["start_date"],
+        sign_by=terms["sign_by"],
+        title=terms.get("title"),
+        external_ref=terms.get("external_ref"),
+        filed_at=record.received_at,
+        sealed_at=record.sealed_at,
+        document_sha256=record.document_sha256,
+        document_size=record.document_size,
+        media_type=record.media_type,
+        terms_sha256=record.terms_sha256,
+        record_sha256=record.sha256,
+        signatures=signatures,
+        timestamp=TimestampFacts(stamp.signer_subject, format_time(stamp.gen_time), stamp.serial_number),
+        leaf_index=index,
+        tree_size=size,
+        root_hash=log.root(size).hex(),
+        checkpoint_origin=notary.origin,
+        checkpoint_verifier_key=notary.signer.verifier_key,
+        attachments=bundle_attachments(bundle_members(parts)),
+    )
+    return (dataclasses.replace(facts, **changes) if changes else facts), build_bundle(parts)

@@ -5,7 +5,7 @@
 ``issue_certificate`` does both and returns the bytes with their SHA-256 for the caller to store.
 """
 
-from notary.services.evidence.pdf.archival import Attachment
+from notary.services.evidence.pdf.archival import Attachment, bundle_attachments
 from notary.services.evidence.pdf.facts import (
     CertificateFacts,
     InvalidCertificateFacts,
@@ -41,6 +41,7 @@ __all__ = [
     "SignatureFacts",
     "SignedCertificate",
     "TimestampFacts",
+    "bundle_attachments",
     "certificate_json",
     "facts_from_json",
     "facts_to_json",

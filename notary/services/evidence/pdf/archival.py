@@ -269,3 +269,44 @@ class _EscapedName(pdfdoc.PDFObject):  # type: ignore[misc]
             char if "!" <= char <= "~" and char not in "#/()<>[]{}%" else f"#{ord(char):02X}"
             for char in self.text
         ).encode("ascii")
+
+
+_MEDIA_TYPES = {
+    ".json": "application/json",
+    ".pem": "application/x-pem-file",
+    ".tsr": "application/timestamp-reply",
+    ".txt": "text/plain",
+}
+#: What each carried bundle member is, for the file's description.
+_DESCRIPTIONS = {
+    "terms.json": "the terms as accepted (canonical JSON), SHA-256 = the record's terms_sha256",
+    "record.json": "the evidence record, byte for byte the log leaf",
+    "log/inclusion.json": "the record's inclusion proof (RFC 9162)",
+    "log/checkpoint.txt": "the signed checkpoint the proof leads to (C2SP signed note)",
+    "log/key.json": "the log's key, as GET /log/key answers",
+}
+_SOURCES = frozenset({"terms.json", "record.json"})
+
+
+def bundle_attachments(members: Sequence[tuple[str, bytes]]) -> tuple[Attachment, ...]:
+    """The members of an evidence bundle a certificate carries, under the bundle's names, byte
+    for byte: all but the manifest (it lists the document), the document itself and README.txt.
+
+    The record and terms are the certificate's source (``/Source``); keys, tokens and proofs
+    supplement them (``/Supplement``).
+    """
+    carried = []
+    for name, data in members:
+        if name in ("manifest.json", "README.txt") or name.startswith("document."):
+            continue
+        extension = name[name.rfind(".") :]
+        carried.append(
+            Attachment(
+                name=name,
+                media_type=_MEDIA_TYPES.get(extension, "application/octet-stream"),
+                data=data,
+                description=_DESCRIPTIONS.get(name, f"{name} of the evidence bundle"),
+                relationship="Source" if name in _SOURCES else "Supplement",
+            )
+        )
+    return tuple(carried)

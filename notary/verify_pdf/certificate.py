@@ -1,0 +1,310 @@
+"""Verify a certificate PDF from the PDF alone, or with its bundle, a document, a newer checkpoint.
+
+What can be established depends on what is at hand, and the report says which:
+
+* the PDF alone: the notary's signature over the whole file, its timestamp, and, when the
+  certificate carries its record and proofs (certificates of ``notary-record/2`` contracts),
+  the record it names, the parties' signatures, the record's timestamp and its inclusion in a
+  signed checkpoint of the log, and that every printed value is the signed one;
+* ``bundle``: the same from the evidence bundle, and the document it holds;
+* ``document``: the document a person holds, against the record;
+* ``newer_checkpoint`` and ``consistency_proof`` (what ``--online`` fetches): that the log
+  still holds the record in a later tree.
+
+The checks of the record and the log are :func:`notary.verify.evidence.verifier.verify_evidence`'s,
+run on the carried files as on a bundle without its manifest and document.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from notary.verify.canonical import canonical_json, parse_json
+from notary.verify.errors import NotaryError
+from notary.verify.evidence.bundle import EvidenceBundle
+from notary.verify.evidence.checks import Anchors, Passed
+from notary.verify.evidence.record import parse_record
+from notary.verify.evidence.verifier import verify_evidence
+from notary.verify.payloads import format_time
+from notary.verify.report import (
+    BUNDLE_ONLY,
+    FAILED,
+    NOT_RUN,
+    PASSED,
+    TRUST_FILE,
+    Check,
+    VerificationReport,
+    render_text,
+)
+from notary.verify.trust import TrustFile
+from notary.verify_pdf.checks import (
+    check_document,
+    check_no_later_updates,
+    check_pdf_facts,
+    check_pdf_record,
+    check_pdf_signature,
+    check_pdf_timestamp,
+)
+from notary.verify_pdf.document import CERTIFICATE_MEMBER, CertificatePdf
+
+SUBJECT = "notary-certificate/1"
+RECORD = "record.json"
+TERMS = "terms.json"
+INCLUSION = "log/inclusion.json"
+#: Checks a bundle's verification makes that have no meaning for files carried in a PDF: the
+#: PDF carries neither the bundle's manifest nor the document (its signature covers them all).
+_NOT_CARRIED = frozenset({"manifest", "document_digest"})
+
+
+class _Runner:
+    """Runs checks in order, keeps what each established; any failure becomes a failed check."""
+
+    def __init__(self) -> None:
+        self.checks: list[Check] = []
+        self.values: dict[str, Any] = {}
+
+    def run(self, name: str, check: Callable[[], Passed], *, needs: tuple[str, ...] = ()) -> Any:
+        blocked = [need for need in needs if need not in self.values]
+        if blocked:
+            self.checks.append(
+                Check(
+                    name,
+                    NOT_RUN,
+                    f"not run: needs {', '.join(blocked)}, which did not pass",
+                    {"needs": blocked},
+                )
+            )
+            return None
+        try:
+            outcome = check()
+        except NotaryError as exc:
+            self.checks.append(Check(name, FAILED, exc.message, exc.details or {}, exc.code))
+            return None
+        except Exception as exc:  # fail closed on anything unforeseen
+            self.checks.append(
+                Check(name, FAILED, f"the check could not complete: {type(exc).__name__}", {}, "check_error")
+            )
+            return None
+        self.checks.append(Check(name, PASSED, outcome.reason, outcome.details))
+        self.values[name] = outcome.value
+        return outcome.value
+
+
+@dataclass(frozen=True)
+class CertificateReport:
+    """The outcome of verifying a certificate PDF: the checks, and what stayed unestablished.
+
+    ``report`` holds every check that ran (subject ``notary-certificate/1``); ``record_source``
+    is ``carried`` (the PDF's own files), ``bundle`` or ``None`` (no record at hand);
+    ``not_established`` says, in words, what the inputs could not prove and what would.
+    ``valid`` is the report's: every check that ran passed.
+    """
+
+    report: VerificationReport
+    certificate_number: str | None
+    record_source: str | None
+    not_established: tuple[str, ...]
+
+    @property
+    def valid(self) -> bool:
+        """Every check ran and passed (what was not established is listed, not guessed)."""
+        return self.report.valid
+
+    @property
+    def origin_established(self) -> bool:
+        """Valid, and anchored in the trust file the verifier chose."""
+        return self.report.origin_established
+
+    def to_dict(self) -> dict[str, Any]:
+        """The report's JSON object, with the certificate's number, the record's source and
+        what was not established."""
+        return {
+            **self.report.to_dict(),
+            "certificate_number": self.certificate_number,
+            "record_source": self.record_source,
+            "not_established": list(self.not_established),
+        }
+
+    def to_json(self) -> bytes:
+        """Canonical JSON (RFC 8785): equal reports are equal bytes."""
+        return canonical_json(self.to_dict())
+
+
+def verify_certificate(
+    data: bytes,
+    *,
+    trust: TrustFile | None = None,
+    bundle: bytes | None = None,
+    document: bytes | None = None,
+    newer_checkpoint: str | bytes | None = None,
+    consistency_proof: Mapping[str, Any] | None = None,
+    now: dt.datetime | None = None,
+) -> CertificateReport:
+    """Verify the certificate PDF ``data``; see the module's docstring for what each input adds.
+
+    ``trust`` anchors the notary's, the authorities' and the log's keys; without it the keys
+    the certificate itself carries are used (integrity, not origin). Raises
+    :class:`~notary.verify_pdf.errors.MalformedCertificate` for a file that is no certificate
+    PDF, :class:`~notary.verify.archive.MalformedBundle` for an unusable ``bundle``, and
+    ``TypeError`` when only one of ``newer_checkpoint`` and ``consistency_proof`` is given.
+    """
+    if (newer_checkpoint is None) != (consistency_proof is None):
+        raise TypeError("give both newer_checkpoint and consistency_proof, or neither")
+    moment = now or dt.datetime.now(dt.UTC)
+    pdf = CertificatePdf.from_bytes(data)
+    evidence, source = _evidence(pdf, bundle)
+    anchors = Anchors(trust)
+    runner = _Runner()
+    runner.run("pdf_no_later_updates", lambda: check_no_later_updates(pdf))
+    stamp = runner.run("pdf_timestamp", lambda: check_pdf_timestamp(pdf, anchors, moment))
+    runner.run("pdf_signature", lambda: check_pdf_signature(pdf, anchors, stamp), needs=("pdf_timestamp",))
+
+    inner: VerificationReport | None = None
+    if evidence is not None:
+        record_bytes = evidence.get(RECORD) or b""
+        runner.run(
+            "pdf_record",
+            lambda: check_pdf_record(pdf, record_bytes, "carried" if source == "carried" else "bundle's"),
+            needs=("pdf_no_later_updates", "pdf_signature"),
+        )
+        inner = verify_evidence(
+            evidence,
+            document=document if source == "bundle" else None,
+            trust=trust,
+            newer_checkpoint=newer_checkpoint,
+            consistency_proof=consistency_proof,
+            now=moment,
+        )
+        # pdf_facts reads the record and terms, so it waits for the bundle checks that vouch for them.
+        runner.values.update({check.name: None for check in inner.checks if check.passed})
+        if pdf.facts is not None:
+            runner.run(
+                "pdf_facts",
+                lambda: _facts(pdf, evidence, inner),
+                needs=("pdf_record", "record_fields", "terms_digest"),
+            )
+        if source == "carried" and document is not None:
+            runner.run(
+                "document_digest",
+                lambda: check_document(parse_record(record_bytes), document),
+                needs=("pdf_record",),
+            )
+    checks = [
+        Check("trust", PASSED, *_describe_trust(trust)),
+        *runner.checks,
+        *(
+            check
+            for check in (inner.checks if inner else ())
+            if check.name != "trust" and not (source == "carried" and check.name in _NOT_CARRIED)
+        ),
+    ]
+    report = VerificationReport(
+        checks=tuple(checks),
+        trust_basis=TRUST_FILE if trust is not None else BUNDLE_ONLY,
+        verified_at=format_time(moment),
+        subject=SUBJECT,
+        contract_id=pdf.contract_id,
+        record_sha256=pdf.named_record_sha256 or (inner.record_sha256 if inner else None),
+        document_sha256=runner.values.get("document_digest") or (inner.document_sha256 if inner else None),
+        signing_time=inner.signing_time if inner else None,
+        log=inner.log if inner else None,
+        newer_checkpoint=inner.newer_checkpoint if inner else None,
+        parties=inner.parties if inner else (),
+    )
+    facts = pdf.facts or {}
+    number = facts.get("certificate_number")
+    return CertificateReport(
+        report=report,
+        certificate_number=number if isinstance(number, str) else None,
+        record_source=source,
+        not_established=_not_established(pdf, source, trust, document, newer_checkpoint),
+    )
+
+
+def _evidence(pdf: CertificatePdf, bundle: bytes | None) -> tuple[EvidenceBundle | None, str | None]:
+    if bundle is not None:
+        return EvidenceBundle.from_zip(bundle), "bundle"
+    if RECORD in pdf.carried:
+        members = [(name, content) for name, content in pdf.carried.items() if name != CERTIFICATE_MEMBER]
+        return EvidenceBundle.of(members), "carried"
+    return None, None
+
+
+def _facts(pdf: CertificatePdf, evidence: EvidenceBundle, inner: VerificationReport) -> Passed:
+    record = parse_record(evidence.get(RECORD) or b"")
+    terms = parse_json(evidence.get(TERMS) or b"", what=TERMS)
+    return check_pdf_facts(pdf, record, terms, inner.signing_time, inner.log)
+
+
+def _describe_trust(trust: TrustFile | None) -> tuple[str, dict[str, Any]]:
+    if trust is None:
+        return (
+            "no trust file: the keys the certificate carries were used, which proves integrity but not origin",
+            {"trust_basis": BUNDLE_ONLY},
+        )
+    return (
+        f"trust file: {len(trust.notary_roots)} notary root(s), {len(trust.tsa_roots)} TSA root(s), "
+        f"{len(trust.logs)} log key(s); the certificate's own keys were not relied on",
+        {"trust_basis": TRUST_FILE},
+    )
+
+
+def _not_established(
+    pdf: CertificatePdf,
+    source: str | None,
+    trust: TrustFile | None,
+    document: bytes | None,
+    newer_checkpoint: str | bytes | None,
+) -> tuple[str, ...]:
+    missing = []
+    if trust is None:
+        missing.append("origin: no trust file was given, so the keys inside the certificate were trusted")
+    if source is None:
+        missing.append(
+            "the record itself, the parties' signatures, the record's timestamp and its place in the "
+            "log: this certificate does not carry its record (certificates of notary-record/1 contracts "
+            "never do: their unsalted identity hashes must not sit beside the masked ID numbers); give "
+            "the evidence bundle (--bundle)"
+        )
+    if pdf.facts is None:
+        missing.append(
+            "that each printed value is the signed one: this certificate predates certificate.json"
+        )
+    if source != "bundle" and document is None:
+        missing.append("the document itself: give it (--document) or the evidence bundle (--bundle)")
+    if source is not None and newer_checkpoint is None:
+        missing.append(
+            "that the log still holds the record today: give --online URL (or a newer checkpoint and "
+            "its consistency proof)"
+        )
+    return tuple(missing)
+
+
+def online_tree_size(data: bytes, bundle: bytes | None = None) -> int | None:
+    """The tree size of the checkpoint the certificate (or ``bundle``) proves inclusion in:
+    what a newer checkpoint's consistency proof must start from. ``None`` when neither
+    carries an inclusion proof. Raises :class:`MalformedCertificate` for an unreadable PDF."""
+    evidence, _ = _evidence(CertificatePdf.from_bytes(data), bundle)
+    proof = evidence.get(INCLUSION) if evidence is not None else None
+    if proof is None:
+        return None
+    size = parse_json(proof, what=INCLUSION).get("tree_size")
+    return size if isinstance(size, int) and not isinstance(size, bool) else None
+
+
+def render_certificate_text(result: CertificateReport) -> str:
+    """The report for a person: the verdict and facts, each check, then what was not established."""
+    body = render_text(result.report).replace("Evidence bundle", "Certificate PDF", 1)
+    if result.certificate_number:
+        body = body.replace("Certificate PDF", f"Certificate PDF {result.certificate_number}", 1)
+    lines = [body.rstrip("\n")]
+    source = {"carried": "carried inside the PDF", "bundle": "from the evidence bundle given"}
+    if result.record_source:
+        lines.append(f"The record checked was {source[result.record_source]}.")
+    if result.not_established:
+        lines.append("NOT ESTABLISHED by these inputs:")
+        lines += [f"  - {item}" for item in result.not_established]
+    return "\n".join(lines) + "\n"
