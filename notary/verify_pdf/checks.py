@@ -85,10 +85,14 @@ def check_pdf_timestamp(pdf: CertificatePdf, anchors: Anchors, now: dt.datetime)
     if not tokens or not unsigned:
         raise PdfTimestampMissing("the signature carries no signature timestamp")
     token = tokens[0]["values"][0].dump()
+    # Without a trust file, the roots are the self-signed certificates the PDF itself carries
+    # (in the token and beside the signer): integrity, not origin.
+    chain = [*_token_certificates(token), *_certificates(pdf)]
     info = verify_timestamp(
         token,
         message=signer_info["signature"].native,
-        trust_roots=anchors.tsa_roots(_token_certificates(token)),
+        trust_roots=anchors.tsa_roots(chain),
+        intermediates=chain,
     )
     if info.gen_time > now + CLOCK_SKEW:
         raise TimestampInFuture(
