@@ -15,7 +15,7 @@ import pytest
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 
-from notary.services.certificate import render_certificate
+from notary.services.evidence.pdf import render_certificate
 from notary.verify.report import BUNDLE_ONLY, FAILED, NOT_RUN, TRUST_FILE
 from notary.verify_pdf import (
     SUBJECT,
