@@ -1,6 +1,7 @@
-"""``notary verify``: an evidence bundle or a case export, offline.
+"""``notary verify``: an evidence bundle, a case export or a certificate PDF, offline.
 
 Exit status 0 when valid, 1 when invalid, 2 when the input cannot be verified at all.
+``--online URL`` is the one thing fetched, by :mod:`notary.cli.online`.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ def verify_inputs(
     trust: Path | None,
     checkpoint: Path | None,
     consistency: Path | None,
+    certified_bundle: Path | None = None,
+    online: str | None = None,
 ) -> Any:
     """Read the files of ``notary verify`` and verify; returns the report (of a bundle, or of a
     case export when ``bundle`` is one: see :func:`is_export`).
@@ -40,6 +43,20 @@ def verify_inputs(
 
     if (checkpoint is None) != (consistency is None):
         raise click.UsageError("--checkpoint and --consistency go together")
+    if online is not None and checkpoint is not None:
+        raise click.UsageError("--online fetches a newer checkpoint: give it or --checkpoint, not both")
+    if is_pdf(bundle):
+        return verify_certificate_file(
+            bundle,
+            document=document,
+            trust=trust,
+            checkpoint=checkpoint,
+            consistency=consistency,
+            certified_bundle=certified_bundle,
+            online=online,
+        )
+    if certified_bundle is not None:
+        raise click.UsageError("--bundle is for a certificate PDF")
     if is_export(bundle):
         if document or checkpoint or consistency:
             raise click.UsageError(
@@ -92,6 +109,12 @@ def verify_inputs(
     help="The consistency proof (JSON) from the bundle's tree size to the newer checkpoint.",
 )
 @click.option(
+    "--bundle",
+    "certified_bundle",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="For a certificate PDF: the evidence bundle it certifies.",
+)
+@click.option(
     "--online",
     metavar="URL",
     help="Fetch the latest checkpoint and the consistency proof from a notary or a mirror "
@@ -104,22 +127,32 @@ def verify(
     trust: Path | None,
     checkpoint: Path | None,
     consistency: Path | None,
+    certified_bundle: Path | None,
     online: str | None,
     as_json: bool,
 ) -> None:
-    """Verify an evidence bundle or a case export offline: exit 0 valid, 1 invalid, 2 unusable input."""
+    """Verify an evidence bundle, a case export or a certificate PDF offline: exit 0 valid,
+    1 invalid, 2 unusable input."""
     from notary.verify.export.report import ExportReport, render_export_text
     from notary.verify.report import render_text
+    from notary.verify_pdf import CertificateReport, render_certificate_text
 
     try:
-        if online:
+        if online and (checkpoint or consistency):
+            raise click.UsageError("--online fetches what --checkpoint and --consistency give")
+        if online and not is_pdf(bundle):
             from notary.cli.online import fetch_newer
 
-            if checkpoint or consistency:
-                raise click.UsageError("--online fetches what --checkpoint and --consistency give")
             checkpoint, consistency = fetch_newer(online, bundle)
+            online = None
         report = verify_inputs(
-            bundle, document=document, trust=trust, checkpoint=checkpoint, consistency=consistency
+            bundle,
+            document=document,
+            trust=trust,
+            checkpoint=checkpoint,
+            consistency=consistency,
+            certified_bundle=certified_bundle,
+            online=online,
         )
     except Unusable as exc:
         if as_json:
@@ -130,6 +163,8 @@ def verify(
         for piece in pieces:
             click.echo(inert_json(piece.decode("utf-8")), nl=False)
         click.echo()
+    elif isinstance(report, CertificateReport):
+        click.echo(render_certificate_text(report), nl=False)
     else:
         # The report quotes the bundle (ids, names of authorities): shown inert, line by line.
         text = render_export_text(report) if isinstance(report, ExportReport) else render_text(report)
@@ -170,5 +205,78 @@ def verify_export_file(path: Path, trust: Any) -> Any:
                 return verify_export(handle, trust=trust, progress=lambda _done: bar.update(1))
     except OSError as exc:
         raise Unusable(f"cannot read export {path}: {exc.strerror or exc}") from exc
+    except NotaryError as exc:
+        raise Unusable(exc.message, code=exc.code) from exc
+
+
+def is_pdf(path: Path) -> bool:
+    """Whether the file at ``path`` starts as a PDF does (``%PDF-``); unreadable files are left
+    to the reader that follows to report."""
+    try:
+        with path.open("rb") as handle:
+            return handle.read(5) == b"%PDF-"
+    except OSError:
+        return False
+
+
+def verify_certificate_file(
+    path: Path,
+    *,
+    document: Path | None,
+    trust: Path | None,
+    checkpoint: Path | None,
+    consistency: Path | None,
+    certified_bundle: Path | None,
+    online: str | None,
+) -> Any:
+    """Verify the certificate PDF at ``path`` with what was given; the certificate's report.
+
+    Raises :class:`Unusable` (exit 2) for files that cannot be read or parsed, a PDF that is no
+    certificate, and an ``--online`` URL that does not answer a checkpoint and a proof.
+    """
+    from notary.verify.archive import MAX_ARCHIVE_BYTES
+    from notary.verify.canonical import parse_json
+    from notary.verify.trust import TrustFile
+    from notary.verify_pdf import online_tree_size, verify_certificate
+    from notary.verify_pdf.document import MAX_CERTIFICATE_BYTES
+
+    data = read_input(path, MAX_CERTIFICATE_BYTES, "certificate")
+    given = read_input(document, MAX_ARCHIVE_BYTES, "document") if document else None
+    evidence = read_input(certified_bundle, MAX_ARCHIVE_BYTES, "bundle") if certified_bundle else None
+    try:
+        trust_file = (
+            TrustFile.from_json(read_input(trust, _SMALL_INPUT_BYTES, "trust file")) if trust else None
+        )
+        newer: str | bytes | None = (
+            read_input(checkpoint, _SMALL_INPUT_BYTES, "checkpoint") if checkpoint else None
+        )
+        proof = (
+            parse_json(
+                read_input(consistency, _SMALL_INPUT_BYTES, "consistency proof"), what="consistency proof"
+            )
+            if consistency
+            else None
+        )
+        if proof is not None and not isinstance(proof, dict):
+            raise Unusable("the consistency proof must be a JSON object {first, second, hashes}")
+        if online is not None:
+            from notary.cli.online import fetch_newer_checkpoint
+
+            size = online_tree_size(data, evidence)
+            if size is None:
+                raise Unusable(
+                    "--online proves that the log still holds the record, which needs the record: this "
+                    "certificate carries none, so give its evidence bundle (--bundle)",
+                    code="online_needs_record",
+                )
+            newer, proof = fetch_newer_checkpoint(online, size)
+        return verify_certificate(
+            data,
+            trust=trust_file,
+            bundle=evidence,
+            document=given,
+            newer_checkpoint=newer,
+            consistency_proof=proof,
+        )
     except NotaryError as exc:
         raise Unusable(exc.message, code=exc.code) from exc

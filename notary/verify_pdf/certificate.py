@@ -57,6 +57,7 @@ INCLUSION = "log/inclusion.json"
 #: Checks a bundle's verification makes that have no meaning for files carried in a PDF: the
 #: PDF carries neither the bundle's manifest nor the document (its signature covers them all).
 _NOT_CARRIED = frozenset({"manifest", "document_digest"})
+_SOURCE_NAMES = {"carried": "carried", "bundle": "bundle's", "notary_log": "notary's"}
 
 
 class _Runner:
@@ -142,9 +143,12 @@ def verify_certificate(
     newer_checkpoint: str | bytes | None = None,
     consistency_proof: Mapping[str, Any] | None = None,
     now: dt.datetime | None = None,
+    bundle_source: str = "bundle",
 ) -> CertificateReport:
     """Verify the certificate PDF ``data``; see the module's docstring for what each input adds.
 
+    ``bundle_source`` names where ``bundle`` came from in the report (``bundle``: the caller's;
+    ``notary_log``: built by the notary from its own log, for ``POST /verify``).
     ``trust`` anchors the notary's, the authorities' and the log's keys; without it the keys
     the certificate itself carries are used (integrity, not origin). Raises
     :class:`~notary.verify_pdf.errors.MalformedCertificate` for a file that is no certificate
@@ -156,6 +160,8 @@ def verify_certificate(
     moment = now or dt.datetime.now(dt.UTC)
     pdf = CertificatePdf.from_bytes(data)
     evidence, source = _evidence(pdf, bundle)
+    if source == "bundle":
+        source = bundle_source
     anchors = Anchors(trust)
     runner = _Runner()
     runner.run("pdf_no_later_updates", lambda: check_no_later_updates(pdf))
@@ -167,12 +173,12 @@ def verify_certificate(
         record_bytes = evidence.get(RECORD) or b""
         runner.run(
             "pdf_record",
-            lambda: check_pdf_record(pdf, record_bytes, "carried" if source == "carried" else "bundle's"),
+            lambda: check_pdf_record(pdf, record_bytes, _SOURCE_NAMES[source or "bundle"]),
             needs=("pdf_no_later_updates", "pdf_signature"),
         )
         inner = verify_evidence(
             evidence,
-            document=document if source == "bundle" else None,
+            document=document if source != "carried" else None,
             trust=trust,
             newer_checkpoint=newer_checkpoint,
             consistency_proof=consistency_proof,
@@ -273,7 +279,7 @@ def _not_established(
         missing.append(
             "that each printed value is the signed one: this certificate predates certificate.json"
         )
-    if source != "bundle" and document is None:
+    if source in (None, "carried") and document is None:
         missing.append("the document itself: give it (--document) or the evidence bundle (--bundle)")
     if source is not None and newer_checkpoint is None:
         missing.append(
@@ -301,7 +307,11 @@ def render_certificate_text(result: CertificateReport) -> str:
     if result.certificate_number:
         body = body.replace("Certificate PDF", f"Certificate PDF {result.certificate_number}", 1)
     lines = [body.rstrip("\n")]
-    source = {"carried": "carried inside the PDF", "bundle": "from the evidence bundle given"}
+    source = {
+        "carried": "carried inside the PDF",
+        "bundle": "from the evidence bundle given",
+        "notary_log": "from the notary's own log (its bundle for the record the certificate names)",
+    }
     if result.record_source:
         lines.append(f"The record checked was {source[result.record_source]}.")
     if result.not_established:
