@@ -134,6 +134,9 @@ class Runtime:
             chain=self.keys.notary_chain,
             timestamper=self.embedded_tsa.respond,
         )
+        from notary.services.evidence.bundles import bundle_parts
+        from notary.services.tlog.public import log_key
+
         return CertificateService(
             self.db,
             self.blobs,
@@ -141,6 +144,9 @@ class Runtime:
             settings=self.settings,
             verifier_key=self.log_signer.verifier,
             clock=self.clock,
+            bundle_parts=lambda session, contract: bundle_parts(
+                self, session, contract, log_key=log_key(self)
+            ),
         )
 
     def worker(self, *, holder: str | None = None) -> Worker:

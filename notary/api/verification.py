@@ -25,7 +25,8 @@ _BODY = {
                     "bundle": {
                         "type": "string",
                         "format": "binary",
-                        "description": "a notary-evidence/1 zip, or a notary-export/1 case export",
+                        "description": "a notary-evidence/1 zip, a notary-export/1 case export, or a "
+                        "certificate PDF",
                     },
                     "document": {
                         "type": "string",
@@ -48,10 +49,12 @@ _BODY = {
 @blp.doc(requestBody=_BODY)
 @blp.alt_response(200, description="the verification report (notary-verification/1), valid or not")
 def post_verify() -> Response:
-    """Verify an evidence bundle (or a case export) and answer with the report naming every check.
+    """Verify an evidence bundle, a case export or a certificate PDF; the report names every check.
 
     A case export (``docs/export.md``) is answered with its own report
     (``notary-export-verification/1``); exports larger than the request limit need ``notary verify``.
+    A certificate PDF (``docs/certificate.md``) is answered with the certificate's report: its
+    signature, timestamp and record, completed from this notary's log when it signed it.
 
     Without a ``trust`` part, the bundle is checked against this notary's published keys
     (``GET /trust``). Invalid evidence is a 200 with ``valid: false``: the request succeeded.
@@ -69,6 +72,16 @@ def post_verify() -> Response:
         trust_part.read() if trust_part else canonical_json(runtime().published.trust_file())
     )
     stream = bundle.stream
+    if stream.read(5) == b"%PDF-":
+        stream.seek(0)
+        report = runtime().certificates.verify(
+            stream.read(),
+            trust=trust,
+            own_trust=trust_part is None,
+            document=document.read() if document else None,
+        )
+        return json_response(report.to_dict())
+    stream.seek(0)
     if archive_kind(stream) == EXPORT:
         if document is not None:
             raise ValidationFailed("a document is checked against a bundle, not a case export")

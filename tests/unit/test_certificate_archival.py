@@ -236,3 +236,26 @@ def test_facts_stored_before_titles_and_attachments_still_load() -> None:
     assert b'"attachments"' not in stored
     assert b"null" not in stored
     assert facts_from_json(stored) == dataclasses.replace(facts)
+
+
+def _payloads_record(fmt: str) -> dict:
+    """The worked record of docs/payloads.md in format ``fmt``."""
+    import json
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[2] / "docs" / "payloads.md").read_text(encoding="utf-8")
+    for line in text.splitlines():
+        if line.startswith("{") and f'"format":"{fmt}"' in line and '"signatures"' in line:
+            return json.loads(line)
+    raise AssertionError(f"no {fmt} record in docs/payloads.md")
+
+
+def test_only_records_with_salted_identities_are_carried() -> None:
+    from notary.services.evidence.certificates import carries_record
+
+    assert carries_record(_payloads_record("notary-record/2"))
+    assert not carries_record(_payloads_record("notary-record/1"))
+    mixed = _payloads_record("notary-record/2")
+    mixed["signatures"]["borrower"] = {"identity_sha256": "00" * 32}
+    assert not carries_record(mixed)
+    assert not carries_record({"signatures": {}})

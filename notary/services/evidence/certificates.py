@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-from typing import TypeVar
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from cryptography import x509
 from sqlalchemy import select
@@ -21,17 +22,24 @@ from notary.config import Settings
 from notary.errors import NotReady
 from notary.services.clock import Clock, now_text
 from notary.services.evidence.pdf import (
+    Attachment,
     CertificateFacts,
     CertificateSigner,
     PartyFacts,
     SignatureFacts,
     TimestampFacts,
+    bundle_attachments,
     facts_from_json,
     facts_to_json,
     issue_certificate,
     render_certificate,
 )
-from notary.services.tlog.public import evidence_progress, first_checkpoint_covering
+from notary.services.tlog.public import (
+    consistency_proof,
+    evidence_progress,
+    first_checkpoint_covering,
+    latest_checkpoint,
+)
 from notary.storage.blobs import BlobStore
 from notary.storage.db import Database
 from notary.storage.models import (
@@ -45,10 +53,15 @@ from notary.storage.models import (
 )
 from notary.verify import payloads
 from notary.verify.canonical import parse_json
+from notary.verify.evidence.bundle import BundleParts, build_bundle, bundle_members
 from notary.verify.note import NoteVerifierKey
 from notary.verify.timestamp.verifier import verify_timestamp
+from notary.verify.trust import TrustFile
+from notary.verify_pdf import CertificateReport, online_tree_size, verify_certificate
 
 MEDIA_TYPE = "application/pdf"
+#: The evidence bundle's parts of a contract (``services.evidence.bundles.bundle_parts``, wired).
+BundlePartsOf = Callable[[Session, Contract], BundleParts]
 T = TypeVar("T")
 
 
@@ -64,6 +77,7 @@ class CertificateService:
         settings: Settings,
         verifier_key: NoteVerifierKey,
         clock: Clock,
+        bundle_parts: BundlePartsOf | None = None,
     ) -> None:
         self.db = db
         self.blobs = blobs
@@ -71,6 +85,9 @@ class CertificateService:
         self.settings = settings
         self.verifier_key = verifier_key
         self.clock = clock
+        # The evidence bundle's parts of a contract: what a certificate carries (record/2) and
+        # what POST /verify checks a record/1 certificate against.
+        self.bundle_parts = bundle_parts
 
     def certificate(self, contract_id: str) -> tuple[bytes, str]:
         """The certificate PDF of a contract whose evidence is ready, and its SHA-256.
@@ -174,10 +191,75 @@ class CertificateService:
             checkpoint_verifier_key=self.verifier_key.text,
             public_url=public_url or self.settings.public_url,
             notary_version=notary_version,
+            attachments=self._carried(session, contract, record),
             title=terms.get("title"),
             external_ref=terms.get("external_ref"),
             platform_defunct_at=platform.defunct_at if platform.status == "defunct" else None,
         )
+
+    def verify(
+        self, pdf: bytes, *, trust: TrustFile, own_trust: bool, document: bytes | None = None
+    ) -> CertificateReport:
+        """``POST /verify`` for a certificate PDF: what ``notary verify --online`` establishes,
+        with this notary's own log standing in for the fetch.
+
+        The PDF is checked first as given. Only a certificate this notary signed (its signature
+        verified with this notary's own trust, ``own_trust``) is then completed from the log: a
+        carried record is shown still in today's tree (latest checkpoint and consistency proof);
+        a record not carried (record/1 certificates) is checked in the bundle this notary builds
+        for it. Nothing is looked up for a PDF signed by anyone else, so a forged certificate
+        naming someone's record learns nothing. Raises
+        :class:`~notary.verify_pdf.MalformedCertificate` for a file that is no certificate.
+        """
+        now = self.clock()
+        first = verify_certificate(pdf, trust=trust, document=document, now=now)
+        passed = {check.name for check in first.report.checks if check.passed}
+        if not own_trust or not {"pdf_no_later_updates", "pdf_signature"} <= passed:
+            return first
+        bundle = None
+        with self.db.read() as session:
+            if first.record_source != "carried":
+                contract = self._named_contract(session, first)
+                if contract is None or self.bundle_parts is None:
+                    return first
+                try:
+                    bundle = build_bundle(self.bundle_parts(session, contract))
+                except NotReady:
+                    return first
+            size = online_tree_size(pdf, bundle)
+            latest = latest_checkpoint(session)
+            newer, proof = None, None
+            if size is not None and latest.tree_size >= size:
+                hashes = consistency_proof(session, size, latest.tree_size)
+                newer = latest.note
+                proof = {"first": size, "second": latest.tree_size, "hashes": [h.hex() for h in hashes]}
+        return verify_certificate(
+            pdf,
+            trust=trust,
+            bundle=bundle,
+            bundle_source="notary_log",
+            document=document,
+            newer_checkpoint=newer,
+            consistency_proof=proof,
+            now=now,
+        )
+
+    @staticmethod
+    def _named_contract(session: Session, first: CertificateReport) -> Contract | None:
+        named = first.report.record_sha256
+        if named is not None:
+            leaf = session.execute(select(LogLeaf).where(LogLeaf.record_sha256 == named)).scalar_one_or_none()
+            return session.get(Contract, leaf.contract_id) if leaf and leaf.contract_id else None
+        return session.get(Contract, first.report.contract_id) if first.report.contract_id else None
+
+    def _carried(
+        self, session: Session, contract: Contract, record: dict[str, Any]
+    ) -> tuple[Attachment, ...]:
+        """The bundle's members a certificate carries: none for a record whose identities are
+        unsalted hashes (record/1), which beside the printed masked ID numbers give them back."""
+        if self.bundle_parts is None or not carries_record(record):
+            return ()
+        return bundle_attachments(bundle_members(self.bundle_parts(session, contract)))
 
     def reproduce(self, contract_id: str) -> bool:
         """Whether the stored certificate's first revision is exactly the certificate rendered
@@ -198,13 +280,33 @@ class CertificateService:
             )
             pdf = self.blobs.get(session, issued.pdf_sha256)
         unsigned = render_certificate(stored)
-        # The platform's status is shown as it was at issue time: a collapse since changes nothing.
-        again = dataclasses.replace(again, platform_defunct_at=stored.platform_defunct_at)
+        # The platform's status is shown as it was at issue time: a collapse since changes nothing;
+        # the carried files as issued (a checkpoint token added later is not in them), but the
+        # record and terms carried must still be the stored ones.
+        carried_again = {item.name: item.data for item in again.attachments}
+        if any(
+            carried_again.get(item.name) != item.data
+            for item in stored.attachments
+            if item.name in ("record.json", "terms.json")
+        ):
+            return False
+        again = dataclasses.replace(
+            again, platform_defunct_at=stored.platform_defunct_at, attachments=stored.attachments
+        )
         return (
             again == stored
             and pdf.startswith(unsigned)
             and hashlib.sha256(pdf).hexdigest() == issued.pdf_sha256
         )
+
+
+def carries_record(record: dict[str, Any]) -> bool:
+    """Whether a certificate may carry this record: only when no signature entry holds an
+    unsalted ``identity_sha256`` (record/1), which the printed masked ID number would undo."""
+    signatures = record.get("signatures")
+    if not isinstance(signatures, dict) or not signatures:
+        return False
+    return all(isinstance(entry, dict) and "identity_sha256" not in entry for entry in signatures.values())
 
 
 def _need(value: T | None, what: str) -> T:
