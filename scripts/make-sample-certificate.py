@@ -27,7 +27,8 @@ def main() -> None:
     docs.mkdir(exist_ok=True)
     with tempfile.TemporaryDirectory() as scratch:
         signer, _ = make_signer(make_keys(Path(scratch) / "keys"))
-        issued = issue_certificate(sample_facts(), signer)
+        facts = sample_facts(title="个人消费借款合同", external_ref="P2P-2026-000123", amount="123456789.99")
+        issued = issue_certificate(facts, signer)
         pdf_path = docs / "sample-certificate.pdf"
         pdf_path.write_bytes(issued.pdf)
         prefix = Path(scratch) / "page"

@@ -29,7 +29,7 @@ from tests.support.certificate_pki import make_signer
 from tests.support.evidence import SampleLog, SampleNotary
 
 SIZE = 3
-DOCS = Path(__file__).resolve().parents[2] / "docs"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 
 
 @pytest.fixture(scope="module")
@@ -236,12 +236,13 @@ def test_a_timestamp_after_the_verifiers_clock_is_refused(genuine, notary) -> No
 
 
 def test_a_certificate_issued_before_it_carried_its_facts(notary) -> None:
-    """docs/sample-certificate.pdf was made by round 1's code: no certificate.json, no record."""
-    result = verify_certificate((DOCS / "sample-certificate.pdf").read_bytes())
+    """tests/fixtures/certificate-round1.pdf is round 1's docs/sample-certificate.pdf (made by
+    scripts/make-sample-certificate.py at 6c32426): no certificate.json, no record carried."""
+    result = verify_certificate((FIXTURES / "certificate-round1.pdf").read_bytes())
     assert result.valid, render_certificate_text(result)
     assert result.report.contract_id == "ct_01JF8Z6Q4M7X2V9K3B5N8R1T0W"
     assert any("predates certificate.json" in item for item in result.not_established)
-    untrusted = verify_certificate((DOCS / "sample-certificate.pdf").read_bytes(), trust=notary.trust())
+    untrusted = verify_certificate((FIXTURES / "certificate-round1.pdf").read_bytes(), trust=notary.trust())
     assert "pdf_signature" in failed(untrusted) or "pdf_timestamp" in failed(untrusted)
 
 
