@@ -37,7 +37,6 @@ def verify_inputs(
     verifier will open (``malformed_bundle``).
     """
     from notary.verify.archive import MAX_ARCHIVE_BYTES
-    from notary.verify.canonical import parse_json
     from notary.verify.evidence.verifier import verify_bundle
     from notary.verify.trust import TrustFile
 
@@ -72,24 +71,34 @@ def verify_inputs(
     data = read_input(bundle, MAX_ARCHIVE_BYTES, "bundle")
     given = read_input(document, MAX_ARCHIVE_BYTES, "document") if document else None
     try:
-        trust_file = (
-            TrustFile.from_json(read_input(trust, _SMALL_INPUT_BYTES, "trust file")) if trust else None
-        )
-        newer = read_input(checkpoint, _SMALL_INPUT_BYTES, "checkpoint") if checkpoint else None
-        proof = (
-            parse_json(
-                read_input(consistency, _SMALL_INPUT_BYTES, "consistency proof"), what="consistency proof"
-            )
-            if consistency
-            else None
-        )
-        if proof is not None and not isinstance(proof, dict):
-            raise Unusable("the consistency proof must be a JSON object {first, second, hashes}")
+        trust_file, newer, proof = _trust_and_newer(trust, checkpoint, consistency)
         return verify_bundle(
             data, document=given, trust=trust_file, newer_checkpoint=newer, consistency_proof=proof
         )
     except NotaryError as exc:
         raise Unusable(exc.message, code=exc.code) from exc
+
+
+def _trust_and_newer(
+    trust: Path | None, checkpoint: Path | None, consistency: Path | None
+) -> tuple[Any, bytes | None, dict[str, Any] | None]:
+    """The trust file, newer checkpoint and consistency proof given, read and parsed.
+
+    Raises :class:`Unusable` for a file that cannot be read, and what the parsers raise.
+    """
+    from notary.verify.canonical import parse_json
+    from notary.verify.trust import TrustFile
+
+    trust_file = TrustFile.from_json(read_input(trust, _SMALL_INPUT_BYTES, "trust file")) if trust else None
+    newer = read_input(checkpoint, _SMALL_INPUT_BYTES, "checkpoint") if checkpoint else None
+    proof = (
+        parse_json(read_input(consistency, _SMALL_INPUT_BYTES, "consistency proof"), what="consistency proof")
+        if consistency
+        else None
+    )
+    if proof is not None and not isinstance(proof, dict):
+        raise Unusable("the consistency proof must be a JSON object {first, second, hashes}")
+    return trust_file, newer, proof
 
 
 @click.command()
@@ -235,8 +244,6 @@ def verify_certificate_file(
     certificate, and an ``--online`` URL that does not answer a checkpoint and a proof.
     """
     from notary.verify.archive import MAX_ARCHIVE_BYTES
-    from notary.verify.canonical import parse_json
-    from notary.verify.trust import TrustFile
     from notary.verify_pdf import online_tree_size, verify_certificate
     from notary.verify_pdf.document import MAX_CERTIFICATE_BYTES
 
@@ -244,21 +251,7 @@ def verify_certificate_file(
     given = read_input(document, MAX_ARCHIVE_BYTES, "document") if document else None
     evidence = read_input(certified_bundle, MAX_ARCHIVE_BYTES, "bundle") if certified_bundle else None
     try:
-        trust_file = (
-            TrustFile.from_json(read_input(trust, _SMALL_INPUT_BYTES, "trust file")) if trust else None
-        )
-        newer: str | bytes | None = (
-            read_input(checkpoint, _SMALL_INPUT_BYTES, "checkpoint") if checkpoint else None
-        )
-        proof = (
-            parse_json(
-                read_input(consistency, _SMALL_INPUT_BYTES, "consistency proof"), what="consistency proof"
-            )
-            if consistency
-            else None
-        )
-        if proof is not None and not isinstance(proof, dict):
-            raise Unusable("the consistency proof must be a JSON object {first, second, hashes}")
+        trust_file, newer, proof = _trust_and_newer(trust, checkpoint, consistency)
         if online is not None:
             from notary.cli.online import fetch_newer_checkpoint
 
@@ -269,7 +262,8 @@ def verify_certificate_file(
                     "certificate carries none, so give its evidence bundle (--bundle)",
                     code="online_needs_record",
                 )
-            newer, proof = fetch_newer_checkpoint(online, size)
+            text, proof = fetch_newer_checkpoint(online, size)
+            newer = text.encode("utf-8")
         return verify_certificate(
             data,
             trust=trust_file,

@@ -159,18 +159,23 @@ def _commands(zh_start: str) -> tuple[str, ...]:
     raise AssertionError(f"no how-to step starting {zh_start}")
 
 
+def run_as_printed(commands: tuple[str, ...], folder: Path) -> list[subprocess.CompletedProcess[str]]:
+    """Each command through the shell, in ``folder``, exactly as the certificate prints it."""
+    return [
+        subprocess.run(
+            command, shell=True, cwd=folder, capture_output=True, text=True, timeout=60, check=False
+        )
+        for command in commands
+    ]
+
+
 def test_pdfsig_trusts_the_signer_with_the_how_to_commands(
     certificate, trust_json: Path, tmp_path: Path
 ) -> None:
     _, path = certificate
     shutil.copy(path, tmp_path / "certificate.pdf")
     shutil.copy(trust_json, tmp_path / "trust.json")
-    outputs = [
-        subprocess.run(
-            command, shell=True, cwd=tmp_path, capture_output=True, text=True, timeout=60, check=False
-        )
-        for command in _commands("用 pdfsig")
-    ]
+    outputs = run_as_printed(_commands("用 pdfsig"), tmp_path)
     for output in outputs[:-1]:
         assert output.returncode == 0, output.stderr
     report = outputs[-1].stdout
@@ -188,32 +193,12 @@ def test_step_4_checks_the_record_timestamp_against_the_trust_files_root(tmp_pat
     (tmp_path / "bundle" / "trust.json").write_bytes(notary.trust_json())
     commands = _commands("验证时间戳")
     assert "-CAfile timestamp/tsa-chain.pem" not in " ".join(commands)
-    for command in commands:
-        output = subprocess.run(
-            command,
-            shell=True,
-            cwd=tmp_path / "bundle",
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
+    outputs = run_as_printed(commands, tmp_path / "bundle")
+    for output in outputs:
         assert output.returncode == 0, output.stderr
-    assert "Verification: OK" in output.stdout
+    assert "Verification: OK" in outputs[-1].stdout
 
     # A trust file with another root refuses the same token.
     stranger = SampleNotary.create(tmp_path / "other-keys")
     (tmp_path / "bundle" / "trust.json").write_bytes(stranger.trust_json())
-    refused = [
-        subprocess.run(
-            command,
-            shell=True,
-            cwd=tmp_path / "bundle",
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
-        for command in commands
-    ]
-    assert refused[-1].returncode != 0
+    assert run_as_printed(commands, tmp_path / "bundle")[-1].returncode != 0
