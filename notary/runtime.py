@@ -134,9 +134,6 @@ class Runtime:
             chain=self.keys.notary_chain,
             timestamper=self.embedded_tsa.respond,
         )
-        from notary.services.evidence.bundles import bundle_parts
-        from notary.services.tlog.public import log_key
-
         return CertificateService(
             self.db,
             self.blobs,
@@ -144,9 +141,7 @@ class Runtime:
             settings=self.settings,
             verifier_key=self.log_signer.verifier,
             clock=self.clock,
-            bundle_parts=lambda session, contract: bundle_parts(
-                self, session, contract, log_key=log_key(self)
-            ),
+            bundle_parts=self.bundles.parts,
         )
 
     def worker(self, *, holder: str | None = None) -> Worker:

@@ -112,7 +112,6 @@ def test_the_services_own_facts_and_carried_files_verify_from_the_pdf_alone(
     here the rule is lifted for one certificate to prove the carrying path end to end.
     """
     from notary.services.evidence import certificates
-    from notary.services.tlog.public import trust_file
     from notary.storage.models import Contract
     from notary.verify.canonical import canonical_json
     from notary.verify.trust import TrustFile
@@ -130,7 +129,7 @@ def test_the_services_own_facts_and_carried_files_verify_from_the_pdf_alone(
     assert "document.pdf" not in names
     assert "manifest.json" not in names
     pdf = runtime.certificates.signer.sign(certificates.render_certificate(facts))
-    trust = TrustFile.from_json(canonical_json(trust_file(runtime)))
+    trust = TrustFile.from_json(canonical_json(runtime.published.trust_file()))
     result = verify_certificate(pdf, trust=trust, document=DOCUMENT)
     assert result.valid, result.to_dict()
     assert result.record_source == "carried"
