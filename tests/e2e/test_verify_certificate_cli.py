@@ -22,7 +22,8 @@ from notary.cli import main
 from notary.services.evidence.pdf import render_certificate
 from tests.support.certificate_facts import facts_for_bundle
 from tests.support.certificate_pki import make_signer
-from tests.support.evidence import SampleLog, SampleNotary
+from tests.support.clock import FixedClock
+from tests.support.evidence import READY, SampleLog, SampleNotary
 
 INDEX, SIZE, NEWER = 1, 3, 5
 
@@ -35,7 +36,7 @@ def log(tmp_path_factory) -> SampleLog:
 @pytest.fixture(scope="module")
 def files(log, tmp_path_factory):
     folder = tmp_path_factory.mktemp("certificates")
-    signer = make_signer(log.notary.keys)[0]
+    signer = make_signer(log.notary.keys, clock=FixedClock(READY))[0]
     facts, bundle = facts_for_bundle(log, INDEX, SIZE)
     genuine = signer.sign(render_certificate(facts))
     tampered = bytearray(genuine)

@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from notary.services.access.platforms import mark_defunct
+from notary.services.clock import stamp
 from notary.services.evidence.pdf import facts_from_json
 from notary.storage.models import IssuedCertificate
 from tests.support.platforms import sign_body
@@ -100,7 +101,7 @@ def test_a_defunct_platforms_contract_gets_a_certificate_saying_so(
     _sealed(runtime)
     assert platform.get(f"/contracts/{issued_before}/certificate").status_code == 200
     with runtime.db.write() as session:
-        marked = mark_defunct(session, platform.platform_id, now="2026-12-03T00:00:00.000Z")
+        marked = mark_defunct(session, platform.platform_id, now=stamp(runtime.clock))
         defunct_at = marked.defunct_at
     runtime.certificates.certificate(issued_after)
     with runtime.db.read() as session:

@@ -111,6 +111,7 @@ def test_the_services_own_facts_and_carried_files_verify_from_the_pdf_alone(
     Records are record/1 until the trust work lands record/2, and a record/1 is never carried;
     here the rule is lifted for one certificate to prove the carrying path end to end.
     """
+    from notary.services.clock import stamp
     from notary.services.evidence import certificates
     from notary.storage.models import Contract
     from notary.verify.canonical import canonical_json
@@ -122,7 +123,7 @@ def test_the_services_own_facts_and_carried_files_verify_from_the_pdf_alone(
     monkeypatch.setattr(certificates, "carries_record", lambda record: True)
     with runtime.db.read() as session:
         facts = runtime.certificates.facts(
-            session, session.get(Contract, cid), issued_at="2026-12-05T10:00:00.000Z"
+            session, session.get(Contract, cid), issued_at=stamp(runtime.clock)
         )
     names = [attachment.name for attachment in facts.attachments]
     assert "record.json" in names
@@ -130,7 +131,7 @@ def test_the_services_own_facts_and_carried_files_verify_from_the_pdf_alone(
     assert "manifest.json" not in names
     pdf = runtime.certificates.signer.sign(certificates.render_certificate(facts))
     trust = TrustFile.from_json(canonical_json(runtime.published.trust_file()))
-    result = verify_certificate(pdf, trust=trust, document=DOCUMENT)
+    result = verify_certificate(pdf, trust=trust, document=DOCUMENT, now=runtime.clock())
     assert result.valid, result.to_dict()
     assert result.record_source == "carried"
     assert {check.name for check in result.report.checks if check.passed} >= {

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Callable
 from pathlib import Path
 
 from asn1crypto import x509 as asn1_x509
@@ -30,9 +32,18 @@ class CountingTSA:
         return self.tsa.respond(request_der)
 
 
-def make_signer(keys: InstanceKeys) -> tuple[CertificateSigner, CountingTSA]:
-    """A certificate signer timestamped by the embedded authority with the instance's TSA key."""
-    tsa = CountingTSA(EmbeddedTSA.from_instance_keys(keys))
+def make_signer(
+    keys: InstanceKeys, *, clock: Callable[[], dt.datetime] | None = None
+) -> tuple[CertificateSigner, CountingTSA]:
+    """A certificate signer timestamped by the embedded authority with the instance's TSA key,
+    at ``clock`` (a fixed time for sample evidence on the fixed timeline; default: the machine's,
+    for keys made now)."""
+    authority = (
+        EmbeddedTSA.from_instance_keys(keys)
+        if clock is None
+        else EmbeddedTSA.from_instance_keys(keys, clock=clock)
+    )
+    tsa = CountingTSA(authority)
     signer = CertificateSigner(
         signer_key=keys.notary_key,
         signer_cert=keys.notary_cert,

@@ -2,12 +2,17 @@
 
 Every attack is a certificate the real signer signed or a genuine one changed afterwards; each
 expects the check that names it to fail and nothing else to be claimed.
+
+The sample evidence and the certificates' timestamps are on the fixed timeline
+(tests/support/evidence.py): issued at ``READY``, verified at ``VERIFIED_AT`` unless a test
+says otherwise.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import io
 from pathlib import Path
 
@@ -26,10 +31,12 @@ from notary.verify_pdf import (
 )
 from tests.support.certificate_facts import facts_for_bundle
 from tests.support.certificate_pki import make_signer
-from tests.support.evidence import SampleLog, SampleNotary
+from tests.support.clock import FixedClock
+from tests.support.evidence import READY, VERIFIED_AT, SampleLog, SampleNotary
 
 SIZE = 3
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+verify = functools.partial(verify_certificate, now=VERIFIED_AT)
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +51,7 @@ def log(notary) -> SampleLog:
 
 @pytest.fixture(scope="module")
 def signer(notary):
-    return make_signer(notary.keys)[0]
+    return make_signer(notary.keys, clock=FixedClock(READY))[0]
 
 
 @pytest.fixture(scope="module")
@@ -65,7 +72,7 @@ def test_the_pdf_alone_establishes_the_certificate_the_record_and_its_place_in_t
     genuine, notary
 ) -> None:
     facts, _, pdf = genuine
-    result = verify_certificate(pdf, trust=notary.trust())
+    result = verify(pdf, trust=notary.trust())
     assert result.valid, render_certificate_text(result)
     assert result.origin_established
     assert result.record_source == "carried"
@@ -100,7 +107,7 @@ def test_the_pdf_alone_establishes_the_certificate_the_record_and_its_place_in_t
 def test_the_document_and_a_newer_checkpoint_establish_the_rest(genuine, notary, log) -> None:
     _, _, pdf = genuine
     filed = log.filed[1]
-    result = verify_certificate(
+    result = verify(
         pdf,
         trust=notary.trust(),
         document=filed.document,
@@ -111,13 +118,13 @@ def test_the_document_and_a_newer_checkpoint_establish_the_rest(genuine, notary,
     assert statuses(result)["document_digest"] == "passed"
     assert statuses(result)["consistency"] == "passed"
     assert result.not_established == ()
-    wrong = verify_certificate(pdf, trust=notary.trust(), document=filed.document + b" ")
+    wrong = verify(pdf, trust=notary.trust(), document=filed.document + b" ")
     assert failed(wrong) == {"document_digest": "digest_mismatch"}
 
 
 def test_its_bundle_establishes_the_same_and_the_document(genuine, notary) -> None:
     _, bundle, pdf = genuine
-    result = verify_certificate(pdf, trust=notary.trust(), bundle=bundle)
+    result = verify(pdf, trust=notary.trust(), bundle=bundle)
     assert result.valid, render_certificate_text(result)
     assert result.record_source == "bundle"
     assert statuses(result)["manifest"] == statuses(result)["document_digest"] == "passed"
@@ -125,7 +132,7 @@ def test_its_bundle_establishes_the_same_and_the_document(genuine, notary) -> No
 
 def test_the_bundle_of_another_contract_is_not_the_named_record(genuine, notary, log) -> None:
     _, _, pdf = genuine
-    result = verify_certificate(pdf, trust=notary.trust(), bundle=log.bundle(0, SIZE))
+    result = verify(pdf, trust=notary.trust(), bundle=log.bundle(0, SIZE))
     assert failed(result) == {"pdf_record": "pdf_record_mismatch"}
     assert statuses(result)["pdf_facts"] == NOT_RUN
 
@@ -137,7 +144,7 @@ def test_an_update_appended_after_signing_is_refused(genuine, notary) -> None:
     writer.update_root()
     out = io.BytesIO()
     writer.write(out)
-    result = verify_certificate(out.getvalue(), trust=notary.trust())
+    result = verify(out.getvalue(), trust=notary.trust())
     assert failed(result) == {"pdf_no_later_updates": "pdf_later_updates"}
     assert statuses(result)["pdf_record"] == NOT_RUN
     assert not result.valid
@@ -149,7 +156,7 @@ def test_a_changed_byte_breaks_the_signature(genuine, notary) -> None:
     page = pdf.index(b"stream\n", pdf.index(b" 0 obj", at - 40)) + 200
     tampered = bytearray(pdf)
     tampered[page] ^= 0x01
-    result = verify_certificate(bytes(tampered), trust=notary.trust())
+    result = verify(bytes(tampered), trust=notary.trust())
     assert failed(result).get("pdf_signature") == "pdf_signature_invalid"
     assert not result.valid
 
@@ -157,8 +164,8 @@ def test_a_changed_byte_breaks_the_signature(genuine, notary) -> None:
 def test_another_notarys_signature_is_untrusted(genuine, notary, tmp_path: Path) -> None:
     facts, _, _ = genuine
     stranger = SampleNotary.create(tmp_path / "stranger")
-    pdf = make_signer(stranger.keys)[0].sign(render_certificate(facts))
-    result = verify_certificate(pdf, trust=notary.trust())
+    pdf = make_signer(stranger.keys, clock=FixedClock(READY))[0].sign(render_certificate(facts))
+    result = verify(pdf, trust=notary.trust())
     assert failed(result)["pdf_timestamp"] == "untrusted_timestamp_chain"
     assert statuses(result)["pdf_signature"] == NOT_RUN
     assert not result.valid
@@ -168,7 +175,7 @@ def test_a_certificate_carrying_another_record_than_it_names(genuine, log, notar
     facts, _, _ = genuine
     other, _ = facts_for_bundle(log, 0, SIZE)
     swapped = dataclasses.replace(facts, attachments=other.attachments)
-    result = verify_certificate(signer.sign(render_certificate(swapped)), trust=notary.trust())
+    result = verify(signer.sign(render_certificate(swapped)), trust=notary.trust())
     assert failed(result) == {"pdf_record": "pdf_record_mismatch"}
 
 
@@ -186,7 +193,7 @@ def test_a_certificate_carrying_another_record_than_it_names(genuine, log, notar
 def test_a_printed_value_other_than_the_signed_one_is_named(genuine, signer, notary, changes, named) -> None:
     facts, _, _ = genuine
     pdf = signer.sign(render_certificate(dataclasses.replace(facts, **changes)))
-    result = verify_certificate(pdf, trust=notary.trust())
+    result = verify(pdf, trust=notary.trust())
     assert failed(result) == {"pdf_facts": "pdf_facts_mismatch"}
     (check,) = [check for check in result.report.checks if check.name == "pdf_facts"]
     assert named in check.details
@@ -197,20 +204,20 @@ def test_a_certificate_without_its_record_proves_the_pdf_and_says_what_it_cannot
 ) -> None:
     facts, bundle, _ = genuine
     pdf = signer.sign(render_certificate(dataclasses.replace(facts, attachments=())))
-    result = verify_certificate(pdf, trust=notary.trust())
+    result = verify(pdf, trust=notary.trust())
     assert result.valid
     assert result.record_source is None
     assert set(statuses(result)) == {"trust", "pdf_no_later_updates", "pdf_timestamp", "pdf_signature"}
     assert any("does not carry its record" in item for item in result.not_established)
     assert result.report.record_sha256 == facts.record_sha256
-    with_bundle = verify_certificate(pdf, trust=notary.trust(), bundle=bundle)
+    with_bundle = verify(pdf, trust=notary.trust(), bundle=bundle)
     assert with_bundle.valid
     assert statuses(with_bundle)["pdf_facts"] == "passed"
 
 
 def test_without_a_trust_file_only_integrity_is_established(genuine) -> None:
     _, _, pdf = genuine
-    result = verify_certificate(pdf)
+    result = verify(pdf)
     assert result.valid
     assert not result.origin_established
     assert result.report.trust_basis == BUNDLE_ONLY
@@ -219,30 +226,30 @@ def test_without_a_trust_file_only_integrity_is_established(genuine) -> None:
 
 def test_the_trust_file_basis(genuine, notary) -> None:
     _, _, pdf = genuine
-    assert verify_certificate(pdf, trust=notary.trust()).report.trust_basis == TRUST_FILE
+    assert verify(pdf, trust=notary.trust()).report.trust_basis == TRUST_FILE
 
 
 def test_decades_later_the_signer_is_judged_at_the_timestamps_time(genuine, notary) -> None:
     _, _, pdf = genuine
     later = dt.datetime(2066, 1, 1, tzinfo=dt.UTC)  # the notary's certificate expired long ago
-    result = verify_certificate(pdf, trust=notary.trust(), now=later)
+    result = verify(pdf, trust=notary.trust(), now=later)
     assert result.valid, render_certificate_text(result)
 
 
 def test_a_timestamp_after_the_verifiers_clock_is_refused(genuine, notary) -> None:
     _, _, pdf = genuine
-    result = verify_certificate(pdf, trust=notary.trust(), now=dt.datetime(2020, 1, 1, tzinfo=dt.UTC))
+    result = verify(pdf, trust=notary.trust(), now=dt.datetime(2020, 1, 1, tzinfo=dt.UTC))
     assert failed(result)["pdf_timestamp"] == "timestamp_in_future"
 
 
 def test_a_certificate_issued_before_it_carried_its_facts(notary) -> None:
     """tests/fixtures/certificate-round1.pdf is round 1's docs/sample-certificate.pdf (made by
     scripts/make-sample-certificate.py at 6c32426): no certificate.json, no record carried."""
-    result = verify_certificate((FIXTURES / "certificate-round1.pdf").read_bytes())
+    result = verify((FIXTURES / "certificate-round1.pdf").read_bytes())
     assert result.valid, render_certificate_text(result)
     assert result.report.contract_id == "ct_01JF8Z6Q4M7X2V9K3B5N8R1T0W"
     assert any("predates certificate.json" in item for item in result.not_established)
-    untrusted = verify_certificate((FIXTURES / "certificate-round1.pdf").read_bytes(), trust=notary.trust())
+    untrusted = verify((FIXTURES / "certificate-round1.pdf").read_bytes(), trust=notary.trust())
     assert "pdf_signature" in failed(untrusted) or "pdf_timestamp" in failed(untrusted)
 
 
@@ -272,5 +279,5 @@ def test_the_online_check_starts_from_the_carried_proofs_tree(genuine, signer) -
 def test_equal_reports_are_equal_bytes(genuine, notary) -> None:
     _, _, pdf = genuine
     moment = dt.datetime(2027, 1, 1, tzinfo=dt.UTC)
-    first = verify_certificate(pdf, trust=notary.trust(), now=moment).to_json()
-    assert verify_certificate(pdf, trust=notary.trust(), now=moment).to_json() == first
+    first = verify(pdf, trust=notary.trust(), now=moment).to_json()
+    assert verify(pdf, trust=notary.trust(), now=moment).to_json() == first
