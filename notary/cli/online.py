@@ -48,7 +48,9 @@ def fetch_newer_checkpoint(url: str, size: int) -> tuple[bytes, dict[str, Any]]:
         text = fetch.get(base + "/log/checkpoint")
         newer = parse_checkpoint(parse_note(text).text).size
         if newer > size:
-            proof = fetch.get_json(fetch.with_query(base + "/log/proof/consistency", first=size, second=newer))
+            proof = fetch.get_json(
+                fetch.with_query(base + "/log/proof/consistency", first=size, second=newer)
+            )
         else:
             # Equal: nothing to prove but equal roots; smaller: the verifier names the rollback.
             proof = {"first": size, "second": newer, "hashes": []}

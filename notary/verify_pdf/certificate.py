@@ -67,7 +67,7 @@ class _Runner:
         self.checks: list[Check] = []
         self.values: dict[str, Any] = {}
 
-    def run(self, name: str, check: Callable[[], Passed], *, needs: tuple[str, ...] = ()) -> Any:
+    def run(self, name: str, check: Callable[[], Passed[Any]], *, needs: tuple[str, ...] = ()) -> Any:
         blocked = [need for need in needs if need not in self.values]
         if blocked:
             self.checks.append(
@@ -239,7 +239,7 @@ def _evidence(pdf: CertificatePdf, bundle: bytes | None) -> tuple[EvidenceBundle
     return None, None
 
 
-def _facts(pdf: CertificatePdf, evidence: EvidenceBundle, inner: VerificationReport) -> Passed:
+def _facts(pdf: CertificatePdf, evidence: EvidenceBundle, inner: VerificationReport) -> Passed[None]:
     record = parse_record(evidence.get(RECORD) or b"")
     terms = parse_json(evidence.get(TERMS) or b"", what=TERMS)
     return check_pdf_facts(pdf, record, terms, inner.signing_time, inner.log)

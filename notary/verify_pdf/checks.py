@@ -50,7 +50,7 @@ def _certificates(pdf: CertificatePdf) -> list[x509.Certificate]:
     ]
 
 
-def check_no_later_updates(pdf: CertificatePdf) -> Passed:
+def check_no_later_updates(pdf: CertificatePdf) -> Passed[None]:
     """Raises :class:`PdfLaterUpdates` unless the signed byte ranges end at the file's end."""
     from pyhanko.sign.validation.status import SignatureCoverageLevel
 
@@ -69,7 +69,7 @@ def check_no_later_updates(pdf: CertificatePdf) -> Passed:
     )
 
 
-def check_pdf_timestamp(pdf: CertificatePdf, anchors: Anchors, now: dt.datetime) -> Passed:
+def check_pdf_timestamp(pdf: CertificatePdf, anchors: Anchors, now: dt.datetime) -> Passed[TimestampInfo]:
     """The signature timestamp: a valid token over the signature value, by a trusted authority.
 
     Raises :class:`PdfTimestampMissing`, :class:`TimestampInFuture` and what
@@ -121,7 +121,7 @@ def _token_certificates(token: bytes) -> list[x509.Certificate]:
     ]
 
 
-def check_pdf_signature(pdf: CertificatePdf, anchors: Anchors, stamp: TimestampInfo) -> Passed:
+def check_pdf_signature(pdf: CertificatePdf, anchors: Anchors, stamp: TimestampInfo) -> Passed[None]:
     """The CMS signature over the byte ranges, by the notary's document-signing certificate,
     trusted at the timestamp's time. Raises :class:`PdfSignatureInvalid`, :class:`UntrustedPdfSigner`."""
     from pyhanko.sign.validation.generic_cms import validate_sig_integrity
@@ -161,7 +161,7 @@ def check_pdf_signature(pdf: CertificatePdf, anchors: Anchors, stamp: TimestampI
     )
 
 
-def check_pdf_record(pdf: CertificatePdf, record: bytes, source: str) -> Passed:
+def check_pdf_record(pdf: CertificatePdf, record: bytes, source: str) -> Passed[None]:
     """``record`` (carried in the PDF, or the bundle's) is the record the certificate names.
 
     Raises :class:`PdfRecordMismatch`.
@@ -201,7 +201,7 @@ def check_pdf_facts(
     terms: Mapping[str, Any],
     signing_time: SigningTime | None,
     log: LogPosition | None,
-) -> Passed:
+) -> Passed[None]:
     """Every value in ``certificate.json`` (what the certificate prints) equals the signed one.
 
     Raises :class:`PdfFactsMismatch` naming each value that differs.
@@ -259,7 +259,7 @@ def check_pdf_facts(
     )
 
 
-def check_document(record: EvidenceRecord, document: bytes) -> Passed:
+def check_document(record: EvidenceRecord, document: bytes) -> Passed[str]:
     """The document given is the one the record names (SHA-256 and size); raises :class:`DigestMismatch`."""
     digest = hashlib.sha256(document).hexdigest()
     if digest != record.document_sha256 or len(document) != record.document_size:

@@ -9,21 +9,9 @@ import io
 import pytest
 from sqlalchemy import select
 
-from notary.services.access.platforms import mark_defunct
-from notary.services.clock import stamp
 from notary.services.evidence.pdf import facts_from_json
 from notary.storage.models import IssuedCertificate
-from tests.support.platforms import sign_body
-
-
-def ready_contract(platform, investor, borrower, runtime, client, **terms):
-    filed = platform.file(investor, borrower, **{"title": "个人借款合同", **terms})
-    for role, person in (("investor", investor), ("borrower", borrower)):
-        client.post(
-            f"/api/v1/contracts/{filed['contract_id']}/signatures", json=sign_body(person, filed, role)
-        )
-    runtime.sequencer.seal_pending()
-    return filed["contract_id"]
+from tests.support.sealing import ready_contract, sealed
 
 
 @pytest.mark.slow
@@ -62,13 +50,6 @@ def test_certificate_is_made_once_and_reproducible(
     assert other.get(f"/contracts/{cid}/certificate").status_code == 404
 
 
-def _sealed(runtime) -> None:
-    runtime.sequencer.seal_pending()
-    runtime.stamper.stamp_records()
-    runtime.checkpointer.run_once()
-    runtime.stamper.stamp_checkpoints()
-
-
 @pytest.mark.slow
 def test_the_certificate_names_the_title_and_reference_and_is_pdf_a(
     platform, investor, borrower, runtime, client
@@ -78,7 +59,7 @@ def test_the_certificate_names_the_title_and_reference_and_is_pdf_a(
     cid = ready_contract(
         platform, investor, borrower, runtime, client, title="车辆抵押借款合同", external_ref="LOAN-2026-0042"
     )
-    _sealed(runtime)
+    sealed(runtime)
     answer = platform.get(f"/contracts/{cid}/certificate")
     assert answer.status_code == 200, answer.get_json()
     with runtime.db.read() as session:
@@ -98,11 +79,9 @@ def test_a_defunct_platforms_contract_gets_a_certificate_saying_so(
 ):
     issued_before = ready_contract(platform, investor, borrower, runtime, client)
     issued_after = ready_contract(platform, investor, borrower, runtime, client, external_ref="LATE-1")
-    _sealed(runtime)
+    sealed(runtime)
     assert platform.get(f"/contracts/{issued_before}/certificate").status_code == 200
-    with runtime.db.write() as session:
-        marked = mark_defunct(session, platform.platform_id, now=stamp(runtime.clock))
-        defunct_at = marked.defunct_at
+    defunct_at = runtime.platforms.mark_defunct(platform.platform_id).defunct_at
     runtime.certificates.certificate(issued_after)
     with runtime.db.read() as session:
         after = facts_from_json(session.get(IssuedCertificate, issued_after).facts)

@@ -7,9 +7,9 @@ import io
 
 import pytest
 
-from tests.conftest import DOCUMENT
-from tests.http.test_certificate import _sealed, ready_contract
 from tests.support.certificate_pki import make_keys, make_signer
+from tests.support.platforms import DOCUMENT
+from tests.support.sealing import ready_contract, sealed
 
 
 def post(client, pdf: bytes, **parts: bytes):
@@ -21,7 +21,7 @@ def post(client, pdf: bytes, **parts: bytes):
 @pytest.fixture
 def certificate(platform, investor, borrower, runtime, client) -> bytes:
     cid = ready_contract(platform, investor, borrower, runtime, client)
-    _sealed(runtime)
+    sealed(runtime)
     answer = platform.get(f"/contracts/{cid}/certificate")
     assert answer.status_code == 200, answer.get_json()
     return answer.data
@@ -38,7 +38,7 @@ def test_a_certificate_is_completed_from_the_notarys_log(
     # A later contract grows the log, so "still in today's tree" is a real consistency proof.
     ready_contract(platform, investor, borrower, runtime, client)
     clock.advance(seconds=runtime.settings.checkpoint_interval + 1)  # the next checkpoint is due
-    _sealed(runtime)
+    sealed(runtime)
     answer = post(client, certificate, document=DOCUMENT)
     assert answer.status_code == 200, answer.get_json()
     report = answer.get_json()
@@ -111,7 +111,7 @@ def test_the_services_own_facts_and_carried_files_verify_from_the_pdf_alone(
     Records are record/1 until the trust work lands record/2, and a record/1 is never carried;
     here the rule is lifted for one certificate to prove the carrying path end to end.
     """
-    from notary.services.clock import stamp
+    from notary.services.clock import now_text
     from notary.services.evidence import certificates
     from notary.storage.models import Contract
     from notary.verify.canonical import canonical_json
@@ -119,11 +119,11 @@ def test_the_services_own_facts_and_carried_files_verify_from_the_pdf_alone(
     from notary.verify_pdf import verify_certificate
 
     cid = ready_contract(platform, investor, borrower, runtime, client, external_ref="LOAN-7")
-    _sealed(runtime)
+    sealed(runtime)
     monkeypatch.setattr(certificates, "carries_record", lambda record: True)
     with runtime.db.read() as session:
         facts = runtime.certificates.facts(
-            session, session.get(Contract, cid), issued_at=stamp(runtime.clock)
+            session, session.get(Contract, cid), issued_at=now_text(runtime.clock)
         )
     names = [attachment.name for attachment in facts.attachments]
     assert "record.json" in names
