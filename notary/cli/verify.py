@@ -262,8 +262,7 @@ def verify_certificate_file(
                     "certificate carries none, so give its evidence bundle (--bundle)",
                     code="online_needs_record",
                 )
-            text, proof = fetch_newer_checkpoint(online, size)
-            newer = text.encode("utf-8")
+            newer, proof = fetch_newer_checkpoint(online, size)
         return verify_certificate(
             data,
             trust=trust_file,
