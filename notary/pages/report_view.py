@@ -16,6 +16,7 @@ from notary.verify.errors import MalformedInput
 from notary.verify.evidence.bundle import EvidenceBundle
 from notary.verify.export.report import ExportReport
 from notary.verify.report import TRUST_FILE, VerificationReport
+from notary.verify_pdf import CertificateReport
 
 VALID, INTEGRITY_ONLY, INVALID = "valid", "integrity_only", "invalid"
 
@@ -96,6 +97,32 @@ def check_words() -> dict[str, tuple[str, str]]:
         ),
         "bundles": (_("Every bundle"), _("Every bundle in the export verifies on its own.")),
         "scope": (_("Case scope"), _("Every bundle belongs to the case's scope.")),
+        "pdf_no_later_updates": (
+            _("Nothing added after signing"),
+            _(
+                "The notary's signature covers the whole PDF: nothing was added or changed after it was signed."
+            ),
+        ),
+        "pdf_timestamp": (
+            _("Certificate's timestamp"),
+            _("A timestamp authority certified when the notary signed the certificate (RFC 3161)."),
+        ),
+        "pdf_signature": (
+            _("Notary's signature on the certificate"),
+            _(
+                "The certificate is signed by the notary's document-signing key, which chains to the trusted notary root."
+            ),
+        ),
+        "pdf_record": (
+            _("Record the certificate names"),
+            _("The evidence record checked is exactly the one the certificate names."),
+        ),
+        "pdf_facts": (
+            _("Printed values"),
+            _(
+                "Every value the certificate prints (amount, rate, dates, parties, times, log position) is the signed one."
+            ),
+        ),
     }
 
 
@@ -148,6 +175,46 @@ def _bundle_terms(data: bytes) -> dict[str, Any] | None:
     except MalformedInput:
         return None
     return terms if isinstance(terms, dict) else None
+
+
+def certificate_view(result: CertificateReport, document_sha256: str | None) -> dict[str, Any]:
+    """The view of a certificate PDF's report: as a bundle's, plus the certificate's number,
+    where its record came from and what these inputs could not establish. The terms shown
+    are the certificate's printed values, and only when ``pdf_facts`` showed them to be the
+    signed ones."""
+    report = result.report
+    as_dict = result.to_dict()
+    your_copy = None
+    if document_sha256 is not None:
+        your_copy = {
+            "sha256": document_sha256,
+            "matches": report.document_sha256 is not None and document_sha256 == report.document_sha256,
+            "known": report.document_sha256 is not None,
+        }
+    gaps = []
+    if report.trust_basis != TRUST_FILE:
+        gaps.append("origin")
+    if result.record_source is None:
+        gaps.append("record")
+    else:
+        if result.printed is None:
+            gaps.append("printed_values")
+        if report.newer_checkpoint is None:
+            gaps.append("still_in_log")
+    if report.document_sha256 is not None and document_sha256 is None:
+        gaps.append("document")
+    checks = _checks(as_dict["checks"])
+    return {
+        "kind": "certificate",
+        "verdict": _verdict(as_dict),
+        "report": as_dict,
+        "checks": checks,
+        "failed": [check for check in checks if check["status"] == "failed"],
+        "terms": result.printed_values_checked,
+        "your_copy": your_copy,
+        "gaps": gaps,
+        "report_json": canonical_json(as_dict).decode("utf-8"),
+    }
 
 
 def export_view(report: ExportReport) -> dict[str, Any]:

@@ -1,10 +1,12 @@
-"""``/verify``: drop an evidence bundle or a case export, read the report in plain words.
+"""``/verify``: drop an evidence bundle, a case export or a certificate PDF, read the report
+in plain words.
 
 The page's script hashes the reader's own copy of the document in the browser and sends only
 its SHA-256: the hash is all the check needs, so the document never leaves the machine. The
-bundle is verified by the pure verifier (``notary.verify``), exactly as ``notary verify``
-and ``POST /api/v1/verify`` do, against this notary's published trust file unless the reader
-brings one. Nothing uploaded is stored: the files live in the request and are dropped with it.
+bundle is verified by the pure verifier (``notary.verify``; a certificate by
+``notary.verify_pdf``, completed from this notary's log when this notary signed it), exactly as
+``notary verify`` and ``POST /api/v1/verify`` do, against this notary's published trust file
+unless the reader brings one. Nothing uploaded is stored: the files live in the request and are dropped with it.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from notary.verify.errors import MalformedInput
 from notary.verify.evidence.verifier import verify_bundle
 from notary.verify.export.verifier import EXPORT, archive_kind, verify_export
 from notary.verify.trust import TrustFile
+from notary.verify_pdf import MalformedCertificate
 
 blp = Blueprint("verify", __name__)
 
@@ -53,7 +56,8 @@ class Unusable(Exception):
 
 @blp.get("/verify")
 def index() -> str:
-    """The form: a bundle or an export, optionally the document (hashed in the browser)."""
+    """The form: a bundle, an export or a certificate, optionally the document (hashed in the
+    browser)."""
     expected = request.args.get("record", "").lower()
     return render_template(
         "pages/verify.html", expected_record=expected if HEX64.fullmatch(expected) else None
@@ -93,7 +97,7 @@ def signed_pdf() -> Response:
         upload = read_upload(
             request.files.get("bundle"), request.form.get("document_sha256"), request.files.get("trust")
         )
-        if upload.is_export:
+        if upload.is_export or upload.is_certificate:
             raise Unusable("not_a_bundle")
         verified = verify_bundle(upload.data, trust=upload.trust, now=runtime().clock())
     except (Unusable, MalformedBundle) as exc:
@@ -131,6 +135,11 @@ class Upload:
     trust_is_own: bool
     document_sha256: str | None
 
+    @property
+    def is_certificate(self) -> bool:
+        """A PDF (``%PDF-``): verified as a certificate."""
+        return self.data.startswith(b"%PDF-")
+
 
 def read_upload(
     bundle: FileStorage | None, document_sha256: str | None, trust_part: FileStorage | None
@@ -156,11 +165,21 @@ def read_upload(
 def verify_upload(
     bundle: FileStorage | None, document_sha256: str | None, trust_part: FileStorage | None
 ) -> dict[str, Any]:
-    """Verify an uploaded bundle or export; the report's view for the templates.
+    """Verify an uploaded bundle, export or certificate; the report's view for the templates.
 
-    Raises :class:`Unusable` for an upload that is no bundle, export or trust file at all.
+    Raises :class:`Unusable` for an upload that is no bundle, export, certificate or trust file
+    at all.
     """
     upload = read_upload(bundle, document_sha256, trust_part)
+    if upload.is_certificate:
+        certificates = runtime().certificates
+        if certificates is None:
+            raise RuntimeError("certificates are verified by a web runtime (Runtime(..., web=True))")
+        try:
+            result = certificates.verify(upload.data, trust=upload.trust, own_trust=upload.trust_is_own)
+        except MalformedCertificate as exc:
+            raise Unusable("not_a_certificate") from exc
+        return report_view.certificate_view(result, upload.document_sha256)
     try:
         if upload.is_export:
             return report_view.export_view(

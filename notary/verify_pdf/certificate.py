@@ -101,13 +101,23 @@ class CertificateReport:
     ``report`` holds every check that ran (subject ``notary-certificate/1``); ``record_source``
     is ``carried`` (the PDF's own files), ``bundle`` or ``None`` (no record at hand);
     ``not_established`` says, in words, what the inputs could not prove and what would.
-    ``valid`` is the report's: every check that ran passed.
+    ``valid`` is the report's: every check that ran passed. ``printed`` is the certificate's own
+    ``certificate.json`` (the values it prints), vouched for only when ``pdf_facts`` passed;
+    it is not part of the report's JSON.
     """
 
     report: VerificationReport
     certificate_number: str | None
     record_source: str | None
     not_established: tuple[str, ...]
+    printed: Mapping[str, Any] | None = None
+
+    @property
+    def printed_values_checked(self) -> Mapping[str, Any] | None:
+        """The values the certificate prints, when ``pdf_facts`` showed them equal to the
+        signed record's, terms' and timestamp's; ``None`` otherwise."""
+        check = self.report.check("pdf_facts")
+        return self.printed if check is not None and check.passed else None
 
     @property
     def valid(self) -> bool:
@@ -227,6 +237,7 @@ def verify_certificate(
         certificate_number=number if isinstance(number, str) else None,
         record_source=source,
         not_established=_not_established(pdf, source, trust, document, newer_checkpoint),
+        printed=pdf.facts,
     )
 
 

@@ -100,6 +100,60 @@ def test_a_genuine_bundle_then_a_tampered_one(
     screenshot(page, "verify-invalid-zh-CN")
 
 
+def test_a_certificate_pdf_reads_like_a_bundle(
+    page: Any,
+    site: str,
+    platform: LivePlatform,
+    sealed: dict[str, Any],
+    axe: str,
+    problems: PageProblems,
+    tmp_path: Path,
+) -> None:
+    """A clerk holding only the certificate PDF (and the paper contract's file): the same
+    answer page, completed from this notary's log; a tampered PDF names the signature."""
+    answer = platform.get(f"/contracts/{sealed['contract_id']}/certificate")
+    assert answer.status == 200
+    certificate = tmp_path / "certificate.pdf"
+    certificate.write_bytes(answer.body)
+    document = tmp_path / "contract.pdf"
+    document.write_bytes(DOCUMENT)
+
+    page.goto(f"{site}/verify")
+    article = verify(page, certificate, document)
+    assert article.get_attribute("data-verdict") == "valid"
+    assert article.get_attribute("data-kind") == "certificate"
+    text = page.locator("#report").inner_text()
+    assert "证书完整，由本公证服务签署" in text
+    assert "证书编号" in text
+    assert "来自本公证服务的日志" in text
+    assert "123456.78 CNY" in text
+    assert "人民币壹拾贰万叁仟肆佰伍拾陆元柒角捌分" in text
+    assert "您手中的文件与双方签署的文件完全一致" in text
+    for name in ("pdf_signature", "pdf_timestamp", "pdf_no_later_updates", "pdf_record", "pdf_facts"):
+        assert page.locator(f'[data-check="{name}"]').get_attribute("data-status") == "passed", name
+    assert page.locator('[data-status="passed"]').count() == page.locator("[data-check]").count() >= 15
+    assert page.locator("[data-gaps]").count() == 0  # nothing left unestablished
+    assert page.get_by_role("button", name="下载带签名的验证报告（PDF）").count() == 0  # bundles only
+    assert axe_violations(page, axe) == []
+    screenshot(page, "verify-certificate-zh-CN")
+    with page.expect_download() as downloaded:
+        page.get_by_role("button", name="下载报告（JSON）").click()
+    report = json.loads(Path(downloaded.value.path()).read_bytes())
+    assert report["subject"] == "notary-certificate/1"
+    assert report["record_sha256"] == sealed["evidence"]["record_sha256"]
+
+    tampered = bytearray(answer.body)
+    tampered[answer.body.index(b"/Contents", 1000) - 300] ^= 0x01
+    forged = tmp_path / "tampered.pdf"
+    forged.write_bytes(bytes(tampered))
+    article = verify(page, forged)
+    assert article.get_attribute("data-verdict") == "invalid"
+    assert "公证方对证书的签名" in page.locator("#report .banner.bad").inner_text()
+    assert page.locator('[data-check="pdf_signature"]').get_attribute("data-status") == "failed"
+    assert axe_violations(page, axe) == []
+    screenshot(page, "verify-certificate-tampered-zh-CN")
+
+
 def test_a_file_that_is_no_bundle_gets_told_what_to_do(
     page: Any, site: str, tmp_path: Path, axe: str
 ) -> None:

@@ -1,0 +1,136 @@
+"""The verify page with a certificate PDF: the same answer page as a bundle's, completed from
+this notary's log, with what was not established in words; a tampered, a foreign and a
+non-certificate PDF each read as what they are."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import re
+from typing import Any
+
+import pytest
+
+from notary.verify.canonical import parse_json
+from tests.support.certificate_pki import make_keys, make_signer
+from tests.support.platforms import DOCUMENT
+from tests.support.sealing import ready_contract, sealed
+
+
+def post_page(client: Any, pdf: bytes, **form: Any) -> Any:
+    return client.post(
+        "/verify",
+        data={"bundle": (io.BytesIO(pdf), "certificate.pdf"), **form},
+        headers={"X-Notary-Fragment": "1", "Accept-Language": "en"},
+        content_type="multipart/form-data",
+    )
+
+
+@pytest.fixture
+def certificate(platform: Any, investor: Any, borrower: Any, runtime: Any, client: Any) -> bytes:
+    cid = ready_contract(
+        platform, investor, borrower, runtime, client, amount="123456.78", external_ref="LOAN-2026-7"
+    )
+    sealed(runtime)
+    answer = platform.get(f"/contracts/{cid}/certificate")
+    assert answer.status_code == 200, answer.get_json()
+    return bytes(answer.data)
+
+
+def statuses(page: str) -> dict[str, str]:
+    return dict(re.findall(r'data-check="([a-z_]+)" data-status="([a-z_]+)"', page))
+
+
+@pytest.mark.slow
+def test_a_genuine_certificate_reads_valid_with_its_number_terms_and_your_copy(
+    certificate: bytes, client: Any
+) -> None:
+    answer = post_page(client, certificate, document_sha256=hashlib.sha256(DOCUMENT).hexdigest())
+    page = answer.get_data(as_text=True)
+    assert answer.status_code == 200
+    assert answer.headers["Cache-Control"] == "no-store"
+    assert 'data-verdict="valid" data-kind="certificate"' in page
+    checks = statuses(page)
+    for name in ("pdf_no_later_updates", "pdf_timestamp", "pdf_signature", "pdf_record", "pdf_facts"):
+        assert checks[name] == "passed", name
+    for name in ("signature_investor", "signature_borrower", "inclusion_proof", "record_timestamp"):
+        assert checks[name] == "passed", name
+    assert set(checks.values()) == {"passed"}
+    assert "the record it names checks out" in page
+    assert re.search(r"NC\d{4}-\d{10}", page)  # the certificate's number
+    assert "from this notary's log" in page
+    assert "123456.78 CNY" in page  # the printed value, vouched for by pdf_facts
+    assert "人民币壹拾贰万叁仟肆佰伍拾陆元柒角捌分" in page
+    assert "LOAN-2026-7" in page
+    assert 'data-your-copy="matches"' in page
+    assert "What this check did not establish" not in page  # nothing left open
+    embedded = re.search(r'<script type="application/json" class="report-json">(.*?)</script>', page, re.S)
+    report = parse_json(embedded.group(1).encode())
+    api = client.post(
+        "/api/v1/verify",
+        data={"bundle": (io.BytesIO(certificate), "certificate.pdf")},
+        content_type="multipart/form-data",
+    ).get_json()
+    # The API's very report (the page sends only the document's fingerprint, so neither has it).
+    assert {**report, "verified_at": None} == {**api, "verified_at": None}
+
+
+@pytest.mark.slow
+def test_without_your_copy_the_page_says_what_is_left_to_check(certificate: bytes, client: Any) -> None:
+    page = post_page(client, certificate).get_data(as_text=True)
+    assert 'data-verdict="valid"' in page
+    assert 'data-gaps="document"' in page
+    assert "That your copy of the contract document is the one signed" in page
+    page = post_page(client, certificate, document_sha256="00" * 32).get_data(as_text=True)
+    assert 'data-your-copy="differs"' in page
+
+
+@pytest.mark.slow
+def test_a_tampered_certificate_reads_invalid_naming_the_signature(certificate: bytes, client: Any) -> None:
+    tampered = bytearray(certificate)
+    tampered[certificate.index(b"/Contents", 1000) - 300] ^= 0x01
+    page = post_page(client, bytes(tampered)).get_data(as_text=True)
+    assert 'data-verdict="invalid" data-kind="certificate"' in page
+    assert statuses(page)["pdf_signature"] == "failed"
+    failed = page.split("What failed:")[1].split("</ul>")[0]
+    assert "Notary&#39;s signature on the certificate" in failed
+    assert "123456.78" not in page  # nothing printed by a PDF that does not verify
+
+
+@pytest.mark.slow
+def test_a_certificate_signed_by_someone_else_is_invalid_and_learns_nothing(
+    certificate: bytes, client: Any, runtime: Any, tmp_path: Any
+) -> None:
+    from notary.services.evidence.pdf import facts_from_json, render_certificate
+    from notary.storage.models import IssuedCertificate
+
+    with runtime.db.read() as session:
+        facts = facts_from_json(session.query(IssuedCertificate).one().facts)
+    forged = make_signer(make_keys(tmp_path / "forger"))[0].sign(render_certificate(facts))
+    page = post_page(client, forged).get_data(as_text=True)
+    assert 'data-verdict="invalid"' in page
+    # The forger's own authority stamped it: neither the timestamp nor the signature chains here.
+    assert statuses(page)["pdf_timestamp"] == "failed"
+    assert statuses(page)["pdf_signature"] != "passed"
+    assert "record" in page.split('data-gaps="')[1].split('"')[0].split()
+    assert "none at hand" in page
+    assert "signature_investor" not in statuses(page)
+
+
+@pytest.mark.parametrize("content", [b"%PDF-1.7\n not really", b"%PDF-1.4\n%%EOF\n"])
+def test_a_pdf_that_is_no_certificate_is_explained(client: Any, content: bytes) -> None:
+    answer = post_page(client, content)
+    assert answer.status_code == 422
+    page = answer.get_data(as_text=True)
+    assert 'data-verdict="unusable"' in page
+    assert "not an evidence certificate this notary signs" in page
+
+
+def test_the_signed_pdf_report_is_for_bundles_only(client: Any) -> None:
+    answer = client.post(
+        "/verify/report.pdf",
+        data={"bundle": (io.BytesIO(b"%PDF-1.7\n"), "certificate.pdf")},
+        content_type="multipart/form-data",
+    )
+    assert answer.status_code == 400
+    assert answer.get_json()["error"]["code"] == "malformed_bundle"
