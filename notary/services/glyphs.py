@@ -219,15 +219,29 @@ def load_glyphs(
 
 
 _lock = threading.Lock()
+_glyphs: CertificateGlyphs | None = None
 _drawable: Coverage | None = None
+
+
+def certificate_glyphs() -> CertificateGlyphs:
+    """The coverage of the certificate's faces, read once per process: what input accepts
+    (:func:`drawable`) and which fallback face the renderer draws a character with. Raises
+    :class:`FontMissing` when the primary font is missing."""
+    global _glyphs  # noqa: PLW0603 -- one read per process is the point
+    if _glyphs is None:
+        with _lock:
+            if _glyphs is None:
+                _glyphs = load_glyphs()
+    return _glyphs
 
 
 def drawable() -> Coverage:
     """Every code point the certificate can print (primary face or a fallback), read once per
     process. Raises :class:`FontMissing` when the primary font is missing."""
-    global _drawable  # noqa: PLW0603 -- one read per process is the point
+    global _drawable  # noqa: PLW0603 -- one union per process is the point
     if _drawable is None:
+        glyphs = certificate_glyphs()
         with _lock:
             if _drawable is None:
-                _drawable = load_glyphs().drawable
+                _drawable = glyphs.drawable
     return _drawable

@@ -21,7 +21,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 
 from notary.display import amount_forms, chinese_date, time_forms
-from notary.services.evidence.pdf import render_certificate
+from notary.services.evidence.pdf import PartyFacts, render_certificate
 from notary.services.evidence.pdf.howto import howto_steps
 from tests.support.certificate_facts import sample_facts
 from tests.support.certificate_pki import make_keys, make_signer
@@ -56,7 +56,15 @@ CASES = {
     },
     "no title, no reference, another currency": {"amount": "123456789.99", "currency": "USD"},
     "an old amount no derivation can read": {"amount": "1٠٠٠٠٠.00"},
+    "rare characters in names and title": {
+        "title": "关于𪚥记商行的借款合同",  # U+2A6A5, CJK extension B
+        "investor": PartyFacts("pa_01JF8Z6A2B3C4D5E6F7G8H9J0K", "𠮷田太郎", "110105********002X"),
+        "borrower": PartyFacts("pa_01JF8Z6B9Z8Y7X6W5V4T3S2R1Q", "王𫝀", "440524********0014"),  # ext D
+        "platform_name": "𰻞𰻞面借贷平台",  # U+30EDE, extension G: no face has it
+    },
 }
+#: Code points no embedded face draws in the cases above: printed as [U+XXXX].
+NO_FACE = {0x0660, 0x0661, 0x0662, 0x0663, 0x0664, 0x0665, 0x0666, 0x0667, 0x0668, 0x0669, 0x30EDE}
 
 
 def run(*command: str | Path, cwd: Path | None = None) -> str:
@@ -68,8 +76,8 @@ def run(*command: str | Path, cwd: Path | None = None) -> str:
 
 
 def visible(text: str) -> str:
-    """What the page shows for a character its fonts lack (Arabic-Indic digits in old data)."""
-    return "".join(f"[U+{ord(char):04X}]" if "\u0660" <= char <= "\u0669" else char for char in text)
+    """What the page shows for a character no font has (Arabic-Indic digits in old data)."""
+    return "".join(f"[U+{ord(char):04X}]" if ord(char) in NO_FACE else char for char in text)
 
 
 def squeeze(text: str) -> str:
@@ -116,7 +124,7 @@ def test_pdftotext_reads_every_value_as_signed_and_its_derived_forms(certificate
     ]
     for value in signed:
         assert squeeze(visible(value)) in text, value
-    for value in (facts.title, facts.external_ref):
+    for value in (facts.title, facts.external_ref, facts.investor.name, facts.borrower.name):
         assert squeeze(value if value is not None else "平台未提供") in text
     forms = amount_forms(facts.amount, facts.currency)
     if forms.grouped is None:
@@ -150,6 +158,29 @@ def test_pdffonts_lists_every_font_embedded(certificate) -> None:
         # name type... emb sub uni object-id generation: "emb" is the fifth column from the end.
         assert columns[-5] == "yes", row
     assert not any("Helvetica" in row for row in rows)
+
+
+def test_rare_characters_are_drawn_by_the_fallback_faces_and_only_then_embedded(signer, tmp_path) -> None:
+    """Names in CJK extensions B and D (accepted at input: HanaMin draws them) print as
+    themselves, not [U+XXXX]; a character no face has (extension G) prints as its code point;
+    HanaMin is embedded in that certificate and not in an ordinary one."""
+    import page
+
+    signed = signer.sign(render_certificate(sample_facts(**CASES["rare characters in names and title"])))
+    assert page.is_pdf_compliant_bytes(signed, profile="3b")  # the fallback faces embedded too
+    rare = tmp_path / "rare.pdf"
+    rare.write_bytes(signed)
+    text = squeeze(run("pdftotext", "-enc", "UTF-8", rare, "-"))
+    for value in ("𠮷田太郎", "王𫝀", "关于𪚥记商行的借款合同", "[U+30EDE][U+30EDE]面借贷平台"):
+        assert value in text, value
+    for code_point in ("[U+20BB7]", "[U+2B740]", "[U+2A6A5]"):
+        assert code_point not in text
+    fonts = run("pdffonts", rare)
+    assert "HanaMinA" in fonts  # 𠮷 and 𪚥: the first fallback that has them
+    assert "HanaMinB" in fonts  # 𫝀 (extension D) only HanaMinB has
+    plain = tmp_path / "plain.pdf"
+    plain.write_bytes(signer.sign(render_certificate(sample_facts())))
+    assert "HanaMin" not in run("pdffonts", plain)
 
 
 def _commands(zh_start: str) -> tuple[str, ...]:

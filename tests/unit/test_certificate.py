@@ -433,8 +433,25 @@ def test_the_signed_pdf_keeps_the_certificate_number_in_its_metadata(signed_pdf:
     assert re.search("NC-2026-000000123", str(info["/Title"]))
 
 
-def test_a_character_the_font_lacks_is_shown_as_its_code_point(style: Style) -> None:
+def test_a_character_no_face_has_is_shown_as_its_code_point(style: Style) -> None:
     """Arabic-Indic zeros would vanish from the page (`1٠٠٠٠٠.00` printed as `1.00`)."""
-    assert style.visible("1٠٠.00") == "1[U+0660][U+0660].00"
-    assert style.visible("张三 10000.00") == "张三 10000.00"
+    assert style.runs("1٠٠.00") == [("1[U+0660][U+0660].00", style)]
+    assert style.runs("张三 10000.00") == [("张三 10000.00", style)]
     assert wrap([("1٠.00", style)], 500) == [[("1[U+0660].00", style)]]
+    assert style.runs("𰻞") == [("[U+30EDE]", style)]  # extension G: in no face
+
+
+def test_a_rare_character_is_drawn_by_the_first_fallback_face_that_has_it(style: Style) -> None:
+    """WenQuanYi lacks CJK extension B and beyond; input accepts what HanaMin draws, so the
+    certificate draws it with HanaMin (A first, then B), in the run's size and colour."""
+    runs = style.runs("𠮷田 王𫝀")
+    assert [text for text, _ in runs] == ["𠮷", "田 王", "𫝀"]
+    first, plain, second = (face for _, face in runs)
+    assert plain == style
+    assert first.font != style.font
+    assert second.font not in (style.font, first.font)  # 𫝀 (extension D): only HanaMinB
+    assert (first.size, first.leading, first.color) == (style.size, style.leading, style.color)
+    assert first.width("𠮷") > 0
+    # An extension B character breaks like any other Chinese character.
+    lines = wrap([("𠮷𠮷𠮷𠮷", style)], style.width("田") * 2.5)
+    assert ["".join(text for text, _ in line) for line in lines] == ["𠮷𠮷", "𠮷𠮷"]

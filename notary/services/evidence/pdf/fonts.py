@@ -8,11 +8,12 @@ collection costs tens of milliseconds, so it happens once, on first use, under a
 
 from __future__ import annotations
 
+import struct
 import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase import pdfmetrics, ttfonts
 from reportlab.pdfbase.ttfonts import TTFError, TTFont
 
 from notary.services.glyphs import FontMissing
@@ -37,6 +38,7 @@ class CertificateFonts:
 
 _lock = threading.Lock()
 _registered: CertificateFonts | None = None
+_fallbacks: dict[Path, str | None] = {}
 
 
 def certificate_fonts() -> CertificateFonts:
@@ -109,3 +111,74 @@ def _share_tables(*fonts: TTFont) -> None:
             return table
 
         face.get_table = get_table
+
+
+def fallback_font(path: Path) -> str | None:
+    """The reportlab name of the fallback face at ``path`` (HanaMinA/B, from
+    :data:`notary.services.glyphs.FALLBACK_FONTS`), registered on first use: each costs tens of
+    megabytes in reportlab, so only a certificate that prints a rare character pays for it.
+    ``None`` when the file cannot be embedded (the character is then shown as ``[U+XXXX]``)."""
+    if path in _fallbacks:
+        return _fallbacks[path]
+    with _lock:
+        if path not in _fallbacks:
+            name = f"NotaryFallback{len(_fallbacks)}"
+            try:
+                face = TTFont(name, str(path))
+                _raw_trailing_advances(face)
+                pdfmetrics.registerFont(face)
+            except (TTFError, OSError, struct.error):
+                _fallbacks[path] = None
+            else:
+                _fallbacks[path] = name
+        return _fallbacks[path]
+
+
+def _raw_trailing_advances(font: TTFont) -> None:
+    """Give the subset the advance widths the font has, so they match the PDF's ``/Widths``.
+
+    A font's ``hmtx`` may list full metrics for its first glyphs only; the rest share the last
+    advance. reportlab reads that last advance, scales it to 1/1000 em for ``/Widths`` and
+    then keeps the *scaled* value as the raw advance of every later glyph; the subsets it
+    embeds then say 1000 units in a 1024-unit em (HanaMin: 976.6 against 1000 in ``/Widths``,
+    which PDF/A forbids). The advances of those glyphs are set back to the raw value. This
+    leans on reportlab internals (``face.hmetrics``); if they change, nothing is changed.
+    """
+    face = getattr(font, "face", None)
+    metrics = getattr(face, "hmetrics", None)
+    if face is None or not isinstance(metrics, list):
+        return
+    (full,) = struct.unpack_from(">H", face.get_table("hhea"), 34)
+    if 0 < full < len(metrics):
+        raw = metrics[full - 1][0]
+        metrics[full:] = [(raw, lsb) for _, lsb in metrics[full:]]
+
+
+def _to_unicode_beyond_the_bmp() -> None:
+    """Make reportlab's ToUnicode maps right for characters beyond U+FFFF.
+
+    reportlab writes each entry as ``<%04X>``: ``𠮷`` (U+20BB7) becomes the five digits
+    ``<20BB7>``, which readers take as U+20BB and a stray digit, so ``pdftotext`` and a
+    reader's copy and search give ``₻`` for the rare names the fallback faces draw. A
+    ToUnicode map holds UTF-16BE, so such a character is its surrogate pair
+    (``<D842DFB7>``). Entries within the BMP are written exactly as before, so every other
+    PDF is unchanged. This leans on reportlab internals (``ttfonts.makeToUnicodeCMap``); if
+    it is gone, nothing is changed.
+    """
+    original = getattr(ttfonts, "makeToUnicodeCMap", None)
+    if original is None or getattr(original, "utf16", False):
+        return
+
+    def make(fontname: str, subset: list[int]) -> str:
+        text: str = original(fontname, subset)
+        for index, code_point in enumerate(subset):
+            if code_point > 0xFFFF:
+                pair = chr(code_point).encode("utf-16-be").hex().upper()
+                text = text.replace(f"<{index:02X}> <{code_point:04X}>", f"<{index:02X}> <{pair}>", 1)
+        return text
+
+    make.utf16 = True  # type: ignore[attr-defined]
+    ttfonts.makeToUnicodeCMap = make
+
+
+_to_unicode_beyond_the_bmp()

@@ -20,6 +20,9 @@ from reportlab.lib.colors import Color
 from reportlab.pdfbase.pdfmetrics import getFont
 from reportlab.pdfgen.canvas import Canvas
 
+from notary.services.evidence.pdf.fonts import fallback_font
+from notary.services.glyphs import certificate_glyphs
+
 
 @dataclass(frozen=True)
 class Style:
@@ -35,17 +38,35 @@ class Style:
         # Measuring is the hot path of wrapping: skip reportlab's font lookup by name each time.
         object.__setattr__(self, "_face", getFont(self.font))
 
-    def visible(self, text: str) -> str:
-        """``text`` with each character the font cannot draw written as ``[U+XXXX]``.
+    def runs(self, text: str) -> list[tuple[str, Style]]:
+        """``text`` as runs, each in a face that draws it: this style's own font where it can,
+        else the first fallback face that has the character (HanaMin, for rare names in CJK
+        extension B and beyond, which WenQuanYi lacks), else ``[U+XXXX]`` in this style.
 
         A character without a glyph would otherwise vanish from the page (old data may hold
         Arabic-Indic digits: ``1٠٠٠٠٠.00`` printed as ``1.00``); the reader sees instead that
-        something unusual is there, and which code point it is.
+        something unusual is there, and which code point it is. The fallbacks are the faces
+        input is checked against (:mod:`notary.services.glyphs`), so what input accepts is drawn.
         """
         glyphs = getattr(getattr(self._face, "face", None), "charToGlyph", None)
         if glyphs is None or all(ord(char) in glyphs for char in text):
-            return text
-        return "".join(char if ord(char) in glyphs else f"[U+{ord(char):04X}]" for char in text)
+            return [(text, self)]
+        runs: list[tuple[str, Style]] = []
+        for char in text:
+            shown, style = (char, self) if ord(char) in glyphs else self._fallback(char)
+            if runs and runs[-1][1] == style:
+                runs[-1] = (runs[-1][0] + shown, style)
+            else:
+                runs.append((shown, style))
+        return runs
+
+    def _fallback(self, char: str) -> tuple[str, Style]:
+        for path, coverage in certificate_glyphs().fallbacks:
+            if ord(char) in coverage:
+                font = fallback_font(path)
+                if font is not None:
+                    return char, Style(font, self.size, self.leading, self.color)
+        return f"[U+{ord(char):04X}]", self
 
     def width(self, text: str) -> float:
         """Width of ``text`` in points."""
@@ -55,9 +76,11 @@ class Style:
 Run = tuple[str, Style]
 Line = list[Run]
 
-# A CJK character (ideographs, kana, hangul, full-width forms and punctuation) may be broken
-# before or after; other text only at spaces, unless a single token is wider than the column.
-_CJK = "\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\ufe30-\ufe4f\uff00-\uffef\u3000-\u303f"
+# A CJK character (ideographs, kana, hangul, full-width forms and punctuation, and the
+# ideographs of the supplementary planes: extensions B to H, compatibility supplement) may be
+# broken before or after; other text only at spaces, unless a single token is wider than the
+# column.
+_CJK = "\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\ufe30-\ufe4f\uff00-\uffef\u3000-\u303f\U00020000-\U0003ffff"
 _TOKEN = re.compile(f"[{_CJK}]| +|[^ {_CJK}]+")
 # Chinese typesetting: these never start a line (closing) or end one (opening).
 _NO_LINE_START = set("，。、；：！？）》」』】〕〉”’%,.;:!?)")
@@ -67,8 +90,8 @@ _NO_LINE_END = set("（《「『【〔〈“‘(")
 def _tokens(runs: Iterable[Run]) -> list[Run]:
     tokens: list[Run] = []
     glue_next = False
-    for text, style in runs:
-        for token in _TOKEN.findall(style.visible(text)):
+    for text, given in runs:
+        for token, style in _faced(given.runs(text)):
             joinable = tokens and not token.startswith(" ") and not tokens[-1][0].startswith(" ")
             if joinable and tokens[-1][1] == style and (glue_next or token[0] in _NO_LINE_START):
                 tokens[-1] = (tokens[-1][0] + token, style)
@@ -76,6 +99,12 @@ def _tokens(runs: Iterable[Run]) -> list[Run]:
                 tokens.append((token, style))
             glue_next = token[-1] in _NO_LINE_END
     return tokens
+
+
+def _faced(runs: Iterable[Run]) -> Iterable[Run]:
+    for text, style in runs:
+        for token in _TOKEN.findall(text):
+            yield token, style
 
 
 def _split_long(token: str, style: Style, width: float) -> list[str]:
