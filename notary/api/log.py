@@ -176,3 +176,21 @@ def get_trust() -> Response:
     """What a verifier should trust: the log keys (with the sizes each signed), the notary's
     root and the timestamp authorities' roots. Save it once, from a source you trust."""
     return json_response(runtime().published.trust_file())
+
+
+@blp.route("/trust/notary-root.pem", methods=["GET"])
+@blp.alt_response(
+    200,
+    content_type="application/x-pem-file",
+    description="the notary's root certificate (PEM), the one in the trust file's notary_roots_pem",
+)
+def get_notary_root() -> Response:
+    """The notary's root alone, as a file a PDF reader imports (Adobe Reader's trusted
+    certificates, ``certutil`` for ``pdfsig``): the same root as ``notary_roots_pem`` in
+    ``GET /trust``. Its SHA-256 fingerprint is in the ``X-Notary-Root-SHA256`` header; compare
+    it with one the notary published elsewhere before trusting it."""
+    published = runtime().published
+    response = Response(published.notary_root_pem(), mimetype="application/x-pem-file")
+    response.headers["Content-Disposition"] = 'attachment; filename="notary-root.pem"'
+    response.headers["X-Notary-Root-SHA256"] = published.notary_root_sha256()
+    return response

@@ -60,7 +60,9 @@ def index() -> str:
     browser)."""
     expected = request.args.get("record", "").lower()
     return render_template(
-        "pages/verify.html", expected_record=expected if HEX64.fullmatch(expected) else None
+        "pages/verify.html",
+        expected_record=expected if HEX64.fullmatch(expected) else None,
+        root_sha256=runtime().published.notary_root_sha256(),
     )
 
 
@@ -82,7 +84,15 @@ def report() -> Response:
     except RateLimited as exc:
         view, status, retry_after = {"problem": "rate_limited"}, 429, exc.retry_after
     template = "pages/_report.html" if fragment else "pages/verify.html"
-    answer = Response(render_template(template, view=view, expected_record=expected), status=status)
+    answer = Response(
+        render_template(
+            template,
+            view=view,
+            expected_record=expected,
+            root_sha256=runtime().published.notary_root_sha256(),
+        ),
+        status=status,
+    )
     if retry_after is not None:
         answer.headers["Retry-After"] = str(retry_after)
     return personal(answer)

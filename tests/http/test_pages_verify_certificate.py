@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import io
 import re
+import subprocess
 from typing import Any
 
 import pytest
@@ -134,3 +135,47 @@ def test_the_signed_pdf_report_is_for_bundles_only(client: Any) -> None:
     )
     assert answer.status_code == 400
     assert answer.get_json()["error"]["code"] == "malformed_bundle"
+
+
+@pytest.mark.slow
+def test_the_notary_root_for_pdf_readers_is_the_trust_files_and_pdfsig_trusts_it(
+    certificate: bytes, client: Any, tmp_path: Any
+) -> None:
+    """Step 3 of the clerk's how-to (docs/certificate.md): the root downloaded as a file, its
+    fingerprint as openssl shows it and as the verify page prints it, and pdfsig trusting a
+    real certificate with an NSS database holding that file."""
+    answer = client.get("/api/v1/trust/notary-root.pem")
+    assert answer.status_code == 200
+    assert answer.mimetype == "application/x-pem-file"
+    assert 'filename="notary-root.pem"' in answer.headers["Content-Disposition"]
+    pem = answer.get_data(as_text=True)
+    assert pem == client.get("/api/v1/trust").get_json()["notary_roots_pem"][0]
+    (tmp_path / "notary-root.pem").write_text(pem)
+    shown = subprocess.run(
+        ["openssl", "x509", "-in", "notary-root.pem", "-noout", "-fingerprint", "-sha256"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    fingerprint = answer.headers["X-Notary-Root-SHA256"]
+    assert shown.strip().endswith("=" + fingerprint)
+    page = client.get("/verify", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert fingerprint in page
+    assert 'href="/api/v1/trust/notary-root.pem"' in page
+
+    (tmp_path / "certificate.pdf").write_bytes(certificate)
+    for command in (
+        "mkdir nss && certutil -N -d sql:nss --empty-password",
+        "certutil -A -d sql:nss -n notary-root -t ,C, -i notary-root.pem",
+    ):
+        subprocess.run(command, shell=True, cwd=tmp_path, check=True, capture_output=True)
+    report = subprocess.run(
+        ["pdfsig", "-nssdir", "sql:nss", "certificate.pdf"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout
+    assert "Signature Validation: Signature is Valid." in report
+    assert "Certificate Validation: Certificate is Trusted." in report

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from cryptography import x509
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.serialization import Encoding
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -191,6 +192,16 @@ class PublishedTrust:
     def log_key(self) -> LogKey:
         """``GET /log/key``: the log's current key, with its C2SP verifier key text."""
         return LogKey(self.log_signer.name, self.log_signer.verifier_key, self.log_public_pem)
+
+    def notary_root_pem(self) -> str:
+        """``GET /trust/notary-root.pem``: the root that signs certificates, for a PDF reader's
+        trust store (Adobe Reader, an NSS database for ``pdfsig``)."""
+        return self.notary_root.public_bytes(Encoding.PEM).decode("ascii")
+
+    def notary_root_sha256(self) -> str:
+        """The notary root's SHA-256 fingerprint as PDF readers and ``openssl x509 -fingerprint
+        -sha256`` show it: upper-case hex pairs joined by colons."""
+        return self.notary_root.fingerprint(hashes.SHA256()).hex(":").upper()
 
     def trust_file(self) -> dict[str, Any]:
         """``GET /trust``: the log keys (with the sizes each signed), the notary's root and the
