@@ -169,7 +169,9 @@ def _service_run(plan: Plan, databases: Databases, figures: dict[str, Any]) -> N
             platform_id, token = instance.add_platform("Bench Evidence")
             population = Population.enrol(conn, platform_id, token, instance.path.parent / "parties-evidence")
             say("evidence: certificates and offline verification")
-            figures.update(run_evidence(conn, population, paths, tag=tag, count=3 if plan.quick else 7))
+            figures.update(
+                run_evidence(conn, population, paths, tag=tag, count=3 if plan.quick else 7, db=db)
+            )
         rss = service.rss()
         figures["rss_mb"] = rss["total"]
         figures["rss_mb_by_process"] = rss

@@ -16,7 +16,8 @@ FIGURES = {
     "sealed_per_s", "lifecycle_per_s", "seal_latency_p50_ms", "seal_latency_p99_ms", "proof_p50_ms",
     "proof_reads", "certificate_ms", "verify_ms", "rss_mb", "ceiling_sealed_per_s",
     "empty_endpoint_per_s", "database", "quick", "cpus", "load_average_start", "proof_leaves",
-    "witness_sealed_ratio", "witness_cosigned_ms_p50",
+    "witness_sealed_ratio", "witness_cosigned_ms_p50", "certificate_render_ms",
+    "certificate_render_rare_first_ms", "certificate_render_rare_ms",
 }  # fmt: skip
 
 
@@ -41,5 +42,7 @@ def test_a_tiny_run_prints_every_figure():
     assert figures["lifecycle_per_s"] > 0
     assert figures["seal_latency_samples"] > 0
     assert figures["certificate_ms"] > 0
+    assert 0 < figures["certificate_render_ms"] < figures["certificate_ms"]
+    assert figures["certificate_render_rare_ms"] > 0
     assert figures["verify_ms"] > 0
     assert figures["rss_mb"] > 0

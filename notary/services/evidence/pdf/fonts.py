@@ -126,6 +126,7 @@ def fallback_font(path: Path) -> str | None:
             try:
                 face = TTFont(name, str(path))
                 _raw_trailing_advances(face)
+                _share_tables(face)  # its tables sliced once, not per certificate (25 ms each)
                 pdfmetrics.registerFont(face)
             except (TTFError, OSError, struct.error):
                 _fallbacks[path] = None
