@@ -138,6 +138,7 @@ def test_the_signed_pdf_report_is_for_bundles_only(client: Any) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.wallclock  # pdfsig judges the certificates at the machine's present
 def test_the_notary_root_for_pdf_readers_is_the_trust_files_and_pdfsig_trusts_it(
     certificate: bytes, client: Any, tmp_path: Any
 ) -> None:
