@@ -149,13 +149,7 @@ def bundle_view(report: VerificationReport, data: bytes, document_sha256: str | 
     terms_check = report.check("terms_digest")
     if terms_check is not None and terms_check.passed:
         terms = _bundle_terms(data)
-    your_copy = None
-    if document_sha256 is not None:
-        your_copy = {
-            "sha256": document_sha256,
-            "matches": report.document_sha256 is not None and document_sha256 == report.document_sha256,
-            "known": report.document_sha256 is not None,
-        }
+    your_copy = _your_copy(report, document_sha256)
     return {
         "kind": "bundle",
         "verdict": _verdict(as_dict),
@@ -165,6 +159,17 @@ def bundle_view(report: VerificationReport, data: bytes, document_sha256: str | 
         "terms": terms,
         "your_copy": your_copy,
         "report_json": canonical_json(as_dict).decode("utf-8"),
+    }
+
+
+def _your_copy(report: VerificationReport, document_sha256: str | None) -> dict[str, Any] | None:
+    """The reader's own document (its fingerprint) against the one the parties signed."""
+    if document_sha256 is None:
+        return None
+    return {
+        "sha256": document_sha256,
+        "matches": report.document_sha256 is not None and document_sha256 == report.document_sha256,
+        "known": report.document_sha256 is not None,
     }
 
 
@@ -184,13 +189,7 @@ def certificate_view(result: CertificateReport, document_sha256: str | None) -> 
     signed ones."""
     report = result.report
     as_dict = result.to_dict()
-    your_copy = None
-    if document_sha256 is not None:
-        your_copy = {
-            "sha256": document_sha256,
-            "matches": report.document_sha256 is not None and document_sha256 == report.document_sha256,
-            "known": report.document_sha256 is not None,
-        }
+    your_copy = _your_copy(report, document_sha256)
     gaps = []
     if report.trust_basis != TRUST_FILE:
         gaps.append("origin")
