@@ -128,7 +128,7 @@ def test_the_offline_verifier_refuses_a_bundle_signed_by_a_small_order_key(tmp_p
 
 def _verify_bundle(data, trust):
     try:
-        from notary.verify.evidence import verify_bundle
+        from notary.verify.evidence.verifier import verify_bundle
     except ImportError:  # before the layout issue's move
         from notary.verify.evidence.verifier import verify_bundle
     return verify_bundle(data, trust=trust)
