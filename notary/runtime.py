@@ -20,7 +20,7 @@ from notary.services.access.export import CaseExports
 from notary.services.access.investigations import Cases, Investigators
 from notary.services.access.platforms import PlatformRegistry
 from notary.services.auth import Authenticator
-from notary.services.ceremony.identity import PiiCipher
+from notary.services.ceremony.identity import IdentitySecrets, PiiCipher
 from notary.services.ceremony.signatures import Ceremony
 from notary.services.clock import Clock, system_clock
 from notary.services.evidence.bundles import EvidenceBundles
@@ -71,6 +71,7 @@ class Runtime:
             settings.blob_store, settings.blob_dir, settings.blob_inline_max
         )
         self.pii = PiiCipher(self.keys.pii_encryption_key, self.keys.pii_lookup_key)
+        self.identity_secrets = IdentitySecrets(self.pii)
 
         self.log_signer = NoteSigner(settings.effective_log_origin, self.keys.log_key)
         """Signs checkpoints as the log's origin with the log key."""

@@ -18,7 +18,8 @@ from notary.config import Settings
 
 def init_instance(settings: Settings) -> dict[str, Any]:
     """Create the instance folder, keys and database schema; idempotent, never overwrites a key."""
-    from notary.signing.keystore import ensure_keys
+    from notary.services.ceremony.identity import IdentitySecrets, PiiCipher
+    from notary.signing.keystore import ensure_keys, load_keys
     from notary.storage.db import Database
     from notary.storage.schema import upgrade
 
@@ -26,9 +27,11 @@ def init_instance(settings: Settings) -> dict[str, Any]:
     os.chmod(settings.instance_path, 0o700)
     created = ensure_keys(settings.key_dir, organisation=settings.organisation)
     settings.blob_dir.mkdir(exist_ok=True)
+    keys = load_keys(settings.key_dir)
+    secrets = IdentitySecrets(PiiCipher(keys.pii_encryption_key, keys.pii_lookup_key))
     database = Database(settings.effective_database_url)
     try:
-        upgrade(database)
+        upgrade(database, identity_upgrade=secrets)
     finally:
         database.dispose()
     return {

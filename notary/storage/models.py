@@ -83,7 +83,9 @@ class Party(Base):
     name: Mapped[str] = mapped_column(String(200))
     id_type: Mapped[str] = mapped_column(String(32))
     id_lookup: Mapped[str] = mapped_column(SHA256, index=True)
-    identity_sha256: Mapped[str] = mapped_column(SHA256)
+    #: SHA-256 of the identity opening (``docs/formats.md``); the salt is kept encrypted.
+    identity_commitment: Mapped[str] = mapped_column(SHA256)
+    identity_salt_enc: Mapped[bytes] = mapped_column(LargeBinary)
     id_number_enc: Mapped[bytes] = mapped_column(LargeBinary)
     id_number_masked: Mapped[str] = mapped_column(String(40))
     phone_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
@@ -91,7 +93,11 @@ class Party(Base):
     public_key_der: Mapped[bytes] = mapped_column(LargeBinary)
     key_fingerprint: Mapped[str] = mapped_column(SHA256, index=True)
     algorithm: Mapped[str] = mapped_column(String(32))
-    enrol_proof: Mapped[bytes] = mapped_column(LargeBinary)
+    #: The key's ``notary.enrol.v2`` proof over the commitment; None for a party enrolled before
+    #: round 2, whose ``notary.enrol.v1`` proof (a guessing oracle for the unsalted identity
+    #: hash it signed) is kept only encrypted, in ``legacy_enrol_proof_enc``.
+    enrol_proof: Mapped[bytes | None] = mapped_column(LargeBinary)
+    legacy_enrol_proof_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
     created_at: Mapped[str] = mapped_column(TIME)
 
 
@@ -173,7 +179,12 @@ class Signature(Base):
     party_id: Mapped[str] = mapped_column(ForeignKey("parties.id"), index=True)
     algorithm: Mapped[str] = mapped_column(String(32))
     key_fingerprint: Mapped[str] = mapped_column(SHA256)
-    identity_sha256: Mapped[str] = mapped_column(SHA256)
+    #: The party's identity commitment as of signing (round 1's unsalted identity hash for a
+    #: contract sealed as ``notary-record/1``, which its leaf holds anyway).
+    identity_commitment: Mapped[str] = mapped_column(SHA256)
+    #: The signing key's ``notary.enrol.v2`` proof, copied into the record; None for a party
+    #: enrolled before round 2.
+    enrolment_proof: Mapped[bytes | None] = mapped_column(LargeBinary)
     identity_assurance: Mapped[str] = mapped_column(String(16))
     signature: Mapped[bytes] = mapped_column(LargeBinary)
     submitted_sha256: Mapped[str] = mapped_column(SHA256)

@@ -89,7 +89,10 @@ def test_identity_verify_refuses_a_small_order_key(settings, runtime, tmp_path):
     result = CliRunner().invoke(
         main,
         ["identity", "verify", "--id-number", "11010519491231002X", "--key", str(key_file)],
-        env={"NOTARY_INSTANCE_PATH": str(settings.instance_path), "NOTARY_DATABASE_URL": settings.database_url},
+        env={
+            "NOTARY_INSTANCE_PATH": str(settings.instance_path),
+            "NOTARY_DATABASE_URL": settings.database_url,
+        },
     )
     assert result.exit_code != 0, result.output
     assert "Traceback" not in result.output
@@ -106,6 +109,9 @@ class _UniversalSigner:
         self.public = PublicKey(ED25519, SPKI, FINGERPRINT, stand_in)
         self.party_id: str | None = None
         self.identity_sha256 = payloads.sha256_hex(b"cn_resident:11010519491231002X")
+
+    def identity_commitment(self, platform_id: str) -> str:
+        return "00" * 32
 
     def sign(self, message: bytes) -> bytes:
         return UNIVERSAL

@@ -17,7 +17,6 @@ from notary.verify.errors import InvalidSignature, MalformedInput
 from notary.verify.keys import PublicKey
 from tests.vectors import load_vector
 
-
 # --- Edwards25519, just enough to find the torsion points (RFC 8032 section 5.1) -------------
 P = 2**255 - 19
 D = (-121665 * pow(121666, P - 2, P)) % P
@@ -110,8 +109,17 @@ def test_the_universal_signature_of_the_issue_is_refused():
     # under OpenSSL's cofactorless check: [0]B = R + [k]A = identity.
     universal = bytes.fromhex("01" + "00" * 31) + bytes(32)
     with pytest.raises(MalformedInput):
-        key = PublicKey.from_der(ed25519_spki(bytes.fromhex("01" + "00" * 31)))
-        key.verify(universal, b"any message at all")
+        PublicKey.from_der(ed25519_spki(bytes.fromhex("01" + "00" * 31)))
+    # A key that loads anyway (as stored before the fix) refuses the signature itself: its R
+    # is the same small-order point.
+    stand_in = PublicKey.from_der(ed25519_spki(_ordinary_key()))
+    with pytest.raises(InvalidSignature):
+        stand_in.verify(universal, b"any message at all")
+
+
+def _ordinary_key() -> bytes:
+    private = ed25519.Ed25519PrivateKey.generate()
+    return private.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
 
 
 def test_an_ordinary_key_and_signature_still_verify():

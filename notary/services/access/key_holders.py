@@ -23,7 +23,6 @@ from notary.services.ceremony.parties import KeyInUse, bind_key
 from notary.services.ceremony.signatures import effective_status
 from notary.storage.access_models import IdentityVerification
 from notary.storage.models import Contract, Party, Platform
-from notary.verify import payloads
 from notary.verify.canonical import parse_json
 from notary.verify.errors import MalformedInput
 from notary.verify.keys import PublicKey
@@ -73,7 +72,6 @@ def verify_identity(
         algorithm=key.algorithm,
         id_type=id_type,
         id_lookup=lookup,
-        identity_sha256=payloads.identity_sha256(id_type, number),
         id_number_masked=identity.mask_id_number(id_type, number),
         verified_by=operator,
         verified_at=now,

@@ -62,7 +62,7 @@ class ContractRecordAuditor:
                 ).scalars():
                     signatures.setdefault(act.contract_id, {})[act.role] = act
                 own = session.execute(
-                    select(LogLeaf.sequence, LogLeaf.contract_id, LogLeaf.record).where(
+                    select(LogLeaf.sequence, LogLeaf.contract_id, LogLeaf.format, LogLeaf.record).where(
                         LogLeaf.sequence.in_([row.record_sequence for row in sealed])
                     )
                 ).all()
@@ -111,7 +111,10 @@ class ContractRecordAuditor:
             )
         sequence = row.record_sequence
         previous_sha256 = payloads.GENESIS_SHA256 if sequence == 0 else previous.get(sequence - 1, "")
-        rebuilt = record_builder(row, signatures, row.closed_at or "")(sequence, previous_sha256)
+        record_format = leaf.format if leaf.format in payloads.RECORD_FORMATS else payloads.RECORD_FORMAT_V2
+        rebuilt = record_builder(row, signatures, row.closed_at or "", record_format)(
+            sequence, previous_sha256
+        )
         if rebuilt == bytes(leaf.record):
             return
         try:

@@ -7,12 +7,15 @@ import hashlib
 import hmac
 import os
 import re
+import secrets
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from notary.errors import Unprocessable
 from notary.services.text import describe
+from notary.verify import payloads
+from notary.verify.encoding import b64decode, b64encode
 from notary.verify.payloads import normalise_id_number
 
 ID_TYPES = ("cn_resident", "cn_uscc", "passport", "hk_macau_taiwan_permit")
@@ -155,3 +158,50 @@ class PiiCipher:
         """Keyed hash of a normalised identity, for finding a person without storing the number."""
         message = f"{id_type}:{normalise_id_number(number)}".encode()
         return hmac.new(self._lookup_key, message, hashlib.sha256).hexdigest()
+
+
+class IdentitySecrets:
+    """Salts and commitments kept under the personal-data key (``docs/formats.md`` section 1).
+
+    The salt of a party's commitment is stored encrypted, as its base64 text, so that the
+    opening can be disclosed again to the party and to an approved case's export.
+    """
+
+    SALT_CONTEXT = "party.identity_salt"
+    LEGACY_PROOF_CONTEXT = "party.legacy_enrol_proof"
+    ID_NUMBER_CONTEXT = "party.id_number"
+
+    def __init__(self, cipher: PiiCipher) -> None:
+        self.cipher = cipher
+
+    def seal_salt(self, salt: bytes) -> bytes:
+        """The salt encrypted for storage."""
+        return self.cipher.encrypt(b64encode(salt), context=self.SALT_CONTEXT)
+
+    def opening(self, *, id_type: str, id_number_enc: bytes, salt_enc: bytes) -> bytes:
+        """The opening file's bytes from stored values; raises ``ValueError`` if they do not decrypt."""
+        number = self.cipher.decrypt(id_number_enc, context=self.ID_NUMBER_CONTEXT)
+        salt = b64decode(self.cipher.decrypt(salt_enc, context=self.SALT_CONTEXT), what="salt")
+        return payloads.identity_opening(id_type=id_type, id_number=number, salt=salt)
+
+    # --- the upgrade of round-1 parties (migration 0007) -------------------------------------
+
+    def commit(self, id_type: str, id_number_enc: bytes) -> tuple[str, bytes]:
+        """A commitment over a salt the notary draws, for a party enrolled before round 2."""
+        number = self.cipher.decrypt(id_number_enc, context=self.ID_NUMBER_CONTEXT)
+        salt = secrets.token_bytes(payloads.SALT_BYTES)
+        opening = payloads.identity_opening(id_type=id_type, id_number=number, salt=salt)
+        return payloads.identity_commitment(opening), self.seal_salt(salt)
+
+    def seal_proof(self, proof: bytes) -> bytes:
+        """A round-1 enrolment proof, encrypted: it confirms guesses of the unsalted hash."""
+        return self.cipher.encrypt(b64encode(proof), context=self.LEGACY_PROOF_CONTEXT)
+
+    def open_proof(self, sealed: bytes) -> bytes:
+        """The round-1 proof back (to downgrade)."""
+        return b64decode(self.cipher.decrypt(sealed, context=self.LEGACY_PROOF_CONTEXT), what="proof")
+
+    def legacy_hash(self, id_type: str, id_number_enc: bytes) -> str:
+        """Round 1's unsalted identity hash (to downgrade)."""
+        number = self.cipher.decrypt(id_number_enc, context=self.ID_NUMBER_CONTEXT)
+        return payloads.identity_sha256(id_type, number)

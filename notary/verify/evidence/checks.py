@@ -208,7 +208,7 @@ def check_manifest(bundle: EvidenceBundle, record: EvidenceRecord | None) -> Pas
 
 
 def check_record(bundle: EvidenceBundle) -> Passed[EvidenceRecord]:
-    """``record.json`` is a well-formed ``notary-record/1`` record; raises what
+    """``record.json`` is a well-formed ``notary-record/1`` or ``/2`` record; raises what
     :func:`~notary.verify.evidence.record.parse_record` raises, or :class:`MissingMember`."""
     record = parse_record(member(bundle, RECORD))
     return Passed(
