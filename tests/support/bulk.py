@@ -30,8 +30,16 @@ def make_signed_contracts(rt: Runtime, count: int, *, batch: int = 1000) -> list
         parties = {}
         for role, person in (("investor", investor), ("borrower", borrower)):
             body = person.enrolment(platform_id)
-            request = Enrolment(body["name"], body["id_number"], body["public_key"], body["proof"])
-            parties[role] = enrol(session, rt.pii, platform_id=platform_id, request=request, now=now).party
+            request = Enrolment(
+                body["name"],
+                body["id_number"],
+                body["public_key"],
+                body["proof"],
+                identity_salt=body["identity_salt"],
+            )
+            parties[role] = enrol(
+                session, rt.identity_secrets, platform_id=platform_id, request=request, now=now
+            ).party
     ids: list[str] = []
     for start in range(0, count, batch):
         filings = [
