@@ -165,3 +165,35 @@ def test_an_identity_salt_must_be_32_bytes_of_canonical_base64(platform):
         answer = platform.post("/parties", json=dict(body, identity_salt=salt))
         assert answer.status_code == 422, answer.get_json()
         assert "identity_salt" in answer.get_json()["error"].get("details", {}), answer.get_json()
+
+
+def test_the_opening_goes_to_the_party_itself_and_nobody_else(platform, investor, borrower, runtime, client):
+    from sqlalchemy import select
+
+    from notary.storage.access_models import AuditEntry
+    from tests.support.access import Caller, login
+
+    path = f"/me/parties/{borrower.party_id}/opening"
+    own = Caller(client, login(client, borrower)).get(path)
+    assert own.status_code == 200
+    assert own.mimetype == "application/json"
+    assert own.headers["Cache-Control"] == "no-store"
+    assert own.data == borrower.opening(platform.platform_id)  # the bytes the party's tool drew
+    assert payloads.identity_commitment(own.data) == borrower.identity_commitment(platform.platform_id)
+
+    counterparty = Caller(client, login(client, investor))
+    refused, unknown = (
+        counterparty.get(path),
+        counterparty.get("/me/parties/pa_01NOSUCHPARTY000000000000/opening"),
+    )
+    assert refused.status_code == unknown.status_code == 404
+    assert refused.data == unknown.data
+    assert platform.get(path).status_code == 403
+    assert Caller(client).get(path).status_code == 401
+    with runtime.db.read() as session:
+        reads = session.execute(
+            select(AuditEntry.actor_id, AuditEntry.object_id).where(
+                AuditEntry.action == "identity.opening.read"
+            )
+        ).all()
+    assert reads == [(borrower.public.fingerprint, borrower.party_id)]
