@@ -25,9 +25,20 @@ from cryptography.hazmat.primitives import serialization
 from notary.verify.canonical import parse_json
 from notary.verify.errors import MalformedInput
 from notary.verify.note import NoteVerifierKey, parse_verifier_key
+from notary.verify.report import CALLER_SUPPLIED, INTEGRITY_ONLY_BASIS, TRUST_FILE
 from notary.verify.timestamp.pem import load_pem_certificates
 
-__all__ = ["MalformedTrustFile", "TrustFile", "TrustedLog"]
+__all__ = [
+    "INTEGRITY_ONLY",
+    "CallerSupplied",
+    "IntegrityOnly",
+    "MalformedTrustFile",
+    "TrustChoice",
+    "TrustFile",
+    "TrustedLog",
+    "anchoring_file",
+    "trust_basis",
+]
 
 _FIELDS = frozenset({"logs", "notary_roots_pem", "tsa_roots_pem"})
 _LOG_FIELDS = frozenset({"origin", "verifier_key", "from_size", "until_size"})
@@ -178,6 +189,12 @@ class TrustFile:
             "tsa_roots_pem": [_pem(cert) for cert in self.tsa_roots],
         }
 
+    @property
+    def origin(self) -> str:
+        """The log's current origin: that of its open-ended entry (the last one, if several)."""
+        open_ended = [log.origin for log in self.logs if log.until_size is None]
+        return (open_ended or [self.logs[-1].origin])[-1]
+
     def log_keys_for(self, origin: str) -> tuple[TrustedLog, ...]:
         """The entries of the log ``origin`` (any size)."""
         return tuple(log for log in self.logs if log.origin == origin)
@@ -185,3 +202,51 @@ class TrustFile:
 
 def _pem(cert: x509.Certificate) -> str:
     return cert.public_bytes(serialization.Encoding.PEM).decode("ascii")
+
+
+class IntegrityOnly:
+    """The explicit choice to verify with the input's own keys (``--integrity-only``).
+
+    That proves nothing in the input changed since it was made, not who made it: anyone can
+    make a bundle consistent with keys of their own. It is a named choice, never a default
+    (as sigstore's ``UnsafeNoOp``), and its success is reported ``valid_integrity_only``.
+    """
+
+    def __repr__(self) -> str:
+        return "INTEGRITY_ONLY"
+
+
+#: The one :class:`IntegrityOnly` value.
+INTEGRITY_ONLY = IntegrityOnly()
+
+
+@dataclass(frozen=True)
+class CallerSupplied:
+    """A trust file someone else brought (``POST /verify``'s ``trust`` part): checked against,
+    but a notary's endpoint never vouches for it, so the origin is not established."""
+
+    trust: TrustFile
+
+
+#: What a verification is anchored in; the caller must choose one.
+TrustChoice = TrustFile | IntegrityOnly | CallerSupplied
+
+
+def trust_basis(choice: TrustChoice) -> str:
+    """The report's ``trust_basis`` for a choice; raises ``TypeError`` for anything else
+    (``None`` included: there is no default)."""
+    if isinstance(choice, TrustFile):
+        return TRUST_FILE
+    if isinstance(choice, CallerSupplied):
+        return CALLER_SUPPLIED
+    if isinstance(choice, IntegrityOnly):
+        return INTEGRITY_ONLY_BASIS
+    raise TypeError("choose the trust: a TrustFile, CallerSupplied(trust_file) or INTEGRITY_ONLY")
+
+
+def anchoring_file(choice: TrustChoice) -> TrustFile | None:
+    """The trust file whose keys anchor the checks, or None to use the input's own keys."""
+    trust_basis(choice)
+    if isinstance(choice, CallerSupplied):
+        return choice.trust
+    return choice if isinstance(choice, TrustFile) else None

@@ -16,9 +16,20 @@ from notary.errors import Unprocessable
 from notary.services.text import describe
 from notary.verify import payloads
 from notary.verify.encoding import b64decode, b64encode
+from notary.verify.identity import ID_TYPES, mask, mask_id_number
 from notary.verify.payloads import normalise_id_number
 
-ID_TYPES = ("cn_resident", "cn_uscc", "passport", "hk_macau_taiwan_permit")
+# ID types and masking are defined once, beside the offline verifier that shows masked numbers.
+__all__ = [
+    "ID_TYPES",
+    "BadIdNumber",
+    "IdentitySecrets",
+    "PiiCipher",
+    "check_id_number",
+    "check_phone",
+    "mask_id_number",
+    "mask_phone",
+]
 
 _RESIDENT_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _RESIDENT_CHECK = "10X98765432"
@@ -85,21 +96,6 @@ def _check_uscc(number: str) -> None:
     total = sum(_USCC_ALPHABET.index(c) * w for c, w in zip(number[:17], _USCC_WEIGHTS, strict=True))
     if _USCC_ALPHABET[(31 - total % 31) % 31] != number[17]:
         raise BadIdNumber("the check character of the credit code is wrong")
-
-
-def mask(value: str, *, keep_start: int = 3, keep_end: int = 4) -> str:
-    """``110105********002X``-style masking; short values keep less so most stays hidden."""
-    if len(value) <= keep_start + keep_end:
-        keep_start, keep_end = min(1, len(value)), min(1, max(len(value) - 1, 0))
-    hidden = len(value) - keep_start - keep_end
-    return value[:keep_start] + "*" * hidden + (value[-keep_end:] if keep_end else "")
-
-
-def mask_id_number(id_type: str, number: str) -> str:
-    """The form every answer, certificate and log line shows."""
-    if id_type == "cn_resident":
-        return mask(number, keep_start=6, keep_end=4)
-    return mask(number)
 
 
 def mask_phone(phone: str) -> str:

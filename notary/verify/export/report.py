@@ -17,16 +17,16 @@ from typing import Any
 from notary.verify.canonical import canonical_json, parse_json
 from notary.verify.report import (
     _MARKS,
-    BUNDLE_ONLY,
-    TRUST_FILE,
+    TRUST_BASES,
     Check,
     CheckedReport,
     VerificationReport,
+    verdict_text,
 )
 
 __all__ = ["EXPORT_CHECK_NAMES", "EXPORT_REPORT_FORMAT", "BundleResult", "ExportReport", "render_export_text"]
 
-EXPORT_REPORT_FORMAT = "notary-export-verification/1"
+EXPORT_REPORT_FORMAT = "notary-export-verification/2"
 
 #: Every check an export verification may report, in report order. ``scope`` appears only for
 #: a case scoped to a platform or a party (a person's scope names only a masked number).
@@ -138,9 +138,10 @@ class ExportReport(CheckedReport):
     investigator: Mapping[str, Any] | None = None
     tool_version: str | None = None
     not_included: Mapping[str, str] = field(default_factory=dict)
+    subject: str = "notary-export/1"
 
     def __post_init__(self) -> None:
-        if self.trust_basis not in (TRUST_FILE, BUNDLE_ONLY):
+        if self.trust_basis not in TRUST_BASES:
             raise ValueError(f"unknown trust basis {self.trust_basis!r}")
         names = [check.name for check in self.checks]
         if len(set(names)) != len(names):
@@ -156,7 +157,8 @@ class ExportReport(CheckedReport):
     def _summary(self) -> dict[str, Any]:
         return {
             "format": EXPORT_REPORT_FORMAT,
-            "subject": "notary-export/1",
+            "subject": self.subject,
+            "verdict": self.verdict,
             "valid": self.valid,
             "origin_established": self.origin_established,
             "trust_basis": self.trust_basis,
@@ -195,18 +197,10 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _verdict(report: ExportReport) -> str:
-    if not report.valid:
-        return "INVALID"
-    if report.origin_established:
-        return "VALID: integrity and origin established with the trust file given"
-    return "VALID for integrity only: ORIGIN NOT ESTABLISHED (no trust file given; the export's own keys were used)"
-
-
 def render_export_text(report: ExportReport, *, listed: int = 20) -> str:
     """The report for a person: the verdict, the case, the export-level checks, then the
     bundles that failed (at most ``listed`` named) and a count of those that passed."""
-    lines = [f"Case export: {_verdict(report)}"]
+    lines = [f"Case export: {verdict_text(report, what='export')}"]
     if report.case is not None:
         case = report.case
         scope = ", ".join(f"{key} {value}" for key, value in case["scope"].items())

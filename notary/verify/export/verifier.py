@@ -44,10 +44,10 @@ from notary.verify.export.manifest import (
 from notary.verify.export.report import EXPORT_CHECK_NAMES, BundleResult, ExportReport
 from notary.verify.keys import PublicKey
 from notary.verify.payloads import format_time, sha256_hex
-from notary.verify.report import BUNDLE_ONLY, FAILED, NOT_RUN, PASSED, TRUST_FILE, Check
+from notary.verify.report import CALLER_SUPPLIED, FAILED, INTEGRITY_ONLY_BASIS, NOT_RUN, PASSED, Check
 from notary.verify.timestamp.chain import CertificateNotValidAt, UntrustedChain, validate_path
 from notary.verify.timestamp.pem import load_pem_certificates
-from notary.verify.trust import TrustFile
+from notary.verify.trust import TrustChoice, TrustFile, anchoring_file, trust_basis
 
 __all__ = ["BUNDLE", "EXPORT", "archive_kind", "verify_export"]
 
@@ -117,7 +117,7 @@ class _Checks:
 def verify_export(
     handle: BinaryIO,
     *,
-    trust: TrustFile | None = None,
+    trust: TrustChoice,
     now: dt.datetime | None = None,
     limits: ExportLimits = EXPORT_LIMITS,
     progress: Callable[[int], None] | None = None,
@@ -125,7 +125,8 @@ def verify_export(
     """Verify the case export on the seekable binary file ``handle``; return the report.
 
     ``trust`` anchors the notary's certificate (its ``notary_roots_pem``) and every bundle's
-    checks; without it the export's and the bundles' own keys are used (``bundle_only``).
+    checks: a trust file, ``CallerSupplied(trust_file)``, or ``INTEGRITY_ONLY_BASIS`` (the export's
+    and the bundles' own keys; integrity, not origin).
     ``progress`` is called with the number of bundles after each one is verified.
 
     Raises :class:`~notary.verify.export.archive.MalformedExport` when ``handle`` is not a zip
@@ -133,15 +134,17 @@ def verify_export(
     members, including a bundle whose bytes do not match the zip's CRC). Everything wrong
     inside a well-formed zip is a failed check.
     """
+    basis = trust_basis(trust)
+    trust_file = anchoring_file(trust)
     moment = now or dt.datetime.now(dt.UTC)
     archive = ExportArchive.open(handle, limits=limits)
     checks = _Checks()
-    checks.run("trust", lambda: _describe_trust(trust))
+    checks.run("trust", lambda: _describe_trust(trust_file, basis))
     manifest: ExportManifest | None = checks.run("export_manifest", lambda: _check_manifest(archive))
     checks.run("manifest_signature", lambda: _check_signature(archive, manifest), needs=("export_manifest",))
     checks.run(
         "notary_certificate",
-        lambda: _check_certificate(archive, Anchors(trust), manifest),
+        lambda: _check_certificate(archive, Anchors(trust_file), manifest),
         needs=("export_manifest",),
     )
     results, unexpected = _verify_members(archive, trust, moment, progress)
@@ -154,7 +157,7 @@ def verify_export(
         checks.run("scope", lambda: _check_scope(manifest, results), needs=("export_manifest",))
     return ExportReport(
         checks=tuple(checks.results[name] for name in EXPORT_CHECK_NAMES if name in checks.results),
-        trust_basis=TRUST_FILE if trust is not None else BUNDLE_ONLY,
+        trust_basis=basis,
         verified_at=format_time(moment),
         bundles=tuple(result for result, _ in results),
         manifest_sha256=sha256_hex(manifest.raw) if manifest is not None else None,
@@ -167,17 +170,18 @@ def verify_export(
     )
 
 
-def _describe_trust(trust: TrustFile | None) -> Passed[None]:
+def _describe_trust(trust: TrustFile | None, basis: str) -> Passed[None]:
     if trust is None:
         return Passed(
-            "no trust file: the export's and the bundles' own keys were used (integrity, not origin)",
-            {"trust_basis": BUNDLE_ONLY},
+            "integrity only, as chosen: the export's and the bundles' own keys were used (integrity, not origin)",
+            {"trust_basis": INTEGRITY_ONLY_BASIS},
         )
+    whose = "the caller's trust file (not this notary's)" if basis == CALLER_SUPPLIED else "trust file"
     return Passed(
-        f"trust file: {len(trust.notary_roots)} notary root(s), {len(trust.logs)} log key(s), "
+        f"{whose}: {len(trust.notary_roots)} notary root(s), {len(trust.logs)} log key(s), "
         f"{len(trust.tsa_roots)} TSA root(s); the export's own keys were not relied on",
         {
-            "trust_basis": TRUST_FILE,
+            "trust_basis": basis,
             "notary_roots": [root.subject.rfc4514_string() for root in trust.notary_roots],
         },
     )
@@ -261,7 +265,7 @@ _Verified = tuple[BundleResult, str | None]  # the result, and the record's plat
 
 def _verify_members(
     archive: ExportArchive,
-    trust: TrustFile | None,
+    trust: TrustChoice,
     moment: dt.datetime,
     progress: Callable[[int], None] | None,
 ) -> tuple[list[_Verified], list[str]]:
@@ -279,7 +283,7 @@ def _verify_members(
     return results, unexpected
 
 
-def _verify_bundle(path: str, data: bytes, trust: TrustFile | None, moment: dt.datetime) -> _Verified:
+def _verify_bundle(path: str, data: bytes, trust: TrustChoice, moment: dt.datetime) -> _Verified:
     digest = sha256_hex(data)
     try:
         bundle = EvidenceBundle.from_zip(data)
