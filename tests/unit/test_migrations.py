@@ -38,7 +38,8 @@ def empty_database(request, tmp_path):
 
 def migrate(database: Database, revision: str, *, down: bool = False) -> None:
     config = alembic_config(database)
-    with database.engine.begin() as connection:
+    # As `notary init` does: SQLite's table copies need its foreign keys off (schema.py).
+    with migration_connection(database) as connection:
         config.attributes["connection"] = connection
         (command.downgrade if down else command.upgrade)(config, revision)
 
@@ -146,7 +147,7 @@ def test_0006_fills_amounts_in_fen_and_one_identity_per_key(empty_database):
                     media_type="application/pdf", terms_json=terms, terms_sha256="0" * 64,
                     request_sha256="0" * 64, received_at=now, deadline=later)  # fmt: skip
 
-    migrate(db, "head")
+    migrate(db, "0006")  # its own revision: 0007 needs the personal-data key
     with db.engine.begin() as conn:
         fen = dict(conn.execute(text("SELECT id, amount_fen FROM contracts")).all())
         assert fen == {"ct_1": 1000050, "ct_2": 99999999999999999, "ct_3": 700}
@@ -245,7 +246,7 @@ def _round_one_store(db, secrets):
                     " record_sequence) VALUES (:id, 'pl_1', 'pa_1', 'pa_2', 'signed', :h, 1, 'application/pdf',"
                     " :terms, :h, :h, :t, :t, :seq)"
                 ),
-                {"id": contract_id, "h": "0" * 64, "terms": b"{}", "t": now, "seq": sequence},
+                {"id": contract_id, "h": "0" * 64, "terms": b'{"amount":"1.00","currency":"CNY"}', "t": now, "seq": sequence},
             )
             for role, party_id in (("investor", "pa_1"), ("borrower", "pa_2")):
                 conn.execute(
@@ -295,8 +296,9 @@ def test_0007_gives_round_one_parties_salted_commitments_and_hides_their_hashes(
     from notary.verify.canonical import parse_canonical_json
 
     db, secrets = empty_database, _secrets()
-    migrate(db, "0006")
+    migrate(db, "0005")
     numbers = _round_one_store(db, secrets)
+    migrate(db, "0006")
     with pytest.raises(RuntimeError, match="notary init"):
         migrate(db, "0007")  # no personal-data key: refused, nothing half-done
     _upgrade_0007(db, secrets)
