@@ -34,14 +34,11 @@ def audit(as_json: bool) -> None:
     storage and report the first divergence. Exit status 0 when clean, 1 at a divergence.
     """
     from notary.services.audit.integrity import default_auditors, run_audit
-    from notary.verify.note import parse_verifier_key
 
     with runtime_scope() as rt:
-        auditors = default_auditors(
-            rt.blobs,
-            log_origin=rt.log_signer.name,
-            log_verifier_keys=[parse_verifier_key(rt.log_signer.verifier_key)],
-        )
+        with rt.db.read() as session:
+            trusted = rt.origins.trusted_logs(session)
+        auditors = default_auditors(rt.blobs, trusted_logs=trusted)
         report = run_audit(rt.db, auditors, progress=_progress_bar)
     if as_json:
         click.echo(json_text(report.as_dict()))

@@ -22,10 +22,23 @@ def load_settings() -> Settings:
         raise click.ClickException(str(exc)) from exc
 
 
-def runtime() -> Any:
-    from notary.runtime import Runtime
+class StartRefused(click.ClickException):
+    """A setting that would change what the instance is (its log origin): one line, and exit
+    status 78 (EX_CONFIG), so that a supervisor does not restart the process in a loop."""
 
-    return Runtime(load_settings())
+    exit_code = 78
+
+
+def runtime(settings: Settings | None = None) -> Any:
+    """The process's runtime (of ``settings``, by default the environment's); raises
+    :class:`StartRefused` over a changed origin."""
+    from notary.runtime import Runtime
+    from notary.services.tlog.origins import OriginChanged
+
+    try:
+        return Runtime(settings or load_settings())
+    except OriginChanged as exc:
+        raise StartRefused(str(exc)) from exc
 
 
 @contextmanager

@@ -34,11 +34,17 @@ def init_instance(settings: Settings) -> dict[str, Any]:
         upgrade(database, identity_upgrade=secrets)
     finally:
         database.dispose()
+    rt = runtime(settings)  # the first start fixes the log's origin (docs/formats.md section 7)
+    try:
+        with rt.db.read() as session:
+            origin = rt.origins.current(session)
+    finally:
+        rt.close()
     return {
         "instance_path": str(settings.instance_path),
         "database": database.dialect,
         "keys_created": created,
-        "log_origin": settings.effective_log_origin,
+        "log_origin": origin,
     }
 
 
@@ -66,6 +72,9 @@ def init(as_json: bool) -> None:
 def serve(host: str, port: int, dev: bool, no_worker: bool, workers: int | None) -> None:
     """Run the service (gunicorn) and one background worker beside it."""
     settings = load_settings()
+    # What would stop every process (unreadable keys, a changed origin) stops this one, with
+    # one line, before any is started.
+    runtime().close()
     if dev:
         web = [
             sys.executable,

@@ -363,3 +363,20 @@ def _chain_pem_of(model: type[RecordTimestamp] | type[CheckpointTimestamp]) -> A
 # A token's chain reads like a column of its own (``token.chain_pem``), stored once per chain.
 RecordTimestamp.chain_pem = _chain_pem_of(RecordTimestamp)  # type: ignore[attr-defined]
 CheckpointTimestamp.chain_pem = _chain_pem_of(CheckpointTimestamp)  # type: ignore[attr-defined]
+
+
+class LogOrigin(Base):
+    """The log's identity: the origin its checkpoints are signed under, for which tree sizes.
+
+    Fixed when the instance first runs (``notary init``), taken from its stored checkpoints
+    when an older instance is upgraded, and changed only by ``notary log rotate-origin``, which
+    closes the old row (``until_size``) and opens a new one; never derived from the public URL
+    again. The row without ``until_size`` is the current origin.
+    """
+
+    __tablename__ = "log_origins"
+
+    origin: Mapped[str] = mapped_column(String(255), primary_key=True)
+    from_size: Mapped[int] = mapped_column(BigInteger)
+    until_size: Mapped[int | None] = mapped_column(BigInteger)
+    established_at: Mapped[str] = mapped_column(TIME)

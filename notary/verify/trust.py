@@ -1,5 +1,9 @@
 """The trust file: the keys a verifier chooses to trust, as the notary publishes them (``GET /trust``).
 
+``notary-trust/2`` (docs/formats.md section 7) adds ``format``, the log's current ``origin``
+(an identity kept across rotations: older origins stay in ``logs`` with their sizes) and
+``witness_policies``; a round-1 file without ``format`` is still read.
+
 Keys found inside a bundle show that nothing in it changed since it was made, not who made
 it; only keys obtained some other way (the notary's published trust file, kept by the
 investor or the court) establish origin. The file lists keys with the tree sizes they sign,
@@ -30,17 +34,26 @@ from notary.verify.timestamp.pem import load_pem_certificates
 
 __all__ = [
     "INTEGRITY_ONLY",
+    "TRUST_FORMAT",
     "CallerSupplied",
     "IntegrityOnly",
     "MalformedTrustFile",
     "TrustChoice",
     "TrustFile",
     "TrustedLog",
+    "Witness",
+    "WitnessPolicy",
     "anchoring_file",
+    "parse_cosigner_key",
     "trust_basis",
 ]
 
+TRUST_FORMAT = "notary-trust/2"
 _FIELDS = frozenset({"logs", "notary_roots_pem", "tsa_roots_pem"})
+_FIELDS_V2 = _FIELDS | {"format", "origin", "witness_policies"}
+_POLICY_FIELDS = frozenset({"from_size", "until_size", "k", "witnesses"})
+_WITNESS_FIELDS = frozenset({"name", "cosigner_key"})
+_COSIGNER_TYPE = b"\x04"
 _LOG_FIELDS = frozenset({"origin", "verifier_key", "from_size", "until_size"})
 _MAX_SIZE = 2**64 - 1
 _PEM_BEGIN = "-----BEGIN CERTIFICATE-----"
@@ -135,19 +148,120 @@ def _log(value: object, index: int) -> TrustedLog:
 
 
 @dataclass(frozen=True)
+class Witness:
+    """A witness of the log: its name and its C2SP cosigner key (type 0x04, not a note key)."""
+
+    name: str
+    cosigner_key: str
+    public_key: bytes
+
+    def to_dict(self) -> dict[str, str]:
+        return {"name": self.name, "cosigner_key": self.cosigner_key}
+
+
+@dataclass(frozen=True)
+class WitnessPolicy:
+    """For checkpoints of sizes ``from_size``..``until_size``: at least ``k`` of ``witnesses``
+    must have cosigned (issue 21 checks cosignatures; this file only reads the policy)."""
+
+    from_size: int
+    until_size: int | None
+    k: int
+    witnesses: tuple[Witness, ...]
+
+    def covers(self, tree_size: int) -> bool:
+        return self.from_size <= tree_size and (self.until_size is None or tree_size <= self.until_size)
+
+    def to_dict(self) -> dict[str, Any]:
+        entry: dict[str, Any] = {
+            "from_size": self.from_size,
+            "k": self.k,
+            "witnesses": [witness.to_dict() for witness in self.witnesses],
+        }
+        if self.until_size is not None:
+            entry["until_size"] = self.until_size
+        return entry
+
+
+def parse_cosigner_key(text: object, what: str) -> Witness:
+    """A C2SP cosigner verifier key ``name+keyhash+base64(0x04‖Ed25519 key)``; kept apart from
+    the note-key parser (round2-notes: a 0x04 key is not a note verifier key). Raises
+    :class:`MalformedTrustFile`."""
+    import hashlib
+
+    from notary.verify.encoding import b64decode
+    from notary.verify.note import is_valid_key_name
+
+    if not isinstance(text, str) or text.count("+") < 2:
+        raise MalformedTrustFile(f"{what} must be name+keyhash+key")
+    name, hash_hex, key_b64 = text.split("+", 2)
+    try:
+        typed = b64decode(key_b64, what=what)
+    except MalformedInput as exc:
+        raise MalformedTrustFile(exc.message) from exc
+    if not is_valid_key_name(name) or len(hash_hex) != 8 or typed[:1] != _COSIGNER_TYPE or len(typed) != 33:
+        raise MalformedTrustFile(f"{what} is not a cosigner key (type 0x04, a 32-byte Ed25519 key)")
+    if hashlib.sha256(name.encode() + b"\n" + typed).digest()[:4].hex() != hash_hex:
+        raise MalformedTrustFile(f"{what}: the key hash is not derived from its name and key")
+    return Witness(name, text, typed[1:])
+
+
+def _policies(value: object) -> tuple[WitnessPolicy, ...]:
+    if not isinstance(value, list):
+        raise MalformedTrustFile("witness_policies must be a list")
+    policies = []
+    for index, entry in enumerate(value):
+        what = f"witness_policies[{index}]"
+        if (
+            not isinstance(entry, dict)
+            or not entry.keys() <= _POLICY_FIELDS
+            or not {"from_size", "k", "witnesses"} <= entry.keys()
+        ):
+            raise MalformedTrustFile(f"{what} must hold from_size, k, witnesses and optionally until_size")
+        from_size = _size(entry["from_size"], f"{what}.from_size")
+        until_size = _size(entry["until_size"], f"{what}.until_size") if "until_size" in entry else None
+        if until_size is not None and until_size < from_size:
+            raise MalformedTrustFile(f"{what}: until_size is below from_size")
+        witnesses_value = entry["witnesses"]
+        if not isinstance(witnesses_value, list) or not witnesses_value:
+            raise MalformedTrustFile(f"{what}.witnesses must be a non-empty list")
+        witnesses = []
+        for position, witness in enumerate(witnesses_value):
+            where = f"{what}.witnesses[{position}]"
+            if not isinstance(witness, dict) or witness.keys() != _WITNESS_FIELDS:
+                raise MalformedTrustFile(f"{where} must hold exactly name and cosigner_key")
+            parsed = parse_cosigner_key(witness["cosigner_key"], f"{where}.cosigner_key")
+            if parsed.name != witness["name"]:
+                raise MalformedTrustFile(f"{where}: the cosigner key is not named {witness['name']!r}")
+            witnesses.append(parsed)
+        if len({w.name for w in witnesses}) != len(witnesses):
+            raise MalformedTrustFile(f"{what}: a witness is listed twice")
+        k = entry["k"]
+        if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= len(witnesses):
+            raise MalformedTrustFile(f"{what}.k must be from 1 to the number of witnesses")
+        policies.append(WitnessPolicy(from_size, until_size, k, tuple(witnesses)))
+    return tuple(policies)
+
+
+@dataclass(frozen=True)
 class TrustFile:
-    """Trusted log keys, notary roots and timestamp authority roots. Build with :meth:`from_json`."""
+    """Trusted log keys, notary roots and timestamp authority roots, and (``notary-trust/2``)
+    the log's current origin and its witness policies. Build with :meth:`from_json`."""
 
     logs: tuple[TrustedLog, ...]
     notary_roots: tuple[x509.Certificate, ...]
     tsa_roots: tuple[x509.Certificate, ...]
+    current_origin: str | None = None
+    witness_policies: tuple[WitnessPolicy, ...] = ()
 
     @classmethod
     def from_json(cls, data: bytes | str) -> TrustFile:
-        """Parse the JSON of ``GET /trust``; raises :class:`MalformedTrustFile`.
+        """Parse the JSON of ``GET /trust``: ``notary-trust/2``, or a round-1 file (no
+        ``format``); raises :class:`MalformedTrustFile`.
 
-        Every list must be non-empty, every verifier key an Ed25519 note key named by its
-        origin, every root one PEM certificate; unknown fields are refused.
+        Every list but ``witness_policies`` must be non-empty, every verifier key an Ed25519
+        note key named by its origin, every root one PEM certificate; a v2 file's ``origin``
+        must be one of its logs without ``until_size``. Unknown fields are refused.
         """
         try:
             value = parse_json(data, what="trust file")
@@ -155,19 +269,31 @@ class TrustFile:
             raise MalformedTrustFile(exc.message) from exc
         if not isinstance(value, dict):
             raise MalformedTrustFile("the trust file must be a JSON object")
-        unknown, missing = sorted(value.keys() - _FIELDS), sorted(_FIELDS - value.keys())
+        version_two = "format" in value
+        if version_two and value["format"] != TRUST_FORMAT:
+            raise MalformedTrustFile(f"trust file format {value['format']!r} is not {TRUST_FORMAT!r}")
+        fields = _FIELDS_V2 if version_two else _FIELDS
+        unknown, missing = sorted(value.keys() - fields), sorted(fields - value.keys())
         if unknown or missing:
             raise MalformedTrustFile(
-                "the trust file must hold exactly logs, notary_roots_pem and tsa_roots_pem",
+                "the trust file must hold exactly " + ", ".join(sorted(fields)),
                 details={"unknown": unknown, "missing": missing},
             )
-        logs = value["logs"]
-        if not isinstance(logs, list) or not logs:
+        logs_value = value["logs"]
+        if not isinstance(logs_value, list) or not logs_value:
             raise MalformedTrustFile("logs must be a non-empty list")
+        logs = tuple(_log(entry, index) for index, entry in enumerate(logs_value))
+        origin = None
+        if version_two:
+            origin = value["origin"]
+            if not any(log.origin == origin and log.until_size is None for log in logs):
+                raise MalformedTrustFile("origin must be one of the logs, without until_size")
         return cls(
-            logs=tuple(_log(entry, index) for index, entry in enumerate(logs)),
+            logs=logs,
             notary_roots=_roots(value["notary_roots_pem"], "notary_roots_pem"),
             tsa_roots=_roots(value["tsa_roots_pem"], "tsa_roots_pem"),
+            current_origin=origin,
+            witness_policies=_policies(value["witness_policies"]) if version_two else (),
         )
 
     @classmethod
@@ -177,21 +303,28 @@ class TrustFile:
         *,
         notary_roots: Sequence[x509.Certificate],
         tsa_roots: Sequence[x509.Certificate],
+        origin: str | None = None,
+        witness_policies: Sequence[WitnessPolicy] = (),
     ) -> TrustFile:
         """A trust file from loaded values (what the service publishes, what tests trust)."""
-        return cls(tuple(logs), tuple(notary_roots), tuple(tsa_roots))
+        return cls(tuple(logs), tuple(notary_roots), tuple(tsa_roots), origin, tuple(witness_policies))
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON object of ``GET /trust``."""
+        """The JSON object of ``GET /trust`` (``notary-trust/2``)."""
         return {
+            "format": TRUST_FORMAT,
+            "origin": self.origin,
             "logs": [log.to_dict() for log in self.logs],
             "notary_roots_pem": [_pem(cert) for cert in self.notary_roots],
             "tsa_roots_pem": [_pem(cert) for cert in self.tsa_roots],
+            "witness_policies": [policy.to_dict() for policy in self.witness_policies],
         }
 
     @property
     def origin(self) -> str:
-        """The log's current origin: that of its open-ended entry (the last one, if several)."""
+        """The log's current origin: the file's own (v2), else that of its open-ended log entry."""
+        if self.current_origin is not None:
+            return self.current_origin
         open_ended = [log.origin for log in self.logs if log.until_size is None]
         return (open_ended or [self.logs[-1].origin])[-1]
 

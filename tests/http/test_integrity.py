@@ -62,9 +62,9 @@ def populate(runtime, client, contracts=3):
 
 
 def audit_of(runtime):
-    keys = [parse_verifier_key(runtime.log_signer.verifier_key)]
-    auditors = default_auditors(runtime.blobs, log_origin=runtime.log_signer.name, log_verifier_keys=keys)
-    return run_audit(runtime.db, auditors)
+    with runtime.db.read() as session:
+        trusted = runtime.origins.trusted_logs(session)
+    return run_audit(runtime.db, default_auditors(runtime.blobs, trusted_logs=trusted))
 
 
 @pytest.fixture

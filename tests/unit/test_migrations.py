@@ -246,7 +246,13 @@ def _round_one_store(db, secrets):
                     " record_sequence) VALUES (:id, 'pl_1', 'pa_1', 'pa_2', 'signed', :h, 1, 'application/pdf',"
                     " :terms, :h, :h, :t, :t, :seq)"
                 ),
-                {"id": contract_id, "h": "0" * 64, "terms": b'{"amount":"1.00","currency":"CNY"}', "t": now, "seq": sequence},
+                {
+                    "id": contract_id,
+                    "h": "0" * 64,
+                    "terms": b'{"amount":"1.00","currency":"CNY"}',
+                    "t": now,
+                    "seq": sequence,
+                },
             )
             for role, party_id in (("investor", "pa_1"), ("borrower", "pa_2")):
                 conn.execute(

@@ -21,7 +21,7 @@ from notary.services.audit.reports import ReportAuditor, ReportLeafAuditor
 from notary.services.audit.tree import CheckpointAuditor, TreeAuditor
 from notary.storage.blobs import BlobStore
 from notary.storage.db import Database
-from notary.verify.note import NoteVerifierKey
+from notary.verify.trust import TrustedLog
 
 
 class Progress(Protocol):
@@ -101,21 +101,19 @@ def run_audit(
     return AuditReport(tuple(results))
 
 
-def default_auditors(
-    blobs: BlobStore, *, log_origin: str, log_verifier_keys: Sequence[NoteVerifierKey]
-) -> list[Auditor]:
+def default_auditors(blobs: BlobStore, *, trusted_logs: Sequence[TrustedLog]) -> list[Auditor]:
     """Every check, in the order in which the first divergence is reported.
 
-    ``log_verifier_keys`` are the keys the log's checkpoints may be signed with (the current
-    log key; older ones too once keys rotate). Hook points: the timestamp tokens of records and
-    checkpoints are one more auditor of the same shape, after ``checkpoints``.
+    ``trusted_logs`` are the origins and keys the log's checkpoints may be signed with, each
+    for its sizes (``LogOrigins.trusted_logs``: the stored origins, old ones kept after a
+    rotation).
     """
     return [
         DocumentAuditor(blobs),
         LeafAuditor(),
         ChainAuditor(),
         TreeAuditor(),
-        CheckpointAuditor(log_origin, tuple(log_verifier_keys)),
+        CheckpointAuditor(tuple(trusted_logs)),
         ContractRecordAuditor(),
         AuditChainAuditor(),
         AnchorAuditor(),

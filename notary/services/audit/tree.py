@@ -20,7 +20,8 @@ from notary.storage.tree import read_nodes, tree_state
 from notary.verify.errors import NotaryError
 from notary.verify.merkle.plan import root_plan
 from notary.verify.merkle.proofs import leaf_hash, node_hash
-from notary.verify.note import NoteVerifierKey, verify_checkpoint
+from notary.verify.note import verify_checkpoint
+from notary.verify.trust import TrustedLog
 
 
 def _stored_root(db: Database, tree_size: int) -> bytes:
@@ -133,12 +134,12 @@ class TreeAuditor:
 
 @dataclass
 class CheckpointAuditor:
-    """Each signed checkpoint verifies with the log's key, names the log's origin, and its root is
-    the root of the stored tree at its size. (Hook point: the checkpoints' timestamp tokens.)
+    """Each signed checkpoint verifies with the log's key under an origin the log used for its
+    size (``trusted``: the stored origins, old ones kept after a rotation), and its root is the
+    root of the stored tree at its size.
     """
 
-    origin: str
-    verifier_keys: Sequence[NoteVerifierKey] = field(default_factory=tuple)
+    trusted: Sequence[TrustedLog] = field(default_factory=tuple)
     name: str = "checkpoints"
     label: str = "checkpoints"
 
@@ -157,12 +158,23 @@ class CheckpointAuditor:
     def _check(self, db: Database, row: object, log_size: int) -> None:
         tree_size, stored_root, note = row.tree_size, bytes(row.root_hash), row.note  # type: ignore[attr-defined]
         where = f"at tree size {tree_size}"
-        try:
-            checkpoint = verify_checkpoint(note, self.verifier_keys, origin=self.origin).checkpoint
-        except NotaryError as exc:
+        covering = [log for log in self.trusted if log.covers(tree_size)]
+        if not covering:
             raise DivergenceFound(
-                Divergence(self.name, "checkpoint", where, f"{exc.code}: {exc.message}")
-            ) from exc
+                Divergence(self.name, "checkpoint", where, "no origin of the log covers this size")
+            )
+        refusals: list[NotaryError] = []
+        for log in covering:
+            try:
+                checkpoint = verify_checkpoint(note, [log.key], origin=log.origin).checkpoint
+                break
+            except NotaryError as exc:
+                refusals.append(exc)
+        else:
+            first = refusals[0]
+            raise DivergenceFound(
+                Divergence(self.name, "checkpoint", where, f"{first.code}: {first.message}")
+            )
         if checkpoint.size != tree_size or checkpoint.root_hash != stored_root:
             raise DivergenceFound(
                 Divergence(

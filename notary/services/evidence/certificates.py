@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 from cryptography import x509
@@ -81,7 +82,7 @@ class CertificateService:
         signer: CertificateSigner,
         *,
         settings: Settings,
-        verifier_key: NoteVerifierKey,
+        verifier_key: Callable[[str], NoteVerifierKey],
         clock: Clock,
     ) -> None:
         self.db = db
@@ -190,7 +191,7 @@ class CertificateService:
             tree_size=checkpoint.tree_size,
             root_hash=checkpoint.root_hash.hex(),
             checkpoint_origin=checkpoint.origin,
-            checkpoint_verifier_key=self.verifier_key.text,
+            checkpoint_verifier_key=self.verifier_key(checkpoint.origin).text,
             public_url=public_url or self.settings.public_url,
             notary_version=notary_version,
         )
