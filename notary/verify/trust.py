@@ -31,6 +31,7 @@ from notary.verify.errors import MalformedInput
 from notary.verify.note import NoteVerifierKey, parse_verifier_key
 from notary.verify.report import CALLER_SUPPLIED, INTEGRITY_ONLY_BASIS, TRUST_FILE
 from notary.verify.timestamp.pem import load_pem_certificates
+from notary.verify.witness_policy import MalformedWitnessPolicy, WitnessPolicy, parse_witness_policies
 
 __all__ = [
     "INTEGRITY_ONLY",
@@ -41,19 +42,13 @@ __all__ = [
     "TrustChoice",
     "TrustFile",
     "TrustedLog",
-    "Witness",
-    "WitnessPolicy",
     "anchoring_file",
-    "parse_cosigner_key",
     "trust_basis",
 ]
 
 TRUST_FORMAT = "notary-trust/2"
 _FIELDS = frozenset({"logs", "notary_roots_pem", "tsa_roots_pem"})
 _FIELDS_V2 = _FIELDS | {"format", "origin", "witness_policies"}
-_POLICY_FIELDS = frozenset({"from_size", "until_size", "k", "witnesses"})
-_WITNESS_FIELDS = frozenset({"name", "cosigner_key"})
-_COSIGNER_TYPE = b"\x04"
 _LOG_FIELDS = frozenset({"origin", "verifier_key", "from_size", "until_size"})
 _MAX_SIZE = 2**64 - 1
 _PEM_BEGIN = "-----BEGIN CERTIFICATE-----"
@@ -148,102 +143,6 @@ def _log(value: object, index: int) -> TrustedLog:
 
 
 @dataclass(frozen=True)
-class Witness:
-    """A witness of the log: its name and its C2SP cosigner key (type 0x04, not a note key)."""
-
-    name: str
-    cosigner_key: str
-    public_key: bytes
-
-    def to_dict(self) -> dict[str, str]:
-        return {"name": self.name, "cosigner_key": self.cosigner_key}
-
-
-@dataclass(frozen=True)
-class WitnessPolicy:
-    """For checkpoints of sizes ``from_size``..``until_size``: at least ``k`` of ``witnesses``
-    must have cosigned (issue 21 checks cosignatures; this file only reads the policy)."""
-
-    from_size: int
-    until_size: int | None
-    k: int
-    witnesses: tuple[Witness, ...]
-
-    def covers(self, tree_size: int) -> bool:
-        return self.from_size <= tree_size and (self.until_size is None or tree_size <= self.until_size)
-
-    def to_dict(self) -> dict[str, Any]:
-        entry: dict[str, Any] = {
-            "from_size": self.from_size,
-            "k": self.k,
-            "witnesses": [witness.to_dict() for witness in self.witnesses],
-        }
-        if self.until_size is not None:
-            entry["until_size"] = self.until_size
-        return entry
-
-
-def parse_cosigner_key(text: object, what: str) -> Witness:
-    """A C2SP cosigner verifier key ``name+keyhash+base64(0x04‖Ed25519 key)``; kept apart from
-    the note-key parser (round2-notes: a 0x04 key is not a note verifier key). Raises
-    :class:`MalformedTrustFile`."""
-    import hashlib
-
-    from notary.verify.encoding import b64decode
-    from notary.verify.note import is_valid_key_name
-
-    if not isinstance(text, str) or text.count("+") < 2:
-        raise MalformedTrustFile(f"{what} must be name+keyhash+key")
-    name, hash_hex, key_b64 = text.split("+", 2)
-    try:
-        typed = b64decode(key_b64, what=what)
-    except MalformedInput as exc:
-        raise MalformedTrustFile(exc.message) from exc
-    if not is_valid_key_name(name) or len(hash_hex) != 8 or typed[:1] != _COSIGNER_TYPE or len(typed) != 33:
-        raise MalformedTrustFile(f"{what} is not a cosigner key (type 0x04, a 32-byte Ed25519 key)")
-    if hashlib.sha256(name.encode() + b"\n" + typed).digest()[:4].hex() != hash_hex:
-        raise MalformedTrustFile(f"{what}: the key hash is not derived from its name and key")
-    return Witness(name, text, typed[1:])
-
-
-def _policies(value: object) -> tuple[WitnessPolicy, ...]:
-    if not isinstance(value, list):
-        raise MalformedTrustFile("witness_policies must be a list")
-    policies = []
-    for index, entry in enumerate(value):
-        what = f"witness_policies[{index}]"
-        if (
-            not isinstance(entry, dict)
-            or not entry.keys() <= _POLICY_FIELDS
-            or not {"from_size", "k", "witnesses"} <= entry.keys()
-        ):
-            raise MalformedTrustFile(f"{what} must hold from_size, k, witnesses and optionally until_size")
-        from_size = _size(entry["from_size"], f"{what}.from_size")
-        until_size = _size(entry["until_size"], f"{what}.until_size") if "until_size" in entry else None
-        if until_size is not None and until_size < from_size:
-            raise MalformedTrustFile(f"{what}: until_size is below from_size")
-        witnesses_value = entry["witnesses"]
-        if not isinstance(witnesses_value, list) or not witnesses_value:
-            raise MalformedTrustFile(f"{what}.witnesses must be a non-empty list")
-        witnesses = []
-        for position, witness in enumerate(witnesses_value):
-            where = f"{what}.witnesses[{position}]"
-            if not isinstance(witness, dict) or witness.keys() != _WITNESS_FIELDS:
-                raise MalformedTrustFile(f"{where} must hold exactly name and cosigner_key")
-            parsed = parse_cosigner_key(witness["cosigner_key"], f"{where}.cosigner_key")
-            if parsed.name != witness["name"]:
-                raise MalformedTrustFile(f"{where}: the cosigner key is not named {witness['name']!r}")
-            witnesses.append(parsed)
-        if len({w.name for w in witnesses}) != len(witnesses):
-            raise MalformedTrustFile(f"{what}: a witness is listed twice")
-        k = entry["k"]
-        if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= len(witnesses):
-            raise MalformedTrustFile(f"{what}.k must be from 1 to the number of witnesses")
-        policies.append(WitnessPolicy(from_size, until_size, k, tuple(witnesses)))
-    return tuple(policies)
-
-
-@dataclass(frozen=True)
 class TrustFile:
     """Trusted log keys, notary roots and timestamp authority roots, and (``notary-trust/2``)
     the log's current origin and its witness policies. Build with :meth:`from_json`."""
@@ -293,7 +192,7 @@ class TrustFile:
             notary_roots=_roots(value["notary_roots_pem"], "notary_roots_pem"),
             tsa_roots=_roots(value["tsa_roots_pem"], "tsa_roots_pem"),
             current_origin=origin,
-            witness_policies=_policies(value["witness_policies"]) if version_two else (),
+            witness_policies=_witness_policies(value["witness_policies"]) if version_two else (),
         )
 
     @classmethod
@@ -331,6 +230,15 @@ class TrustFile:
     def log_keys_for(self, origin: str) -> tuple[TrustedLog, ...]:
         """The entries of the log ``origin`` (any size)."""
         return tuple(log for log in self.logs if log.origin == origin)
+
+
+def _witness_policies(value: object) -> tuple[WitnessPolicy, ...]:
+    """The policies (issue 21's parser: cosigner keys are type 0x04, never note keys); one error
+    code for the whole file."""
+    try:
+        return parse_witness_policies(value)
+    except MalformedWitnessPolicy as exc:
+        raise MalformedTrustFile(exc.message, details=exc.details) from exc
 
 
 def _pem(cert: x509.Certificate) -> str:
