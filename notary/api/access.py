@@ -82,7 +82,7 @@ def my_opening(party_id: str) -> Response:
             rt.identity_secrets,
             key_fingerprint=key_fingerprint,
             party_id=party_id,
-            now=stamp(rt.clock),
+            now=now_text(rt.clock),
         )
     return Response(
         opening,

@@ -25,10 +25,10 @@ def rotate_origin(new_origin: str, as_json: bool, operator: str) -> None:
     the audit trail under --operator. Witnesses must be told of both origins (issue 21).
     """
     from notary.services.audit import trail as audit
-    from notary.services.clock import stamp
+    from notary.services.clock import now_text
 
     with runtime_scope() as rt, rt.db.write() as session:
-        now = stamp(rt.clock)
+        now = now_text(rt.clock)
         rotation = rt.origins.rotate(session, new_origin, now=now)
         audit.record(
             session,

@@ -22,7 +22,7 @@ from notary.storage.access_models import AuditEntry
 from notary.storage.models import Blob, LogLeaf, SignedCheckpoint, TreeNode
 from notary.verify.canonical import canonical_json
 from notary.verify.merkle.proofs import leaf_hash
-from notary.verify.note import Checkpoint, parse_verifier_key
+from notary.verify.note import Checkpoint
 from tests.support.people import Person
 from tests.support.platforms import new_platform, sign_body
 

@@ -16,7 +16,7 @@ from sqlalchemy import update
 from notary.storage.models import Party
 from notary.verify import payloads
 from notary.verify.keys import ED25519, PublicKey, key_fingerprint
-from tests.conftest import sign_body
+from tests.support.platforms import sign_body
 
 IDENTITY_POINT = bytes.fromhex("01" + "00" * 31)
 UNIVERSAL = IDENTITY_POINT + bytes(32)

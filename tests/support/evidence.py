@@ -100,7 +100,11 @@ class Filed:
 
 
 def _contract(
-    index: int, previous: str, investor: Person, borrower: Person, times: Mapping[str, str] | None = None,
+    index: int,
+    previous: str,
+    investor: Person,
+    borrower: Person,
+    times: Mapping[str, str] | None = None,
     record_format: str = payloads.RECORD_FORMAT_V2,
 ) -> Filed:
     """``times`` may change ``received_at``, ``sealed_at``, ``sign_by`` and each role's
@@ -194,7 +198,10 @@ class SampleLog:
     borrowers with ECDSA P-256."""
 
     def __init__(
-        self, notary: SampleNotary, size: int, times: Mapping[int, Mapping[str, str]] | None = None,
+        self,
+        notary: SampleNotary,
+        size: int,
+        times: Mapping[int, Mapping[str, str]] | None = None,
         *,
         record_format: str = payloads.RECORD_FORMAT_V2,
     ) -> None:

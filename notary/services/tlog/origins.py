@@ -30,8 +30,8 @@ from notary.storage.db import Database
 from notary.storage.models import LogOrigin, SignedCheckpoint
 from notary.storage.tree import TreeSink, tree_state
 from notary.verify import leaves
-from notary.verify.note import Checkpoint, is_valid_key_name
 from notary.verify.evidence.bundle import LogKey
+from notary.verify.note import Checkpoint, is_valid_key_name
 from notary.verify.trust import TrustedLog
 
 

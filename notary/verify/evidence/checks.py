@@ -317,7 +317,7 @@ def check_signature(bundle: EvidenceBundle, record: EvidenceRecord, role: str) -
 
 def check_identity(
     bundle: EvidenceBundle, record: EvidenceRecord, role: str, openings: Sequence[IdentityOpening]
-) -> Passed:
+) -> Passed[IdentityFact]:
     """What the record says of ``role``'s identity, and how far it is proven.
 
     A record/2's ``enrolment_proof``, when present, must verify with the role's key over the
@@ -358,7 +358,7 @@ def check_identity(
     return Passed(reason, fact.to_dict(), fact)
 
 
-def check_openings(record: EvidenceRecord, openings: Sequence[IdentityOpening]) -> Passed:
+def check_openings(record: EvidenceRecord, openings: Sequence[IdentityOpening]) -> Passed[list[str]]:
     """Every opening given matches the identity of a party in the record; raises
     :class:`OpeningMismatch` naming the first that matches none (a wrong file given)."""
     matched: list[str] = []

@@ -48,6 +48,7 @@ from notary.verify.report import (
     NOT_RUN,
     PASSED,
     Check,
+    IdentityFact,
     LogPosition,
     PartySummary,
     SigningTime,
@@ -109,6 +110,12 @@ def _signature_check(
     bundle: EvidenceBundle, record: EvidenceRecord | None, role: str
 ) -> Passed[RecordSignature]:
     return check_signature(bundle, _needed(record), role)
+
+
+def _identity_check(
+    bundle: EvidenceBundle, record: EvidenceRecord | None, role: str, openings: Sequence[IdentityOpening]
+) -> Passed[IdentityFact]:
+    return check_identity(bundle, _needed(record), role, openings)
 
 
 def verify_bundle(
@@ -191,13 +198,13 @@ def verify_evidence(
     identities = {
         role: checks.run(
             f"identity_{role}",
-            functools.partial(check_identity, bundle, record, role, openings),
+            functools.partial(_identity_check, bundle, record, role, openings),
             needs=(f"signature_{role}",),
         )
         for role in ROLES
     }
     if openings:
-        checks.run("openings", lambda: check_openings(record, openings), needs=("record_fields",))
+        checks.run("openings", lambda: check_openings(_needed(record), openings), needs=("record_fields",))
     stamp = checks.run("record_timestamp", lambda: check_record_timestamp(bundle, anchors, moment))
     bundle_key = checks.run("log_key", lambda: check_log_key(bundle))
     signed = checks.run(
