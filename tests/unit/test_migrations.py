@@ -249,7 +249,7 @@ def _round_one_store(db, secrets):
                 {
                     "id": contract_id,
                     "h": "0" * 64,
-                    "terms": b'{"amount":"1.00","currency":"CNY"}',
+                    "terms": b'{"amount":"1.00","currency":"CNY","start_date":"2026-01-01"}',
                     "t": now,
                     "seq": sequence,
                 },
