@@ -195,15 +195,20 @@ class PublishedTrust:
         with self.db.read() as session:
             return self.origins.log_key(self.origins.current(session))
 
+    def tsa_roots(self) -> list[x509.Certificate]:
+        """Every configured authority's roots, once each, in configuration order."""
+        roots: list[x509.Certificate] = []
+        for authority in self.tsa_authorities:
+            for root in authority.trust_roots:
+                if root not in roots:
+                    roots.append(root)
+        return roots
+
     def trust_file(self) -> dict[str, Any]:
         """``GET /trust``: every origin the log has signed under with its sizes (old ones kept
         after a rotation), the current origin, the notary's root and the timestamp authorities'
         roots, for ``notary verify --trust``."""
-        tsa_roots: list[x509.Certificate] = []
-        for authority in self.tsa_authorities:
-            for root in authority.trust_roots:
-                if root not in tsa_roots:
-                    tsa_roots.append(root)
+        tsa_roots = self.tsa_roots()
         with self.db.read() as session:
             logs, origin = self.origins.trusted_logs(session), self.origins.current(session)
         return TrustFile.of(
