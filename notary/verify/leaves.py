@@ -1,35 +1,59 @@
-"""The kinds of leaf the one log holds (``docs/formats.md`` section 4), and the ones built here.
+"""The kinds of leaf the one log holds (``docs/formats.md`` section 4): the registry, and the
+kinds built here.
 
 Every leaf is canonical JSON with ``format``, ``sequence`` (its leaf index) and
 ``previous_record_sha256`` (SHA-256 of the previous leaf's bytes), so one hash chain runs
-through every kind. A format not in :data:`LEAF_FORMATS` is refused by the audit and by
-verifiers, never guessed at. Each issue that adds a kind adds it here (and its builder and
-parser beside it) when it lands.
+through every kind. :data:`LEAF_KINDS` maps each format to its strict parser; a format not
+in it is refused (:class:`UnknownLeafFormat`) by the audit and by verifiers, never guessed
+at. Each issue that adds a kind registers it here when it lands: one table, which
+``notary audit``, the bundle verifier and later events (``later/``, issue 25) share.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any
 
 from notary.verify.canonical import canonical_json, parse_canonical_json
-from notary.verify.errors import MalformedInput
+from notary.verify.errors import MalformedInput, NotaryError
+from notary.verify.evidence.record import parse_record
 from notary.verify.note import is_valid_key_name, parse_verifier_key
 from notary.verify.payloads import RECORD_FORMAT, RECORD_FORMAT_V2
+from notary.verify.reports import REPORT_LEAF_FORMAT, parse_report_leaf
 
 __all__ = [
     "AUDIT_HEAD",
     "LEAF_FORMATS",
+    "LEAF_KINDS",
     "ORIGIN_ROTATION",
+    "AuditHeadLeaf",
+    "MalformedLeaf",
     "OriginRotationLeaf",
+    "UnknownLeafFormat",
     "origin_rotation",
+    "parse_audit_head",
+    "parse_leaf",
     "parse_origin_rotation",
 ]
 
 AUDIT_HEAD = "notary-audit-head/1"
 ORIGIN_ROTATION = "notary-origin-rotation/1"
-#: Every leaf format built so far, oldest first. (Reserved in formats.md, added when built:
-#: key revocation, key rotation, identity binding and unbinding, 瞒报 reports.)
-LEAF_FORMATS = (RECORD_FORMAT, AUDIT_HEAD, RECORD_FORMAT_V2, ORIGIN_ROTATION)
+
+
+class UnknownLeafFormat(MalformedInput):
+    """A leaf whose ``format`` is not one the log's registry holds."""
+
+    code = "unknown_leaf_format"
+
+
+class MalformedLeaf(MalformedInput):
+    """A leaf of a registered kind that its kind's parser refuses."""
+
+    code = "malformed_leaf"
+
 
 _ROTATION_FIELDS = frozenset(
     {
@@ -99,3 +123,83 @@ def parse_origin_rotation(data: bytes) -> OriginRotationLeaf:
     return OriginRotationLeaf(
         value["sequence"], value["from_origin"], value["to_origin"], value["to_verifier_key"], value["at"]
     )
+
+
+_HEAD_FIELDS = frozenset(
+    {"at", "audit_head_sha256", "audit_sequence", "format", "previous_record_sha256", "sequence"}
+)
+_HEX64 = re.compile(r"[0-9a-f]{64}", re.ASCII)
+
+
+@dataclass(frozen=True)
+class AuditHeadLeaf:
+    """A parsed ``notary-audit-head/1`` leaf: the audit trail's head at ``audit_sequence``."""
+
+    sequence: int
+    audit_sequence: int
+    audit_head_sha256: str
+    at: str
+
+
+def _index(value: object, what: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise MalformedInput(f"{what} must be a non-negative integer")
+    return value
+
+
+def parse_audit_head(data: bytes) -> AuditHeadLeaf:
+    """Parse an audit head leaf strictly; raises :class:`MalformedInput`."""
+    value = parse_canonical_json(data, what="the audit head leaf")
+    if not isinstance(value, dict) or value.keys() != _HEAD_FIELDS or value["format"] != AUDIT_HEAD:
+        raise MalformedInput(f"not a {AUDIT_HEAD} leaf")
+    for name in ("audit_head_sha256", "previous_record_sha256"):
+        if not isinstance(value[name], str) or not _HEX64.fullmatch(value[name]):
+            raise MalformedInput(f"{name} must be 64 lowercase hex digits")
+    if not isinstance(value["at"], str):
+        raise MalformedInput("at must be a time")
+    return AuditHeadLeaf(
+        _index(value["sequence"], "sequence"),
+        _index(value["audit_sequence"], "audit_sequence"),
+        value["audit_head_sha256"],
+        value["at"],
+    )
+
+
+#: The registry: every leaf format the log may hold, oldest first, with its strict parser.
+#: Reserved in formats.md and registered when built (issue 25): key revocation, key rotation,
+#: identity binding and unbinding.
+LEAF_KINDS: Mapping[str, Callable[[bytes], Any]] = MappingProxyType(
+    {
+        RECORD_FORMAT: parse_record,
+        AUDIT_HEAD: parse_audit_head,
+        RECORD_FORMAT_V2: parse_record,
+        ORIGIN_ROTATION: parse_origin_rotation,
+        REPORT_LEAF_FORMAT: parse_report_leaf,
+    }
+)
+LEAF_FORMATS = tuple(LEAF_KINDS)
+
+
+def parse_leaf(data: bytes) -> tuple[str, Any]:
+    """A leaf's format and what its kind's parser reads from it.
+
+    Raises :class:`UnknownLeafFormat` for a format the registry does not hold (or none), and
+    :class:`MalformedLeaf` (naming the parser's complaint) for a leaf its parser refuses.
+    """
+    try:
+        value = parse_canonical_json(data, what="the leaf")
+    except NotaryError as exc:
+        raise MalformedLeaf(exc.message) from exc
+    kind = value.get("format") if isinstance(value, dict) else None
+    parser = LEAF_KINDS.get(kind) if isinstance(kind, str) else None
+    if parser is None:
+        raise UnknownLeafFormat(
+            f"the leaf's format {kind!r} is not a kind the log holds",
+            details={"format": str(kind), "known": list(LEAF_FORMATS)},
+        )
+    try:
+        return str(kind), parser(data)
+    except NotaryError as exc:
+        raise MalformedLeaf(
+            f"a {kind} leaf its parser refuses: {exc.message}", details={"format": kind}
+        ) from exc

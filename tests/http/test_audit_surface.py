@@ -9,6 +9,7 @@ traceback; ``notary audit --all`` lists every divergence instead of each check's
 
 from __future__ import annotations
 
+import hashlib
 import json
 
 import pytest
@@ -18,7 +19,7 @@ from cryptography.hazmat.primitives.asymmetric import ed25519
 from sqlalchemy import select, text, update
 
 from notary.cli import main
-from notary.storage.models import Blob, IssuedCertificate, Party, RecordTimestamp
+from notary.storage.models import Blob, IssuedCertificate, LogLeaf, Party, RecordTimestamp
 from tests.http.test_integrity import audit_of, populate
 
 
@@ -181,3 +182,30 @@ def test_audit_all_lists_every_divergence(runtime, store, settings):
     assert "divergences" not in json.loads(first.stdout)
     text_report = CliRunner().invoke(main, ["audit", "--all"], env=env)
     assert f"{len(report['divergences'])} divergence(s):" in text_report.stdout
+
+
+def test_a_leaf_of_a_kind_the_registry_does_not_hold_is_found(runtime, store):
+    """A leaf written with its hashes kept consistent but a format no issue registered (what a
+    rogue or buggy writer would leave): round 1's audit only compared the leaf's format with
+    its column, and passed it."""
+    from notary.verify.canonical import canonical_json
+    from notary.verify.merkle.proofs import leaf_hash
+
+    with runtime.db.write() as session:
+        leaf = session.execute(select(LogLeaf).order_by(LogLeaf.sequence.desc()).limit(1)).scalar_one()
+        value = json.loads(leaf.record)
+        value["format"] = "notary-made-up/1"
+        record = canonical_json(value)
+        session.execute(
+            update(LogLeaf)
+            .where(LogLeaf.sequence == leaf.sequence)
+            .values(
+                record=record,
+                format="notary-made-up/1",
+                record_sha256=hashlib.sha256(record).hexdigest(),
+                leaf_hash=leaf_hash(record),
+            )
+        )
+    found = diverged(runtime)["log_leaves"]
+    assert found.where == str(leaf.sequence)
+    assert found.message.startswith("unknown_leaf_format")
