@@ -114,7 +114,14 @@ class Runtime:
         )
         self.bundles = EvidenceBundles(self.blobs, self.keys.notary_chain, self.origins.log_key)
         self.exports = CaseExports(
-            self.db, self.blobs, clock, self.bundles, self.keys.notary_key, self.keys.notary_cert
+            self.db,
+            self.blobs,
+            clock,
+            self.bundles,
+            self.keys.notary_key,
+            self.keys.notary_cert,
+            identity_secrets=self.identity_secrets,
+            tsa_client=self.tsa_client,
         )
         self.platforms = PlatformRegistry(self.db, clock)
         self.investigators = Investigators(self.db, clock)

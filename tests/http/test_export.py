@@ -94,18 +94,30 @@ def test_a_case_export(
     assert report.valid, report.to_dict()
     assert report.origin_established
     assert [check.name for check in report.checks] == [
-        "trust", "export_manifest", "manifest_signature", "notary_certificate",
-        "members", "bundle_digests", "bundles", "scope",
+        "trust", "export_manifest", "manifest_signature", "manifest_timestamp", "notary_certificate",
+        "members", "bundle_digests", "bundles", "openings", "scope",
     ]  # fmt: skip
+    # export/2: dated by an RFC 3161 token over its signature, judged at its genTime.
+    assert (report.subject, report.manifest_time) == ("notary-export/2", "rfc3161_gen_time")
+    # A platform scope: the openings of both parties, so each identity is proven.
+    for bundle_result in report.bundles:
+        assert bundle_result.report is not None
+        statuses = {party["identity"]["status"] for party in bundle_result.report["parties"].values()}
+        assert statuses == {"proven"}
 
     # In scope and ready: the bundles, byte for byte as served one by one; the rest listed.
     files = members_of(data)
     assert list(files) == [
         "keys/notary.pem",
         *(f"bundles/{cid}.zip" for cid in sorted(ready)),
+        *sorted(f"openings/{person.party_id}.json" for person in (investor, borrower)),
         "manifest.json",
         "manifest.sig",
+        "timestamp/manifest.tsr",
+        "timestamp/manifest-chain.pem",
     ]
+    for person in (investor, borrower):
+        assert files[f"openings/{person.party_id}.json"] == person.opening(platform.platform_id)
     for cid in ready:
         single = police.get(f"/contracts/{cid}/evidence", headers={"Notary-Case": case_id})
         assert files[f"bundles/{cid}.zip"] == single.data
@@ -123,6 +135,11 @@ def test_a_case_export(
     }
     assert manifest["exported_by"] == {"kind": "investigator", "id": police_id(runtime, case_id)}
     assert manifest["investigator"]["name"] == "Officer Wang"
+    assert manifest["format"] == "notary-export/2"
+    assert manifest["openings"] == {
+        f"openings/{person.party_id}.json": person.identity_commitment(platform.platform_id)
+        for person in (investor, borrower)
+    }
 
     # Recorded before the bytes: who, which case, how many contracts it covered.
     with runtime.db.read() as session:

@@ -48,4 +48,11 @@ def test_a_round_one_export_verifies_with_and_without_the_trust_file():
     report = verify_export(io.BytesIO(data), trust=trust())
     assert report.valid, [check.to_dict() for check in report.failures]
     assert report.verdict == "valid"
+    # An export/1 has no token: judged at its own exported_at, and the report says so.
+    assert (report.subject, report.manifest_time, report.manifest_gen_time) == (
+        "notary-export/1",
+        "claimed",
+        None,
+    )
+    assert "manifest_timestamp" not in [check.name for check in report.checks]
     assert verify_export(io.BytesIO(data), trust=INTEGRITY_ONLY).verdict == "valid_integrity_only"

@@ -24,9 +24,21 @@ from notary.verify.report import (
     verdict_text,
 )
 
-__all__ = ["EXPORT_CHECK_NAMES", "EXPORT_REPORT_FORMAT", "BundleResult", "ExportReport", "render_export_text"]
+__all__ = [
+    "CLAIMED_TIME",
+    "EXPORT_CHECK_NAMES",
+    "EXPORT_REPORT_FORMAT",
+    "RFC3161_TIME",
+    "BundleResult",
+    "ExportReport",
+    "render_export_text",
+]
 
 EXPORT_REPORT_FORMAT = "notary-export-verification/2"
+
+#: How the export's time is known: an RFC 3161 token over its signature (export/2), or only
+#: its own ``exported_at`` (export/1: claimed by the key that signed it).
+RFC3161_TIME, CLAIMED_TIME = "rfc3161_gen_time", "claimed"
 
 #: Every check an export verification may report, in report order. ``scope`` appears only for
 #: a case scoped to a platform or a party (a person's scope names only a masked number).
@@ -34,10 +46,12 @@ EXPORT_CHECK_NAMES = (
     "trust",
     "export_manifest",
     "manifest_signature",
+    "manifest_timestamp",
     "notary_certificate",
     "members",
     "bundle_digests",
     "bundles",
+    "openings",
     "scope",
 )
 
@@ -138,7 +152,9 @@ class ExportReport(CheckedReport):
     investigator: Mapping[str, Any] | None = None
     tool_version: str | None = None
     not_included: Mapping[str, str] = field(default_factory=dict)
-    subject: str = "notary-export/1"
+    subject: str = "notary-export/2"
+    manifest_time: str = CLAIMED_TIME
+    manifest_gen_time: str | None = None
 
     def __post_init__(self) -> None:
         if self.trust_basis not in TRUST_BASES:
@@ -165,6 +181,8 @@ class ExportReport(CheckedReport):
             "manifest_sha256": self.manifest_sha256,
             "case": _plain(self.case),
             "exported_at": self.exported_at,
+            "manifest_time": self.manifest_time,
+            "manifest_gen_time": self.manifest_gen_time,
             "exported_by": _plain(self.exported_by),
             "investigator": _plain(self.investigator),
             "tool_version": self.tool_version,
@@ -210,6 +228,11 @@ def render_export_text(report: ExportReport, *, listed: int = 20) -> str:
         lines.append(
             f"Exported at {report.exported_at} by {by['kind']} {by['id']} for investigator "
             f"{report.investigator['name']} ({report.investigator['agency']}), notary {report.tool_version}"
+        )
+        lines.append(
+            f"Dated by an RFC 3161 token over its signature: {report.manifest_gen_time}"
+            if report.manifest_time == RFC3161_TIME
+            else "Dated only by its own exported_at (an export/1: a claimed time)"
         )
     valid = sum(1 for bundle in report.bundles if bundle.valid)
     lines.append(f"{len(report.bundles)} bundle(s): {valid} valid, {len(report.bundles) - valid} not")
