@@ -158,6 +158,7 @@ def test_a_value_of_the_wrong_type_is_a_divergence_not_a_traceback(runtime, stor
     assert "timestamp_tokens" in names
 
 
+@pytest.mark.wallclock  # the CLI builds its own runtime, on the machine's clock
 def test_audit_all_lists_every_divergence(runtime, store, settings):
     with runtime.db.write() as session:
         rows = session.execute(select(RecordTimestamp.sequence, RecordTimestamp.response)).all()

@@ -21,6 +21,7 @@ certificate's stored facts edited; a party's public key replaced (that key goes 
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import io
 from collections.abc import Iterator, Sequence
@@ -47,6 +48,7 @@ from notary.storage.models import (
 )
 from notary.verify import payloads
 from notary.verify.errors import NotaryError
+from notary.verify.evidence.record import parse_time
 from notary.verify.keys import PublicKey
 from notary.verify.note import Checkpoint
 from notary.verify.payloads import format_time
@@ -196,11 +198,16 @@ class CertificateAuditor:
             raise self._diverged(
                 row, "its PDF does not hash to its recorded SHA-256 and size", row.pdf_sha256, found
             )
-        self._signature(row, pdf)
+        from notary.services.evidence.certificates import facts_from_json
+
+        # Judged when it was signed (its stored issue time), as a court would: not at the
+        # audit's present, which may be years after the notary certificate expired.
+        signed_at = parse_time(facts_from_json(bytes(row.facts)).issued_at, what="issued_at")
+        self._signature(row, pdf, signed_at)
         if self.certificates is not None:
             self._facts(session, row)
 
-    def _signature(self, row: Any, pdf: bytes) -> None:
+    def _signature(self, row: Any, pdf: bytes, signed_at: dt.datetime) -> None:
         from asn1crypto import x509 as asn1_x509
         from pyhanko.pdf_utils.reader import PdfFileReader
         from pyhanko.sign.validation import validate_pdf_signature
@@ -218,8 +225,12 @@ class CertificateAuditor:
             raise self._diverged(row, f"its PDF holds {len(signatures)} signatures, not one")
         status = validate_pdf_signature(
             signatures[0],
-            signer_validation_context=ValidationContext(trust_roots=[asn1(self.notary_root)]),
-            ts_validation_context=ValidationContext(trust_roots=[asn1(root) for root in self.tsa_roots]),
+            signer_validation_context=ValidationContext(
+                trust_roots=[asn1(self.notary_root)], moment=signed_at
+            ),
+            ts_validation_context=ValidationContext(
+                trust_roots=[asn1(root) for root in self.tsa_roots], moment=signed_at
+            ),
         )
         if not (status.intact and status.valid and status.trusted):
             raise self._diverged(
