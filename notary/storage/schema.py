@@ -23,7 +23,7 @@ def alembic_config(database: Database) -> Config:
 def upgrade(database: Database, *, identity_upgrade: object | None = None) -> None:
     """Bring the schema to the latest revision (idempotent).
 
-    ``identity_upgrade`` is what revision 0007 needs to give round-1 parties salted identity
+    ``identity_upgrade`` is what revision 0011 needs to give round-1 parties salted identity
     commitments (``IdentitySecrets``, holding the personal-data key); without it, that revision
     refuses a database that has parties.
     """

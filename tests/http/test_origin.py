@@ -102,7 +102,7 @@ def test_an_upgraded_instance_takes_its_origin_from_its_checkpoints(
     settings, runtime, platform, investor, borrower, client, clock
 ):
     ready_contract(platform, investor, borrower, runtime, client)
-    with runtime.db.write() as session:  # as before migration 0008 filled the table
+    with runtime.db.write() as session:  # as before migration 0012 filled the table
         session.execute(delete(LogOrigin))
     upgraded = restarted(settings, clock, public_url="https://notary.example.cn")
     try:

@@ -147,7 +147,7 @@ def test_0006_fills_amounts_in_fen_and_one_identity_per_key(empty_database):
                     media_type="application/pdf", terms_json=terms, terms_sha256="0" * 64,
                     request_sha256="0" * 64, received_at=now, deadline=later)  # fmt: skip
 
-    migrate(db, "0006")  # its own revision: 0007 needs the personal-data key
+    migrate(db, "0006")  # its own revision: 0011 needs the personal-data key
     with db.engine.begin() as conn:
         fen = dict(conn.execute(text("SELECT id, amount_fen FROM contracts")).all())
         assert fen == {"ct_1": 1000050, "ct_2": 99999999999999999, "ct_3": 700}
@@ -196,7 +196,7 @@ def test_0007_fills_start_dates_from_the_signed_terms(empty_database):
         assert "start_date" not in list(conn.execute(text("SELECT * FROM contracts")).keys())
 
 
-# --- 0007: salted identity commitments (issue 15.1) ----------------------------------------------
+# --- 0011: salted identity commitments (issue 15.1) ----------------------------------------------
 
 
 def _secrets():
@@ -289,7 +289,7 @@ def _round_one_store(db, secrets):
     return numbers
 
 
-def _upgrade_0007(db, secrets, *, down=False, revision="0007"):
+def _upgrade_0011(db, secrets, *, down=False, revision="0011"):
     config = alembic_config(db)
     with migration_connection(db) as connection:
         config.attributes["connection"] = connection
@@ -297,17 +297,17 @@ def _upgrade_0007(db, secrets, *, down=False, revision="0007"):
         (command.downgrade if down else command.upgrade)(config, revision)
 
 
-def test_0007_gives_round_one_parties_salted_commitments_and_hides_their_hashes(empty_database):
+def test_0011_gives_round_one_parties_salted_commitments_and_hides_their_hashes(empty_database):
     from notary.verify import payloads
     from notary.verify.canonical import parse_canonical_json
 
     db, secrets = empty_database, _secrets()
     migrate(db, "0005")
     numbers = _round_one_store(db, secrets)
-    migrate(db, "0006")
+    migrate(db, "0010")
     with pytest.raises(RuntimeError, match="notary init"):
-        migrate(db, "0007")  # no personal-data key: refused, nothing half-done
-    _upgrade_0007(db, secrets)
+        migrate(db, "0011")  # no personal-data key: refused, nothing half-done
+    _upgrade_0011(db, secrets)
 
     with db.engine.connect() as conn:
         parties = conn.execute(
@@ -338,7 +338,7 @@ def test_0007_gives_round_one_parties_salted_commitments_and_hides_their_hashes(
             "cn_resident", numbers[party.id]
         )
 
-    _upgrade_0007(db, secrets, down=True, revision="0006")
+    _upgrade_0011(db, secrets, down=True, revision="0010")
     with db.engine.connect() as conn:
         restored = dict(conn.execute(text("SELECT id, identity_sha256 FROM parties")).all())
         proofs = dict(conn.execute(text("SELECT id, enrol_proof FROM parties")).all())

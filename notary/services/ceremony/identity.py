@@ -180,7 +180,7 @@ class IdentitySecrets:
         salt = b64decode(self.cipher.decrypt(salt_enc, context=self.SALT_CONTEXT), what="salt")
         return payloads.identity_opening(id_type=id_type, id_number=number, salt=salt)
 
-    # --- the upgrade of round-1 parties (migration 0007) -------------------------------------
+    # --- the upgrade of round-1 parties (migration 0011) -------------------------------------
 
     def commit(self, id_type: str, id_number_enc: bytes) -> tuple[str, bytes]:
         """A commitment over a salt the notary draws, for a party enrolled before round 2."""

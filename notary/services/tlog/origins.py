@@ -6,7 +6,7 @@ stopped verifying (issue 15.5). Now:
 
 - the first start of an instance (``notary init``, or the first process) stores the origin:
   ``NOTARY_LOG_ORIGIN`` if set, else the host of the public URL at that moment, or, for an
-  instance that already has checkpoints, their origin (migration 0008 does that on upgrade);
+  instance that already has checkpoints, their origin (migration 0012 does that on upgrade);
 - afterwards the public URL may change freely; a ``NOTARY_LOG_ORIGIN`` that differs from the
   stored origin stops the process at start (:class:`OriginChanged`), with one line;
 - ``notary log rotate-origin`` is the one way to change it: it logs a

@@ -7,8 +7,8 @@ stored checkpoints, never from the environment: each origin found there gets the
 its checkpoints (the first from size 0), and the origin of the newest checkpoint is current
 (no ``until_size``). A store without checkpoints gets its origin at its first start.
 
-Revision ID: 0008
-Revises: 0007
+Revision ID: 0012
+Revises: 0011
 Create Date: 2026-12-05 12:00:00
 """
 
@@ -17,8 +17,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0008"
-down_revision = "0007"
+revision = "0012"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 

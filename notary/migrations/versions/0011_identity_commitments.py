@@ -19,8 +19,8 @@ holds: it hands this revision an ``identity_upgrade`` (``config.attributes``) wi
 refused with a message saying so, never half-migrated. On SQLite, ``parties`` is copied to
 change its columns, which ``notary.storage.schema.migration_connection`` allows.
 
-Revision ID: 0007
-Revises: 0006
+Revision ID: 0011
+Revises: 0010
 Create Date: 2026-12-05 11:00:00
 """
 
@@ -31,8 +31,8 @@ from typing import Any
 import sqlalchemy as sa
 from alembic import context, op
 
-revision = "0007"
-down_revision = "0006"
+revision = "0011"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 
