@@ -57,10 +57,18 @@ def _parties(rt: Any, key_dir: Any) -> tuple[str, dict[str, Any], dict[str, Any]
         for role, algorithm in (("investor", "ed25519"), ("borrower", "p256")):
             key = party_tools.generate(key_dir / role, algorithm)
             body = party_tools.enrolment_body(
-                key, platform_id=platform_id, name=role, id_number=resident_id(rng)
+                key, folder=key_dir / role, platform_id=platform_id, name=role, id_number=resident_id(rng)
             )
-            request = Enrolment(body["name"], body["id_number"], body["public_key"], body["proof"])
-            parties[role] = enrol(session, rt.pii, platform_id=platform_id, request=request, now=now).party
+            request = Enrolment(
+                body["name"],
+                body["id_number"],
+                body["public_key"],
+                body["proof"],
+                identity_salt=body["identity_salt"],
+            )
+            parties[role] = enrol(
+                session, rt.identity_secrets, platform_id=platform_id, request=request, now=now
+            ).party
             keys[role] = key
     return platform_id, parties, keys
 
@@ -177,7 +185,8 @@ def _batch(
                     {
                         "contract_id": contract["id"], "role": role, "purpose": payloads.PURPOSE_SIGN,
                         "party_id": party.id, "algorithm": party.algorithm,
-                        "key_fingerprint": party.key_fingerprint, "identity_sha256": party.identity_sha256,
+                        "key_fingerprint": party.key_fingerprint, "identity_commitment": party.identity_commitment,
+                        "enrolment_proof": party.enrol_proof,
                         "identity_assurance": "platform", "signature": stored,
                         "submitted_sha256": hashlib.sha256(item["signatures"][role]).hexdigest(), "signed_at": now,
                     }
@@ -196,10 +205,11 @@ def _batch(
     def sealing() -> list[Any]:
         by_contract: dict[str, dict[str, Any]] = {}
         for row in signature_rows:
-            by_contract.setdefault(row["contract_id"], {})[row["role"]] = payloads.record_signature(
+            by_contract.setdefault(row["contract_id"], {})[row["role"]] = payloads.record_signature_v2(
                 party_id=row["party_id"], key_fingerprint=row["key_fingerprint"],
-                identity_sha256=row["identity_sha256"], identity_assurance=row["identity_assurance"],
+                identity_commitment=row["identity_commitment"], identity_assurance=row["identity_assurance"],
                 algorithm=row["algorithm"], signature_base64=b64encode(row["signature"]), signed_at=now,
+                enrolment_proof_base64=None if row["enrolment_proof"] is None else b64encode(row["enrolment_proof"]),
             )  # fmt: skip
 
         def builder(contract: dict[str, Any]) -> Callable[[int, str], bytes]:
@@ -208,10 +218,10 @@ def _batch(
                 platform_id=platform_id, document_sha256=contract["document_sha256"],
                 document_size=contract["document_size"], media_type=contract["media_type"],
                 terms_sha256=contract["terms_sha256"], signatures=by_contract[contract["id"]],
-                received_at=now, sealed_at=now,
+                received_at=now, sealed_at=now, record_format=payloads.RECORD_FORMAT_V2,
             )  # fmt: skip
 
-        builders = [("notary-record/1", c["id"], builder(c)) for c in contracts]
+        builders = [(payloads.RECORD_FORMAT_V2, c["id"], builder(c)) for c in contracts]
         with rt.db.write() as session:
             leaves = append_leaves(session, builders, created_at=now, sinks=[TreeSink()])
             session.execute(

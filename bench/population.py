@@ -47,11 +47,14 @@ class Population:
         population = cls(platform_id, token)
         for index in range(pairs * 2):
             role = "investor" if index % 2 == 0 else "borrower"
-            key = party_tools.generate(
-                key_dir / f"{role}-{index}", "ed25519" if role == "investor" else "p256"
-            )
+            folder = key_dir / f"{role}-{index}"
+            key = party_tools.generate(folder, "ed25519" if role == "investor" else "p256")
             body = party_tools.enrolment_body(
-                key, platform_id=platform_id, name=f"{role} {index}", id_number=resident_id(rng)
+                key,
+                folder=folder,
+                platform_id=platform_id,
+                name=f"{role} {index}",
+                id_number=resident_id(rng),
             )
             party_id = conn.json("POST", "/api/v1/parties", body, token=token, expect=(201,))["party_id"]
             population.keys[party_id] = key

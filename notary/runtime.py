@@ -20,7 +20,7 @@ from notary.services.access.export import CaseExports
 from notary.services.access.investigations import Cases, Investigators
 from notary.services.access.platforms import PlatformRegistry
 from notary.services.auth import Authenticator
-from notary.services.ceremony.identity import PiiCipher
+from notary.services.ceremony.identity import IdentitySecrets, PiiCipher
 from notary.services.ceremony.signatures import Ceremony
 from notary.services.clock import Clock, system_clock
 from notary.services.evidence.bundles import EvidenceBundles
@@ -31,6 +31,7 @@ from notary.services.reports.ledger import ReportLedger
 from notary.services.reports.lodging import ReportDesk
 from notary.services.reports.reads import ReportReads
 from notary.services.tlog.checkpoints import Checkpointer
+from notary.services.tlog.origins import LogOrigins
 from notary.services.tlog.public import PublishedTrust
 from notary.services.tlog.sequencer import Sequencer
 from notary.services.tlog.timestamps import Stamper
@@ -38,13 +39,13 @@ from notary.services.tlog.witnesses import CosignatureCollector, parse_witnesses
 from notary.services.transparency.service import Transparency
 from notary.services.worker import Chores, Worker, at_most_every, default_steps
 from notary.signing.keystore import InstanceKeys, load_keys
-from notary.signing.note_signer import NoteSigner
 from notary.signing.tsa import EmbeddedTSA
 from notary.signing.tsa_client import TimestampClient, build_authorities, self_check
 from notary.storage.blobs import BlobStore, make_blob_store
 from notary.storage.db import Database
 from notary.storage.rate_counters import counter_storage
 from notary.storage.tree import TreeSink
+from notary.verify.payloads import format_time
 
 if TYPE_CHECKING:
     from notary.services.evidence.certificates import CertificateService
@@ -71,9 +72,21 @@ class Runtime:
             settings.blob_store, settings.blob_dir, settings.blob_inline_max
         )
         self.pii = PiiCipher(self.keys.pii_encryption_key, self.keys.pii_lookup_key)
+        self.identity_secrets = IdentitySecrets(self.pii)
 
-        self.log_signer = NoteSigner(settings.effective_log_origin, self.keys.log_key)
-        """Signs checkpoints as the log's origin with the log key."""
+        self.origins = LogOrigins(self.db, self.keys.log_key, self.keys.log_public_pem)
+        """The log's stored origins (an identity fixed at the first start, issue 15.5)."""
+        try:
+            origin = self.origins.establish(
+                configured=settings.log_origin,
+                derived=settings.effective_log_origin,
+                now=format_time(clock()),
+            )
+        except BaseException:
+            self.db.dispose()  # a process refused at start leaves no connection or lock open
+            raise
+        self.log_signer = self.origins.signer(origin)
+        """The log key under the origin current when this process started."""
         self.embedded_tsa = EmbeddedTSA.from_instance_keys(self.keys, clock=clock)
         """The built-in RFC 3161 authority (also served at ``POST /tsa``), on the service's clock."""
         self.tsa_client = _timestamp_client(settings, self.embedded_tsa)
@@ -84,7 +97,7 @@ class Runtime:
         self.ceremony = Ceremony(self.db, clock)
         self.sequencer = Sequencer(self.db, clock, sinks=[TreeSink()])
         self.checkpointer = Checkpointer(
-            self.db, self.log_signer, interval=settings.checkpoint_interval, clock=clock
+            self.db, self.origins, interval=settings.checkpoint_interval, clock=clock
         )
         self.stamper = Stamper(self.db, self.tsa_client, clock)
         witnesses = parse_witnesses(settings.witnesses)
@@ -97,11 +110,18 @@ class Runtime:
         )
         """Asks the configured witnesses (``NOTARY_WITNESSES``) to cosign checkpoints."""
         self.published = PublishedTrust(
-            self.log_signer, self.keys.log_public_pem, self.keys.root_cert, self.tsa_client.authorities
+            self.db, self.origins, self.keys.root_cert, self.tsa_client.authorities
         )
-        self.bundles = EvidenceBundles(self.blobs, self.keys.notary_chain, self.published.log_key())
+        self.bundles = EvidenceBundles(self.blobs, self.keys.notary_chain, self.origins.log_key)
         self.exports = CaseExports(
-            self.db, self.blobs, clock, self.bundles, self.keys.notary_key, self.keys.notary_cert
+            self.db,
+            self.blobs,
+            clock,
+            self.bundles,
+            self.keys.notary_key,
+            self.keys.notary_cert,
+            identity_secrets=self.identity_secrets,
+            tsa_client=self.tsa_client,
         )
         self.platforms = PlatformRegistry(self.db, clock)
         self.investigators = Investigators(self.db, clock)
@@ -139,7 +159,7 @@ class Runtime:
             self.blobs,
             signer,
             settings=self.settings,
-            verifier_key=self.log_signer.verifier,
+            verifier_key=lambda origin: self.origins.signer(origin).verifier,
             clock=self.clock,
             bundle_parts=self.bundles.parts,
         )

@@ -26,6 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from notary.verify.evidence.verifier import verify_bundle  # noqa: E402
+from notary.verify.trust import INTEGRITY_ONLY  # noqa: E402
 from tests.support.evidence import SampleLog, SampleNotary  # noqa: E402
 
 
@@ -63,7 +64,7 @@ def main() -> None:
         trust = notary.trust()
         newer, proof = log.checkpoint(8), log.consistency(5, 8)
         cases: dict[str, Callable[[], object]] = {
-            "verify_bundle (bundle's own keys)": lambda: verify_bundle(bundle),
+            "verify_bundle --integrity-only": lambda: verify_bundle(bundle, trust=INTEGRITY_ONLY),
             "verify_bundle --trust": lambda: verify_bundle(bundle, trust=trust),
             "verify_bundle --trust + consistency": lambda: verify_bundle(
                 bundle, trust=trust, newer_checkpoint=newer, consistency_proof=proof
@@ -77,7 +78,14 @@ def main() -> None:
 
         (folder / "bundle.zip").write_bytes(bundle)
         (folder / "trust.json").write_text(json.dumps(trust.to_dict()))
-        command = [sys.executable, "-m", "notary.cli", "verify", str(folder / "bundle.zip")]
+        command = [
+            sys.executable,
+            "-m",
+            "notary.cli",
+            "verify",
+            str(folder / "bundle.zip"),
+            "--integrity-only",
+        ]
         command += ["--trust", str(folder / "trust.json")]
         cold = []
         for _ in range(5):

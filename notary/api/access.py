@@ -68,6 +68,32 @@ def my_contracts(query: dict[str, Any]) -> Response:
     return json_response({"contracts": page.items, "next_cursor": page.next_cursor})
 
 
+@blp.route("/me/parties/<party_id>/opening", methods=["GET"])
+@blp.alt_response(200, description="the opening file (application/json), for notary verify --opening")
+@blp.alt_response(404, schema=ErrorSchema, description="not a party this key answers for, or none")
+def my_opening(party_id: str) -> Response:
+    """The opening of the identity commitment the key holder's records carry (docs/formats.md):
+    exactly the bytes ``notary verify --opening`` reads. Only the party itself gets it."""
+    key_fingerprint = caller_of(auth.PARTY)
+    rt = runtime()
+    with rt.db.write() as session:
+        opening = key_holders.identity_opening(
+            session,
+            rt.identity_secrets,
+            key_fingerprint=key_fingerprint,
+            party_id=party_id,
+            now=now_text(rt.clock),
+        )
+    return Response(
+        opening,
+        mimetype="application/json",
+        headers={
+            "Cache-Control": "no-store",
+            "Content-Disposition": f'attachment; filename="opening-{party_id}.json"',
+        },
+    )
+
+
 @blp.route("/cases", methods=["POST"])
 @authenticated(auth.INVESTIGATOR)
 @blp.arguments(CaseRequestSchema)

@@ -32,9 +32,12 @@ def enrol(body: dict[str, Any]) -> Response:
         id_number=body["id_number"],
         phone=body.get("phone"),
         public_key_pem=body["public_key"],
+        identity_salt=body.get("identity_salt"),
         proof=body["proof"],
     )
     with rt.db.write() as session:
-        result = parties.enrol(session, rt.pii, platform_id=platform, request=request, now=now_text(rt.clock))
+        result = parties.enrol(
+            session, rt.identity_secrets, platform_id=platform, request=request, now=now_text(rt.clock)
+        )
         answer = parties.party_answer(result.party)
     return json_response(answer, 201 if result.created else 200)

@@ -31,10 +31,18 @@ class EnrolmentSchema(ma.Schema):
     public_key = fields.String(
         required=True, validate=validate.Length(1, 4000), metadata={"description": "PEM SubjectPublicKeyInfo"}
     )
+    identity_salt = fields.String(
+        validate=validate.Length(44, 44),
+        metadata={
+            "description": "base64 of the 32 random bytes the party's own tool drew for its identity "
+            "commitment (docs/formats.md section 1); the proof is then notary.enrol.v2. Without it "
+            "(a round-1 client), the proof is notary.enrol.v1 and the notary draws the salt"
+        },
+    )
     proof = fields.String(
         required=True,
         validate=validate.Length(1, 200),
-        metadata={"description": "base64 signature over the enrolment payload (payloads.md)"},
+        metadata={"description": "base64 signature over the notary.enrol.v2 payload (payloads.md)"},
     )
 
 
@@ -47,6 +55,7 @@ class PartySchema(ma.Schema):
     phone_masked = fields.String()
     key_fingerprint = fields.String()
     algorithm = fields.String()
+    identity_commitment = fields.String()
     created_at = fields.String()
 
 

@@ -10,7 +10,8 @@ from notary.errors import ValidationFailed
 from notary.verify.canonical import canonical_json
 from notary.verify.evidence.verifier import verify_bundle
 from notary.verify.export.verifier import EXPORT, archive_kind, verify_export
-from notary.verify.trust import TrustFile
+from notary.verify.identity import MAX_OPENING_BYTES, parse_opening
+from notary.verify.trust import CallerSupplied, TrustChoice, TrustFile
 
 blp = Blueprint("verification", __name__, url_prefix="/api/v1", description="Verifying evidence")
 
@@ -36,7 +37,13 @@ _BODY = {
                     "trust": {
                         "type": "string",
                         "format": "binary",
-                        "description": "a trust file (GET /trust) to use instead of this notary's own",
+                        "description": "a trust file of your own, checked against instead of this notary's; "
+                        "the report then says trust_basis caller_supplied and never origin_established",
+                    },
+                    "opening": {
+                        "type": "string",
+                        "format": "binary",
+                        "description": "an identity opening (repeatable) proving a party's identity",
                     },
                 },
             }
@@ -47,17 +54,21 @@ _BODY = {
 
 @blp.route("/verify", methods=["POST"])
 @blp.doc(requestBody=_BODY)
-@blp.alt_response(200, description="the verification report (notary-verification/1), valid or not")
+@blp.alt_response(200, description="the verification report (notary-verification/2), valid or not")
 def post_verify() -> Response:
     """Verify an evidence bundle, a case export or a certificate PDF; the report names every check.
 
     A case export (``docs/export.md``) is answered with its own report
-    (``notary-export-verification/1``); exports larger than the request limit need ``notary verify``.
+    (``notary-export-verification/2``); exports larger than the request limit need ``notary verify``.
     A certificate PDF (``docs/certificate.md``) is answered with the certificate's report: its
     signature, timestamp and record, completed from this notary's log when it signed it.
 
-    Without a ``trust`` part, the bundle is checked against this notary's published keys
-    (``GET /trust``). Invalid evidence is a 200 with ``valid: false``: the request succeeded.
+    The evidence is checked against this notary's own published keys (``GET /trust``): only
+    then does the report say ``trust_basis: "trust_file"`` and ``origin_established``. A
+    ``trust`` part of the caller's is checked against instead, reported ``caller_supplied``:
+    this endpoint never vouches for keys its caller brought. ``opening`` parts (identity
+    openings) prove the parties' identities; they are neither stored nor echoed. Invalid
+    evidence is a 200 with ``valid: false``: the request succeeded.
     """
     if request.mimetype != "multipart/form-data":
         raise UnsupportedMediaType("send multipart/form-data with a 'bundle' part")
@@ -68,26 +79,36 @@ def post_verify() -> Response:
         raise ValidationFailed("the bundle part is missing", details={"bundle": ["missing"]})
     document = request.files.get("document")
     trust_part = request.files.get("trust")
-    trust = TrustFile.from_json(
-        trust_part.read() if trust_part else canonical_json(runtime().published.trust_file())
+    trust: TrustChoice = (
+        CallerSupplied(TrustFile.from_json(trust_part.read()))
+        if trust_part
+        else TrustFile.from_json(canonical_json(runtime().published.trust_file()))
+    )
+    openings = tuple(
+        parse_opening(part.read(MAX_OPENING_BYTES + 1)) for part in request.files.getlist("opening")
     )
     stream = bundle.stream
     if stream.read(5) == b"%PDF-":
+        if openings:
+            raise ValidationFailed("an opening is checked against a bundle, not a certificate PDF")
         stream.seek(0)
         report = runtime().certificates.verify(
             stream.read(),
             trust=trust,
-            own_trust=trust_part is None,
             document=document.read() if document else None,
         )
         return json_response(report.to_dict())
     stream.seek(0)
     if archive_kind(stream) == EXPORT:
-        if document is not None:
-            raise ValidationFailed("a document is checked against a bundle, not a case export")
+        if document is not None or openings:
+            raise ValidationFailed("a document or an opening is checked against a bundle, not a case export")
         return json_response(verify_export(stream, trust=trust, now=runtime().clock()).to_dict())
     stream.seek(0)
     report = verify_bundle(
-        stream.read(), document=document.read() if document else None, trust=trust, now=runtime().clock()
+        stream.read(),
+        trust=trust,
+        document=document.read() if document else None,
+        openings=openings,
+        now=runtime().clock(),
     )
     return json_response(report.to_dict())

@@ -2,7 +2,7 @@
 
 Each command group has its module (:mod:`~notary.cli.instance`, :mod:`~notary.cli.platforms`,
 :mod:`~notary.cli.party`, :mod:`~notary.cli.verify`, :mod:`~notary.cli.access`,
-:mod:`~notary.cli.audit`, :mod:`~notary.cli.export`); what they share is in
+:mod:`~notary.cli.audit`, :mod:`~notary.cli.export`, :mod:`~notary.cli.log`); what they share is in
 :mod:`notary.cli.common`. Command modules import the service lazily, so ``notary verify``
 starts without loading it.
 """
@@ -20,6 +20,7 @@ from notary.cli import (
     checks,
     export,
     instance,
+    log,
     party,
     platforms,
     reports,
@@ -65,5 +66,6 @@ for _command in (
     witness.witness,
     watch.monitor,
     watch.mirror,
+    log.log,
 ):
     main.add_command(_command)

@@ -28,21 +28,26 @@ def _progress_bar(label: str, total: int) -> Iterator[Any]:
 
 
 @click.command("audit")
+@click.option("--all", "collect_all", is_flag=True, help="List every divergence, not each check's first.")
 @json_option
-def audit(as_json: bool) -> None:
-    """Recompute every hash of the documents, records, chain, tree, checkpoints and audit trail from
-    storage and report the first divergence. Exit status 0 when clean, 1 at a divergence.
+def audit(collect_all: bool, as_json: bool) -> None:
+    """Recompute every hash of the documents, records, chain, tree, checkpoints, timestamp
+    tokens, certificates, party keys and audit trail from storage and report the first
+    divergence (with --all, every one). Exit status 0 when clean, 1 at a divergence.
     """
     from notary.services.audit.integrity import default_auditors, run_audit
-    from notary.verify.note import parse_verifier_key
 
-    with runtime_scope() as rt:
+    with runtime_scope(web=True) as rt:
+        with rt.db.read() as session:
+            trusted = rt.origins.trusted_logs(session)
         auditors = default_auditors(
             rt.blobs,
-            log_origin=rt.log_signer.name,
-            log_verifier_keys=[parse_verifier_key(rt.log_signer.verifier_key)],
+            trusted_logs=trusted,
+            tsa_roots=rt.published.tsa_roots(),
+            notary_root=rt.keys.root_cert,
+            certificates=rt.certificates,
         )
-        report = run_audit(rt.db, auditors, progress=_progress_bar)
+        report = run_audit(rt.db, auditors, progress=_progress_bar, collect_all=collect_all)
     if as_json:
         click.echo(json_text(report.as_dict()))
     else:
@@ -52,6 +57,10 @@ def audit(as_json: bool) -> None:
         first = report.divergence
         if first is None:
             say("clean: every hash re-derived from storage agrees")
+        elif collect_all:
+            say(f"{len(report.divergences)} divergence(s):")
+            for found in report.divergences:
+                say(f"  {found.check}: {found.what} {shown(found.where)}: {shown(found.message)}")
         else:
             say(f"first divergence: {first.check}: {first.what} {shown(first.where)}: {shown(first.message)}")
             if first.expected is not None:

@@ -22,16 +22,29 @@ def load_settings() -> Settings:
         raise click.ClickException(str(exc)) from exc
 
 
-def runtime() -> Any:
-    from notary.runtime import Runtime
+class StartRefused(click.ClickException):
+    """A setting that would change what the instance is (its log origin): one line, and exit
+    status 78 (EX_CONFIG), so that a supervisor does not restart the process in a loop."""
 
-    return Runtime(load_settings())
+    exit_code = 78
+
+
+def runtime(settings: Settings | None = None, *, web: bool = False) -> Any:
+    """The process's runtime (of ``settings``, by default the environment's; ``web`` also builds
+    the certificate service); raises :class:`StartRefused` over a changed origin."""
+    from notary.runtime import Runtime
+    from notary.services.tlog.origins import OriginChanged
+
+    try:
+        return Runtime(settings or load_settings(), web=web)
+    except OriginChanged as exc:
+        raise StartRefused(str(exc)) from exc
 
 
 @contextmanager
-def runtime_scope() -> Iterator[Any]:
+def runtime_scope(*, web: bool = False) -> Iterator[Any]:
     """The process's runtime for one command, its connections closed when the command ends."""
-    rt = runtime()
+    rt = runtime(web=web)
     try:
         yield rt
     finally:

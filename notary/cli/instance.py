@@ -12,13 +12,14 @@ from typing import Any
 
 import click
 
-from notary.cli.common import emit, load_settings, runtime
+from notary.cli.common import StartRefused, emit, load_settings, runtime
 from notary.config import Settings
 
 
 def init_instance(settings: Settings) -> dict[str, Any]:
     """Create the instance folder, keys and database schema; idempotent, never overwrites a key."""
-    from notary.signing.keystore import ensure_keys
+    from notary.services.ceremony.identity import IdentitySecrets, PiiCipher
+    from notary.signing.keystore import ensure_keys, load_keys
     from notary.storage.db import Database
     from notary.storage.schema import upgrade
 
@@ -26,16 +27,19 @@ def init_instance(settings: Settings) -> dict[str, Any]:
     os.chmod(settings.instance_path, 0o700)
     created = ensure_keys(settings.key_dir, organisation=settings.organisation)
     settings.blob_dir.mkdir(exist_ok=True)
+    keys = load_keys(settings.key_dir)
+    secrets = IdentitySecrets(PiiCipher(keys.pii_encryption_key, keys.pii_lookup_key))
     database = Database(settings.effective_database_url)
     try:
-        upgrade(database)
+        upgrade(database, identity_upgrade=secrets)
     finally:
         database.dispose()
+    origin = preflight(settings)  # the first start fixes the log's origin (docs/formats.md section 7)
     return {
         "instance_path": str(settings.instance_path),
         "database": database.dialect,
         "keys_created": created,
-        "log_origin": settings.effective_log_origin,
+        "log_origin": origin,
     }
 
 
@@ -63,6 +67,7 @@ def init(as_json: bool) -> None:
 def serve(host: str, port: int, dev: bool, no_worker: bool, workers: int | None) -> None:
     """Run the service (gunicorn) and one background worker beside it."""
     settings = load_settings()
+    preflight(settings)
     if dev:
         web = [
             sys.executable,
@@ -86,6 +91,30 @@ def serve(host: str, port: int, dev: bool, no_worker: bool, workers: int | None)
         )
     worker = None if no_worker else [sys.executable, "-m", "notary.cli", "worker"]
     sys.exit(_supervise(web, worker))
+
+
+def preflight(settings: Settings) -> str:
+    """The log's origin, stored at the first start; raises what would stop every process of
+    the service (unreadable keys, :class:`StartRefused` over a changed origin), so that
+    ``notary init`` and ``notary serve`` stop with one line before anything is started.
+
+    Only the keys and the stored origin are read, not a whole runtime: its imports cost each
+    start seconds on a busy machine, and every process builds its own anyway."""
+    from notary.services.clock import now_text, system_clock
+    from notary.services.tlog.origins import LogOrigins, OriginChanged
+    from notary.signing.keystore import load_keys
+    from notary.storage.db import Database
+
+    keys = load_keys(settings.key_dir)
+    database = Database(settings.effective_database_url)
+    try:
+        return LogOrigins(database, keys.log_key, keys.log_public_pem).establish(
+            configured=settings.log_origin, derived=settings.effective_log_origin, now=now_text(system_clock)
+        )
+    except OriginChanged as exc:
+        raise StartRefused(str(exc)) from exc
+    finally:
+        database.dispose()
 
 
 def gunicorn_command(app: str, *, host: str, port: int, workers: int, threads: int = 1) -> list[str]:

@@ -40,11 +40,17 @@ def keygen(out: Path, alg: str, as_json: bool) -> None:
 def enrol(
     key_dir: Path, platform_id: str, name: str, id_number: str, id_type: str, phone: str | None
 ) -> None:
-    """Print the JSON body of POST /parties for this key, proof included."""
+    """Print the JSON body of POST /parties for this key, proof included.
+
+    The identity commitment's salt is drawn here, and its opening kept beside the key as
+    KEY/opening-<platform id>.json (mode 0600): it is what proves your identity in your
+    evidence (`notary verify --opening`). Keep it with the key; nobody else needs it.
+    """
     from notary.cli import party_tools
 
     body = party_tools.enrolment_body(
         party_tools.load(key_dir),
+        folder=key_dir,
         platform_id=platform_id,
         name=name,
         id_number=id_number,

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
+import secrets
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,6 +24,7 @@ from notary.verify.errors import MalformedInput, NotaryError
 from notary.verify.keys import PublicKey
 
 PRIVATE, PUBLIC = "private.pem", "public.pem"
+_ID = re.compile(r"[A-Za-z0-9_-]{1,100}")
 
 
 class PartyToolError(NotaryError):
@@ -82,25 +85,62 @@ def load(folder: Path) -> PartyKey:
     return PartyKey(private, PublicKey.from_der(der))
 
 
+def opening_path(folder: Path, platform_id: str) -> Path:
+    """Where ``notary enrol`` keeps the identity opening of one enrolment, beside the key."""
+    if not _ID.fullmatch(platform_id):
+        raise PartyToolError("a platform id is letters, digits, _ and -")
+    return folder / f"opening-{platform_id}.json"
+
+
+def identity_opening(folder: Path, *, platform_id: str, id_type: str, id_number: str) -> bytes:
+    """The opening for this enrolment: the one kept in ``folder`` for the same identity, or a
+    new one over 32 fresh random bytes, written (mode 0600) before it is used, so that an
+    enrolment is never sent for a commitment whose opening was not kept."""
+    path = opening_path(folder, platform_id)
+    number = payloads.normalise_id_number(id_number)
+    if path.exists():
+        kept = path.read_bytes()
+        try:
+            fields = parse_canonical_json(kept, what=str(path))
+        except MalformedInput as exc:
+            raise PartyToolError(f"{path} is not an identity opening: {exc.message}") from exc
+        if isinstance(fields, dict) and (fields.get("id_type"), fields.get("id_number")) == (id_type, number):
+            return kept
+        raise PartyToolError(f"{path} holds the opening of another identity; it is never overwritten")
+    opening = payloads.identity_opening(
+        id_type=id_type, id_number=number, salt=secrets.token_bytes(payloads.SALT_BYTES)
+    )
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(opening)
+    return opening
+
+
 def enrolment_body(
     key: PartyKey,
     *,
+    folder: Path,
     platform_id: str,
     name: str,
     id_number: str,
     id_type: str = "cn_resident",
     phone: str | None = None,
 ) -> dict[str, Any]:
-    """The JSON body of ``POST /parties`` for this key, with its proof."""
-    identity = payloads.identity_sha256(id_type, id_number)
-    payload = payloads.enrol_payload(
-        platform_id=platform_id, key_fingerprint=key.public.fingerprint, identity_sha256=identity
+    """The JSON body of ``POST /parties`` for this key, with its ``notary.enrol.v2`` proof over
+    the identity commitment; the opening is kept in ``folder`` (:func:`identity_opening`)."""
+    opening = identity_opening(folder, platform_id=platform_id, id_type=id_type, id_number=id_number)
+    salt = parse_canonical_json(opening)["salt"]
+    payload = payloads.enrol_payload_v2(
+        platform_id=platform_id,
+        key_fingerprint=key.public.fingerprint,
+        identity_commitment=payloads.identity_commitment(opening),
     )
     body: dict[str, Any] = {
         "name": name,
         "id_type": id_type,
         "id_number": payloads.normalise_id_number(id_number),
         "public_key": key.public.pem,
+        "identity_salt": salt,
         "proof": b64encode(key.sign(payload)),
     }
     if phone:

@@ -1,6 +1,15 @@
 """``notary verify``: an evidence bundle, a case export or a certificate PDF, offline.
 
-Exit status 0 when valid, 1 when invalid, 2 when the input cannot be verified at all.
+The caller chooses what the verification is anchored in: ``--trust FILE`` (the notary's
+published trust file, obtained from a source the caller trusts) or ``--integrity-only`` (the
+input's own keys: proves nothing changed, not who made it). Exit status (docs/formats.md):
+
+- 0 valid, origin established with the trust file;
+- 1 invalid;
+- 2 unusable input or usage (neither or both of ``--trust`` and ``--integrity-only`` included);
+- 3 valid for integrity only (``--integrity-only``);
+- 4 every check passed but the witness policy.
+
 ``--online URL`` is the one thing fetched, by :mod:`notary.cli.online`.
 """
 
@@ -15,30 +24,69 @@ import click
 from notary.cli.common import Unusable, inert_json, json_text, read_input, say
 from notary.verify.errors import NotaryError
 
-#: Small inputs (trust file, checkpoint, proof) are read up to this size; anything larger is refused.
+#: Small inputs (trust file, checkpoint, proof, opening) are read up to this size; anything larger is refused.
 _SMALL_INPUT_BYTES = 1024 * 1024
+
+EXIT_VALID, EXIT_INVALID, EXIT_UNUSABLE, EXIT_INTEGRITY_ONLY, EXIT_BELOW_WITNESS_POLICY = 0, 1, 2, 3, 4
+_EXIT = {
+    "valid": EXIT_VALID,
+    "invalid": EXIT_INVALID,
+    "valid_integrity_only": EXIT_INTEGRITY_ONLY,
+    "below_witness_policy": EXIT_BELOW_WITNESS_POLICY,
+}
+
+
+def trust_choice(trust: Path | None, integrity_only: bool) -> Any:
+    """The trust the caller chose: a parsed trust file or ``INTEGRITY_ONLY``. Raises
+    :class:`click.UsageError` unless exactly one was given, :class:`Unusable` for a trust file
+    that cannot be read or parsed."""
+    from notary.verify.trust import INTEGRITY_ONLY, TrustFile
+
+    if (trust is None) == (not integrity_only):
+        raise click.UsageError(
+            "choose what to trust: --trust FILE (the notary's trust file, from a source you trust) "
+            "or --integrity-only (the input's own keys: proves integrity, not origin)"
+        )
+    if trust is None:
+        return INTEGRITY_ONLY
+    try:
+        return TrustFile.from_json(read_input(trust, _SMALL_INPUT_BYTES, "trust file"))
+    except NotaryError as exc:
+        raise Unusable(exc.message, code=exc.code) from exc
+
+
+def read_openings(paths: tuple[Path, ...]) -> tuple[Any, ...]:
+    """The identity openings given with ``--opening``; raises :class:`Unusable` (exit 2) for one
+    that cannot be read or is not an opening."""
+    from notary.verify.identity import parse_opening
+
+    try:
+        return tuple(parse_opening(read_input(path, _SMALL_INPUT_BYTES, "opening")) for path in paths)
+    except NotaryError as exc:
+        raise Unusable(exc.message, code=exc.code) from exc
 
 
 def verify_inputs(
     bundle: Path,
     *,
-    document: Path | None,
-    trust: Path | None,
-    checkpoint: Path | None,
-    consistency: Path | None,
+    trust: Any,
+    document: Path | None = None,
+    openings: tuple[Any, ...] = (),
+    checkpoint: Path | None = None,
+    consistency: Path | None = None,
     certified_bundle: Path | None = None,
     online: str | None = None,
 ) -> Any:
-    """Read the files of ``notary verify`` and verify; returns the report (of a bundle, or of a
-    case export when ``bundle`` is one: see :func:`is_export`).
+    """Read the files of ``notary verify`` and verify against ``trust`` (see :func:`trust_choice`);
+    returns the report (of a bundle, or of a case export when ``bundle`` is one: see
+    :func:`is_export`).
 
-    Raises :class:`Unusable` for a file that cannot be read or is too large, for a trust
-    file or consistency proof that does not parse, and for a bundle that is not a zip the
-    verifier will open (``malformed_bundle``).
+    Raises :class:`Unusable` for a file that cannot be read or is too large, for a
+    consistency proof that does not parse, and for a bundle that is not a zip the verifier
+    will open (``malformed_bundle``).
     """
     from notary.verify.archive import MAX_ARCHIVE_BYTES
     from notary.verify.evidence.verifier import verify_bundle
-    from notary.verify.trust import TrustFile
 
     if (checkpoint is None) != (consistency is None):
         raise click.UsageError("--checkpoint and --consistency go together")
@@ -48,6 +96,7 @@ def verify_inputs(
         return verify_certificate_file(
             bundle,
             document=document,
+            openings=openings,
             trust=trust,
             checkpoint=checkpoint,
             consistency=consistency,
@@ -57,39 +106,34 @@ def verify_inputs(
     if certified_bundle is not None:
         raise click.UsageError("--bundle is for a certificate PDF")
     if is_export(bundle):
-        if document or checkpoint or consistency:
+        if document or checkpoint or consistency or openings:
             raise click.UsageError(
-                "--document, --checkpoint and --consistency are for a bundle, not a case export"
+                "--document, --opening, --checkpoint and --consistency are for a bundle, not a case export"
             )
-        try:
-            trust_file = (
-                TrustFile.from_json(read_input(trust, _SMALL_INPUT_BYTES, "trust file")) if trust else None
-            )
-        except NotaryError as exc:
-            raise Unusable(exc.message, code=exc.code) from exc
-        return verify_export_file(bundle, trust_file)
+        return verify_export_file(bundle, trust)
     data = read_input(bundle, MAX_ARCHIVE_BYTES, "bundle")
     given = read_input(document, MAX_ARCHIVE_BYTES, "document") if document else None
     try:
-        trust_file, newer, proof = _trust_and_newer(trust, checkpoint, consistency)
+        newer, proof = _newer(checkpoint, consistency)
         return verify_bundle(
-            data, document=given, trust=trust_file, newer_checkpoint=newer, consistency_proof=proof
+            data,
+            trust=trust,
+            document=given,
+            openings=openings,
+            newer_checkpoint=newer,
+            consistency_proof=proof,
         )
     except NotaryError as exc:
         raise Unusable(exc.message, code=exc.code) from exc
 
 
-def _trust_and_newer(
-    trust: Path | None, checkpoint: Path | None, consistency: Path | None
-) -> tuple[Any, bytes | None, dict[str, Any] | None]:
-    """The trust file, newer checkpoint and consistency proof given, read and parsed.
+def _newer(checkpoint: Path | None, consistency: Path | None) -> tuple[bytes | None, dict[str, Any] | None]:
+    """The newer checkpoint and consistency proof given, read and parsed.
 
-    Raises :class:`Unusable` for a file that cannot be read, and what the parsers raise.
+    Raises :class:`Unusable` for a file that cannot be read, and what the parser raises.
     """
     from notary.verify.canonical import parse_json
-    from notary.verify.trust import TrustFile
 
-    trust_file = TrustFile.from_json(read_input(trust, _SMALL_INPUT_BYTES, "trust file")) if trust else None
     newer = read_input(checkpoint, _SMALL_INPUT_BYTES, "checkpoint") if checkpoint else None
     proof = (
         parse_json(read_input(consistency, _SMALL_INPUT_BYTES, "consistency proof"), what="consistency proof")
@@ -98,16 +142,30 @@ def _trust_and_newer(
     )
     if proof is not None and not isinstance(proof, dict):
         raise Unusable("the consistency proof must be a JSON object {first, second, hashes}")
-    return trust_file, newer, proof
+    return newer, proof
 
 
 @click.command()
 @click.argument("bundle", type=click.Path(path_type=Path, dir_okay=False))
 @click.option(
+    "--trust",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="The notary's trust file (GET /trust), from a source you trust.",
+)
+@click.option(
+    "--integrity-only",
+    is_flag=True,
+    help="Use the input's own keys: proves it is unchanged, not who made it (exit 3 when it holds).",
+)
+@click.option(
     "--document", type=click.Path(path_type=Path, dir_okay=False), help="Your copy of the document."
 )
 @click.option(
-    "--trust", type=click.Path(path_type=Path, dir_okay=False), help="The notary's trust file (GET /trust)."
+    "--opening",
+    "openings",
+    multiple=True,
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="An identity opening (opening-*.json), to prove a party's identity; repeatable.",
 )
 @click.option(
     "--checkpoint", type=click.Path(path_type=Path, dir_okay=False), help="A newer signed checkpoint."
@@ -132,16 +190,19 @@ def _trust_and_newer(
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 def verify(
     bundle: Path,
-    document: Path | None,
     trust: Path | None,
+    integrity_only: bool,
+    document: Path | None,
+    openings: tuple[Path, ...],
     checkpoint: Path | None,
     consistency: Path | None,
     certified_bundle: Path | None,
     online: str | None,
     as_json: bool,
 ) -> None:
-    """Verify an evidence bundle, a case export or a certificate PDF offline: exit 0 valid,
-    1 invalid, 2 unusable input."""
+    """Verify an evidence bundle, a case export or a certificate PDF offline, with exactly one of
+    --trust FILE and --integrity-only: exit 0 valid, 1 invalid, 2 unusable input, 3 valid for
+    integrity only, 4 valid but below the witness policy."""
     from notary.verify.export.report import ExportReport, render_export_text
     from notary.verify.report import render_text
     from notary.verify_pdf import CertificateReport, render_certificate_text
@@ -156,8 +217,9 @@ def verify(
             online = None
         report = verify_inputs(
             bundle,
+            trust=trust_choice(trust, integrity_only),
             document=document,
-            trust=trust,
+            openings=read_openings(openings),
             checkpoint=checkpoint,
             consistency=consistency,
             certified_bundle=certified_bundle,
@@ -178,7 +240,7 @@ def verify(
         # The report quotes the bundle (ids, names of authorities): shown inert, line by line.
         text = render_export_text(report) if isinstance(report, ExportReport) else render_text(report)
         say(text, nl=False)
-    sys.exit(0 if report.valid else 1)
+    sys.exit(_EXIT[report.verdict])
 
 
 def is_export(path: Path) -> bool:
@@ -194,7 +256,7 @@ def is_export(path: Path) -> bool:
 
 
 def verify_export_file(path: Path, trust: Any) -> Any:
-    """Verify the case export at ``path`` with the trust file ``trust`` (or None); the report.
+    """Verify the case export at ``path`` against ``trust`` (see :func:`trust_choice`); the report.
 
     Raises :class:`~notary.cli.common.Unusable` (exit 2) for a file that cannot be read or is not a
     zip the export reader will open.
@@ -232,13 +294,15 @@ def verify_certificate_file(
     path: Path,
     *,
     document: Path | None,
-    trust: Path | None,
+    trust: Any,
     checkpoint: Path | None,
     consistency: Path | None,
     certified_bundle: Path | None,
     online: str | None,
+    openings: tuple[Any, ...] = (),
 ) -> Any:
-    """Verify the certificate PDF at ``path`` with what was given; the certificate's report.
+    """Verify the certificate PDF at ``path`` against ``trust`` (see :func:`trust_choice`) with
+    what was given; the certificate's report.
 
     Raises :class:`Unusable` (exit 2) for files that cannot be read or parsed, a PDF that is no
     certificate, and an ``--online`` URL that does not answer a checkpoint and a proof.
@@ -251,7 +315,7 @@ def verify_certificate_file(
     given = read_input(document, MAX_ARCHIVE_BYTES, "document") if document else None
     evidence = read_input(certified_bundle, MAX_ARCHIVE_BYTES, "bundle") if certified_bundle else None
     try:
-        trust_file, newer, proof = _trust_and_newer(trust, checkpoint, consistency)
+        newer, proof = _newer(checkpoint, consistency)
         if online is not None:
             from notary.cli.online import fetch_newer_checkpoint
 
@@ -265,9 +329,10 @@ def verify_certificate_file(
             newer, proof = fetch_newer_checkpoint(online, size)
         return verify_certificate(
             data,
-            trust=trust_file,
+            trust=trust,
             bundle=evidence,
             document=given,
+            openings=openings,
             newer_checkpoint=newer,
             consistency_proof=proof,
         )

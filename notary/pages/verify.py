@@ -31,7 +31,7 @@ from notary.verify.canonical import canonical_json
 from notary.verify.errors import MalformedInput
 from notary.verify.evidence.verifier import verify_bundle
 from notary.verify.export.verifier import EXPORT, archive_kind, verify_export
-from notary.verify.trust import TrustFile
+from notary.verify.trust import CallerSupplied, TrustChoice, TrustFile
 from notary.verify_pdf import MalformedCertificate
 
 blp = Blueprint("verify", __name__)
@@ -109,7 +109,7 @@ def signed_pdf() -> Response:
         )
         if upload.is_export or upload.is_certificate:
             raise Unusable("not_a_bundle")
-        verified = verify_bundle(upload.data, trust=upload.trust, now=runtime().clock())
+        verified = verify_bundle(upload.data, trust=upload.choice, now=runtime().clock())
     except (Unusable, MalformedBundle) as exc:
         problem = exc.problem if isinstance(exc, Unusable) else "not_a_bundle"
         answer = jsonify({"error": {"code": "malformed_bundle", "message": problem}})
@@ -150,6 +150,13 @@ class Upload:
         """A PDF (``%PDF-``): verified as a certificate."""
         return self.data.startswith(b"%PDF-")
 
+    @property
+    def choice(self) -> TrustChoice:
+        """What the checks are anchored in: the notary's own trust file, or the requester's,
+        which the page checks against but never vouches for (issue 15.6: the origin is then
+        not established, and neither the page nor the signed report says it is)."""
+        return self.trust if self.trust_is_own else CallerSupplied(self.trust)
+
 
 def read_upload(
     bundle: FileStorage | None, document_sha256: str | None, trust_part: FileStorage | None
@@ -186,16 +193,16 @@ def verify_upload(
         if certificates is None:
             raise RuntimeError("certificates are verified by a web runtime (Runtime(..., web=True))")
         try:
-            result = certificates.verify(upload.data, trust=upload.trust, own_trust=upload.trust_is_own)
+            result = certificates.verify(upload.data, trust=upload.choice)
         except MalformedCertificate as exc:
             raise Unusable("not_a_certificate") from exc
         return report_view.certificate_view(result, upload.document_sha256)
     try:
         if upload.is_export:
             return report_view.export_view(
-                verify_export(io.BytesIO(upload.data), trust=upload.trust, now=runtime().clock())
+                verify_export(io.BytesIO(upload.data), trust=upload.choice, now=runtime().clock())
             )
-        verified = verify_bundle(upload.data, trust=upload.trust, now=runtime().clock())
+        verified = verify_bundle(upload.data, trust=upload.choice, now=runtime().clock())
     except MalformedBundle as exc:
         raise Unusable("not_a_bundle") from exc
     return report_view.bundle_view(verified, upload.data, upload.document_sha256)

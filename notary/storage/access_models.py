@@ -37,7 +37,6 @@ class IdentityVerification(Base):
     algorithm: Mapped[str] = mapped_column(String(32))
     id_type: Mapped[str] = mapped_column(String(32))
     id_lookup: Mapped[str] = mapped_column(SHA256, index=True)
-    identity_sha256: Mapped[str] = mapped_column(SHA256)
     id_number_masked: Mapped[str] = mapped_column(String(40))
     verified_by: Mapped[str] = mapped_column(String(200))
     verified_at: Mapped[str] = mapped_column(TIME)

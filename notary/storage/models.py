@@ -83,7 +83,9 @@ class Party(Base):
     name: Mapped[str] = mapped_column(String(200))
     id_type: Mapped[str] = mapped_column(String(32))
     id_lookup: Mapped[str] = mapped_column(SHA256, index=True)
-    identity_sha256: Mapped[str] = mapped_column(SHA256)
+    #: SHA-256 of the identity opening (``docs/formats.md``); the salt is kept encrypted.
+    identity_commitment: Mapped[str] = mapped_column(SHA256)
+    identity_salt_enc: Mapped[bytes] = mapped_column(LargeBinary)
     id_number_enc: Mapped[bytes] = mapped_column(LargeBinary)
     id_number_masked: Mapped[str] = mapped_column(String(40))
     phone_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
@@ -91,7 +93,11 @@ class Party(Base):
     public_key_der: Mapped[bytes] = mapped_column(LargeBinary)
     key_fingerprint: Mapped[str] = mapped_column(SHA256, index=True)
     algorithm: Mapped[str] = mapped_column(String(32))
-    enrol_proof: Mapped[bytes] = mapped_column(LargeBinary)
+    #: The key's ``notary.enrol.v2`` proof over the commitment; None for a party enrolled before
+    #: round 2, whose ``notary.enrol.v1`` proof (a guessing oracle for the unsalted identity
+    #: hash it signed) is kept only encrypted, in ``legacy_enrol_proof_enc``.
+    enrol_proof: Mapped[bytes | None] = mapped_column(LargeBinary)
+    legacy_enrol_proof_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
     created_at: Mapped[str] = mapped_column(TIME)
 
 
@@ -173,7 +179,12 @@ class Signature(Base):
     party_id: Mapped[str] = mapped_column(ForeignKey("parties.id"), index=True)
     algorithm: Mapped[str] = mapped_column(String(32))
     key_fingerprint: Mapped[str] = mapped_column(SHA256)
-    identity_sha256: Mapped[str] = mapped_column(SHA256)
+    #: The party's identity commitment as of signing (round 1's unsalted identity hash for a
+    #: contract sealed as ``notary-record/1``, which its leaf holds anyway).
+    identity_commitment: Mapped[str] = mapped_column(SHA256)
+    #: The signing key's ``notary.enrol.v2`` proof, copied into the record; None for a party
+    #: enrolled before round 2.
+    enrolment_proof: Mapped[bytes | None] = mapped_column(LargeBinary)
     identity_assurance: Mapped[str] = mapped_column(String(16))
     signature: Mapped[bytes] = mapped_column(LargeBinary)
     submitted_sha256: Mapped[str] = mapped_column(SHA256)
@@ -352,3 +363,20 @@ def _chain_pem_of(model: type[RecordTimestamp] | type[CheckpointTimestamp]) -> A
 # A token's chain reads like a column of its own (``token.chain_pem``), stored once per chain.
 RecordTimestamp.chain_pem = _chain_pem_of(RecordTimestamp)  # type: ignore[attr-defined]
 CheckpointTimestamp.chain_pem = _chain_pem_of(CheckpointTimestamp)  # type: ignore[attr-defined]
+
+
+class LogOrigin(Base):
+    """The log's identity: the origin its checkpoints are signed under, for which tree sizes.
+
+    Fixed when the instance first runs (``notary init``), taken from its stored checkpoints
+    when an older instance is upgraded, and changed only by ``notary log rotate-origin``, which
+    closes the old row (``until_size``) and opens a new one; never derived from the public URL
+    again. The row without ``until_size`` is the current origin.
+    """
+
+    __tablename__ = "log_origins"
+
+    origin: Mapped[str] = mapped_column(String(255), primary_key=True)
+    from_size: Mapped[int] = mapped_column(BigInteger)
+    until_size: Mapped[int | None] = mapped_column(BigInteger)
+    established_at: Mapped[str] = mapped_column(TIME)

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from alembic import command
 from alembic.config import Config
+from sqlalchemy import Connection, text
 
 from notary.storage.db import Database
 
@@ -16,9 +20,47 @@ def alembic_config(database: Database) -> Config:
     return config
 
 
-def upgrade(database: Database) -> None:
-    """Bring the schema to the latest revision (idempotent)."""
+def upgrade(database: Database, *, identity_upgrade: object | None = None) -> None:
+    """Bring the schema to the latest revision (idempotent).
+
+    ``identity_upgrade`` is what revision 0011 needs to give round-1 parties salted identity
+    commitments (``IdentitySecrets``, holding the personal-data key); without it, that revision
+    refuses a database that has parties.
+    """
     config = alembic_config(database)
-    with database.engine.begin() as connection:
+    with migration_connection(database) as connection:
         config.attributes["connection"] = connection
+        config.attributes["identity_upgrade"] = identity_upgrade
         command.upgrade(config, "head")
+
+
+class ForeignKeyViolation(RuntimeError):
+    """A migration left rows pointing at rows that do not exist; it was rolled back."""
+
+
+@contextmanager
+def migration_connection(database: Database) -> Iterator[Connection]:
+    """A connection in one transaction for migrations.
+
+    SQLite changes a column by copying its table and dropping the original, which foreign keys
+    pointing at that table forbid; so, as SQLite's documentation prescribes for schema changes,
+    they are switched off around the transaction (that cannot happen inside one), every
+    reference is checked with ``PRAGMA foreign_key_check`` before the commit, and they are
+    switched on again before the connection goes back to the pool.
+    """
+    if database.dialect != "sqlite":
+        with database.engine.begin() as connection:
+            yield connection
+        return
+    with database.engine.connect() as connection:
+        raw = connection.connection.driver_connection
+        assert raw is not None
+        raw.execute("PRAGMA foreign_keys=OFF")
+        try:
+            with connection.begin():
+                yield connection
+                broken = connection.execute(text("PRAGMA foreign_key_check")).first()
+                if broken is not None:
+                    raise ForeignKeyViolation(f"a migration broke a reference: {tuple(broken)}")
+        finally:
+            raw.execute("PRAGMA foreign_keys=ON")

@@ -12,11 +12,83 @@ from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
 from notary.verify.errors import InvalidSignature, MalformedInput, UnsupportedAlgorithm
 
+__all__ = [
+    "ALGORITHMS",
+    "ECDSA_P256",
+    "ED25519",
+    "NonCanonicalSignature",
+    "PublicKey",
+    "WeakKey",
+    "check_ed25519_point",
+    "check_ed25519_signature",
+    "key_fingerprint",
+]
+
 ED25519 = "ed25519"
 ECDSA_P256 = "ecdsa-p256-sha256"
 ALGORITHMS = (ED25519, ECDSA_P256)
 
 _P256_ORDER = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
+
+_ED25519_P = 2**255 - 19
+_ED25519_L = 2**252 + 27742317777372353535851937790883648493
+_Y_MASK = (1 << 255) - 1
+#: The y coordinates of the eight points of order dividing 8 (0 and p − 1 hold two points
+#: each, told apart by the sign bit; 1 and p − 1 have x = 0, so their sign bit must be clear).
+#: A point whose y is one of these is small-order whatever its sign bit (libsodium's list).
+_SMALL_ORDER_Y = frozenset(
+    {
+        0,
+        1,
+        _ED25519_P - 1,
+        int.from_bytes(
+            bytes.fromhex("26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05"), "little"
+        ),
+        int.from_bytes(
+            bytes.fromhex("c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a"), "little"
+        ),
+    }
+)
+
+
+class WeakKey(MalformedInput):
+    """An Ed25519 point encoding that is not canonical, or a point of small order."""
+
+    code = "weak_key"
+
+
+class NonCanonicalSignature(InvalidSignature):
+    """An Ed25519 signature with S ≥ L or an R that is not canonical or has small order."""
+
+    code = "non_canonical_signature"
+
+
+def check_ed25519_point(encoding: bytes, *, what: str = "Ed25519 public key") -> None:
+    """Refuse a 32-byte point encoding with y ≥ p (a second encoding of a point) or of small order.
+
+    Raises :class:`WeakKey`. Whether the encoding is on the curve at all is left to the
+    signature check, which fails for such a key.
+    """
+    if len(encoding) != 32:
+        raise WeakKey(f"{what} is not 32 bytes")
+    y = int.from_bytes(encoding, "little") & _Y_MASK
+    if y >= _ED25519_P:
+        raise WeakKey(f"{what} is not canonically encoded (y is not below p)")
+    if y in _SMALL_ORDER_Y:
+        raise WeakKey(f"{what} is a point of small order")
+
+
+def check_ed25519_signature(signature: bytes) -> None:
+    """Refuse a 64-byte Ed25519 signature whose S is not below L or whose R is weak.
+
+    Raises :class:`NonCanonicalSignature`.
+    """
+    if int.from_bytes(signature[32:], "little") >= _ED25519_L:
+        raise NonCanonicalSignature("Ed25519 signature is not canonical (S is not below the group order)")
+    try:
+        check_ed25519_point(signature[:32], what="the signature's R")
+    except WeakKey as exc:
+        raise NonCanonicalSignature(f"Ed25519 signature is not canonical: {exc.message}") from exc
 
 
 def key_fingerprint(spki_der: bytes) -> str:
@@ -58,8 +130,11 @@ class PublicKey:
 
     @classmethod
     def _from_key(cls, key: object) -> PublicKey:
+        """Raises :class:`UnsupportedAlgorithm` for other key types and :class:`WeakKey` for a
+        small-order or non-canonical Ed25519 key."""
         if isinstance(key, ed25519.Ed25519PublicKey):
             algorithm = ED25519
+            check_ed25519_point(key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw))
         elif isinstance(key, ec.EllipticCurvePublicKey) and isinstance(key.curve, ec.SECP256R1):
             algorithm = ECDSA_P256
         else:
@@ -83,6 +158,7 @@ class PublicKey:
         if self.algorithm == ED25519:
             if len(signature) != 64:
                 raise InvalidSignature("an Ed25519 signature is 64 bytes")
+            check_ed25519_signature(signature)
             return signature
         if len(signature) == 64:
             r, s = int.from_bytes(signature[:32], "big"), int.from_bytes(signature[32:], "big")

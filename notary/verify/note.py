@@ -28,6 +28,7 @@ from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from notary.verify.encoding import b64decode, b64encode
 from notary.verify.errors import InvalidSignature, MalformedInput, UnsupportedAlgorithm, VerificationError
+from notary.verify.keys import NonCanonicalSignature, WeakKey, check_ed25519_point, check_ed25519_signature
 
 ED25519_TYPE = b"\x01"
 MAX_SIGNATURES = 100
@@ -120,6 +121,10 @@ class NoteVerifierKey:
         if len(raw) != 32:
             raise MalformedVerifierKey("an Ed25519 public key is 32 bytes")
         try:
+            check_ed25519_point(raw, what="the verifier key's Ed25519 key")
+        except WeakKey as exc:
+            raise MalformedVerifierKey(exc.message) from exc
+        try:
             key = ed25519.Ed25519PublicKey.from_public_bytes(raw)
         except ValueError as exc:
             raise MalformedVerifierKey("not an Ed25519 public key") from exc
@@ -131,10 +136,12 @@ class NoteVerifierKey:
         return f"{self.name}+{self.key_hash.hex()}+{b64encode(ED25519_TYPE + self.public_key)}"
 
     def verify(self, text: bytes, signature: bytes) -> None:
-        """Check an Ed25519 signature over the note text; raises :class:`NoteSignatureInvalid`."""
+        """Check an Ed25519 signature over the note text, strictly (see :mod:`notary.verify.keys`);
+        raises :class:`NoteSignatureInvalid`."""
         try:
+            check_ed25519_signature(signature)
             self._key.verify(signature, text)
-        except _CryptoInvalidSignature as exc:
+        except (_CryptoInvalidSignature, NonCanonicalSignature) as exc:
             raise NoteSignatureInvalid(
                 f"signature by {self.name}+{self.key_hash.hex()} does not verify",
                 details={"key": self.text},

@@ -12,9 +12,15 @@ from datetime import UTC, datetime
 from typing import Any
 
 from notary.verify.canonical import canonical_json
+from notary.verify.encoding import b64encode
 from notary.verify.vocabulary import Role
 
+#: Round 1's enrolment proof, over the unsalted identity hash: retired (``docs/formats.md``).
 PURPOSE_ENROL = "notary.enrol.v1"
+#: The enrolment proof over the salted identity commitment.
+PURPOSE_ENROL_V2 = "notary.enrol.v2"
+#: The domain of an identity opening, whose SHA-256 is the commitment (hashed, never signed).
+PURPOSE_IDENTITY = "notary.identity.v1"
 PURPOSE_SIGN = "notary.sign.v1"
 PURPOSE_DECLINE = "notary.decline.v1"
 PURPOSE_LOGIN = "notary.login.v1"
@@ -23,6 +29,10 @@ CONTRACT_PURPOSES = (PURPOSE_SIGN, PURPOSE_DECLINE)
 
 ROLES = tuple(Role)
 RECORD_FORMAT = "notary-record/1"
+RECORD_FORMAT_V2 = "notary-record/2"
+RECORD_FORMATS = (RECORD_FORMAT, RECORD_FORMAT_V2)
+#: An identity salt is 32 random bytes (256 bits), drawn by the party's own tool.
+SALT_BYTES = 32
 GENESIS_SHA256 = "0" * 64
 
 
@@ -45,18 +55,54 @@ def normalise_id_number(id_number: str) -> str:
 
 
 def identity_sha256(id_type: str, id_number: str) -> str:
-    """SHA-256 of ``<id_type>:<ID number>`` (normalised), lowercase hex."""
+    """SHA-256 of ``<id_type>:<ID number>`` (normalised), lowercase hex: round 1's unsalted
+    identity hash, kept to check openings against records sealed before round 2."""
     return sha256_hex(f"{id_type}:{normalise_id_number(id_number)}".encode())
 
 
+def identity_opening(*, id_type: str, id_number: str, salt: bytes) -> bytes:
+    """The opening of an identity commitment (``notary.identity.v1``): its exact bytes.
+
+    Raises ``ValueError`` for a salt that is not :data:`SALT_BYTES` long.
+    """
+    if len(salt) != SALT_BYTES:
+        raise ValueError(f"an identity salt is {SALT_BYTES} bytes")
+    return canonical_json(
+        {
+            "purpose": PURPOSE_IDENTITY,
+            "id_type": id_type,
+            "id_number": normalise_id_number(id_number),
+            "salt": b64encode(salt),
+        }
+    )
+
+
+def identity_commitment(opening: bytes) -> str:
+    """The commitment a record carries: lowercase hex SHA-256 of the opening's bytes."""
+    return sha256_hex(opening)
+
+
 def enrol_payload(*, platform_id: str, key_fingerprint: str, identity_sha256: str) -> bytes:
-    """What a party signs to prove it holds its key and consents to the binding (``proof``)."""
+    """Round 1's enrolment payload (``notary.enrol.v1``, over the unsalted hash); retired."""
     return canonical_json(
         {
             "purpose": PURPOSE_ENROL,
             "platform_id": platform_id,
             "key_fingerprint": key_fingerprint,
             "identity_sha256": identity_sha256,
+        }
+    )
+
+
+def enrol_payload_v2(*, platform_id: str, key_fingerprint: str, identity_commitment: str) -> bytes:
+    """What a party signs to prove it holds its key and binds it to its identity commitment
+    on this platform (``notary.enrol.v2``, the ``proof`` of ``POST /parties``)."""
+    return canonical_json(
+        {
+            "purpose": PURPOSE_ENROL_V2,
+            "platform_id": platform_id,
+            "key_fingerprint": key_fingerprint,
+            "identity_commitment": identity_commitment,
         }
     )
 
@@ -106,7 +152,7 @@ def record_signature(
     signature_base64: str,
     signed_at: str,
 ) -> dict[str, str]:
-    """One role's entry in a record's ``signatures``."""
+    """One role's entry in a ``notary-record/1`` record's ``signatures``."""
     return {
         "party_id": party_id,
         "key_fingerprint": key_fingerprint,
@@ -116,6 +162,33 @@ def record_signature(
         "signature": signature_base64,
         "signed_at": signed_at,
     }
+
+
+def record_signature_v2(
+    *,
+    party_id: str,
+    key_fingerprint: str,
+    identity_commitment: str,
+    identity_assurance: str,
+    algorithm: str,
+    signature_base64: str,
+    signed_at: str,
+    enrolment_proof_base64: str | None,
+) -> dict[str, str]:
+    """One role's entry in a ``notary-record/2`` record's ``signatures``; ``enrolment_proof``
+    is left out for a party enrolled before record/2 (its commitment drawn by the notary)."""
+    entry = {
+        "party_id": party_id,
+        "key_fingerprint": key_fingerprint,
+        "identity_commitment": identity_commitment,
+        "identity_assurance": identity_assurance,
+        "algorithm": algorithm,
+        "signature": signature_base64,
+        "signed_at": signed_at,
+    }
+    if enrolment_proof_base64 is not None:
+        entry["enrolment_proof"] = enrolment_proof_base64
+    return entry
 
 
 def evidence_record(
@@ -131,11 +204,17 @@ def evidence_record(
     signatures: Mapping[str, Mapping[str, Any]],
     received_at: str,
     sealed_at: str,
+    record_format: str,
 ) -> bytes:
-    """The evidence record of a sealed contract: the log leaf, byte for byte."""
+    """The evidence record of a sealed contract: the log leaf, byte for byte. The sequencer
+    writes ``notary-record/2``; ``record_format`` rebuilds a stored record/1 (the audit).
+    The signature entries must be of the same format (:func:`record_signature_v2` or
+    :func:`record_signature`)."""
+    if record_format not in RECORD_FORMATS:
+        raise ValueError(f"not a record format: {record_format}")
     return canonical_json(
         {
-            "format": RECORD_FORMAT,
+            "format": record_format,
             "sequence": sequence,
             "previous_record_sha256": previous_record_sha256,
             "contract_id": contract_id,

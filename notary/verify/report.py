@@ -17,24 +17,36 @@ from typing import Any
 from notary.verify.canonical import canonical_json
 
 __all__ = [
-    "BUNDLE_ONLY",
+    "BELOW_WITNESS_POLICY",
+    "CALLER_SUPPLIED",
     "CHECK_NAMES",
+    "CLAIMED",
     "FAILED",
+    "INTEGRITY_ONLY_BASIS",
+    "INVALID",
     "NOT_RUN",
     "PASSED",
+    "PROVEN",
     "REPORT_FORMAT",
+    "TRUST_BASES",
     "TRUST_FILE",
+    "UNSALTED",
+    "VALID",
+    "VALID_INTEGRITY_ONLY",
     "Check",
     "CheckStatus",
+    "IdentityFact",
     "LogPosition",
     "PartySummary",
     "SigningTime",
     "TreeHead",
     "VerificationReport",
+    "WitnessFacts",
     "render_text",
+    "verdict_text",
 ]
 
-REPORT_FORMAT = "notary-verification/1"
+REPORT_FORMAT = "notary-verification/2"
 
 
 class CheckStatus(StrEnum):
@@ -47,10 +59,24 @@ class CheckStatus(StrEnum):
 
 PASSED, FAILED, NOT_RUN = CheckStatus.PASSED, CheckStatus.FAILED, CheckStatus.NOT_RUN
 
-#: The keys that anchored the checks came from a trust file the verifier chose (``--trust``).
+#: The keys that anchored the checks came from a trust file the verifier chose (``--trust``,
+#: or this notary's own at ``POST /verify``): origin is established when valid.
 TRUST_FILE = "trust_file"
-#: Only the keys inside the bundle were used: this proves integrity, not origin.
-BUNDLE_ONLY = "bundle_only"
+#: A trust file the caller of ``POST /verify`` brought: checked against, never vouched for.
+CALLER_SUPPLIED = "caller_supplied"
+#: The explicit ``--integrity-only`` choice: the input's own keys, integrity but not origin.
+INTEGRITY_ONLY_BASIS = "integrity_only"
+TRUST_BASES = (TRUST_FILE, CALLER_SUPPLIED, INTEGRITY_ONLY_BASIS)
+
+#: Verdicts, derived from the checks and the trust basis (docs/formats.md section 8).
+VALID, VALID_INTEGRITY_ONLY, BELOW_WITNESS_POLICY, INVALID = (
+    "valid",
+    "valid_integrity_only",
+    "below_witness_policy",
+    "invalid",
+)
+#: Identity statuses: an opening matched / a salted commitment only / round 1's unsalted hash.
+PROVEN, CLAIMED, UNSALTED = "proven", "claimed", "unsalted"
 
 #: Every check a bundle verification may report, in report order. ``consistency`` appears
 #: only when a newer checkpoint was given.
@@ -63,6 +89,9 @@ CHECK_NAMES = (
     "signature_investor",
     "signature_borrower",
     "signing_times",
+    "identity_investor",
+    "identity_borrower",
+    "openings",
     "record_timestamp",
     "log_key",
     "checkpoint_signature",
@@ -188,6 +217,27 @@ class TreeHead:
 
 
 @dataclass(frozen=True)
+class IdentityFact:
+    """What the report can say of a party's identity: ``proven`` by an opening, ``claimed``
+    (a salted commitment the verifier cannot open) or ``unsalted`` (round 1's hash); who made
+    the commitment (``party`` when its enrolment proof verified, ``notary`` when it has none);
+    and, once proven, the ID type and the masked number (never the full one)."""
+
+    status: str
+    commitment_by: str | None = None
+    id_type: str | None = None
+    id_number_masked: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """As JSON (absent facts left out)."""
+        result: dict[str, Any] = {"status": self.status, "commitment_by": self.commitment_by}
+        if self.id_type is not None:
+            result["id_type"] = self.id_type
+            result["id_number_masked"] = self.id_number_masked
+        return result
+
+
+@dataclass(frozen=True)
 class PartySummary:
     """One signature that verified, as the record states it."""
 
@@ -197,6 +247,8 @@ class PartySummary:
     algorithm: str
     identity_assurance: str
     signed_at: str
+    identity: IdentityFact | None = None
+    key_events: tuple[Mapping[str, Any], ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """As JSON."""
@@ -206,7 +258,23 @@ class PartySummary:
             "algorithm": self.algorithm,
             "identity_assurance": self.identity_assurance,
             "signed_at": self.signed_at,
+            "identity": self.identity.to_dict() if self.identity else None,
+            "key_events": [dict(event) for event in self.key_events],
         }
+
+
+@dataclass(frozen=True)
+class WitnessFacts:
+    """Which witnesses cosigned the bundle's checkpoint, against which policy (issue 21)."""
+
+    status: str = "not_required"
+    k: int | None = None
+    n: int | None = None
+    cosigned_by: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """As JSON."""
+        return {"status": self.status, "k": self.k, "n": self.n, "cosigned_by": list(self.cosigned_by)}
 
 
 class CheckedReport:
@@ -230,6 +298,16 @@ class CheckedReport:
         return self.valid and self.trust_basis == TRUST_FILE
 
     @property
+    def verdict(self) -> str:
+        """``valid`` (origin established), ``valid_integrity_only`` (every check passed against
+        the input's own or a caller's keys), ``below_witness_policy`` (every check but the
+        witnesses' passed) or ``invalid``."""
+        if self.valid:
+            return VALID if self.origin_established else VALID_INTEGRITY_ONLY
+        failed = {check.name for check in self.checks if check.status != PASSED}
+        return BELOW_WITNESS_POLICY if self.checks and failed == {"witness_cosignatures"} else INVALID
+
+    @property
     def failures(self) -> tuple[Check, ...]:
         """The checks that failed (not those merely not run)."""
         return tuple(check for check in self.checks if check.status == FAILED)
@@ -248,16 +326,19 @@ class VerificationReport(CheckedReport):
     trust_basis: str
     verified_at: str
     subject: str = "notary-evidence/1"
+    trust_origin: str | None = None
     contract_id: str | None = None
+    record_format: str | None = None
     record_sha256: str | None = None
     document_sha256: str | None = None
     signing_time: SigningTime | None = None
     log: LogPosition | None = None
     newer_checkpoint: TreeHead | None = None
     parties: tuple[PartySummary, ...] = field(default=())
+    witnesses: WitnessFacts = field(default_factory=WitnessFacts)
 
     def __post_init__(self) -> None:
-        if self.trust_basis not in (TRUST_FILE, BUNDLE_ONLY):
+        if self.trust_basis not in TRUST_BASES:
             raise ValueError(f"unknown trust basis {self.trust_basis!r}")
         names = [check.name for check in self.checks]
         if len(set(names)) != len(names):
@@ -268,15 +349,19 @@ class VerificationReport(CheckedReport):
         return {
             "format": REPORT_FORMAT,
             "subject": self.subject,
+            "verdict": self.verdict,
             "valid": self.valid,
             "origin_established": self.origin_established,
             "trust_basis": self.trust_basis,
+            "trust_origin": self.trust_origin,
             "contract_id": self.contract_id,
+            "record_format": self.record_format,
             "record_sha256": self.record_sha256,
             "document_sha256": self.document_sha256,
             "signing_time": self.signing_time.to_dict() if self.signing_time else None,
             "log": self.log.to_dict() if self.log else None,
             "newer_checkpoint": self.newer_checkpoint.to_dict() if self.newer_checkpoint else None,
+            "witnesses": self.witnesses.to_dict(),
             "parties": {party.role: party.to_dict() for party in self.parties},
             "checks": [check.to_dict() for check in self.checks],
             "verified_at": self.verified_at,
@@ -290,18 +375,38 @@ class VerificationReport(CheckedReport):
 _MARKS = {PASSED: "ok  ", FAILED: "FAIL", NOT_RUN: "--  "}
 
 
-def _verdict(report: VerificationReport) -> str:
-    if not report.valid:
+def verdict_text(report: CheckedReport, *, what: str = "bundle") -> str:
+    """The verdict in words, as every rendering shows it."""
+    verdict = report.verdict
+    if verdict == INVALID:
         return "INVALID"
-    if report.origin_established:
+    if verdict == BELOW_WITNESS_POLICY:
+        return "NOT YET VALID: fewer witnesses cosigned than the trust file's policy requires"
+    if verdict == VALID:
         return "VALID: integrity and origin established with the trust file given"
-    return "VALID for integrity only: ORIGIN NOT ESTABLISHED (no trust file given; the bundle's own keys were used)"
+    if report.trust_basis == CALLER_SUPPLIED:
+        return (
+            "VALID against the trust file you supplied only: ORIGIN NOT ESTABLISHED "
+            "(this notary does not vouch for keys its caller brought)"
+        )
+    return f"VALID for integrity only: ORIGIN NOT ESTABLISHED (--integrity-only; the {what}'s own keys were used)"
+
+
+def _identity_text(fact: IdentityFact) -> str:
+    if fact.status == PROVEN:
+        return f"PROVEN by the opening given: {fact.id_type} {fact.id_number_masked}"
+    if fact.status == UNSALTED:
+        return "claimed (a round-1 record: an unsalted hash; give --opening to prove it)"
+    made = {"party": "committed by the party's own key", "notary": "committed by the notary"}
+    return (
+        f"claimed ({made.get(fact.commitment_by or '', 'a salted commitment')}; give --opening to prove it)"
+    )
 
 
 def render_text(report: VerificationReport) -> str:
     """The report for a person: the verdict, the established facts, then one line per check."""
     lines = [
-        f"Evidence bundle{f' for contract {report.contract_id}' if report.contract_id else ''}: {_verdict(report)}"
+        f"Evidence bundle{f' for contract {report.contract_id}' if report.contract_id else ''}: {verdict_text(report)}"
     ]
     if report.signing_time:
         time = report.signing_time
@@ -313,6 +418,8 @@ def render_text(report: VerificationReport) -> str:
             f"Signed by the {party.role} {party.party_id} ({party.algorithm}, key {party.key_fingerprint[:16]}…, "
             f"identity {party.identity_assurance}) at {party.signed_at}"
         )
+        if party.identity is not None:
+            lines.append(f"  identity: {_identity_text(party.identity)}")
     if report.log:
         log = report.log
         lines.append(f"Log {log.origin}: leaf {log.leaf_index} in the tree of size {log.tree_size}")

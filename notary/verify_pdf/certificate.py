@@ -18,7 +18,7 @@ run on the carried files as on a bundle without its manifest and document.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,10 +28,11 @@ from notary.verify.evidence.bundle import EvidenceBundle
 from notary.verify.evidence.checks import Anchors, Passed
 from notary.verify.evidence.record import parse_record
 from notary.verify.evidence.verifier import verify_evidence
+from notary.verify.identity import IdentityOpening
 from notary.verify.payloads import format_time
 from notary.verify.report import (
-    BUNDLE_ONLY,
     FAILED,
+    INTEGRITY_ONLY_BASIS,
     NOT_RUN,
     PASSED,
     TRUST_FILE,
@@ -39,7 +40,7 @@ from notary.verify.report import (
     VerificationReport,
     render_text,
 )
-from notary.verify.trust import TrustFile
+from notary.verify.trust import TrustChoice, TrustFile, anchoring_file, trust_basis
 from notary.verify_pdf.checks import (
     check_document,
     check_no_later_updates,
@@ -129,6 +130,11 @@ class CertificateReport:
         """Valid, and anchored in the trust file the verifier chose."""
         return self.report.origin_established
 
+    @property
+    def verdict(self) -> str:
+        """The report's verdict (``valid``, ``valid_integrity_only``, ``invalid``...)."""
+        return self.report.verdict
+
     def to_dict(self) -> dict[str, Any]:
         """The report's JSON object, with the certificate's number, the record's source and
         what was not established."""
@@ -147,9 +153,10 @@ class CertificateReport:
 def verify_certificate(
     data: bytes,
     *,
-    trust: TrustFile | None = None,
+    trust: TrustChoice,
     bundle: bytes | None = None,
     document: bytes | None = None,
+    openings: Sequence[IdentityOpening] = (),
     newer_checkpoint: str | bytes | None = None,
     consistency_proof: Mapping[str, Any] | None = None,
     now: dt.datetime | None = None,
@@ -159,20 +166,25 @@ def verify_certificate(
 
     ``bundle_source`` names where ``bundle`` came from in the report (``bundle``: the caller's;
     ``notary_log``: built by the notary from its own log, for ``POST /verify``).
-    ``trust`` anchors the notary's, the authorities' and the log's keys; without it the keys
-    the certificate itself carries are used (integrity, not origin). Raises
+    ``trust`` anchors the notary's, the authorities' and the log's keys, as for a bundle: a
+    :class:`TrustFile` (origin established when valid), ``CallerSupplied(trust_file)`` (checked
+    against, origin not established) or ``INTEGRITY_ONLY`` (the keys the certificate itself
+    carries: integrity, not origin); there is no default. ``openings`` (identity openings)
+    prove the parties' identities against the record, carried or in ``bundle``. Raises
     :class:`~notary.verify_pdf.errors.MalformedCertificate` for a file that is no certificate
     PDF, :class:`~notary.verify.archive.MalformedBundle` for an unusable ``bundle``, and
     ``TypeError`` when only one of ``newer_checkpoint`` and ``consistency_proof`` is given.
     """
     if (newer_checkpoint is None) != (consistency_proof is None):
         raise TypeError("give both newer_checkpoint and consistency_proof, or neither")
+    basis = trust_basis(trust)  # refuses a missing choice before anything is opened
+    trust_file = anchoring_file(trust)
     moment = now or dt.datetime.now(dt.UTC)
     pdf = CertificatePdf.from_bytes(data)
     evidence, source = _evidence(pdf, bundle)
     if source == "bundle":
         source = bundle_source
-    anchors = Anchors(trust)
+    anchors = Anchors(trust_file)
     runner = _Runner()
     runner.run("pdf_no_later_updates", lambda: check_no_later_updates(pdf))
     stamp = runner.run("pdf_timestamp", lambda: check_pdf_timestamp(pdf, anchors, moment))
@@ -189,6 +201,7 @@ def verify_certificate(
         inner = verify_evidence(
             evidence,
             document=document if source != "carried" else None,
+            openings=openings,
             trust=trust,
             newer_checkpoint=newer_checkpoint,
             consistency_proof=consistency_proof,
@@ -209,7 +222,7 @@ def verify_certificate(
                 needs=("pdf_record",),
             )
     checks = [
-        Check("trust", PASSED, *_describe_trust(trust)),
+        Check("trust", PASSED, *_describe_trust(trust_file, basis)),
         *runner.checks,
         *(
             check
@@ -219,12 +232,14 @@ def verify_certificate(
     ]
     report = VerificationReport(
         checks=tuple(checks),
-        trust_basis=TRUST_FILE if trust is not None else BUNDLE_ONLY,
+        trust_basis=basis,
         verified_at=format_time(moment),
         subject=SUBJECT,
         contract_id=pdf.contract_id,
         record_sha256=pdf.named_record_sha256 or (inner.record_sha256 if inner else None),
-        document_sha256=runner.values.get("document_digest") or (inner.document_sha256 if inner else None),
+        document_sha256=runner.values.get("document_digest")
+        or (inner.document_sha256 if inner else None)
+        or _signed_document(evidence, runner, inner),
         signing_time=inner.signing_time if inner else None,
         log=inner.log if inner else None,
         newer_checkpoint=inner.newer_checkpoint if inner else None,
@@ -236,7 +251,7 @@ def verify_certificate(
         report=report,
         certificate_number=number if isinstance(number, str) else None,
         record_source=source,
-        not_established=_not_established(pdf, source, trust, document, newer_checkpoint),
+        not_established=_not_established(pdf, source, basis, document, newer_checkpoint, bool(openings)),
         printed=pdf.facts,
     )
 
@@ -250,35 +265,55 @@ def _evidence(pdf: CertificatePdf, bundle: bytes | None) -> tuple[EvidenceBundle
     return None, None
 
 
+def _signed_document(
+    evidence: EvidenceBundle | None, runner: _Runner, inner: VerificationReport | None
+) -> str | None:
+    """The SHA-256 of the document the parties signed, as the record the certificate names and
+    carries says, once that record is shown to be the named one and well formed: what a
+    reader's own copy is compared with when no document was given here."""
+    fields = inner.check("record_fields") if inner is not None else None
+    if evidence is None or "pdf_record" not in runner.values or fields is None or not fields.passed:
+        return None
+    return parse_record(evidence.get(RECORD) or b"").document_sha256
+
+
 def _facts(pdf: CertificatePdf, evidence: EvidenceBundle, inner: VerificationReport) -> Passed[None]:
     record = parse_record(evidence.get(RECORD) or b"")
     terms = parse_json(evidence.get(TERMS) or b"", what=TERMS)
     return check_pdf_facts(pdf, record, terms, inner.signing_time, inner.log)
 
 
-def _describe_trust(trust: TrustFile | None) -> tuple[str, dict[str, Any]]:
+def _describe_trust(trust: TrustFile | None, basis: str) -> tuple[str, dict[str, Any]]:
     if trust is None:
         return (
-            "no trust file: the keys the certificate carries were used, which proves integrity but not origin",
-            {"trust_basis": BUNDLE_ONLY},
+            "integrity only, as chosen: the keys the certificate carries were used, which proves "
+            "integrity but not origin",
+            {"trust_basis": INTEGRITY_ONLY_BASIS},
         )
+    whose = "trust file" if basis == TRUST_FILE else "the caller's trust file (not this notary's)"
     return (
-        f"trust file: {len(trust.notary_roots)} notary root(s), {len(trust.tsa_roots)} TSA root(s), "
+        f"{whose}: {len(trust.notary_roots)} notary root(s), {len(trust.tsa_roots)} TSA root(s), "
         f"{len(trust.logs)} log key(s); the certificate's own keys were not relied on",
-        {"trust_basis": TRUST_FILE},
+        {"trust_basis": basis},
     )
 
 
 def _not_established(
     pdf: CertificatePdf,
     source: str | None,
-    trust: TrustFile | None,
+    basis: str,
     document: bytes | None,
     newer_checkpoint: str | bytes | None,
+    openings_given: bool,
 ) -> tuple[str, ...]:
     missing = []
-    if trust is None:
-        missing.append("origin: no trust file was given, so the keys inside the certificate were trusted")
+    if basis == INTEGRITY_ONLY_BASIS:
+        missing.append("origin: integrity only was chosen, so the keys inside the certificate were trusted")
+    elif basis != TRUST_FILE:
+        missing.append(
+            "origin: the trust file was the caller's, not one this verifier vouches for; verify with the "
+            "notary's own trust file (--trust) to establish who signed"
+        )
     if source is None:
         missing.append(
             "the record itself, the parties' signatures, the record's timestamp and its place in the "
@@ -286,6 +321,8 @@ def _not_established(
             "never do: their unsalted identity hashes must not sit beside the masked ID numbers); give "
             "the evidence bundle (--bundle)"
         )
+    if source is None and openings_given:
+        missing.append("the parties' identities in the openings given: they are checked against the record")
     if pdf.facts is None:
         missing.append(
             "that each printed value is the signed one: this certificate predates certificate.json"

@@ -67,14 +67,60 @@ def test_keygen_enrol_and_sign(tmp_path):
     )
     key = PublicKey.from_pem(body["public_key"])
     assert key.fingerprint == made["key_fingerprint"]
+    # The salt was drawn here and its opening kept beside the key (mode 0600); the proof signs
+    # the commitment to it (notary.enrol.v2).
+    opening_file = key_dir / "opening-pl_1.json"
+    assert opening_file.stat().st_mode & 0o777 == 0o600
+    opening = opening_file.read_bytes()
+    fields = json.loads(opening)
+    assert (fields["id_type"], fields["id_number"]) == ("cn_resident", "11010519491231002X")
+    assert base64.b64decode(fields["salt"]) == base64.b64decode(body["identity_salt"])
+    assert len(base64.b64decode(body["identity_salt"])) == 32
     key.verify(
         base64.b64decode(body["proof"]),
-        payloads.enrol_payload(
+        payloads.enrol_payload_v2(
             platform_id="pl_1",
             key_fingerprint=key.fingerprint,
-            identity_sha256=payloads.identity_sha256("cn_resident", "11010519491231002X"),
+            identity_commitment=payloads.identity_commitment(opening),
         ),
     )
+    # Enrolling again keeps the same opening (the same commitment); another identity is refused.
+    again = json.loads(
+        CliRunner()
+        .invoke(
+            main,
+            [
+                "enrol",
+                "--key",
+                str(key_dir),
+                "--platform-id",
+                "pl_1",
+                "--name",
+                "张三",
+                "--id-number",
+                "11010519491231002X",
+            ],
+        )
+        .output
+    )
+    assert again["identity_salt"] == body["identity_salt"]
+    other = CliRunner().invoke(
+        main,
+        [
+            "enrol",
+            "--key",
+            str(key_dir),
+            "--platform-id",
+            "pl_1",
+            "--name",
+            "李四",
+            "--id-number",
+            "110102198001010017",
+        ],
+    )
+    assert other.exit_code != 0
+    assert "another identity" in other.output
+    assert opening_file.read_bytes() == opening
 
     document = tmp_path / "contract.pdf"
     document.write_bytes(b"%PDF-1.4 contract")

@@ -50,6 +50,8 @@ def files(log, tmp_path_factory):
         "other-bundle.zip": log.bundle(0, SIZE),
         "document.pdf": log.filed[INDEX].document,
         "trust.json": log.notary.trust_json(),
+        "opening.json": log.filed[INDEX].investor.opening("pl_0001"),
+        "stranger-opening.json": log.filed[0].investor.opening("pl_0001"),
     }
     for name, data in contents.items():
         (folder / name).write_bytes(data)
@@ -142,6 +144,29 @@ def test_a_certificate_without_its_record_needs_the_bundle(files, online) -> Non
     assert "pdf_record_mismatch" in output
 
 
+def test_what_to_trust_is_chosen_and_integrity_only_exits_3(files) -> None:
+    code, output = run(files, "certificate.pdf")
+    assert code == 2
+    assert "choose what to trust" in output
+    code, output = run(files, "certificate.pdf", "--integrity-only")
+    assert code == 3, output
+    assert "ORIGIN NOT ESTABLISHED" in output.upper()
+    assert "origin: integrity only was chosen" in output
+
+
+def test_an_opening_proves_a_party_against_the_record_the_certificate_carries(files) -> None:
+    """The certificate's notes say the party's opening, checked by notary verify --opening,
+    shows the number behind the masked one: it does so with the certificate alone."""
+    code, output = run(files, "certificate.pdf", "--trust", "trust.json", "--opening", "opening.json")
+    assert code == 0, output
+    assert "PROVEN by the opening given" in output
+    code, output = run(files, "certificate.pdf", "--trust", "trust.json", "--opening", "stranger-opening.json")
+    assert code == 1, output
+    assert "[FAIL] openings" in output
+    code, output = run(files, "bare.pdf", "--trust", "trust.json", "--opening", "opening.json")
+    assert "the parties' identities in the openings given" in output
+
+
 def test_a_tampered_certificate_exits_1_naming_the_signature(files) -> None:
     code, output = run(files, "tampered.pdf", "--trust", "trust.json")
     assert code == 1
@@ -157,14 +182,14 @@ def test_a_tampered_certificate_exits_1_naming_the_signature(files) -> None:
     ],
 )
 def test_unusable_inputs_exit_2_with_one_line(files, args, code_word) -> None:
-    code, output = run(files, *args)
+    code, output = run(files, *args, "--trust", "trust.json")
     assert code == 2
     assert code_word in output
     assert "Traceback" not in output
 
 
 def test_bundle_and_online_are_for_a_certificate(files, online) -> None:
-    code, output = run(files, "bundle.zip", "--bundle", "bundle.zip")
+    code, output = run(files, "bundle.zip", "--trust", "trust.json", "--bundle", "bundle.zip")
     assert code == 2
     assert "for a certificate PDF" in output
 

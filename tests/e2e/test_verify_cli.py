@@ -61,9 +61,9 @@ def run(files, *args):
     return result.exit_code, result.output
 
 
-def test_a_genuine_bundle_exits_0(files):
-    code, output = run(files, "genuine.zip")
-    assert code == 0, output
+def test_a_genuine_bundle_exits_0_with_the_trust_file_and_3_for_integrity_only(files):
+    code, output = run(files, "genuine.zip", "--integrity-only")
+    assert code == 3, output
     assert "VALID for integrity only: ORIGIN NOT ESTABLISHED" in output
     code, output = run(files, "genuine.zip", "--trust", "trust.json", "--document", "document.pdf")
     assert code == 0, output
@@ -80,12 +80,19 @@ def test_json_output(files):
     assert report["log"]["leaf_index"] == INDEX
 
 
+def test_the_trust_is_chosen_explicitly(files):
+    for args in ([], ["--trust", "trust.json", "--integrity-only"]):
+        code, output = run(files, "genuine.zip", *args)
+        assert code == 2, output
+        assert "choose what to trust: --trust FILE" in output
+
+
 def test_an_invalid_bundle_exits_1_naming_the_check(files):
-    code, output = run(files, "changed.zip")
+    code, output = run(files, "changed.zip", "--integrity-only")
     assert code == 1
     assert output.startswith("Evidence bundle for contract ct_0000TEST: INVALID")
     assert "[FAIL] record_timestamp" in output
-    code, output = run(files, "genuine.zip", "--document", "other.pdf")
+    code, output = run(files, "genuine.zip", "--integrity-only", "--document", "other.pdf")
     assert code == 1
     assert "[FAIL] document_digest" in output
 
@@ -103,7 +110,15 @@ def test_consistency_with_a_newer_checkpoint(files):
     )
     assert code == 0, output
     assert f"Consistent with the newer checkpoint of size {NEWER}" in output
-    code, output = run(files, "genuine.zip", "--checkpoint", "newer.txt", "--consistency", "wrong-proof.json")
+    code, output = run(
+        files,
+        "genuine.zip",
+        "--integrity-only",
+        "--checkpoint",
+        "newer.txt",
+        "--consistency",
+        "wrong-proof.json",
+    )
     assert code == 1
     assert "[FAIL] consistency" in output
 
@@ -126,14 +141,14 @@ def test_consistency_with_a_newer_checkpoint(files):
     ],
 )
 def test_unusable_input_exits_2_with_one_clear_line(files, args, message):
-    code, output = run(files, *args)
+    code, output = run(files, *args, *([] if "--trust" in args else ["--integrity-only"]))
     assert code == 2
     assert message in output
     assert "Traceback" not in output
 
 
 def test_unusable_input_with_json_prints_an_error_object(files):
-    code, output = run(files, "junk.zip", "--json")
+    code, output = run(files, "junk.zip", "--integrity-only", "--json")
     assert code == 2
     error = json.loads(output.splitlines()[0])["error"]
     assert error == {"code": "malformed_bundle", "message": "not a zip archive"}
@@ -154,9 +169,9 @@ def test_the_command_runs_without_the_service(files):
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     assert result.stdout.strip().splitlines()[-1] == "STATUS 0 LOADED", result.stdout + result.stderr
-    for name, status in (("genuine.zip", 0), ("changed.zip", 1), ("junk.zip", 2)):
+    for name, status in (("genuine.zip", 3), ("changed.zip", 1), ("junk.zip", 2)):
         process = subprocess.run(
-            [sys.executable, "-m", "notary.cli", "verify", str(files / name)],
+            [sys.executable, "-m", "notary.cli", "verify", str(files / name), "--integrity-only"],
             capture_output=True,
             text=True,
             check=False,

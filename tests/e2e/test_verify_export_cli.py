@@ -52,8 +52,8 @@ def run(folder, *args):
 
 def test_a_genuine_export_exits_0(files):
     folder, _ = files
-    code, output = run(folder, "export.zip")
-    assert code == 0, output
+    code, output = run(folder, "export.zip", "--integrity-only")
+    assert code == 3, output
     assert output.startswith("Case export: VALID for integrity only: ORIGIN NOT ESTABLISHED")
     code, output = run(folder, "export.zip", "--trust", "trust.json")
     assert code == 0, output
@@ -68,7 +68,7 @@ def test_json_output_is_the_export_report(files):
     assert code == 0
     report = parse_canonical_json(output.strip().encode())
     assert (report["format"], report["valid"], report["trust_basis"]) == (
-        "notary-export-verification/1", True, "trust_file"
+        "notary-export-verification/2", True, "trust_file"
     )  # fmt: skip
     assert [bundle["report"]["valid"] for bundle in report["bundles"]] == [True] * SIZE
 
@@ -87,8 +87,11 @@ def test_a_tampered_export_exits_1_naming_the_checks_and_the_bundle(files):
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["damaged.zip"], "malformed_export: member 'bundles/"),
-        (["export.zip", "--document", "document.pdf"], "are for a bundle, not a case export"),
+        (["damaged.zip", "--integrity-only"], "malformed_export: member 'bundles/"),
+        (
+            ["export.zip", "--integrity-only", "--document", "document.pdf"],
+            "are for a bundle, not a case export",
+        ),
         (["export.zip", "--trust", "export.zip"], "malformed_trust_file"),
     ],
 )

@@ -15,7 +15,7 @@ from notary.storage.models import Contract
 from notary.verify.canonical import parse_json
 from notary.verify.export.archive import ExportArchive
 from notary.verify.export.verifier import verify_export
-from notary.verify.trust import TrustFile
+from notary.verify.trust import INTEGRITY_ONLY, TrustFile
 from tests.support.access import Caller, approve, login, open_case
 from tests.support.people import Person
 from tests.support.platforms import sign_body
@@ -94,18 +94,30 @@ def test_a_case_export(
     assert report.valid, report.to_dict()
     assert report.origin_established
     assert [check.name for check in report.checks] == [
-        "trust", "export_manifest", "manifest_signature", "notary_certificate",
-        "members", "bundle_digests", "bundles", "scope",
+        "trust", "export_manifest", "manifest_signature", "manifest_timestamp", "notary_certificate",
+        "members", "bundle_digests", "bundles", "openings", "scope",
     ]  # fmt: skip
+    # export/2: dated by an RFC 3161 token over its signature, judged at its genTime.
+    assert (report.subject, report.manifest_time) == ("notary-export/2", "rfc3161_gen_time")
+    # A platform scope: the openings of both parties, so each identity is proven.
+    for bundle_result in report.bundles:
+        assert bundle_result.report is not None
+        statuses = {party["identity"]["status"] for party in bundle_result.report["parties"].values()}
+        assert statuses == {"proven"}
 
     # In scope and ready: the bundles, byte for byte as served one by one; the rest listed.
     files = members_of(data)
     assert list(files) == [
         "keys/notary.pem",
         *(f"bundles/{cid}.zip" for cid in sorted(ready)),
+        *sorted(f"openings/{person.party_id}.json" for person in (investor, borrower)),
         "manifest.json",
         "manifest.sig",
+        "timestamp/manifest.tsr",
+        "timestamp/manifest-chain.pem",
     ]
+    for person in (investor, borrower):
+        assert files[f"openings/{person.party_id}.json"] == person.opening(platform.platform_id)
     for cid in ready:
         single = police.get(f"/contracts/{cid}/evidence", headers={"Notary-Case": case_id})
         assert files[f"bundles/{cid}.zip"] == single.data
@@ -123,6 +135,11 @@ def test_a_case_export(
     }
     assert manifest["exported_by"] == {"kind": "investigator", "id": police_id(runtime, case_id)}
     assert manifest["investigator"]["name"] == "Officer Wang"
+    assert manifest["format"] == "notary-export/2"
+    assert manifest["openings"] == {
+        f"openings/{person.party_id}.json": person.identity_commitment(platform.platform_id)
+        for person in (investor, borrower)
+    }
 
     # Recorded before the bytes: who, which case, how many contracts it covered.
     with runtime.db.read() as session:
@@ -140,7 +157,7 @@ def test_a_case_export(
         data={"bundle": (io.BytesIO(data), "export.zip")},
         content_type="multipart/form-data",
     ).get_json()
-    assert (verified["format"], verified["valid"]) == ("notary-export-verification/1", True)
+    assert (verified["format"], verified["valid"]) == ("notary-export-verification/2", True)
     assert [bundle["report"]["contract_id"] for bundle in verified["bundles"]] == sorted(ready)
 
 
@@ -196,5 +213,5 @@ def test_notary_export_refuses_what_it_cannot_export(
     assert done.exit_code == 0, done.output
     assert f"case {case_id}: 0 bundle(s) in {out}" in done.stdout
     with out.open("rb") as handle:
-        assert verify_export(handle).valid
+        assert verify_export(handle, trust=INTEGRITY_ONLY).valid
     assert not list(tmp_path.glob("*.partial"))

@@ -204,3 +204,34 @@ def test_the_qr_address_answers_json_to_a_client_and_a_page_to_a_browser(client:
     assert "123456.78" not in page
     assert client.get(f"/r/{'0' * 64}").status_code == 404
     assert client.get("/r/not-a-hash").status_code == 404
+
+
+def test_the_page_never_vouches_for_a_trust_file_its_requester_brought(client: Any, tmp_path: Any) -> None:
+    """Issue 15.6 through the pages: a bundle forged under the forger's own keys, verified with
+    the forger's trust file. Before, the page said VALID ("comes from this notary") and the
+    notary signed a report saying "origin established"; now the requester's file is checked
+    against and never vouched for."""
+    from tests.support.evidence import SampleLog, SampleNotary
+
+    forger = SampleNotary.create(tmp_path / "forger", organisation="Forger")
+    forged = SampleLog(forger, 2).bundle(0, 2)
+
+    def trust() -> dict[str, Any]:
+        return {"trust": (io.BytesIO(forger.trust_json()), "trust.json")}
+
+    page = post_verify(client, forged, **trust()).get_data(as_text=True)
+    assert 'data-verdict="valid"' not in page
+    assert 'data-verdict="integrity_only"' in page
+    assert "this notary does not vouch for keys it did not publish" in page
+
+    answer = client.post(
+        "/verify/report.pdf",
+        data={"bundle": (io.BytesIO(forged), "evidence.zip"), **trust()},
+        content_type="multipart/form-data",
+    )
+    assert answer.status_code == 200
+    pdf = tmp_path / "forged.pdf"
+    pdf.write_bytes(answer.data)
+    text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    assert "origin established" not in text
+    assert "given by the requester" in text.replace("\n", " ")

@@ -4,6 +4,7 @@ non-certificate PDF each read as what they are."""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import io
 import re
@@ -59,7 +60,7 @@ def test_a_genuine_certificate_reads_valid_with_its_number_terms_and_your_copy(
     assert set(checks.values()) == {"passed"}
     assert "the record it names checks out" in page
     assert re.search(r"NC\d{4}-\d{10}", page)  # the certificate's number
-    assert "from this notary's log" in page
+    assert "carried inside the certificate" in page  # record/2: the PDF carries its record
     assert "123456.78 CNY" in page  # the printed value, vouched for by pdf_facts
     assert "人民币壹拾贰万叁仟肆佰伍拾陆元柒角捌分" in page
     assert "LOAN-2026-7" in page
@@ -107,7 +108,9 @@ def test_a_certificate_signed_by_someone_else_is_invalid_and_learns_nothing(
 
     with runtime.db.read() as session:
         facts = facts_from_json(session.query(IssuedCertificate).one().facts)
-    forged = make_signer(make_keys(tmp_path / "forger"))[0].sign(render_certificate(facts))
+    # Naming a record without carrying it: what a forger probing the log for its parties would send.
+    probe = dataclasses.replace(facts, attachments=())
+    forged = make_signer(make_keys(tmp_path / "forger"))[0].sign(render_certificate(probe))
     page = post_page(client, forged).get_data(as_text=True)
     assert 'data-verdict="invalid"' in page
     # The forger's own authority stamped it: neither the timestamp nor the signature chains here.

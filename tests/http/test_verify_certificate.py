@@ -19,7 +19,12 @@ def post(client, pdf: bytes, **parts: bytes):
 
 
 @pytest.fixture
-def certificate(platform, investor, borrower, runtime, client) -> bytes:
+def certificate(platform, investor, borrower, runtime, client, monkeypatch) -> bytes:
+    """A certificate that does not carry its record (as record/1 certificates never do): the
+    one a lookup in the notary's log would complete, so the one a forger would probe with."""
+    from notary.services.evidence import certificates
+
+    monkeypatch.setattr(certificates, "carries_record", lambda record: False)
     cid = ready_contract(platform, investor, borrower, runtime, client)
     sealed(runtime)
     answer = platform.get(f"/contracts/{cid}/certificate")
@@ -32,9 +37,23 @@ def statuses(report) -> dict[str, str]:
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize(
+    ("carried", "source"),
+    [(True, "carried"), (False, "notary_log")],
+    ids=["record-2-carried", "record-not-carried"],
+)
 def test_a_certificate_is_completed_from_the_notarys_log(
-    certificate, client, platform, investor, borrower, runtime, clock
+    carried, source, client, platform, investor, borrower, runtime, clock, monkeypatch
 ):
+    """A record/2 certificate carries its record: the log adds today's checkpoint and the
+    consistency proof. One that does not (record/1's unsalted identities are never carried;
+    here the rule is forced for a record/2) is checked in the bundle the notary builds."""
+    from notary.services.evidence import certificates
+
+    monkeypatch.setattr(certificates, "carries_record", lambda record: carried)
+    cid = ready_contract(platform, investor, borrower, runtime, client)
+    sealed(runtime)
+    certificate = platform.get(f"/contracts/{cid}/certificate").data
     # A later contract grows the log, so "still in today's tree" is a real consistency proof.
     ready_contract(platform, investor, borrower, runtime, client)
     clock.advance(seconds=runtime.settings.checkpoint_interval + 1)  # the next checkpoint is due
@@ -43,8 +62,10 @@ def test_a_certificate_is_completed_from_the_notarys_log(
     assert answer.status_code == 200, answer.get_json()
     report = answer.get_json()
     assert report["valid"] is True, report
+    assert report["verdict"] == "valid"
+    assert report["origin_established"] is True
     assert report["subject"] == "notary-certificate/1"
-    assert report["record_source"] == "notary_log"
+    assert report["record_source"] == source
     checks = statuses(report)
     for name in ("pdf_signature", "pdf_timestamp", "pdf_no_later_updates", "pdf_record", "pdf_facts"):
         assert checks[name] == "passed", name
@@ -106,11 +127,8 @@ def test_a_pdf_that_is_no_certificate_is_a_400(client):
 def test_the_services_own_facts_and_carried_files_verify_from_the_pdf_alone(
     platform, investor, borrower, runtime, client, monkeypatch
 ):
-    """The service's facts mapping, checked by pdf_facts against the real record and terms.
-
-    Records are record/1 until the trust work lands record/2, and a record/1 is never carried;
-    here the rule is lifted for one certificate to prove the carrying path end to end.
-    """
+    """The service's facts mapping, checked by pdf_facts against the real record and terms:
+    a record/2 certificate carries its record, terms and proofs, never the document."""
     from notary.services.clock import now_text
     from notary.services.evidence import certificates
     from notary.storage.models import Contract
@@ -120,7 +138,6 @@ def test_the_services_own_facts_and_carried_files_verify_from_the_pdf_alone(
 
     cid = ready_contract(platform, investor, borrower, runtime, client, external_ref="LOAN-7")
     sealed(runtime)
-    monkeypatch.setattr(certificates, "carries_record", lambda record: True)
     with runtime.db.read() as session:
         facts = runtime.certificates.facts(
             session, session.get(Contract, cid), issued_at=now_text(runtime.clock)

@@ -30,8 +30,16 @@ def make_signed_contracts(rt: Runtime, count: int, *, batch: int = 1000) -> list
         parties = {}
         for role, person in (("investor", investor), ("borrower", borrower)):
             body = person.enrolment(platform_id)
-            request = Enrolment(body["name"], body["id_number"], body["public_key"], body["proof"])
-            parties[role] = enrol(session, rt.pii, platform_id=platform_id, request=request, now=now).party
+            request = Enrolment(
+                body["name"],
+                body["id_number"],
+                body["public_key"],
+                body["proof"],
+                identity_salt=body["identity_salt"],
+            )
+            parties[role] = enrol(
+                session, rt.identity_secrets, platform_id=platform_id, request=request, now=now
+            ).party
     ids: list[str] = []
     for start in range(0, count, batch):
         filings = [
@@ -66,7 +74,8 @@ def make_signed_contracts(rt: Runtime, count: int, *, batch: int = 1000) -> list
                             "party_id": parties[role].id,
                             "algorithm": "ed25519",
                             "key_fingerprint": person.public.fingerprint,
-                            "identity_sha256": person.identity_sha256,
+                            "identity_commitment": parties[role].identity_commitment,
+                            "enrolment_proof": parties[role].enrol_proof,
                             "identity_assurance": "platform",
                             "signature": signature,
                             "submitted_sha256": hashlib.sha256(signature).hexdigest(),

@@ -100,7 +100,12 @@ class Filed:
 
 
 def _contract(
-    index: int, previous: str, investor: Person, borrower: Person, times: Mapping[str, str] | None = None
+    index: int,
+    previous: str,
+    investor: Person,
+    borrower: Person,
+    times: Mapping[str, str] | None = None,
+    record_format: str = payloads.RECORD_FORMAT_V2,
 ) -> Filed:
     """``times`` may change ``received_at``, ``sealed_at``, ``sign_by`` and each role's
     ``<role>_signed_at`` from the defaults below."""
@@ -142,16 +147,37 @@ def _contract(
             document_sha256=document_sha256,
             terms_sha256=terms_sha256,
         )
-        signatures[role] = payloads.record_signature(
+        if record_format == payloads.RECORD_FORMAT:
+            signatures[role] = payloads.record_signature(
+                party_id=person.party_id,
+                key_fingerprint=person.public.fingerprint,
+                identity_sha256=person.identity_sha256,
+                identity_assurance="platform",
+                algorithm=person.public.algorithm,
+                signature_base64=b64encode(person.sign(payload)),
+                signed_at="2026-12-01T08:00:01.250Z",
+            )
+            continue
+        commitment = person.identity_commitment(platform_id)
+        proof = person.sign(
+            payloads.enrol_payload_v2(
+                platform_id=platform_id,
+                key_fingerprint=person.public.fingerprint,
+                identity_commitment=commitment,
+            )
+        )
+        signatures[role] = payloads.record_signature_v2(
             party_id=person.party_id,
             key_fingerprint=person.public.fingerprint,
-            identity_sha256=person.identity_sha256,
+            identity_commitment=commitment,
             identity_assurance="platform",
             algorithm=person.public.algorithm,
             signature_base64=b64encode(person.sign(payload)),
             signed_at=times[f"{role}_signed_at"],
+            enrolment_proof_base64=b64encode(proof),
         )
     record = payloads.evidence_record(
+        record_format=record_format,
         sequence=index,
         previous_record_sha256=previous,
         contract_id=contract_id,
@@ -172,7 +198,12 @@ class SampleLog:
     borrowers with ECDSA P-256."""
 
     def __init__(
-        self, notary: SampleNotary, size: int, times: Mapping[int, Mapping[str, str]] | None = None
+        self,
+        notary: SampleNotary,
+        size: int,
+        times: Mapping[int, Mapping[str, str]] | None = None,
+        *,
+        record_format: str = payloads.RECORD_FORMAT_V2,
     ) -> None:
         """``times``: for some contracts (by index), times other than the defaults (see _contract)."""
         self.notary = notary
@@ -185,6 +216,7 @@ class SampleLog:
                 Person("投资人"),
                 Person("借款人", alg="ecdsa-p256-sha256"),
                 (times or {}).get(index),
+                record_format,
             )
             self.filed.append(filed)
             previous = payloads.sha256_hex(filed.record)

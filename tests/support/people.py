@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import itertools
+import os
 import random
 
 from cryptography.hazmat.primitives import hashes, serialization
@@ -42,10 +43,20 @@ class Person:
         )
         self.public = PublicKey.from_der(der)
         self.party_id: str | None = None
+        self.salts: dict[str, bytes] = {}
 
     @property
     def identity_sha256(self) -> str:
+        """Round 1's unsalted identity hash (records sealed before round 2 carry it)."""
         return payloads.identity_sha256("cn_resident", self.id_number)
+
+    def opening(self, platform_id: str) -> bytes:
+        """The identity opening of this person's enrolment on ``platform_id`` (one salt each)."""
+        salt = self.salts.setdefault(platform_id, os.urandom(payloads.SALT_BYTES))
+        return payloads.identity_opening(id_type="cn_resident", id_number=self.id_number, salt=salt)
+
+    def identity_commitment(self, platform_id: str) -> str:
+        return payloads.identity_commitment(self.opening(platform_id))
 
     def sign(self, message: bytes) -> bytes:
         if isinstance(self.private, ed25519.Ed25519PrivateKey):
@@ -56,16 +67,17 @@ class Person:
         return base64.b64encode(self.sign(message)).decode()
 
     def enrolment(self, platform_id: str, **extra: object) -> dict[str, object]:
-        payload = payloads.enrol_payload(
+        payload = payloads.enrol_payload_v2(
             platform_id=platform_id,
             key_fingerprint=self.public.fingerprint,
-            identity_sha256=self.identity_sha256,
+            identity_commitment=self.identity_commitment(platform_id),
         )
         body: dict[str, object] = {
             "name": self.name,
             "id_type": "cn_resident",
             "id_number": self.id_number,
             "public_key": self.public.pem,
+            "identity_salt": base64.b64encode(self.salts[platform_id]).decode(),
             "proof": self.sign_b64(payload),
         }
         body.update(extra)

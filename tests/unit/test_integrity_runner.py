@@ -9,18 +9,22 @@ from notary.services.audit.integrity import run_audit
 
 
 class Counting:
-    def __init__(self, name, items, diverge_at=None):
+    def __init__(self, name, items, diverge_at=None, wrong_type_at=None):
         self.name = self.label = name
         self.items = items
         self.diverge_at = diverge_at
+        self.wrong_type_at = wrong_type_at
 
     def total(self, db):
         return self.items
 
-    def run(self, db):
+    def run(self, db, findings):
         for index in range(self.items):
-            if index == self.diverge_at:
-                raise DivergenceFound(Divergence(self.name, "item", str(index), "changed", "a", "b"))
+            with findings.item("item", index):
+                if index == self.diverge_at:
+                    raise DivergenceFound(Divergence(self.name, "item", str(index), "changed", "a", "b"))
+                if index == self.wrong_type_at:
+                    int("not a number")  # what a text read from a number column does to a check
             yield 1
 
 
@@ -64,3 +68,21 @@ def test_every_auditor_runs_and_the_first_divergence_leads():
 def test_an_audit_without_auditors_refuses_to_pass():
     with pytest.raises(ValueError, match="at least one"):
         run_audit(None, [])
+
+
+def test_all_lists_every_divergence_and_a_wrong_typed_value_is_one_not_a_traceback():
+    auditors = [Counting("one", 6, diverge_at=1, wrong_type_at=4), Counting("two", 3)]
+    first_only = run_audit(None, auditors)
+    assert [(r.name, r.checked) for r in first_only.results] == [("one", 1), ("two", 3)]
+    assert len(first_only.divergences) == 1
+
+    every = run_audit(None, auditors, collect_all=True)
+    assert [(r.name, r.checked) for r in every.results] == [("one", 6), ("two", 3)]
+    assert [(d.where, d.message[:30]) for d in every.divergences] == [
+        ("1", "changed"),
+        ("4", "a stored value is not of its c"),
+    ]
+    assert "ValueError" in every.divergences[1].message
+    body = every.as_dict()
+    assert len(body["divergences"]) == 2
+    assert [len(check["divergences"]) for check in body["checks"]] == [2, 0]

@@ -6,6 +6,7 @@ deterministic, so the signatures must come out exactly as published.
 
 import base64
 import hashlib
+from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives import serialization
@@ -143,6 +144,7 @@ def test_evidence_record_bytes_and_hashes():
         },
         received_at="2026-12-01T08:00:00.000Z",
         sealed_at="2026-12-01T08:00:05.000Z",
+        record_format=payloads.RECORD_FORMAT,
     )
     assert record == (
         b'{"contract_id":"ct_0001","document_sha256":"38265e2640a01327493f2e57f51912be272e9cc812ed031dbd1390c4302c3ea0",'
@@ -173,3 +175,83 @@ def test_format_time_has_milliseconds_and_z():
     with pytest.raises(ValueError, match="naive"):
         payloads.format_time(datetime(2026, 12, 1))
     assert payloads.format_time(datetime(2026, 1, 2, tzinfo=UTC)) == "2026-01-02T00:00:00.000Z"
+
+
+# --- round 2 (docs/formats.md): the identity opening, enrolment v2 and record/2 ----------------
+PAYLOADS_MD = Path(__file__).resolve().parents[2] / "docs" / "payloads.md"
+OPENING = (
+    b'{"id_number":"11010519491231002X","id_type":"cn_resident","purpose":"notary.identity.v1",'
+    b'"salt":"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="}'
+)
+COMMITMENT = "4e39d9d4aa5538194bf91e32fa1b5246b087a440c7518c6a106c4f7473f44af1"
+ENROLMENT_V2_SIGNATURE = (
+    "P50EkQa5Mq29/b4DZtMUa+hdXe2SDo8r32aFQ4e0YDrcTPHtpDgVyI4jZ4clDUPtxPUj4f7kjaHhNftv5dhqCw=="
+)
+
+
+def in_payloads_md(example: bytes) -> bool:
+    """The example is printed in docs/payloads.md exactly (so the doc and the code agree)."""
+    return example.decode() in PAYLOADS_MD.read_text(encoding="utf-8")
+
+
+def test_identity_opening_and_commitment():
+    opening = payloads.identity_opening(
+        id_type="cn_resident", id_number="110105 19491231002x", salt=bytes(range(32))
+    )
+    assert opening == OPENING
+    assert payloads.identity_commitment(opening) == hashlib.sha256(OPENING).hexdigest() == COMMITMENT
+    assert in_payloads_md(OPENING)
+    assert COMMITMENT in PAYLOADS_MD.read_text(encoding="utf-8")
+    with pytest.raises(ValueError, match="32 bytes"):
+        payloads.identity_opening(id_type="cn_resident", id_number="11010519491231002X", salt=bytes(16))
+
+
+def test_enrolment_v2_payload(party_key):
+    payload = payloads.enrol_payload_v2(
+        platform_id="pl_0001", key_fingerprint=PARTY_FINGERPRINT, identity_commitment=COMMITMENT
+    )
+    assert payload == (
+        b'{"identity_commitment":"4e39d9d4aa5538194bf91e32fa1b5246b087a440c7518c6a106c4f7473f44af1",'
+        b'"key_fingerprint":"06e3fd8fda29bb60ab59557de61edb0aecdb231134be30e75b455f8e1b792fa9",'
+        b'"platform_id":"pl_0001","purpose":"notary.enrol.v2"}'
+    )
+    assert in_payloads_md(payload)
+    assert base64.b64encode(party_key.sign(payload)).decode() == ENROLMENT_V2_SIGNATURE
+
+
+def test_record_v2_bytes_and_hashes():
+    record = payloads.evidence_record(
+        record_format=payloads.RECORD_FORMAT_V2,
+        sequence=0,
+        previous_record_sha256=payloads.GENESIS_SHA256,
+        contract_id="ct_0001",
+        platform_id="pl_0001",
+        document_sha256=DOCUMENT_SHA256,
+        document_size=len(DOCUMENT),
+        media_type="application/pdf",
+        terms_sha256=TERMS_SHA256,
+        signatures={
+            "investor": payloads.record_signature_v2(
+                party_id="pa_0001",
+                key_fingerprint=PARTY_FINGERPRINT,
+                identity_commitment=COMMITMENT,
+                identity_assurance="platform",
+                algorithm="ed25519",
+                signature_base64=INVESTOR_SIGNATURE,
+                signed_at="2026-12-01T08:00:01.250Z",
+                enrolment_proof_base64=ENROLMENT_V2_SIGNATURE,
+            )
+        },
+        received_at="2026-12-01T08:00:00.000Z",
+        sealed_at="2026-12-01T08:00:05.000Z",
+    )
+    assert in_payloads_md(record)
+    assert b'"format":"notary-record/2"' in record
+    assert b"identity_sha256" not in record
+    assert (
+        hashlib.sha256(record).hexdigest()
+        == "fb8e0c8a401eae06b35547023f14379c90168e6911f62cb0fba2e89f38f75485"
+    )
+    assert hashlib.sha256(b"\x00" + record).hexdigest() == (
+        "40decc6aeab8465817a2cf2252ef30712d4a0e63c2a07df632c46dd56db7b1f4"
+    )

@@ -89,7 +89,7 @@ def test_a_record_must_be_canonical():
         parse_record(b"[]")
 
 
-@pytest.mark.parametrize("value", ["notary-record/2", "notary-key-rotation/1", None, 1])
+@pytest.mark.parametrize("value", ["notary-record/3", "notary-key-rotation/1", None, 1])
 def test_unknown_formats_are_refused(value):
     with pytest.raises(UnknownRecordFormat) as caught:
         parse_record(with_changes(format=value))
@@ -159,3 +159,72 @@ def test_non_canonical_base64_is_a_changed_record():
 
 def test_times_are_read_as_utc():
     assert parse_time("2026-12-01T08:00:01.250Z").isoformat() == "2026-12-01T08:00:01.250000+00:00"
+
+
+# --- record/2: the salted identity commitment (payloads.md, "Round 2") ------------------------
+COMMITMENT = "4e39d9d4aa5538194bf91e32fa1b5246b087a440c7518c6a106c4f7473f44af1"
+PROOF = "P50EkQa5Mq29/b4DZtMUa+hdXe2SDo8r32aFQ4e0YDrcTPHtpDgVyI4jZ4clDUPtxPUj4f7kjaHhNftv5dhqCw=="
+
+
+def v2_entry(entry, **changes):
+    salted = {k: v for k, v in entry.items() if k != "identity_sha256"}
+    salted["identity_commitment"] = COMMITMENT
+    salted.update(changes)
+    return {k: v for k, v in salted.items() if v is not KeyError}
+
+
+def record_v2(investor=None, borrower=None):
+    return canonical_json(
+        dict(
+            EXAMPLE,
+            format="notary-record/2",
+            signatures={
+                "investor": investor or v2_entry(INVESTOR_ENTRY, enrolment_proof=PROOF),
+                "borrower": borrower or v2_entry(BORROWER_ENTRY),
+            },
+        )
+    )
+
+
+def test_a_record_v2_parses_with_and_without_an_enrolment_proof():
+    record = parse_record(record_v2())
+    assert record.format == "notary-record/2"
+    investor, borrower = record.signatures["investor"], record.signatures["borrower"]
+    assert investor.identity_commitment == COMMITMENT
+    assert investor.identity_sha256 is None
+    assert investor.enrolment_proof == base64.b64decode(PROOF)
+    assert borrower.enrolment_proof is None  # a party enrolled before record/2
+    assert record.enrolment_payload("investor") == payloads.enrol_payload_v2(
+        platform_id="pl_0001",
+        key_fingerprint=INVESTOR_ENTRY["key_fingerprint"],
+        identity_commitment=COMMITMENT,
+    )
+    assert record.signing_payload("investor") == INVESTOR_PAYLOAD
+
+
+def test_a_record_v1_names_its_unsalted_hash_and_has_no_enrolment_payload():
+    record = parse_record(canonical_json(EXAMPLE))
+    entry = record.signatures["investor"]
+    assert entry.identity_sha256 == INVESTOR_ENTRY["identity_sha256"]
+    assert entry.identity_commitment is None
+    assert record.enrolment_payload("investor") is None
+
+
+@pytest.mark.parametrize(
+    ("investor", "match"),
+    [
+        (v2_entry(INVESTOR_ENTRY, identity_sha256="0" * 64), "unknown identity_sha256"),
+        (v2_entry(INVESTOR_ENTRY, identity_commitment=KeyError), "missing identity_commitment"),
+        (v2_entry(INVESTOR_ENTRY, identity_commitment="AB" * 32), "64 lowercase hex"),
+        (v2_entry(INVESTOR_ENTRY, enrolment_proof="not base64!"), "base64"),
+        (v2_entry(INVESTOR_ENTRY, enrolment_proof=base64.b64encode(bytes(63)).decode()), "64 bytes"),
+    ],
+)
+def test_a_record_v2_is_parsed_as_strictly(investor, match):
+    with pytest.raises(MalformedRecord, match=match):
+        parse_record(record_v2(investor=investor))
+
+
+def test_a_record_v1_may_not_carry_an_enrolment_proof():
+    with pytest.raises(MalformedRecord, match="unknown enrolment_proof"):
+        parse_record(with_changes(signatures__investor__enrolment_proof=PROOF))

@@ -9,8 +9,9 @@ import pytest
 
 from notary.verify.canonical import canonical_json
 from notary.verify.report import (
-    BUNDLE_ONLY,
+    CALLER_SUPPLIED,
     FAILED,
+    INTEGRITY_ONLY_BASIS,
     NOT_RUN,
     PASSED,
     TRUST_FILE,
@@ -50,8 +51,25 @@ def test_valid_only_when_every_check_passed():
 
 def test_origin_is_established_only_with_a_trust_file():
     assert report(OK).origin_established
-    assert not report(OK, basis=BUNDLE_ONLY).origin_established
-    assert "ORIGIN NOT ESTABLISHED" in render_text(report(OK, basis=BUNDLE_ONLY))
+    assert report(OK).verdict == "valid"
+    for basis in (INTEGRITY_ONLY_BASIS, CALLER_SUPPLIED):
+        assert not report(OK, basis=basis).origin_established
+        assert report(OK, basis=basis).verdict == "valid_integrity_only"
+        assert "ORIGIN NOT ESTABLISHED" in render_text(report(OK, basis=basis))
+    assert "you supplied" in render_text(report(OK, basis=CALLER_SUPPLIED))
+    assert report(OK, basis=CALLER_SUPPLIED).to_dict()["trust_basis"] == "caller_supplied"
+    with pytest.raises(ValueError, match="trust basis"):
+        report(OK, basis="bundle_only")  # verification/1's implicit basis is gone
+
+
+def test_the_verdict_is_derived_and_names_a_shortfall_of_witnesses_only():
+    failed = Check("record_timestamp", FAILED, "the token stamps other data", code="imprint_mismatch")
+    witnesses = Check("witness_cosignatures", FAILED, "1 of 2", code="witness_policy_not_met")
+    assert report(OK, failed).verdict == "invalid"
+    assert report(OK, witnesses).verdict == "below_witness_policy"
+    assert report(OK, witnesses, failed).verdict == "invalid"
+    assert report().verdict == "invalid"
+    assert report(OK).to_dict()["format"] == "notary-verification/2"
 
 
 def test_unknown_statuses_bases_and_repeated_checks_are_refused():

@@ -26,12 +26,91 @@ def document(notary):
     }
 
 
-def test_the_services_trust_file_parses_and_round_trips(document, notary):
+def test_a_round_one_trust_file_parses(document, notary):
     trust = TrustFile.from_json(json.dumps(document))
     assert trust.logs[0].key == notary.signer.verifier
     assert trust.logs[0].until_size is None
     assert trust.tsa_roots == (notary.keys.root_cert,)
-    assert trust.to_dict() == document
+    assert trust.origin == notary.origin
+    assert trust.witness_policies == ()
+    assert trust.to_dict() == {
+        **document,
+        "format": "notary-trust/2",
+        "origin": notary.origin,
+        "witness_policies": [],
+    }
+
+
+def test_a_version_two_trust_file_round_trips_with_old_origins_and_witnesses(document, notary):
+    rotated = SampleNotary(notary.keys, "notary.test/contracts/v2")
+    witness_key = _cosigner_key("witness.example/w1")
+    v2 = {
+        **document,
+        "format": "notary-trust/2",
+        "origin": rotated.origin,
+        "logs": [
+            {**document["logs"][0], "until_size": 7},
+            {"origin": rotated.origin, "verifier_key": rotated.signer.verifier_key, "from_size": 7},
+        ],
+        "witness_policies": [
+            {
+                "from_size": 5,
+                "k": 1,
+                "witnesses": [{"name": "witness.example/w1", "cosigner_key": witness_key}],
+            }
+        ],
+    }
+    trust = TrustFile.from_json(json.dumps(v2))
+    assert trust.origin == rotated.origin
+    assert [log.covers(7) for log in trust.logs] == [True, True]  # both origins may sign the rotation size
+    assert trust.witness_policies[0].covers(5)
+    assert not trust.witness_policies[0].covers(4)
+    assert trust.to_dict() == v2
+
+
+def _cosigner_key(name: str) -> str:
+    import base64
+    import hashlib
+
+    from cryptography.hazmat.primitives.asymmetric import ed25519
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+    raw = ed25519.Ed25519PrivateKey.generate().public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+    typed = b"\x04" + raw
+    key_hash = hashlib.sha256(name.encode() + b"\n" + typed).digest()[:4].hex()
+    return f"{name}+{key_hash}+{base64.b64encode(typed).decode()}"
+
+
+@pytest.mark.parametrize(
+    ("change", "match"),
+    [
+        (lambda d: d.update(origin="elsewhere.example/log"), "origin must be one of the logs"),
+        (lambda d: d.update(format="notary-trust/3"), "is not"),
+        (lambda d: d.pop("witness_policies"), "exactly"),
+        (lambda d: d.update(witness_policies=[{"from_size": 0, "k": 2, "witnesses": []}]), "non-empty"),
+        (
+            lambda d: d.update(
+                witness_policies=[
+                    {"from_size": 0, "k": 2, "witnesses": [{"name": "w", "cosigner_key": _cosigner_key("w")}]}
+                ]
+            ),
+            "k must be",
+        ),
+        (
+            lambda d: d.update(
+                witness_policies=[
+                    {"from_size": 0, "k": 1, "witnesses": [{"name": "w", "cosigner_key": "w+00000000+AQ=="}]}
+                ]
+            ),
+            "cosigner key",
+        ),
+    ],
+)
+def test_a_version_two_trust_file_is_parsed_strictly(document, notary, change, match):
+    v2 = {**document, "format": "notary-trust/2", "origin": notary.origin, "witness_policies": []}
+    change(v2)
+    with pytest.raises(MalformedTrustFile, match=match):
+        TrustFile.from_json(json.dumps(v2))
 
 
 def test_a_key_covers_its_sizes_inclusively(document):

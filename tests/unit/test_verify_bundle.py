@@ -3,22 +3,27 @@ caught by the check that owns that member, named in the report."""
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import json
 
 import pytest
 
 from notary.verify.archive import MalformedBundle
-from notary.verify.evidence import verifier as evidence
-from notary.verify.report import BUNDLE_ONLY, CHECK_NAMES, FAILED, NOT_RUN, TRUST_FILE
+from notary.verify.canonical import canonical_json
+from notary.verify.evidence.verifier import verify_bundle as verify_with
+from notary.verify.report import CHECK_NAMES, FAILED, INTEGRITY_ONLY_BASIS, NOT_RUN, TRUST_FILE, render_text
+from notary.verify.trust import INTEGRITY_ONLY
 from tests.support.evidence import VERIFIED_AT, SampleLog, SampleNotary, members, rezip
 
+
+def verify_bundle(data, *, trust=INTEGRITY_ONLY, **options):
+    """The verifier at the fixed moment the sample evidence is checked, unless a test says
+    otherwise; most checks here do not depend on trust, so they run integrity-only by default."""
+    return verify_with(data, trust=trust, **{"now": VERIFIED_AT, **options})
+
+
 INDEX, SIZE = 2, 5  # leaf 2, first covered by the checkpoint of size 5
-
-
-def verify_bundle(data, **options):
-    """The verifier, at the fixed moment the sample evidence is checked unless told otherwise."""
-    return evidence.verify_bundle(data, **{"now": VERIFIED_AT, **options})
 
 
 @pytest.fixture(scope="module")
@@ -57,9 +62,12 @@ def flip(data: bytes, position: int) -> bytes:
 def test_genuine_bundle_is_valid_on_its_own_keys_but_origin_is_not_established(genuine):
     report = verify_bundle(genuine)
     assert report.valid, failed(report)
-    assert report.trust_basis == BUNDLE_ONLY
+    assert report.trust_basis == INTEGRITY_ONLY_BASIS
     assert not report.origin_established
-    assert [check.name for check in report.checks] == [name for name in CHECK_NAMES if name != "consistency"]
+    assert [check.name for check in report.checks] == [
+        name for name in CHECK_NAMES if name not in ("consistency", "openings")
+    ]
+    assert report.verdict == "valid_integrity_only"
     assert report.contract_id == f"ct_{INDEX:04d}TEST"
     assert report.log.leaf_index == INDEX
     assert report.log.tree_size == SIZE
@@ -149,7 +157,9 @@ def test_one_byte_changed_fails_the_owning_check_even_with_a_rewritten_manifest(
     for position in _positions(name, len(entries[name])):
         changed = dict(entries)
         changed[name] = flip(entries[name], position)
-        report = verify_bundle(rezip(changed, fix_manifest=True), trust=notary.trust() if trusted else None)
+        report = verify_bundle(
+            rezip(changed, fix_manifest=True), trust=notary.trust() if trusted else INTEGRITY_ONLY
+        )
         assert report.check("manifest").passed
         assert OWNER[name] in failed(report), (position, failed(report))
 
@@ -346,12 +356,18 @@ def test_report_json_is_canonical_and_complete(genuine):
     moment = dt.datetime(2030, 1, 1, tzinfo=dt.UTC)
     report = verify_bundle(genuine, now=moment)
     data = json.loads(report.to_json())
-    assert data["format"] == "notary-verification/1"
+    assert data["format"] == "notary-verification/2"
     assert data["valid"] is True
     assert data["verified_at"] == "2030-01-01T00:00:00.000Z"
-    assert data["trust_basis"] == "bundle_only"
+    assert data["trust_basis"] == "integrity_only"
+    assert data["verdict"] == "valid_integrity_only"
+    assert data["record_format"] == "notary-record/2"
+    assert data["subject"] == "notary-evidence/2"
+    assert data["trust_origin"] is None
+    assert data["witnesses"] == {"status": "not_checked", "k": None, "n": None, "cosigned_by": []}
+    assert data["parties"]["investor"]["identity"] == {"status": "claimed", "commitment_by": "party"}
     assert data["log"]["leaf_index"] == INDEX
-    assert {check["name"] for check in data["checks"]} == set(CHECK_NAMES) - {"consistency"}
+    assert {check["name"] for check in data["checks"]} == set(CHECK_NAMES) - {"consistency", "openings"}
     assert report.to_json() == verify_bundle(genuine, now=moment).to_json()
 
 
@@ -377,3 +393,70 @@ def test_a_zip_that_is_no_bundle_is_refused():
     )
     with pytest.raises(MalformedBundle, match="not an evidence bundle"):
         verify_bundle(docx)
+
+
+# --- identities (issue 15.1): claimed, proven by an opening, and enrolment proofs ------------------
+
+
+def test_there_is_no_default_trust(genuine):
+    with pytest.raises(TypeError, match="choose the trust"):
+        verify_with(genuine, trust=None)
+
+
+def test_an_opening_proves_a_partys_identity(genuine, log):
+    from notary.verify.identity import parse_opening
+
+    investor = log.filed[INDEX].investor
+    opening = parse_opening(investor.opening("pl_0001"))
+    report = verify_bundle(genuine, openings=[opening])
+    assert report.valid, failed(report)
+    parties = {party.role: party.identity for party in report.parties}
+    assert parties["investor"].status == "proven"
+    assert (
+        parties["investor"].id_number_masked == investor.id_number[:6] + "********" + investor.id_number[-4:]
+    )
+    assert parties["borrower"].status == "claimed"
+    assert report.check("openings").passed
+    assert investor.id_number not in report.to_json().decode()  # masked only, never the full number
+    assert "PROVEN" in render_text(report)
+
+
+def test_an_opening_of_someone_else_or_with_another_salt_is_a_failed_check(genuine, log):
+    from notary.verify import payloads
+    from notary.verify.identity import parse_opening
+
+    investor = log.filed[INDEX].investor
+    other_salt = payloads.identity_opening(
+        id_type="cn_resident", id_number=investor.id_number, salt=bytes(32)
+    )
+    stranger = log.filed[INDEX + 1].investor.opening("pl_0001")
+    for wrong in (other_salt, stranger):
+        report = verify_bundle(genuine, openings=[parse_opening(wrong)])
+        assert failed(report) == {"openings": "opening_mismatch"}
+        assert {party.identity.status for party in report.parties} == {"claimed"}
+
+
+def test_a_changed_enrolment_proof_fails_the_identity_check(genuine):
+    members_of = members(genuine)
+    record = json.loads(members_of["record.json"])
+    proof = base64.b64decode(record["signatures"]["investor"]["enrolment_proof"])
+    record["signatures"]["investor"]["enrolment_proof"] = base64.b64encode(flip(proof, 5)).decode()
+    members_of["record.json"] = canonical_json(record)
+    result = failed(verify_bundle(rezip(members_of, fix_manifest=True)))
+    assert result["identity_investor"] == "bad_enrolment_proof"
+
+
+def test_a_record_v1_bundle_reports_the_unsalted_hash_and_an_opening_still_proves_it(notary):
+    from notary.verify import payloads
+    from notary.verify.identity import parse_opening
+
+    old = SampleLog(notary, 2, record_format=payloads.RECORD_FORMAT)
+    data = old.bundle(0, 2)
+    report = verify_bundle(data, trust=notary.trust())
+    assert report.valid, failed(report)
+    assert report.record_format == "notary-record/1"
+    assert {party.identity.status for party in report.parties} == {"unsalted"}
+    investor = old.filed[0].investor
+    proven = verify_bundle(data, trust=notary.trust(), openings=[parse_opening(investor.opening("pl_0001"))])
+    assert proven.valid, failed(proven)
+    assert proven.parties[0].identity.status == "proven"

@@ -21,7 +21,8 @@ from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 
 from notary.services.evidence.pdf import render_certificate
-from notary.verify.report import BUNDLE_ONLY, FAILED, NOT_RUN, TRUST_FILE
+from notary.verify.report import CALLER_SUPPLIED, FAILED, INTEGRITY_ONLY_BASIS, NOT_RUN, TRUST_FILE
+from notary.verify.trust import INTEGRITY_ONLY, CallerSupplied
 from notary.verify_pdf import (
     SUBJECT,
     MalformedCertificate,
@@ -215,18 +216,32 @@ def test_a_certificate_without_its_record_proves_the_pdf_and_says_what_it_cannot
     assert statuses(with_bundle)["pdf_facts"] == "passed"
 
 
-def test_without_a_trust_file_only_integrity_is_established(genuine) -> None:
+def test_integrity_only_is_a_choice_and_establishes_no_origin(genuine) -> None:
     _, _, pdf = genuine
-    result = verify(pdf)
+    with pytest.raises(TypeError, match="choose the trust"):
+        verify(pdf, trust=None)
+    result = verify(pdf, trust=INTEGRITY_ONLY)
     assert result.valid
     assert not result.origin_established
-    assert result.report.trust_basis == BUNDLE_ONLY
+    assert result.verdict == "valid_integrity_only"
+    assert result.report.trust_basis == INTEGRITY_ONLY_BASIS
     assert result.not_established[0].startswith("origin")
+
+
+def test_a_trust_file_the_caller_brought_is_checked_against_but_vouches_for_nothing(genuine, notary) -> None:
+    _, _, pdf = genuine
+    result = verify(pdf, trust=CallerSupplied(notary.trust()))
+    assert result.valid
+    assert result.report.trust_basis == CALLER_SUPPLIED
+    assert result.verdict == "valid_integrity_only"
+    assert result.not_established[0].startswith("origin: the trust file was the caller's")
 
 
 def test_the_trust_file_basis(genuine, notary) -> None:
     _, _, pdf = genuine
-    assert verify(pdf, trust=notary.trust()).report.trust_basis == TRUST_FILE
+    result = verify(pdf, trust=notary.trust())
+    assert result.report.trust_basis == TRUST_FILE
+    assert result.verdict == "valid"
 
 
 def test_decades_later_the_signer_is_judged_at_the_timestamps_time(genuine, notary) -> None:
@@ -245,7 +260,7 @@ def test_a_timestamp_after_the_verifiers_clock_is_refused(genuine, notary) -> No
 def test_a_certificate_issued_before_it_carried_its_facts(notary) -> None:
     """tests/fixtures/certificate-round1.pdf is round 1's docs/sample-certificate.pdf (made by
     scripts/make-sample-certificate.py at 6c32426): no certificate.json, no record carried."""
-    result = verify((FIXTURES / "certificate-round1.pdf").read_bytes())
+    result = verify((FIXTURES / "certificate-round1.pdf").read_bytes(), trust=INTEGRITY_ONLY)
     assert result.valid, render_certificate_text(result)
     assert result.report.contract_id == "ct_01JF8Z6Q4M7X2V9K3B5N8R1T0W"
     assert any("predates certificate.json" in item for item in result.not_established)
@@ -259,13 +274,13 @@ def test_a_certificate_issued_before_it_carried_its_facts(notary) -> None:
 )
 def test_what_is_no_certificate_pdf_is_malformed(data: bytes) -> None:
     with pytest.raises(MalformedCertificate):
-        verify_certificate(data)
+        verify_certificate(data, trust=INTEGRITY_ONLY)
 
 
 def test_an_unsigned_certificate_is_malformed(genuine) -> None:
     facts, _, _ = genuine
     with pytest.raises(MalformedCertificate, match="exactly one signature"):
-        verify_certificate(render_certificate(facts))
+        verify_certificate(render_certificate(facts), trust=INTEGRITY_ONLY)
 
 
 def test_the_online_check_starts_from_the_carried_proofs_tree(genuine, signer) -> None:

@@ -12,6 +12,7 @@ from notary.verify.canonical import canonical_json, parse_canonical_json
 from notary.verify.export.archive import MalformedExport
 from notary.verify.export.report import render_export_text
 from notary.verify.export.verifier import BUNDLE, EXPORT, archive_kind, verify_export
+from notary.verify.trust import INTEGRITY_ONLY
 from tests.support.evidence import VERIFIED_AT, SampleLog, SampleNotary, members
 from tests.support.evidence import rezip as rezip_bundle
 from tests.support.export import EXPORTED_AT, export_members, make_export, manifest_bytes, rezip, sign
@@ -28,7 +29,7 @@ def world(tmp_path_factory):
     return notary, log, bundles, other
 
 
-def verify(data, trust=None):
+def verify(data, trust=INTEGRITY_ONLY):
     return verify_export(io.BytesIO(data), trust=trust, now=VERIFIED_AT)
 
 
@@ -61,7 +62,7 @@ def test_a_genuine_export_verifies(world):
     alone = verify(data)
     assert alone.valid
     assert not alone.origin_established
-    assert alone.trust_basis == "bundle_only"
+    assert alone.trust_basis == "integrity_only"
 
 
 def test_an_export_of_no_bundles_verifies(world):

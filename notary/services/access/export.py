@@ -1,5 +1,7 @@
 """The case export: every evidence bundle in an approved case's scope, as one streamed zip with a
-manifest signed by the notary (format ``notary-export/1``, ``docs/export.md``).
+manifest signed by the notary and dated by an RFC 3161 token over its signature, and the
+identity openings of the parties in the case's scope (format ``notary-export/2``,
+``docs/export.md``, ``docs/formats.md`` section 6).
 
 :meth:`CaseExports.begin` checks the case and writes the audit entry before a byte is sent;
 :meth:`CaseExport.stream` then yields the zip in chunks. Nothing held grows with the number of
@@ -28,13 +30,15 @@ from notary import __version__
 from notary.errors import NotFound
 from notary.services.access import cases
 from notary.services.audit import trail as audit
+from notary.services.ceremony.identity import IdentitySecrets
 from notary.services.ceremony.signatures import SEALED, effective_status
 from notary.services.clock import Clock, now_text
 from notary.services.evidence.bundles import EvidenceAssembler, EvidenceBundles
+from notary.signing.tsa_client import TimestampClient
 from notary.storage.access_models import Case, Investigator
 from notary.storage.blobs import BlobStore
 from notary.storage.db import Database
-from notary.storage.models import Contract
+from notary.storage.models import Contract, Party
 from notary.verify.evidence.bundle import build_bundle
 from notary.verify.evidence.record import parse_time
 from notary.verify.export.manifest import (
@@ -44,12 +48,16 @@ from notary.verify.export.manifest import (
     MANIFEST,
     NOTARY_CHAIN,
     SIGNATURE,
+    TIMESTAMP,
+    TIMESTAMP_CHAIN,
     ManifestWriter,
     bundle_path,
+    opening_path,
     signature_file,
 )
 from notary.verify.export.zipstream import ZipStream
 from notary.verify.keys import key_fingerprint
+from notary.verify.payloads import identity_commitment
 
 PAGE_SIZE = 500
 """Contracts read per query round: large enough for ~10 queries to serve many bundles, small
@@ -62,6 +70,7 @@ class ExportSummary:
 
     bundles: int = 0
     not_included: int = 0
+    openings: int = 0
     bytes: int = 0
     sha256: str | None = None
     manifest_sha256: str | None = None
@@ -100,6 +109,7 @@ class CaseExport:
         assembler = exports.bundles.assembler()
         try:
             yield from archive.member(NOTARY_CHAIN, assembler.notary_chain_pem)
+            opened: set[str] = set()
             for handled, (contract, parts) in enumerate(self._contracts(assembler), start=1):
                 if parts is None:
                     manifest.add_not_included(
@@ -111,13 +121,52 @@ class CaseExport:
                     bundle = build_bundle(assembler.with_document(parts, document))
                     yield from archive.member(bundle_path(contract.id), bundle)
                     manifest.add_bundle(contract.id, hashlib.sha256(bundle).hexdigest())
+                    opened |= self._entitled(contract)
                 if progress is not None:
                     progress(handled)
+            yield from self._openings(archive, manifest, sorted(opened))
             yield from self._signed_manifest(archive, manifest)
             yield from archive.finish()
         finally:
             manifest.close()
             archive.close()
+
+    def _entitled(self, contract: Contract) -> set[str]:
+        """The parties of an exported contract whose openings the case may have: a party
+        scope, that party; a platform scope, both; an identity scope, those of that identity
+        (``formats.md`` section 6). Everyone else's identity stays a commitment."""
+        parties = {contract.investor_id, contract.borrower_id}
+        if self.case.scope_kind == cases.PARTY_SCOPE:
+            return parties & {self.case.scope_party_id}
+        if self.case.scope_kind == cases.PLATFORM_SCOPE:
+            return parties
+        with self.exports.db.read() as session:
+            return set(
+                session.execute(
+                    select(Party.id).where(
+                        Party.id.in_(parties), Party.id_lookup == self.case.scope_id_lookup
+                    )
+                ).scalars()
+            )
+
+    def _openings(
+        self, archive: ZipStream, manifest: ManifestWriter, party_ids: list[str]
+    ) -> Iterator[bytes]:
+        """``openings/<party_id>.json`` for each entitled party, listed with its SHA-256 (the
+        party's identity commitment), read a page at a time."""
+        for start in range(0, len(party_ids), PAGE_SIZE):
+            with self.exports.db.read() as session:
+                rows = session.execute(
+                    select(Party.id, Party.id_type, Party.id_number_enc, Party.identity_salt_enc)
+                    .where(Party.id.in_(party_ids[start : start + PAGE_SIZE]))
+                    .order_by(Party.id)
+                ).all()
+            for row in rows:
+                opening = self.exports.identity_secrets.opening(
+                    id_type=row.id_type, id_number_enc=row.id_number_enc, salt_enc=row.identity_salt_enc
+                )
+                yield from archive.member(opening_path(row.id), opening)
+                manifest.add_opening(row.id, identity_commitment(opening))
 
     def _contracts(self, assembler: EvidenceAssembler) -> Iterator[tuple[Contract, Any]]:
         """Every contract in scope, by id, with its parts (None when not ready); each page is read
@@ -149,9 +198,16 @@ class CaseExport:
         fingerprint = key_fingerprint(
             exports.notary_cert.public_key().public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)
         )
+        signature_bytes = signature_file(key_fingerprint=fingerprint, signature=signature)
+        # The signature is what is dated (as a CAdES signature timestamp): from then on the
+        # export is judged at the authority's time, not at its own exported_at.
+        stamped = exports.tsa_client.stamp_first(hashlib.sha256(signature_bytes).digest())
         yield from archive.member_chunks(MANIFEST, size, crc, manifest.chunks())
-        yield from archive.member(SIGNATURE, signature_file(key_fingerprint=fingerprint, signature=signature))
+        yield from archive.member(SIGNATURE, signature_bytes)
+        yield from archive.member(TIMESTAMP, stamped.response)
+        yield from archive.member(TIMESTAMP_CHAIN, stamped.chain_pem)
         self.summary.bundles = manifest.bundle_count
+        self.summary.openings = manifest.opening_count
         self.summary.not_included = manifest.not_included_count
         self.summary.manifest_sha256 = digest.hexdigest()
 
@@ -162,8 +218,9 @@ def _not_ready_status(contract: Contract, now: str) -> str:
 
 
 class CaseExports:
-    """Case exports: the database, the documents, the bundles, and the notary key that signs
-    each manifest."""
+    """Case exports: the database, the documents, the bundles, the notary key that signs each
+    manifest, the authorities that date it, and the personal-data key that opens the
+    identities of the parties in a case's scope."""
 
     def __init__(
         self,
@@ -173,6 +230,9 @@ class CaseExports:
         bundles: EvidenceBundles,
         notary_key: ec.EllipticCurvePrivateKey,
         notary_cert: x509.Certificate,
+        *,
+        identity_secrets: IdentitySecrets,
+        tsa_client: TimestampClient,
     ) -> None:
         self.db = db
         self.blobs = blobs
@@ -180,6 +240,8 @@ class CaseExports:
         self.bundles = bundles
         self.notary_key = notary_key
         self.notary_cert = notary_cert
+        self.identity_secrets = identity_secrets
+        self.tsa_client = tsa_client
 
     def begin(self, case_id: str, *, actor: audit.Actor, investigator_id: str | None = None) -> CaseExport:
         """Allow an export of case ``case_id`` and record it (``case.export``) before any byte.

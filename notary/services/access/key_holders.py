@@ -16,14 +16,14 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from notary.errors import Unprocessable
+from notary.errors import NotFound, Unprocessable
+from notary.services import auth
 from notary.services.audit import trail as audit
 from notary.services.ceremony import identity
 from notary.services.ceremony.parties import KeyInUse, bind_key
 from notary.services.ceremony.signatures import effective_status
 from notary.storage.access_models import IdentityVerification
 from notary.storage.models import Contract, Party, Platform
-from notary.verify import payloads
 from notary.verify.canonical import parse_json
 from notary.verify.errors import MalformedInput
 from notary.verify.keys import PublicKey
@@ -73,7 +73,6 @@ def verify_identity(
         algorithm=key.algorithm,
         id_type=id_type,
         id_lookup=lookup,
-        identity_sha256=payloads.identity_sha256(id_type, number),
         id_number_masked=identity.mask_id_number(id_type, number),
         verified_by=operator,
         verified_at=now,
@@ -187,3 +186,32 @@ def _items(
         }
         item.update({name: terms[name] for name in _TERMS_SHOWN if name in terms})
         yield item
+
+
+def identity_opening(
+    session: Session, secrets: identity.IdentitySecrets, *, key_fingerprint: str, party_id: str, now: str
+) -> bytes:
+    """``GET /me/parties/{party_id}/opening``: the opening of a party this key holder answers
+    for, byte for byte the file ``notary verify --opening`` reads (docs/formats.md section 1).
+
+    Raises :class:`NotFound` for any other party, exactly as for one that does not exist. The
+    read is recorded in the audit trail (``identity.opening.read``; nothing personal in it).
+    """
+    mine = parties_of_key(key_fingerprint, verified_lookup(session, key_fingerprint))
+    party = session.execute(
+        select(Party).where(Party.id == party_id, Party.id.in_(mine))
+    ).scalar_one_or_none()
+    if party is None:
+        raise NotFound("no such party")
+    opening = secrets.opening(
+        id_type=party.id_type, id_number_enc=party.id_number_enc, salt_enc=party.identity_salt_enc
+    )
+    audit.record(
+        session,
+        at=now,
+        actor=audit.Actor(auth.PARTY, key_fingerprint),
+        action="identity.opening.read",
+        object_kind="party",
+        object_id=party.id,
+    )
+    return opening

@@ -8,14 +8,15 @@ Auditors (:mod:`~notary.services.audit.leaves`, :mod:`~notary.services.audit.rec
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import asdict, dataclass
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
 from sqlalchemy import func, select
 
 from notary.storage.db import Database
 from notary.verify.canonical import parse_json
-from notary.verify.errors import MalformedInput, VerificationError
+from notary.verify.errors import MalformedInput, NotaryError, VerificationError
 
 BATCH = 500
 
@@ -47,6 +48,52 @@ class DivergenceFound(VerificationError):
         self.divergence = divergence
 
 
+#: What a stored value of the wrong type raises when a check reads it (a text in a number
+#: column, a number where bytes belong, bytes that are not UTF-8, a missing key): the store
+#: diverges from its schema, which is a divergence to report, never a traceback.
+WRONG_TYPE = (TypeError, ValueError, KeyError, IndexError, AttributeError, UnicodeError, OverflowError)
+
+
+@dataclass
+class Findings:
+    """Where an auditor reports what it finds: by default the first divergence stops the
+    check (:class:`DivergenceFound`); with ``collect_all`` (``notary audit --all``) every one
+    is kept and the check goes on with the next item."""
+
+    check: str
+    collect_all: bool = False
+    divergences: list[Divergence] = field(default_factory=list)
+
+    def add(self, divergence: Divergence) -> None:
+        """Report one divergence; raises :class:`DivergenceFound` unless collecting all."""
+        self.divergences.append(divergence)
+        if not self.collect_all:
+            raise DivergenceFound(divergence)
+
+    @contextmanager
+    def item(self, what: str, where: object) -> Iterator[None]:
+        """Check one item: a :class:`DivergenceFound` it raises, a stored value that does not
+        read or verify (a :class:`NotaryError`), or a value of the wrong type
+        (:data:`WRONG_TYPE`), is reported as that item's divergence."""
+        try:
+            yield
+        except DivergenceFound as found:
+            if found.divergence in self.divergences:
+                raise
+            self.add(found.divergence)
+        except NotaryError as exc:  # stored evidence that no longer reads or verifies
+            self.add(Divergence(self.check, what, str(where), f"{exc.code}: {exc.message}"))
+        except WRONG_TYPE as exc:
+            self.add(
+                Divergence(
+                    self.check,
+                    what,
+                    str(where),
+                    f"a stored value is not of its column's type ({type(exc).__name__}: {str(exc)[:200]})",
+                )
+            )
+
+
 class Auditor(Protocol):
     """One independent check over stored data."""
 
@@ -56,10 +103,10 @@ class Auditor(Protocol):
     def total(self, db: Database) -> int:
         """How many items :meth:`run` will check (for the progress bar)."""
 
-    def run(self, db: Database) -> Iterator[int]:
-        """Check every item, yielding how many were checked since the last yield.
-
-        Raises :class:`DivergenceFound` at the first divergence.
+    def run(self, db: Database, findings: Findings) -> Iterator[int]:
+        """Check every item, yielding how many were checked since the last yield; report each
+        divergence to ``findings`` (which raises :class:`DivergenceFound` unless collecting
+        all), each item checked inside ``findings.item`` so a wrong-typed value is one too.
         """
 
 

@@ -14,14 +14,18 @@ from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from notary.services.audit.auditor import Auditor, Divergence, DivergenceFound
+from cryptography import x509
+
+from notary.services.audit.auditor import WRONG_TYPE, Auditor, Divergence, DivergenceFound, Findings
+from notary.services.audit.evidence import CertificateAuditor, PartyKeyAuditor, TokenAuditor
 from notary.services.audit.leaves import ChainAuditor, DocumentAuditor, LeafAuditor
 from notary.services.audit.records import AnchorAuditor, AuditChainAuditor, ContractRecordAuditor
 from notary.services.audit.reports import ReportAuditor, ReportLeafAuditor
 from notary.services.audit.tree import CheckpointAuditor, TreeAuditor
 from notary.storage.blobs import BlobStore
 from notary.storage.db import Database
-from notary.verify.note import NoteVerifierKey
+from notary.verify.errors import NotaryError
+from notary.verify.trust import TrustedLog
 
 
 class Progress(Protocol):
@@ -36,12 +40,18 @@ ProgressFactory = Callable[[str, int], AbstractContextManager[Progress]]
 class CheckResult:
     name: str
     checked: int
-    divergence: Divergence | None
+    divergences: tuple[Divergence, ...] = ()
+
+    @property
+    def divergence(self) -> Divergence | None:
+        """The check's first divergence."""
+        return self.divergences[0] if self.divergences else None
 
 
 @dataclass(frozen=True)
 class AuditReport:
     results: tuple[CheckResult, ...]
+    collect_all: bool = False
 
     @property
     def divergence(self) -> Divergence | None:
@@ -49,12 +59,17 @@ class AuditReport:
         return next((r.divergence for r in self.results if r.divergence is not None), None)
 
     @property
+    def divergences(self) -> tuple[Divergence, ...]:
+        """Every divergence found (with ``--all``; else each check's first)."""
+        return tuple(d for r in self.results for d in r.divergences)
+
+    @property
     def clean(self) -> bool:
         return self.divergence is None
 
     def as_dict(self) -> dict[str, Any]:
         first = self.divergence
-        return {
+        report: dict[str, Any] = {
             "clean": first is None,
             "divergence": None if first is None else first.as_dict(),
             "checks": [
@@ -63,10 +78,16 @@ class AuditReport:
                     "checked": result.checked,
                     "status": "ok" if result.divergence is None else "diverged",
                     **({"divergence": result.divergence.as_dict()} if result.divergence else {}),
+                    **(
+                        {"divergences": [d.as_dict() for d in result.divergences]} if self.collect_all else {}
+                    ),
                 }
                 for result in self.results
             ],
         }
+        if self.collect_all:
+            report["divergences"] = [d.as_dict() for d in self.divergences]
+        return report
 
 
 class _Silent:
@@ -79,46 +100,77 @@ def _no_progress(label: str, total: int) -> AbstractContextManager[Progress]:
 
 
 def run_audit(
-    db: Database, auditors: Sequence[Auditor], *, progress: ProgressFactory = _no_progress
+    db: Database,
+    auditors: Sequence[Auditor],
+    *,
+    progress: ProgressFactory = _no_progress,
+    collect_all: bool = False,
 ) -> AuditReport:
-    """Run every auditor; raises :class:`ValueError` for an empty list (an audit that checks
-    nothing must not pass).
+    """Run every auditor; with ``collect_all`` each goes on past its divergences and the report
+    lists every one (``notary audit --all``), else each check stops at its first. A value a
+    check cannot read (of the wrong type, outside any item) is that check's divergence, never
+    a traceback. Raises :class:`ValueError` for an empty list (an audit that checks nothing
+    must not pass).
     """
     if not auditors:
         raise ValueError("an audit needs at least one auditor")
     results = []
     for auditor in auditors:
         checked = 0
-        divergence = None
+        findings = Findings(auditor.name, collect_all=collect_all)
         with progress(auditor.label, auditor.total(db)) as bar:
             try:
-                for step in auditor.run(db):
+                for step in auditor.run(db, findings):
                     checked += step
                     bar.update(step)
-            except DivergenceFound as found:
-                divergence = found.divergence
-        results.append(CheckResult(auditor.name, checked, divergence))
-    return AuditReport(tuple(results))
+            except DivergenceFound:
+                pass  # already in findings: the check stopped at its first divergence
+            except NotaryError as exc:
+                findings.divergences.append(
+                    Divergence(
+                        auditor.name, "store", f"after {checked} checked", f"{exc.code}: {exc.message}"
+                    )
+                )
+            except WRONG_TYPE as exc:
+                findings.divergences.append(
+                    Divergence(
+                        auditor.name,
+                        "store",
+                        f"after {checked} checked",
+                        f"a stored value could not be read as its type ({type(exc).__name__}: {str(exc)[:200]})",
+                    )
+                )
+        results.append(CheckResult(auditor.name, checked, tuple(findings.divergences)))
+    return AuditReport(tuple(results), collect_all)
 
 
 def default_auditors(
-    blobs: BlobStore, *, log_origin: str, log_verifier_keys: Sequence[NoteVerifierKey]
+    blobs: BlobStore,
+    *,
+    trusted_logs: Sequence[TrustedLog],
+    tsa_roots: Sequence[x509.Certificate] = (),
+    notary_root: x509.Certificate | None = None,
+    certificates: Any = None,
 ) -> list[Auditor]:
     """Every check, in the order in which the first divergence is reported.
 
-    ``log_verifier_keys`` are the keys the log's checkpoints may be signed with (the current
-    log key; older ones too once keys rotate). Hook points: the timestamp tokens of records and
-    checkpoints are one more auditor of the same shape, after ``checkpoints``.
+    ``trusted_logs`` are the origins and keys the log's checkpoints may be signed with, each
+    for its sizes (``LogOrigins.trusted_logs``: the stored origins, old ones kept after a
+    rotation). ``tsa_roots`` anchor the timestamp tokens and ``notary_root`` the certificate
+    PDFs (without them those two checks are left out); ``certificates`` (the certificate
+    service) lets the audit re-derive each certificate's facts.
     """
-    return [
+    auditors: list[Auditor] = [
         DocumentAuditor(blobs),
         LeafAuditor(),
         ChainAuditor(),
         TreeAuditor(),
-        CheckpointAuditor(log_origin, tuple(log_verifier_keys)),
-        ContractRecordAuditor(),
-        AuditChainAuditor(),
-        AnchorAuditor(),
-        ReportAuditor(blobs),
-        ReportLeafAuditor(),
+        CheckpointAuditor(tuple(trusted_logs)),
     ]
+    if tsa_roots:
+        auditors.append(TokenAuditor(tuple(tsa_roots)))
+    auditors += [ContractRecordAuditor(), PartyKeyAuditor()]
+    if notary_root is not None:
+        auditors.append(CertificateAuditor(blobs, notary_root, tuple(tsa_roots), certificates))
+    auditors += [AuditChainAuditor(), AnchorAuditor(), ReportAuditor(blobs), ReportLeafAuditor()]
+    return auditors

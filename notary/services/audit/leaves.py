@@ -9,12 +9,20 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from notary.services.audit.auditor import Divergence, DivergenceFound, batches, count_rows, parse_object
+from notary.services.audit.auditor import (
+    Divergence,
+    DivergenceFound,
+    Findings,
+    batches,
+    count_rows,
+    parse_object,
+)
 from notary.storage.blobs import BlobStore
 from notary.storage.db import Database
 from notary.storage.models import Contract, LogLeaf
 from notary.verify import payloads
 from notary.verify.errors import MalformedInput, NotaryError
+from notary.verify.leaves import parse_leaf
 from notary.verify.merkle.proofs import leaf_hash
 
 
@@ -29,11 +37,11 @@ class DocumentAuditor:
     def total(self, db: Database) -> int:
         return count_rows(db, Contract.id)
 
-    def run(self, db: Database) -> Iterator[int]:
+    def run(self, db: Database, findings: Findings) -> Iterator[int]:
         columns = (Contract.id, Contract.document_sha256, Contract.document_size)
         for rows in batches(db, Contract.id, columns, size=100):
             for row in rows:
-                with db.read() as session:
+                with findings.item("document", f"of contract {row.id}"), db.read() as session:
                     self._check(session, row)
             yield len(rows)
 
@@ -80,11 +88,12 @@ class LeafAuditor:
     def total(self, db: Database) -> int:
         return count_rows(db, LogLeaf.sequence)
 
-    def run(self, db: Database) -> Iterator[int]:
+    def run(self, db: Database, findings: Findings) -> Iterator[int]:
         columns = (LogLeaf.sequence, LogLeaf.format, LogLeaf.record, LogLeaf.record_sha256, LogLeaf.leaf_hash)
         for rows in batches(db, LogLeaf.sequence, columns):
             for row in rows:
-                self._check(row)
+                with findings.item("log leaf", row.sequence):
+                    self._check(row)
             yield len(rows)
 
     def _check(self, row: Any) -> None:
@@ -114,9 +123,12 @@ class LeafAuditor:
                 )
             )
         try:
-            record_format = parse_object(row.record, "the record").get("format")
+            # Every leaf is of a kind the registry holds, and its kind's parser reads it.
+            record_format, _ = parse_leaf(bytes(row.record))
         except MalformedInput as exc:
-            raise DivergenceFound(Divergence(self.name, "log leaf", where, exc.message)) from exc
+            raise DivergenceFound(
+                Divergence(self.name, "log leaf", where, f"{exc.code}: {exc.message}")
+            ) from exc
         if record_format != row.format:
             raise DivergenceFound(
                 Divergence(
@@ -140,38 +152,44 @@ class ChainAuditor:
     def total(self, db: Database) -> int:
         return count_rows(db, LogLeaf.sequence)
 
-    def run(self, db: Database) -> Iterator[int]:
+    def run(self, db: Database, findings: Findings) -> Iterator[int]:
         expected, previous = 0, payloads.GENESIS_SHA256
         for rows in batches(db, LogLeaf.sequence, (LogLeaf.sequence, LogLeaf.record)):
             for row in rows:
-                where = str(expected)
-                if row.sequence != expected:
-                    raise DivergenceFound(
-                        Divergence(
-                            self.name, "log leaf", where, "a gap in the log", str(expected), str(row.sequence)
-                        )
-                    )
-                try:
-                    record = parse_object(row.record, "the record")
-                except MalformedInput as exc:
-                    raise DivergenceFound(Divergence(self.name, "log leaf", where, exc.message)) from exc
-                if record.get("sequence") != expected:
-                    raise DivergenceFound(
-                        Divergence(
-                            self.name,
-                            "log leaf",
-                            where,
-                            "the record names another sequence",
-                            str(expected),
-                            str(record.get("sequence")),
-                        )
-                    )
-                if record.get("previous_record_sha256") != previous:
-                    raise DivergenceFound(
-                        Divergence(
-                            self.name, "log leaf", where, "previous_record_sha256 is not the SHA-256 of the previous leaf",
-                            previous, str(record.get("previous_record_sha256")),
-                        )
-                    )  # fmt: skip
-                expected, previous = expected + 1, hashlib.sha256(row.record).hexdigest()
+                with findings.item("log leaf", expected):
+                    self._link(row, expected, previous)
+                # Go on from this leaf whatever it holds, so that --all names each broken link once.
+                expected = row.sequence + 1 if isinstance(row.sequence, int) else expected + 1
+                previous = (
+                    hashlib.sha256(bytes(row.record)).hexdigest() if isinstance(row.record, bytes) else ""
+                )
             yield len(rows)
+
+    def _link(self, row: Any, expected: int, previous: str) -> None:
+        where = str(expected)
+        if row.sequence != expected:
+            raise DivergenceFound(
+                Divergence(self.name, "log leaf", where, "a gap in the log", str(expected), str(row.sequence))
+            )
+        try:
+            record = parse_object(row.record, "the record")
+        except MalformedInput as exc:
+            raise DivergenceFound(Divergence(self.name, "log leaf", where, exc.message)) from exc
+        if record.get("sequence") != expected:
+            raise DivergenceFound(
+                Divergence(
+                    self.name,
+                    "log leaf",
+                    where,
+                    "the record names another sequence",
+                    str(expected),
+                    str(record.get("sequence")),
+                )
+            )
+        if record.get("previous_record_sha256") != previous:
+            raise DivergenceFound(
+                Divergence(
+                    self.name, "log leaf", where, "previous_record_sha256 is not the SHA-256 of the previous leaf",
+                    previous, str(record.get("previous_record_sha256")),
+                )
+            )  # fmt: skip

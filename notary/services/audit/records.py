@@ -11,7 +11,14 @@ from typing import Any
 
 from sqlalchemy import select
 
-from notary.services.audit.auditor import Divergence, DivergenceFound, batches, count_rows, parse_object
+from notary.services.audit.auditor import (
+    Divergence,
+    DivergenceFound,
+    Findings,
+    batches,
+    count_rows,
+    parse_object,
+)
 from notary.services.audit.trail import AUDIT_FORMAT, AUDIT_HEAD_FORMAT
 from notary.services.ceremony.signatures import SEALED
 from notary.services.tlog.sequencer import record_builder
@@ -44,7 +51,7 @@ class ContractRecordAuditor:
     def total(self, db: Database) -> int:
         return count_rows(db, Contract.id)
 
-    def run(self, db: Database) -> Iterator[int]:
+    def run(self, db: Database, findings: Findings) -> Iterator[int]:
         columns = (
             Contract.id, Contract.platform_id, Contract.status, Contract.document_sha256,
             Contract.document_size, Contract.media_type, Contract.terms_json, Contract.terms_sha256,
@@ -62,7 +69,7 @@ class ContractRecordAuditor:
                 ).scalars():
                     signatures.setdefault(act.contract_id, {})[act.role] = act
                 own = session.execute(
-                    select(LogLeaf.sequence, LogLeaf.contract_id, LogLeaf.record).where(
+                    select(LogLeaf.sequence, LogLeaf.contract_id, LogLeaf.format, LogLeaf.record).where(
                         LogLeaf.sequence.in_([row.record_sequence for row in sealed])
                     )
                 ).all()
@@ -74,7 +81,8 @@ class ContractRecordAuditor:
             leaves = {leaf.sequence: leaf for leaf in own}
             previous_sha256 = {leaf.sequence: leaf.record_sha256 for leaf in previous}
             for row in rows:
-                self._check(row, signatures.get(row.id, {}), leaves, previous_sha256)
+                with findings.item("contract", row.id):
+                    self._check(row, signatures.get(row.id, {}), leaves, previous_sha256)
             yield len(rows)
 
     def _check(
@@ -111,7 +119,10 @@ class ContractRecordAuditor:
             )
         sequence = row.record_sequence
         previous_sha256 = payloads.GENESIS_SHA256 if sequence == 0 else previous.get(sequence - 1, "")
-        rebuilt = record_builder(row, signatures, row.closed_at or "")(sequence, previous_sha256)
+        record_format = leaf.format if leaf.format in payloads.RECORD_FORMATS else payloads.RECORD_FORMAT_V2
+        rebuilt = record_builder(row, signatures, row.closed_at or "", record_format)(
+            sequence, previous_sha256
+        )
         if rebuilt == bytes(leaf.record):
             return
         try:
@@ -138,7 +149,7 @@ class AuditChainAuditor:
     def total(self, db: Database) -> int:
         return count_rows(db, AuditEntry.sequence)
 
-    def run(self, db: Database) -> Iterator[int]:
+    def run(self, db: Database, findings: Findings) -> Iterator[int]:
         expected, previous = 0, payloads.GENESIS_SHA256
         columns = (
             AuditEntry.sequence, AuditEntry.previous_sha256, AuditEntry.entry_sha256, AuditEntry.entry,
@@ -147,7 +158,10 @@ class AuditChainAuditor:
         )  # fmt: skip
         for rows in batches(db, AuditEntry.sequence, columns):
             for row in rows:
-                previous = self._check(row, expected, previous)
+                with findings.item("audit entry", expected):
+                    self._check(row, expected, previous)
+                # Go on from this entry whatever it holds: --all names each broken link once.
+                previous = str(row.entry_sha256)
                 expected += 1
             yield len(rows)
 
@@ -202,17 +216,18 @@ class AnchorAuditor:
     def total(self, db: Database) -> int:
         return count_rows(db, LogLeaf.sequence, LogLeaf.format == AUDIT_HEAD_FORMAT)
 
-    def run(self, db: Database) -> Iterator[int]:
+    def run(self, db: Database, findings: Findings) -> Iterator[int]:
         columns = (LogLeaf.sequence, LogLeaf.record)
         for rows in batches(db, LogLeaf.sequence, columns, LogLeaf.format == AUDIT_HEAD_FORMAT):
             heads = {}
             for row in rows:
-                try:
-                    heads[row.sequence] = parse_object(row.record, "the audit head leaf")
-                except MalformedInput as exc:
-                    raise DivergenceFound(
-                        Divergence(self.name, "log leaf", str(row.sequence), exc.message)
-                    ) from exc
+                with findings.item("log leaf", row.sequence):
+                    try:
+                        heads[row.sequence] = parse_object(row.record, "the audit head leaf")
+                    except MalformedInput as exc:
+                        raise DivergenceFound(
+                            Divergence(self.name, "log leaf", str(row.sequence), exc.message)
+                        ) from exc
             wanted = [head.get("audit_sequence") for head in heads.values()]
             with db.read() as session:
                 entries = dict(
@@ -228,7 +243,8 @@ class AnchorAuditor:
                     ).all()
                 )
             for sequence, head in heads.items():
-                self._check(sequence, head, entries, anchors)
+                with findings.item("log leaf", sequence):
+                    self._check(sequence, head, entries, anchors)
             yield len(rows)
 
     def _check(

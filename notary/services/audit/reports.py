@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from notary.services.audit.auditor import Divergence, DivergenceFound, batches, count_rows
+from notary.services.audit.auditor import Divergence, DivergenceFound, Findings, batches, count_rows
 from notary.storage.blobs import BlobStore
 from notary.storage.db import Database
 from notary.storage.models import LogLeaf
@@ -34,7 +34,7 @@ class ReportAuditor:
     def total(self, db: Database) -> int:
         return count_rows(db, Report.id)
 
-    def run(self, db: Database) -> Iterator[int]:
+    def run(self, db: Database, findings: Findings) -> Iterator[int]:
         columns = (
             Report.id, Report.platform_id, Report.key_fingerprint, Report.document_sha256,
             Report.reported_at, Report.lodged_at, Report.report, Report.report_sha256,
@@ -49,9 +49,10 @@ class ReportAuditor:
                     ).all()
                 )
                 for row in rows:
-                    self._check(row, leaves)
-                    if row.document_attached:
-                        self._check_attachment(session, row)
+                    with findings.item("report", row.id):
+                        self._check(row, leaves)
+                        if row.document_attached:
+                            self._check_attachment(session, row)
             yield len(rows)
 
     def _diverged(
@@ -131,17 +132,18 @@ class ReportLeafAuditor:
     def total(self, db: Database) -> int:
         return count_rows(db, LogLeaf.sequence, LogLeaf.format == REPORT_LEAF_FORMAT)
 
-    def run(self, db: Database) -> Iterator[int]:
+    def run(self, db: Database, findings: Findings) -> Iterator[int]:
         columns = (LogLeaf.sequence, LogLeaf.record)
         for rows in batches(db, LogLeaf.sequence, columns, LogLeaf.format == REPORT_LEAF_FORMAT):
             leaves: dict[int, ReportLeaf] = {}
             for row in rows:
-                try:
-                    leaves[row.sequence] = parse_report_leaf(bytes(row.record))
-                except NotaryError as exc:
-                    raise DivergenceFound(
-                        Divergence(self.name, "log leaf", str(row.sequence), exc.message)
-                    ) from exc
+                with findings.item("log leaf", row.sequence):
+                    try:
+                        leaves[row.sequence] = parse_report_leaf(bytes(row.record))
+                    except NotaryError as exc:
+                        raise DivergenceFound(
+                            Divergence(self.name, "log leaf", str(row.sequence), exc.message)
+                        ) from exc
             with db.read() as session:
                 stored = {
                     report.id: report
@@ -152,7 +154,8 @@ class ReportLeafAuditor:
                     )
                 }
             for sequence, leaf in leaves.items():
-                self._check(sequence, leaf, stored.get(leaf.report_id))
+                with findings.item("log leaf", sequence):
+                    self._check(sequence, leaf, stored.get(leaf.report_id))
             yield len(rows)
 
     def _check(self, sequence: int, leaf: ReportLeaf, report: Any) -> None:

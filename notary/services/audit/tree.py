@@ -10,17 +10,19 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import func, select
 
-from notary.services.audit.auditor import BATCH, Divergence, DivergenceFound, batches, count_rows
+from notary.services.audit.auditor import BATCH, Divergence, DivergenceFound, Findings, batches, count_rows
 from notary.storage.db import Database
 from notary.storage.models import LogLeaf, SignedCheckpoint, TreeNode
 from notary.storage.tree import read_nodes, tree_state
 from notary.verify.errors import NotaryError
 from notary.verify.merkle.plan import root_plan
 from notary.verify.merkle.proofs import leaf_hash, node_hash
-from notary.verify.note import NoteVerifierKey, verify_checkpoint
+from notary.verify.note import verify_checkpoint
+from notary.verify.trust import TrustedLog
 
 
 def _stored_root(db: Database, tree_size: int) -> bytes:
@@ -41,13 +43,13 @@ class TreeAuditor:
     def total(self, db: Database) -> int:
         return count_rows(db, TreeNode.level)
 
-    def run(self, db: Database) -> Iterator[int]:
+    def run(self, db: Database, findings: Findings) -> Iterator[int]:
         with db.read() as session:
             size, root = tree_state(session)
             leaves = int(session.execute(select(func.count(LogLeaf.sequence))).scalar_one())
             top = session.execute(select(func.max(TreeNode.level))).scalar_one_or_none()
         if size != leaves:
-            raise DivergenceFound(
+            findings.add(
                 Divergence(
                     self.name,
                     "tree",
@@ -58,13 +60,14 @@ class TreeAuditor:
                 )
             )
         for level in range(0 if top is None else top + 1):
-            yield from self._level(db, level, size >> level)
+            yield from self._level(db, level, size >> level, findings)
         try:
             derived = _stored_root(db, size)
         except NotaryError as exc:
-            raise DivergenceFound(Divergence(self.name, "tree", "log_state", exc.message)) from exc
+            findings.add(Divergence(self.name, "tree", "log_state", exc.message))
+            return
         if derived != root:
-            raise DivergenceFound(
+            findings.add(
                 Divergence(
                     self.name,
                     "tree",
@@ -75,44 +78,40 @@ class TreeAuditor:
                 )
             )
 
-    def _level(self, db: Database, level: int, complete: int) -> Iterator[int]:
+    def _level(self, db: Database, level: int, complete: int, findings: Findings) -> Iterator[int]:
         expected = 0
         columns = (TreeNode.idx, TreeNode.hash)
         for rows in batches(db, TreeNode.idx, columns, TreeNode.level == level, size=BATCH):
             derived = self._derive(db, level, [row.idx for row in rows])
             for row in rows:
-                where = f"node ({level}, {row.idx})"
-                if row.idx != expected or row.idx >= complete:
-                    message = (
-                        "a subtree that is not complete is stored"
-                        if row.idx >= complete
-                        else "a missing node"
-                    )
-                    raise DivergenceFound(
-                        Divergence(self.name, "tree", where, message, f"({level}, {expected})")
-                    )
-                found = derived.get(row.idx)
-                if found is None:
-                    raise DivergenceFound(
-                        Divergence(self.name, "tree", where, "what it is made of is missing")
-                    )
-                if found != bytes(row.hash):
-                    raise DivergenceFound(
-                        Divergence(
-                            self.name,
-                            "tree",
-                            where,
-                            "its hash is not re-derived from below it",
-                            found.hex(),
-                            bytes(row.hash).hex(),
-                        )
-                    )
-                expected += 1
+                with findings.item("tree", f"node ({level}, {row.idx})"):
+                    self._node(row, level, complete, expected, derived)
+                expected = row.idx + 1 if isinstance(row.idx, int) else expected + 1
             yield len(rows)
-        if expected != complete:
-            raise DivergenceFound(
+        if expected < complete:
+            findings.add(
                 Divergence(
                     self.name, "tree", f"node ({level}, {expected})", "a complete subtree is not stored"
+                )
+            )
+
+    def _node(self, row: Any, level: int, complete: int, expected: int, derived: dict[int, bytes]) -> None:
+        where = f"node ({level}, {row.idx})"
+        if row.idx != expected or row.idx >= complete:
+            message = "a subtree that is not complete is stored" if row.idx >= complete else "a missing node"
+            raise DivergenceFound(Divergence(self.name, "tree", where, message, f"({level}, {expected})"))
+        found = derived.get(row.idx)
+        if found is None:
+            raise DivergenceFound(Divergence(self.name, "tree", where, "what it is made of is missing"))
+        if found != bytes(row.hash):
+            raise DivergenceFound(
+                Divergence(
+                    self.name,
+                    "tree",
+                    where,
+                    "its hash is not re-derived from below it",
+                    found.hex(),
+                    bytes(row.hash).hex(),
                 )
             )
 
@@ -133,36 +132,48 @@ class TreeAuditor:
 
 @dataclass
 class CheckpointAuditor:
-    """Each signed checkpoint verifies with the log's key, names the log's origin, and its root is
-    the root of the stored tree at its size. (Hook point: the checkpoints' timestamp tokens.)
+    """Each signed checkpoint verifies with the log's key under an origin the log used for its
+    size (``trusted``: the stored origins, old ones kept after a rotation), and its root is the
+    root of the stored tree at its size.
     """
 
-    origin: str
-    verifier_keys: Sequence[NoteVerifierKey] = field(default_factory=tuple)
+    trusted: Sequence[TrustedLog] = field(default_factory=tuple)
     name: str = "checkpoints"
     label: str = "checkpoints"
 
     def total(self, db: Database) -> int:
         return count_rows(db, SignedCheckpoint.tree_size)
 
-    def run(self, db: Database) -> Iterator[int]:
+    def run(self, db: Database, findings: Findings) -> Iterator[int]:
         with db.read() as session:
             size, _ = tree_state(session)
         columns = (SignedCheckpoint.tree_size, SignedCheckpoint.root_hash, SignedCheckpoint.note)
         for rows in batches(db, SignedCheckpoint.tree_size, columns, size=100):
             for row in rows:
-                self._check(db, row, size)
+                with findings.item("checkpoint", f"at tree size {row.tree_size}"):
+                    self._check(db, row, size)
             yield len(rows)
 
     def _check(self, db: Database, row: object, log_size: int) -> None:
         tree_size, stored_root, note = row.tree_size, bytes(row.root_hash), row.note  # type: ignore[attr-defined]
         where = f"at tree size {tree_size}"
-        try:
-            checkpoint = verify_checkpoint(note, self.verifier_keys, origin=self.origin).checkpoint
-        except NotaryError as exc:
+        covering = [log for log in self.trusted if log.covers(tree_size)]
+        if not covering:
             raise DivergenceFound(
-                Divergence(self.name, "checkpoint", where, f"{exc.code}: {exc.message}")
-            ) from exc
+                Divergence(self.name, "checkpoint", where, "no origin of the log covers this size")
+            )
+        refusals: list[NotaryError] = []
+        for log in covering:
+            try:
+                checkpoint = verify_checkpoint(note, [log.key], origin=log.origin).checkpoint
+                break
+            except NotaryError as exc:
+                refusals.append(exc)
+        else:
+            first = refusals[0]
+            raise DivergenceFound(
+                Divergence(self.name, "checkpoint", where, f"{first.code}: {first.message}")
+            )
         if checkpoint.size != tree_size or checkpoint.root_hash != stored_root:
             raise DivergenceFound(
                 Divergence(

@@ -7,15 +7,29 @@ import hashlib
 import hmac
 import os
 import re
+import secrets
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from notary.errors import Unprocessable
 from notary.services.text import describe
+from notary.verify import payloads
+from notary.verify.encoding import b64decode, b64encode
+from notary.verify.identity import ID_TYPES, mask, mask_id_number
 from notary.verify.payloads import normalise_id_number
 
-ID_TYPES = ("cn_resident", "cn_uscc", "passport", "hk_macau_taiwan_permit")
+# ID types and masking are defined once, beside the offline verifier that shows masked numbers.
+__all__ = [
+    "ID_TYPES",
+    "BadIdNumber",
+    "IdentitySecrets",
+    "PiiCipher",
+    "check_id_number",
+    "check_phone",
+    "mask_id_number",
+    "mask_phone",
+]
 
 _RESIDENT_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _RESIDENT_CHECK = "10X98765432"
@@ -84,21 +98,6 @@ def _check_uscc(number: str) -> None:
         raise BadIdNumber("the check character of the credit code is wrong")
 
 
-def mask(value: str, *, keep_start: int = 3, keep_end: int = 4) -> str:
-    """``110105********002X``-style masking; short values keep less so most stays hidden."""
-    if len(value) <= keep_start + keep_end:
-        keep_start, keep_end = min(1, len(value)), min(1, max(len(value) - 1, 0))
-    hidden = len(value) - keep_start - keep_end
-    return value[:keep_start] + "*" * hidden + (value[-keep_end:] if keep_end else "")
-
-
-def mask_id_number(id_type: str, number: str) -> str:
-    """The form every answer, certificate and log line shows."""
-    if id_type == "cn_resident":
-        return mask(number, keep_start=6, keep_end=4)
-    return mask(number)
-
-
 def mask_phone(phone: str) -> str:
     """``138****0000``: the first three and last four digits."""
     return mask(phone, keep_start=3, keep_end=4)
@@ -155,3 +154,50 @@ class PiiCipher:
         """Keyed hash of a normalised identity, for finding a person without storing the number."""
         message = f"{id_type}:{normalise_id_number(number)}".encode()
         return hmac.new(self._lookup_key, message, hashlib.sha256).hexdigest()
+
+
+class IdentitySecrets:
+    """Salts and commitments kept under the personal-data key (``docs/formats.md`` section 1).
+
+    The salt of a party's commitment is stored encrypted, as its base64 text, so that the
+    opening can be disclosed again to the party and to an approved case's export.
+    """
+
+    SALT_CONTEXT = "party.identity_salt"
+    LEGACY_PROOF_CONTEXT = "party.legacy_enrol_proof"
+    ID_NUMBER_CONTEXT = "party.id_number"
+
+    def __init__(self, cipher: PiiCipher) -> None:
+        self.cipher = cipher
+
+    def seal_salt(self, salt: bytes) -> bytes:
+        """The salt encrypted for storage."""
+        return self.cipher.encrypt(b64encode(salt), context=self.SALT_CONTEXT)
+
+    def opening(self, *, id_type: str, id_number_enc: bytes, salt_enc: bytes) -> bytes:
+        """The opening file's bytes from stored values; raises ``ValueError`` if they do not decrypt."""
+        number = self.cipher.decrypt(id_number_enc, context=self.ID_NUMBER_CONTEXT)
+        salt = b64decode(self.cipher.decrypt(salt_enc, context=self.SALT_CONTEXT), what="salt")
+        return payloads.identity_opening(id_type=id_type, id_number=number, salt=salt)
+
+    # --- the upgrade of round-1 parties (migration 0011) -------------------------------------
+
+    def commit(self, id_type: str, id_number_enc: bytes) -> tuple[str, bytes]:
+        """A commitment over a salt the notary draws, for a party enrolled before round 2."""
+        number = self.cipher.decrypt(id_number_enc, context=self.ID_NUMBER_CONTEXT)
+        salt = secrets.token_bytes(payloads.SALT_BYTES)
+        opening = payloads.identity_opening(id_type=id_type, id_number=number, salt=salt)
+        return payloads.identity_commitment(opening), self.seal_salt(salt)
+
+    def seal_proof(self, proof: bytes) -> bytes:
+        """A round-1 enrolment proof, encrypted: it confirms guesses of the unsalted hash."""
+        return self.cipher.encrypt(b64encode(proof), context=self.LEGACY_PROOF_CONTEXT)
+
+    def open_proof(self, sealed: bytes) -> bytes:
+        """The round-1 proof back (to downgrade)."""
+        return b64decode(self.cipher.decrypt(sealed, context=self.LEGACY_PROOF_CONTEXT), what="proof")
+
+    def legacy_hash(self, id_type: str, id_number_enc: bytes) -> str:
+        """Round 1's unsalted identity hash (to downgrade)."""
+        number = self.cipher.decrypt(id_number_enc, context=self.ID_NUMBER_CONTEXT)
+        return payloads.identity_sha256(id_type, number)

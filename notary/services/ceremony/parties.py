@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -16,13 +17,20 @@ from notary.storage.models import KeyIdentity, Party
 from notary.verify import payloads
 from notary.verify.encoding import b64decode
 from notary.verify.errors import InvalidSignature, MalformedInput
-from notary.verify.keys import PublicKey
+from notary.verify.keys import PublicKey, WeakKey
 
 
 class BadProof(Unprocessable):
     """The enrolment proof does not verify with the key over the enrolment payload."""
 
     code = "bad_proof"
+
+
+class WeakPublicKey(Unprocessable, WeakKey):
+    """A small-order or non-canonically encoded Ed25519 key (one that "verifies" any message),
+    offered for enrolment: 422 ``weak_key``."""
+
+    code = WeakKey.code
 
 
 class PartyExists(Conflict):
@@ -47,6 +55,9 @@ class Enrolment:
     proof: str
     id_type: str = "cn_resident"
     phone: str | None = None
+    #: base64 of the 32 bytes the party's own tool drew; None from a client still sending a
+    #: round-1 ``notary.enrol.v1`` proof (then the notary draws the salt: docs/formats.md).
+    identity_salt: str | None = None
 
 
 @dataclass(frozen=True)
@@ -56,11 +67,28 @@ class EnrolmentResult:
 
 
 def enrol(
-    session: Session, cipher: identity.PiiCipher, *, platform_id: str, request: Enrolment, now: str
+    session: Session,
+    secrets: identity.IdentitySecrets,
+    *,
+    platform_id: str,
+    request: Enrolment,
+    now: str,
 ) -> EnrolmentResult:
     """Enrol (or find again) a party. Raises :class:`Unprocessable` subclasses (``validation_failed``,
-    ``bad_id_number``, ``bad_proof``) or :class:`Conflict` subclasses (``party_exists``, ``key_in_use``).
+    ``weak_key``, ``bad_id_number``, ``bad_proof``) or :class:`Conflict` subclasses
+    (``party_exists``, ``key_in_use``).
+
+    The party's own tool drew ``identity_salt``; the notary recomputes the identity commitment
+    from it and the normalised number and checks the ``notary.enrol.v2`` proof over it. The
+    commitment is stored in clear (it is what records carry), the salt encrypted. Enrolling the
+    same identity and key again finds the party as it is (the first commitment stays).
+
+    A round-1 client sends no salt and a ``notary.enrol.v1`` proof over the unsalted hash: it
+    is still accepted, the notary draws the salt, and the v1 proof (which would confirm guesses
+    of that hash) is kept only encrypted; the party's records then carry no enrolment proof
+    (``commitment_by: "notary"`` in a verification report).
     """
+    cipher = secrets.cipher
     name = check_text(request.name, field="name", printed=True).strip()
     if not name or len(name) > 200:
         raise Unprocessable("name must be 1 to 200 characters", details={"name": ["length"]})
@@ -68,17 +96,25 @@ def enrol(
     phone = identity.check_phone(request.phone) if request.phone else None
     try:
         key = PublicKey.from_pem(request.public_key_pem)
+    except WeakKey as exc:
+        raise WeakPublicKey(exc.message, details={"public_key": [exc.message]}) from exc
     except MalformedInput as exc:
         raise Unprocessable(exc.message, details={"public_key": [exc.message]}) from exc
-    identity_sha256 = payloads.identity_sha256(request.id_type, number)
-    enrol_payload = payloads.enrol_payload(
-        platform_id=platform_id, key_fingerprint=key.fingerprint, identity_sha256=identity_sha256
-    )
     try:
         proof = b64decode(request.proof, what="proof")
-        key.verify(proof, enrol_payload)
-    except (MalformedInput, InvalidSignature) as exc:
-        raise BadProof("the proof does not verify over the enrolment payload with this key") from exc
+    except MalformedInput as exc:
+        raise BadProof("the proof is not base64") from exc
+    if request.identity_salt is None:
+        salt, enrol_proof, legacy_proof = _round_one_proof(key, proof, platform_id, request.id_type, number)
+    else:
+        salt, enrol_proof, legacy_proof = (
+            _enrolment_proof(key, proof, platform_id, request, number),
+            proof,
+            None,
+        )
+    commitment = payloads.identity_commitment(
+        payloads.identity_opening(id_type=request.id_type, id_number=number, salt=salt)
+    )
 
     lookup = cipher.lookup(request.id_type, number)
     same_identity = session.execute(
@@ -96,15 +132,17 @@ def enrol(
         name=name,
         id_type=request.id_type,
         id_lookup=lookup,
-        identity_sha256=identity_sha256,
-        id_number_enc=cipher.encrypt(number, context="party.id_number"),
+        identity_commitment=commitment,
+        identity_salt_enc=secrets.seal_salt(salt),
+        id_number_enc=cipher.encrypt(number, context=secrets.ID_NUMBER_CONTEXT),
         id_number_masked=identity.mask_id_number(request.id_type, number),
         phone_enc=cipher.encrypt(phone, context="party.phone") if phone else None,
         phone_masked=identity.mask_phone(phone) if phone else None,
         public_key_der=key.spki_der,
         key_fingerprint=key.fingerprint,
         algorithm=key.algorithm,
-        enrol_proof=proof,
+        enrol_proof=enrol_proof,
+        legacy_enrol_proof_enc=None if legacy_proof is None else secrets.seal_proof(legacy_proof),
         created_at=now,
     )
     session.add(party)
@@ -133,6 +171,45 @@ def bind_key(session: Session, key_fingerprint: str, lookup: str, *, now: str) -
         raise KeyInUse("this key is already bound to another identity (a key belongs to one identity only)")
 
 
+def _enrolment_proof(
+    key: PublicKey, proof: bytes, platform_id: str, request: Enrolment, number: str
+) -> bytes:
+    """The salt, once the ``notary.enrol.v2`` proof over its commitment verifies."""
+    try:
+        salt = b64decode(request.identity_salt or "", what="identity_salt")
+        if len(salt) != payloads.SALT_BYTES:
+            raise MalformedInput(f"identity_salt must be {payloads.SALT_BYTES} random bytes")
+    except MalformedInput as exc:
+        raise Unprocessable(exc.message, details={"identity_salt": [exc.message]}) from exc
+    commitment = payloads.identity_commitment(
+        payloads.identity_opening(id_type=request.id_type, id_number=number, salt=salt)
+    )
+    payload = payloads.enrol_payload_v2(
+        platform_id=platform_id, key_fingerprint=key.fingerprint, identity_commitment=commitment
+    )
+    try:
+        key.verify(proof, payload)
+    except InvalidSignature as exc:
+        raise BadProof("the proof does not verify over the enrolment payload with this key") from exc
+    return salt
+
+
+def _round_one_proof(
+    key: PublicKey, proof: bytes, platform_id: str, id_type: str, number: str
+) -> tuple[bytes, None, bytes]:
+    """A fresh salt the notary draws, once a round-1 ``notary.enrol.v1`` proof verifies."""
+    payload = payloads.enrol_payload(
+        platform_id=platform_id,
+        key_fingerprint=key.fingerprint,
+        identity_sha256=payloads.identity_sha256(id_type, number),
+    )
+    try:
+        key.verify(proof, payload)
+    except InvalidSignature as exc:
+        raise BadProof("the proof does not verify over the enrolment payload with this key") from exc
+    return os.urandom(payloads.SALT_BYTES), None, proof
+
+
 def get_party(session: Session, party_id: str, *, platform_id: str) -> Party:
     """A party of this platform; another platform's party is :class:`NotFound`, like a missing one."""
     party = session.get(Party, party_id)
@@ -151,6 +228,7 @@ def party_answer(party: Party) -> dict[str, object]:
         "id_number_masked": party.id_number_masked,
         "key_fingerprint": party.key_fingerprint,
         "algorithm": party.algorithm,
+        "identity_commitment": party.identity_commitment,
         "created_at": party.created_at,
     }
     if party.phone_masked:

@@ -3,7 +3,7 @@ bytes until a later checkpoint token is added."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -32,9 +32,16 @@ from notary.verify.merkle.plan import Node, inclusion_proof_plan
 
 class EvidenceBundles:
     """Contracts' evidence bundles, from the stored evidence, the blob store holding the
-    documents, the notary's certificate chain and the log key the bundles name."""
+    documents, the notary's certificate chain and the log key the bundles name (``log_key``
+    gives ``log/key.json`` for a checkpoint's origin: a bundle names the origin its checkpoint
+    was signed under, which a rotation may since have changed)."""
 
-    def __init__(self, blobs: BlobStore, notary_chain: Sequence[x509.Certificate], log_key: LogKey) -> None:
+    def __init__(
+        self,
+        blobs: BlobStore,
+        notary_chain: Sequence[x509.Certificate],
+        log_key: Callable[[str], LogKey],
+    ) -> None:
         self.blobs = blobs
         self.notary_chain_pem = b"".join(cert.public_bytes(Encoding.PEM) for cert in notary_chain)
         self.log_key = log_key
@@ -58,7 +65,7 @@ def bundle_parts(
     blobs: BlobStore,
     notary_chain_pem: bytes,
     *,
-    log_key: LogKey,
+    log_key: Callable[[str], LogKey],
 ) -> BundleParts:
     """Everything a contract's bundle holds; raises ``evidence_not_ready`` before it is ready."""
     progress = evidence_progress(session, contract)
@@ -112,7 +119,7 @@ def bundle_parts(
         ),
         inclusion_proof=InclusionProof(proof.leaf_index, proof.tree_size, tuple(proof.hashes)),
         checkpoint=note,
-        log_key=log_key,
+        log_key=log_key(checkpoint.origin),
     )
 
 
@@ -128,7 +135,7 @@ class EvidenceAssembler:
     :func:`bundle_parts`, but for the document (read last, one at a time, by the caller).
     """
 
-    def __init__(self, notary_chain_pem: bytes, *, log_key: LogKey) -> None:
+    def __init__(self, notary_chain_pem: bytes, *, log_key: Callable[[str], LogKey]) -> None:
         self.log_key = log_key
         self.notary_chain_pem = notary_chain_pem
         self._keys: dict[str, bytes] = {}
@@ -182,14 +189,13 @@ class EvidenceAssembler:
             {row.checkpoint_size for row in leaves.values() if row.checkpoint_size is not None}
             | {size for size, _ in cosigned.values()}
         )
-        notes = {
-            row.tree_size: row.note
-            for row in session.execute(
-                select(SignedCheckpoint.tree_size, SignedCheckpoint.note).where(
-                    SignedCheckpoint.tree_size.in_(sizes)
-                )
+        notes, origins = {}, {}
+        for row in session.execute(
+            select(SignedCheckpoint.tree_size, SignedCheckpoint.note, SignedCheckpoint.origin).where(
+                SignedCheckpoint.tree_size.in_(sizes)
             )
-        }
+        ):
+            notes[row.tree_size], origins[row.tree_size] = row.note, row.origin
         checkpoint_tokens: dict[int, list[Any]] = {}
         for row in session.execute(
             select(
@@ -242,7 +248,7 @@ class EvidenceAssembler:
                     ),
                     inclusion_proof=InclusionProof(sequence, size, tuple(plans[sequence].assemble(nodes))),
                     checkpoint=cosigned_notes.get(sequence, notes[size]),
-                    log_key=self.log_key,
+                    log_key=self.log_key(origins[size]),
                 )
             )
         return result

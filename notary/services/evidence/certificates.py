@@ -56,7 +56,7 @@ from notary.verify.canonical import parse_json
 from notary.verify.evidence.bundle import BundleParts, build_bundle, bundle_members
 from notary.verify.note import NoteVerifierKey
 from notary.verify.timestamp.verifier import verify_timestamp
-from notary.verify.trust import TrustFile
+from notary.verify.trust import TrustChoice, TrustFile
 from notary.verify_pdf import CertificateReport, online_tree_size, verify_certificate
 
 MEDIA_TYPE = "application/pdf"
@@ -75,7 +75,7 @@ class CertificateService:
         signer: CertificateSigner,
         *,
         settings: Settings,
-        verifier_key: NoteVerifierKey,
+        verifier_key: Callable[[str], NoteVerifierKey],
         clock: Clock,
         bundle_parts: BundlePartsOf | None = None,
     ) -> None:
@@ -188,7 +188,7 @@ class CertificateService:
             tree_size=checkpoint.tree_size,
             root_hash=checkpoint.root_hash.hex(),
             checkpoint_origin=checkpoint.origin,
-            checkpoint_verifier_key=self.verifier_key.text,
+            checkpoint_verifier_key=self.verifier_key(checkpoint.origin).text,
             public_url=public_url or self.settings.public_url,
             notary_version=notary_version,
             attachments=self._carried(session, contract, record),
@@ -197,14 +197,13 @@ class CertificateService:
             platform_defunct_at=platform.defunct_at if platform.status == "defunct" else None,
         )
 
-    def verify(
-        self, pdf: bytes, *, trust: TrustFile, own_trust: bool, document: bytes | None = None
-    ) -> CertificateReport:
+    def verify(self, pdf: bytes, *, trust: TrustChoice, document: bytes | None = None) -> CertificateReport:
         """``POST /verify`` for a certificate PDF: what ``notary verify --online`` establishes,
         with this notary's own log standing in for the fetch.
 
         The PDF is checked first as given. Only a certificate this notary signed (its signature
-        verified with this notary's own trust, ``own_trust``) is then completed from the log: a
+        verified with this notary's own trust file, not ``CallerSupplied`` keys) is then
+        completed from the log: a
         carried record is shown still in today's tree (latest checkpoint and consistency proof);
         a record not carried (record/1 certificates) is checked in the bundle this notary builds
         for it. Nothing is looked up for a PDF signed by anyone else, so a forged certificate
@@ -214,7 +213,7 @@ class CertificateService:
         now = self.clock()
         first = verify_certificate(pdf, trust=trust, document=document, now=now)
         passed = {check.name for check in first.report.checks if check.passed}
-        if not own_trust or not {"pdf_no_later_updates", "pdf_signature"} <= passed:
+        if not isinstance(trust, TrustFile) or not {"pdf_no_later_updates", "pdf_signature"} <= passed:
             return first
         bundle = None
         with self.db.read() as session:

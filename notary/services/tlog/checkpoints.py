@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from notary.services.clock import Clock, parse_time
-from notary.signing.note_signer import NoteSigner
+from notary.services.tlog.origins import LogOrigins
 from notary.storage.db import Database
 from notary.storage.models import SignedCheckpoint
 from notary.storage.tree import tree_state
@@ -25,9 +25,9 @@ from notary.verify.payloads import format_time
 class Checkpointer:
     """Signs a checkpoint when the tree has grown past the last one and the interval has passed."""
 
-    def __init__(self, db: Database, signer: NoteSigner, *, interval: float, clock: Clock) -> None:
+    def __init__(self, db: Database, origins: LogOrigins, *, interval: float, clock: Clock) -> None:
         self.db = db
-        self.signer = signer
+        self.origins = origins
         self.interval = dt.timedelta(seconds=interval)
         self.clock = clock
 
@@ -42,14 +42,17 @@ class Checkpointer:
             if not self._due(session, now):
                 return 0
             size, root = tree_state(session)
-            checkpoint = Checkpoint(self.signer.name, size, root)
+            # The stored origin, read in this transaction: a rotation by another process
+            # takes effect at the next checkpoint, with no restart.
+            signer = self.origins.signer(self.origins.current(session))
+            checkpoint = Checkpoint(signer.name, size, root)
             session.add(
                 SignedCheckpoint(
                     tree_size=size,
                     root_hash=root,
-                    note=self.signer.sign_checkpoint(checkpoint),
-                    origin=self.signer.name,
-                    key_hash=self.signer.key_hash.hex(),
+                    note=signer.sign_checkpoint(checkpoint),
+                    origin=signer.name,
+                    key_hash=signer.key_hash.hex(),
                     signed_at=format_time(now),
                 )
             )

@@ -17,12 +17,14 @@ from sqlalchemy.orm import Session
 
 from notary.errors import NotFound, NotReady, Unprocessable
 from notary.services.tlog.cosigned import MET, evidence_checkpoint, served_note, stored_policies
-from notary.signing.note_signer import NoteSigner
+from notary.services.tlog.origins import LogOrigins
 from notary.signing.tsa_client import Authority
+from notary.storage.db import Database
 from notary.storage.models import CheckpointTimestamp, Contract, LogLeaf, RecordTimestamp, SignedCheckpoint
 from notary.storage.tree import read_nodes, tree_state
 from notary.verify.evidence.bundle import LogKey
 from notary.verify.merkle.plan import consistency_proof_plan, inclusion_proof_plan
+from notary.verify.trust import TrustFile
 
 
 @dataclass(frozen=True)
@@ -175,23 +177,25 @@ def record_presence(session: Session, record_sha256: str) -> dict[str, Any]:
 
 class PublishedTrust:
     """What the notary publishes for verifiers to keep: its log key (``GET /log/key``) and its
-    trust file (``GET /trust``), from the log signer, the notary's root and the authorities."""
+    trust file (``GET /trust``, ``notary-trust/2``), from the stored origins, the notary's root
+    and the authorities."""
 
     def __init__(
         self,
-        log_signer: NoteSigner,
-        log_public_pem: str,
+        db: Database,
+        origins: LogOrigins,
         notary_root: x509.Certificate,
         tsa_authorities: Sequence[Authority],
     ) -> None:
-        self.log_signer = log_signer
-        self.log_public_pem = log_public_pem
+        self.db = db
+        self.origins = origins
         self.notary_root = notary_root
         self.tsa_authorities = tuple(tsa_authorities)
 
     def log_key(self) -> LogKey:
-        """``GET /log/key``: the log's current key, with its C2SP verifier key text."""
-        return LogKey(self.log_signer.name, self.log_signer.verifier_key, self.log_public_pem)
+        """``GET /log/key``: the log's key under its current origin, with its C2SP verifier key text."""
+        with self.db.read() as session:
+            return self.origins.log_key(self.origins.current(session))
 
     def notary_root_pem(self) -> str:
         """``GET /trust/notary-root.pem``: the root that signs certificates, for a PDF reader's
@@ -203,22 +207,25 @@ class PublishedTrust:
         -sha256`` show it: upper-case hex pairs joined by colons."""
         return self.notary_root.fingerprint(hashes.SHA256()).hex(":").upper()
 
-    def trust_file(self) -> dict[str, Any]:
-        """``GET /trust``: the log keys (with the sizes each signed), the notary's root and the
-        timestamp authorities' roots, for ``notary verify --trust``."""
-        tsa_roots: list[str] = []
+    def tsa_roots(self) -> list[x509.Certificate]:
+        """Every configured authority's roots, once each, in configuration order."""
+        roots: list[x509.Certificate] = []
         for authority in self.tsa_authorities:
             for root in authority.trust_roots:
-                pem = root.public_bytes(Encoding.PEM).decode("ascii")
-                if pem not in tsa_roots:
-                    tsa_roots.append(pem)
-        return {
-            "logs": [
-                {"origin": self.log_signer.name, "verifier_key": self.log_signer.verifier_key, "from_size": 0}
-            ],
-            "notary_roots_pem": [self.notary_root.public_bytes(Encoding.PEM).decode("ascii")],
-            "tsa_roots_pem": tsa_roots,
-        }
+                if root not in roots:
+                    roots.append(root)
+        return roots
+
+    def trust_file(self) -> dict[str, Any]:
+        """``GET /trust``: every origin the log has signed under with its sizes (old ones kept
+        after a rotation), the current origin, the notary's root and the timestamp authorities'
+        roots, for ``notary verify --trust``."""
+        tsa_roots = self.tsa_roots()
+        with self.db.read() as session:
+            logs, origin = self.origins.trusted_logs(session), self.origins.current(session)
+        return TrustFile.of(
+            logs, notary_roots=[self.notary_root], tsa_roots=tsa_roots, origin=origin
+        ).to_dict()
 
 
 def _has_token(session: Session, tree_size: int) -> bool:

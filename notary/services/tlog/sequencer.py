@@ -120,7 +120,8 @@ class Sequencer:
                 signatures.setdefault(signature.contract_id, {})[signature.role] = signature
             sealed_at = payloads.format_time(self.clock())
             builders = [
-                ("notary-record/1", c.id, record_builder(c, signatures[c.id], sealed_at)) for c in contracts
+                (payloads.RECORD_FORMAT_V2, c.id, record_builder(c, signatures[c.id], sealed_at))
+                for c in contracts
             ]
             leaves = append_leaves(session, builders, created_at=sealed_at, sinks=self.sinks)
             session.execute(
@@ -133,12 +134,41 @@ class Sequencer:
             return leaves
 
 
-def record_builder(contract: Contract, signatures: dict[str, Signature], sealed_at: str) -> RecordBuilder:
+def record_builder(
+    contract: Contract,
+    signatures: dict[str, Signature],
+    sealed_at: str,
+    record_format: str = payloads.RECORD_FORMAT_V2,
+) -> RecordBuilder:
     """Builds ``contract``'s evidence record at a sequence after a previous record's SHA-256
-    (the sequencer's, and ``notary audit``'s to rebuild a stored one)."""
+    (the sequencer's, which writes ``notary-record/2``, and ``notary audit``'s to rebuild a
+    stored one of either format)."""
+
+    def entry(s: Signature) -> dict[str, str]:
+        if record_format == payloads.RECORD_FORMAT:
+            return payloads.record_signature(
+                party_id=s.party_id,
+                key_fingerprint=s.key_fingerprint,
+                identity_sha256=s.identity_commitment,
+                identity_assurance=s.identity_assurance,
+                algorithm=s.algorithm,
+                signature_base64=b64encode(s.signature),
+                signed_at=s.signed_at,
+            )
+        return payloads.record_signature_v2(
+            party_id=s.party_id,
+            key_fingerprint=s.key_fingerprint,
+            identity_commitment=s.identity_commitment,
+            identity_assurance=s.identity_assurance,
+            algorithm=s.algorithm,
+            signature_base64=b64encode(s.signature),
+            signed_at=s.signed_at,
+            enrolment_proof_base64=None if s.enrolment_proof is None else b64encode(s.enrolment_proof),
+        )
 
     def build(sequence: int, previous_sha256: str) -> bytes:
         return payloads.evidence_record(
+            record_format=record_format,
             sequence=sequence,
             previous_record_sha256=previous_sha256,
             contract_id=contract.id,
@@ -147,18 +177,7 @@ def record_builder(contract: Contract, signatures: dict[str, Signature], sealed_
             document_size=contract.document_size,
             media_type=contract.media_type,
             terms_sha256=contract.terms_sha256,
-            signatures={
-                role: payloads.record_signature(
-                    party_id=s.party_id,
-                    key_fingerprint=s.key_fingerprint,
-                    identity_sha256=s.identity_sha256,
-                    identity_assurance=s.identity_assurance,
-                    algorithm=s.algorithm,
-                    signature_base64=b64encode(s.signature),
-                    signed_at=s.signed_at,
-                )
-                for role, s in signatures.items()
-            },
+            signatures={role: entry(s) for role, s in signatures.items()},
             received_at=contract.received_at,
             sealed_at=sealed_at,
         )

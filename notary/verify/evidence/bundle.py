@@ -1,4 +1,4 @@
-"""The evidence bundle, format ``notary-evidence/1``: its members, its builder and its model.
+"""The evidence bundle, formats ``notary-evidence/1`` and ``/2``: its members, its builder and its model.
 
 :func:`build_bundle` turns the stored evidence of one contract (:class:`BundleParts`) into
 the zip a person downloads; it is pure and deterministic, so the service and the tests make
@@ -10,6 +10,7 @@ members prove is for :func:`notary.verify.evidence.verifier.verify_bundle` to es
 from __future__ import annotations
 
 import functools
+import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -30,6 +31,7 @@ from notary.verify.timestamp.pem import load_pem_certificates
 
 __all__ = [
     "BUNDLE_FORMAT",
+    "BUNDLE_FORMATS",
     "DOCUMENT_EXTENSIONS",
     "BundleParts",
     "CheckpointToken",
@@ -40,7 +42,9 @@ __all__ = [
     "document_extension",
 ]
 
-BUNDLE_FORMAT = "notary-evidence/1"
+#: What the builder writes; a verifier reads both (docs/formats.md section 5).
+BUNDLE_FORMAT = "notary-evidence/2"
+BUNDLE_FORMATS = ("notary-evidence/1", BUNDLE_FORMAT)
 
 MANIFEST = "manifest.json"
 TERMS = "terms.json"
@@ -297,6 +301,17 @@ class EvidenceBundle:
     def of(cls, members: Sequence[tuple[str, bytes]]) -> EvidenceBundle:
         """A bundle from members already in memory (for callers that assembled them)."""
         return cls(tuple(members))
+
+    @property
+    def format(self) -> str:
+        """The format its manifest names when that is one this verifier knows, else the
+        current one (the ``manifest`` check reports a manifest that cannot be read)."""
+        try:
+            value = json.loads(self.get(MANIFEST) or b"null")
+        except ValueError:
+            return BUNDLE_FORMAT
+        named = value.get("format") if isinstance(value, dict) else None
+        return named if named in BUNDLE_FORMATS else BUNDLE_FORMAT
 
     @property
     def names(self) -> tuple[str, ...]:

@@ -19,9 +19,11 @@ from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 
 from notary.verify.canonical import parse_canonical_json
+from notary.verify.errors import InvalidSignature as InvalidSignatureError
 from notary.verify.errors import MalformedInput
 from notary.verify.evidence.bundle import (
     BUNDLE_FORMAT,
+    BUNDLE_FORMATS,
     CHECKPOINT,
     INCLUSION,
     LOG_KEY,
@@ -52,8 +54,10 @@ from notary.verify.evidence.errors import (
     UntrustedNotaryChain,
 )
 from notary.verify.evidence.record import EvidenceRecord, RecordSignature, parse_record, parse_time
+from notary.verify.identity import BadEnrolmentProof, IdentityOpening, OpeningMismatch
 from notary.verify.keys import PublicKey
-from notary.verify.payloads import ROLES, format_time, sha256_hex
+from notary.verify.payloads import RECORD_FORMAT, ROLES, format_time, sha256_hex
+from notary.verify.report import CLAIMED, PROVEN, UNSALTED, IdentityFact
 from notary.verify.timestamp.chain import CertificateNotValidAt, UntrustedChain, validate_path
 from notary.verify.timestamp.verifier import TimestampInfo, verify_timestamp
 from notary.verify.trust import TrustFile
@@ -170,8 +174,16 @@ def check_manifest(bundle: EvidenceBundle, record: EvidenceRecord | None) -> Pas
         raise MalformedManifest(f"{MANIFEST} must hold exactly format, contract_id, created_at and files")
     if not isinstance(manifest["contract_id"], str) or not manifest["contract_id"]:
         raise MalformedManifest("manifest contract_id must be a non-empty string")
-    if manifest["format"] != BUNDLE_FORMAT:
-        raise MalformedManifest(f"bundle format {manifest['format']!r} is not {BUNDLE_FORMAT!r}")
+    if manifest["format"] not in BUNDLE_FORMATS:
+        raise MalformedManifest(
+            f"bundle format {manifest['format']!r} is not one of {', '.join(BUNDLE_FORMATS)}; "
+            "this verifier refuses formats it does not know"
+        )
+    if manifest["format"] == BUNDLE_FORMATS[0] and record is not None and record.format != RECORD_FORMAT:
+        raise ManifestMismatch(
+            f"a {BUNDLE_FORMATS[0]} bundle holds a {RECORD_FORMAT} record, not {record.format}",
+            details={"format": manifest["format"], "record_format": record.format},
+        )
     try:
         parse_time(manifest["created_at"], what="manifest created_at")
     except MalformedInput as exc:
@@ -208,7 +220,7 @@ def check_manifest(bundle: EvidenceBundle, record: EvidenceRecord | None) -> Pas
 
 
 def check_record(bundle: EvidenceBundle) -> Passed[EvidenceRecord]:
-    """``record.json`` is a well-formed ``notary-record/1`` record; raises what
+    """``record.json`` is a well-formed ``notary-record/1`` or ``/2`` record; raises what
     :func:`~notary.verify.evidence.record.parse_record` raises, or :class:`MissingMember`."""
     record = parse_record(member(bundle, RECORD))
     return Passed(
@@ -301,6 +313,68 @@ def check_signature(bundle: EvidenceBundle, record: EvidenceRecord, role: str) -
         {"party_id": signature.party_id, "key_fingerprint": key.fingerprint, "algorithm": key.algorithm},
         signature,
     )
+
+
+def check_identity(
+    bundle: EvidenceBundle, record: EvidenceRecord, role: str, openings: Sequence[IdentityOpening]
+) -> Passed[IdentityFact]:
+    """What the record says of ``role``'s identity, and how far it is proven.
+
+    A record/2's ``enrolment_proof``, when present, must verify with the role's key over the
+    ``notary.enrol.v2`` payload rebuilt from the record (the key holder bound its key to that
+    commitment); an opening among ``openings`` that hashes to the commitment (or, for a
+    record/1, to its unsalted hash) makes the identity *proven*. Raises
+    :class:`BadEnrolmentProof`; the value is an :class:`IdentityFact`.
+    """
+    entry = record.signatures[role]
+    commitment_by = None
+    if entry.salted:
+        commitment_by = "notary"
+        payload = record.enrolment_payload(role)
+        if entry.enrolment_proof is not None and payload is not None:
+            key = PublicKey.from_pem(member(bundle, PARTY_KEYS[role]))
+            try:
+                key.verify(entry.enrolment_proof, payload)
+            except InvalidSignatureError as exc:
+                raise BadEnrolmentProof(
+                    f"the {role}'s enrolment proof does not verify with its key over its identity commitment",
+                    details={"role": role},
+                ) from exc
+            commitment_by = "party"
+    opened = next((o for o in openings if o.opens(entry.identity_digest, salted=entry.salted)), None)
+    if opened is not None:
+        fact = IdentityFact(PROVEN, commitment_by, opened.id_type, opened.id_number_masked)
+        reason = f"the {role}'s identity is proven by the opening given: {opened.id_type} {opened.id_number_masked}"
+    elif entry.salted:
+        fact = IdentityFact(CLAIMED, commitment_by)
+        reason = (
+            f"the {role}'s identity is a salted commitment "
+            + ("its key signed" if commitment_by == "party" else "the notary made (enrolled before record/2)")
+            + "; claimed, not proven (no opening given)"
+        )
+    else:
+        fact = IdentityFact(UNSALTED)
+        reason = f"the {role}'s identity is round 1's unsalted hash; claimed, not proven (no opening given)"
+    return Passed(reason, fact.to_dict(), fact)
+
+
+def check_openings(record: EvidenceRecord, openings: Sequence[IdentityOpening]) -> Passed[list[str]]:
+    """Every opening given matches the identity of a party in the record; raises
+    :class:`OpeningMismatch` naming the first that matches none (a wrong file given)."""
+    matched: list[str] = []
+    for index, opening in enumerate(openings):
+        roles = [
+            role
+            for role, entry in record.signatures.items()
+            if opening.opens(entry.identity_digest, salted=entry.salted)
+        ]
+        if not roles:
+            raise OpeningMismatch(
+                f"opening {index + 1} ({opening.id_type} {opening.id_number_masked}) matches no party of this record",
+                details={"opening": index + 1, "sha256": opening.commitment},
+            )
+        matched += roles
+    return Passed(f"every opening given matches a party: {', '.join(matched)}", {"roles": matched}, matched)
 
 
 def verify_token(

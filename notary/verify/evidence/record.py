@@ -1,4 +1,4 @@
-"""The evidence record (``record.json``, format ``notary-record/1``), parsed strictly.
+"""The evidence record (``record.json``, formats ``notary-record/1`` and ``/2``), parsed strictly.
 
 A record is the log leaf of a sealed contract, byte for byte. It is accepted only in the exact
 form the notary writes (see payloads.md): canonical JSON, exactly the fields of its format,
@@ -24,7 +24,15 @@ from notary.verify.encoding import b64decode
 from notary.verify.errors import MalformedInput
 from notary.verify.keys import ALGORITHMS, ECDSA_P256, ED25519
 from notary.verify.merkle.proofs import leaf_hash
-from notary.verify.payloads import GENESIS_SHA256, PURPOSE_SIGN, RECORD_FORMAT, ROLES, contract_payload
+from notary.verify.payloads import (
+    GENESIS_SHA256,
+    PURPOSE_SIGN,
+    RECORD_FORMAT_V2,
+    RECORD_FORMATS,
+    ROLES,
+    contract_payload,
+    enrol_payload_v2,
+)
 
 __all__ = [
     "IDENTITY_ASSURANCES",
@@ -68,6 +76,10 @@ _SIGNATURE_FIELDS = frozenset(
         "signed_at",
     }
 )
+#: record/2: the salted commitment instead of the unsalted hash, and optionally the signing
+#: key's own ``notary.enrol.v2`` proof over it (docs/formats.md section 2).
+_SIGNATURE_FIELDS_V2 = (_SIGNATURE_FIELDS - {"identity_sha256"}) | {"identity_commitment"}
+_OPTIONAL_V2 = frozenset({"enrolment_proof"})
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 _TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z", re.ASCII)
 _MEDIA_TYPE = re.compile(r"[a-z0-9][a-z0-9!#$&^_.+-]{0,126}/[a-z0-9][a-z0-9!#$&^_.+-]{0,126}")
@@ -75,7 +87,7 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 class MalformedRecord(MalformedInput):
-    """``record.json`` is not a well-formed ``notary-record/1`` record."""
+    """``record.json`` is not a well-formed ``notary-record/1`` or ``/2`` record."""
 
     code = "malformed_record"
 
@@ -103,18 +115,33 @@ class RecordSignature:
     role: str
     party_id: str
     key_fingerprint: str
-    identity_sha256: str
+    #: record/1: the unsalted ``identity_sha256``; record/2: the salted ``identity_commitment``.
+    identity_digest: str
     identity_assurance: str
     algorithm: str
     signature: bytes
     signed_at: str
+    #: record/2 only, and absent for a party enrolled before record/2.
+    enrolment_proof: bytes | None = None
+    salted: bool = True
+
+    @property
+    def identity_commitment(self) -> str | None:
+        """The salted commitment (record/2), or None for a record/1's unsalted hash."""
+        return self.identity_digest if self.salted else None
+
+    @property
+    def identity_sha256(self) -> str | None:
+        """Round 1's unsalted hash (record/1), or None."""
+        return None if self.salted else self.identity_digest
 
 
 @dataclass(frozen=True)
 class EvidenceRecord:
-    """A parsed ``notary-record/1`` record. Build it with :func:`parse_record`."""
+    """A parsed ``notary-record/1`` or ``/2`` record. Build it with :func:`parse_record`."""
 
     raw: bytes
+    format: str
     sequence: int
     previous_record_sha256: str
     contract_id: str
@@ -137,6 +164,18 @@ class EvidenceRecord:
         """The Merkle leaf hash, SHA-256(0x00 ‖ record bytes)."""
         return leaf_hash(self.raw)
 
+    def enrolment_payload(self, role: str) -> bytes | None:
+        """The ``notary.enrol.v2`` bytes ``role``'s key signed, rebuilt from this record; None for
+        a record/1 (its identity is an unsalted hash, not a commitment)."""
+        signature = self.signatures[role]
+        if signature.identity_commitment is None:
+            return None
+        return enrol_payload_v2(
+            platform_id=self.platform_id,
+            key_fingerprint=signature.key_fingerprint,
+            identity_commitment=signature.identity_commitment,
+        )
+
     def signing_payload(self, role: str) -> bytes:
         """The exact ``notary.sign.v1`` bytes that ``role`` signed, rebuilt from this record.
 
@@ -154,10 +193,12 @@ class EvidenceRecord:
         )
 
 
-def _object(value: object, fields: frozenset[str], what: str) -> dict[str, Any]:
+def _object(
+    value: object, fields: frozenset[str], what: str, optional: frozenset[str] = frozenset()
+) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise MalformedRecord(f"{what} must be a JSON object")
-    missing, unknown = sorted(fields - value.keys()), sorted(value.keys() - fields)
+    missing, unknown = sorted(fields - value.keys()), sorted(value.keys() - fields - optional)
     if missing or unknown:
         raise MalformedRecord(
             f"{what} must hold exactly its fields"
@@ -224,29 +265,41 @@ def _signature_bytes(value: object, algorithm: str, what: str) -> bytes:
     return raw
 
 
-def _signature(role: str, value: object) -> RecordSignature:
+def _signature(role: str, value: object, record_format: str) -> RecordSignature:
     where = f"signatures.{role}"
-    entry = _object(value, _SIGNATURE_FIELDS, where)
+    salted = record_format == RECORD_FORMAT_V2
+    if salted:
+        entry = _object(value, _SIGNATURE_FIELDS_V2, where, _OPTIONAL_V2)
+        digest_field = "identity_commitment"
+    else:
+        entry = _object(value, _SIGNATURE_FIELDS, where)
+        digest_field = "identity_sha256"
     algorithm = _choice(entry["algorithm"], ALGORITHMS, f"{where}.algorithm")
     assert algorithm in (ED25519, ECDSA_P256)
+    proof = None
+    if "enrolment_proof" in entry:
+        proof = _signature_bytes(entry["enrolment_proof"], algorithm, f"{where}.enrolment_proof")
     return RecordSignature(
         role=role,
         party_id=_identifier(entry["party_id"], f"{where}.party_id"),
         key_fingerprint=_hex64(entry["key_fingerprint"], f"{where}.key_fingerprint"),
-        identity_sha256=_hex64(entry["identity_sha256"], f"{where}.identity_sha256"),
+        identity_digest=_hex64(entry[digest_field], f"{where}.{digest_field}"),
         identity_assurance=_choice(
             entry["identity_assurance"], IDENTITY_ASSURANCES, f"{where}.identity_assurance"
         ),
         algorithm=algorithm,
         signature=_signature_bytes(entry["signature"], algorithm, f"{where}.signature"),
         signed_at=_time(entry["signed_at"], f"{where}.signed_at"),
+        enrolment_proof=proof,
+        salted=salted,
     )
 
 
 def parse_record(data: bytes) -> EvidenceRecord:
     """Parse ``record.json`` bytes into an :class:`EvidenceRecord`.
 
-    Raises :class:`UnknownRecordFormat` when ``format`` is not ``notary-record/1`` and
+    Raises :class:`UnknownRecordFormat` when ``format`` is neither ``notary-record/1`` nor
+    ``notary-record/2`` and
     :class:`MalformedRecord` for anything else that is not exactly such a record: bytes that
     are not canonical JSON (RFC 8785), missing or unknown fields, wrong types, digests that
     are not 64 lowercase hex digits, times not in the service's form, non-canonical base64,
@@ -259,12 +312,14 @@ def parse_record(data: bytes) -> EvidenceRecord:
         raise MalformedRecord(exc.message) from exc
     if not isinstance(value, dict):
         raise MalformedRecord("record.json must be a JSON object")
-    if value.get("format") != RECORD_FORMAT:
-        shown = value.get("format")
+    record_format = value.get("format")
+    if record_format not in RECORD_FORMATS:
         raise UnknownRecordFormat(
-            f"record format {shown!r} is not {RECORD_FORMAT!r}; this verifier refuses formats it does not know",
-            details={"format": shown if isinstance(shown, str) else None},
+            f"record format {record_format!r} is not one of {', '.join(RECORD_FORMATS)}; "
+            "this verifier refuses formats it does not know",
+            details={"format": record_format if isinstance(record_format, str) else None},
         )
+    assert isinstance(record_format, str)
     record = _object(value, _RECORD_FIELDS, "record.json")
     sequence = _count(record["sequence"], "sequence", 0)
     previous = _hex64(record["previous_record_sha256"], "previous_record_sha256")
@@ -280,6 +335,7 @@ def parse_record(data: bytes) -> EvidenceRecord:
     _object(signatures, frozenset(ROLES), "signatures")
     return EvidenceRecord(
         raw=bytes(data),
+        format=record_format,
         sequence=sequence,
         previous_record_sha256=previous,
         contract_id=_identifier(record["contract_id"], "contract_id"),
@@ -288,7 +344,9 @@ def parse_record(data: bytes) -> EvidenceRecord:
         document_size=_count(record["document_size"], "document_size", 1),
         media_type=media_type,
         terms_sha256=_hex64(record["terms_sha256"], "terms_sha256"),
-        signatures=MappingProxyType({role: _signature(role, signatures[role]) for role in ROLES}),
+        signatures=MappingProxyType(
+            {role: _signature(role, signatures[role], record_format) for role in ROLES}
+        ),
         received_at=_time(record["received_at"], "received_at"),
         sealed_at=_time(record["sealed_at"], "sealed_at"),
     )

@@ -3,14 +3,15 @@
 Checks run in a fixed order; a check whose inputs come from a check that did not pass is
 reported as not run, so the report is complete and still invalid. Nothing here touches the
 network or the clock except through ``now``; trust comes only from the ``trust`` argument,
-and without it the bundle's own keys are used and the report says so (``bundle_only``).
+which the caller must choose: a trust file, ``CallerSupplied(trust_file)``, or the named
+``INTEGRITY_ONLY_BASIS`` (the bundle's own keys; the report says so).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import functools
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
 from notary.verify.errors import NotaryError
@@ -19,8 +20,10 @@ from notary.verify.evidence.checks import (
     Anchors,
     Passed,
     check_document,
+    check_identity,
     check_manifest,
     check_notary_certificate,
+    check_openings,
     check_record,
     check_record_timestamp,
     check_signature,
@@ -36,22 +39,24 @@ from notary.verify.evidence.log_checks import (
 )
 from notary.verify.evidence.record import EvidenceRecord, RecordSignature
 from notary.verify.evidence.time_checks import check_signing_times
+from notary.verify.identity import IdentityOpening
 from notary.verify.payloads import ROLES, format_time
 from notary.verify.report import (
-    BUNDLE_ONLY,
     CHECK_NAMES,
     FAILED,
+    INTEGRITY_ONLY_BASIS,
     NOT_RUN,
     PASSED,
-    TRUST_FILE,
     Check,
+    IdentityFact,
     LogPosition,
     PartySummary,
     SigningTime,
     TreeHead,
     VerificationReport,
+    WitnessFacts,
 )
-from notary.verify.trust import TrustFile
+from notary.verify.trust import TrustChoice, TrustFile, anchoring_file, trust_basis
 
 __all__ = ["verify_bundle", "verify_evidence"]
 
@@ -107,33 +112,46 @@ def _signature_check(
     return check_signature(bundle, _needed(record), role)
 
 
+def _identity_check(
+    bundle: EvidenceBundle, record: EvidenceRecord | None, role: str, openings: Sequence[IdentityOpening]
+) -> Passed[IdentityFact]:
+    return check_identity(bundle, _needed(record), role, openings)
+
+
 def verify_bundle(
     data: bytes,
     *,
+    trust: TrustChoice,
     document: bytes | None = None,
-    trust: TrustFile | None = None,
+    openings: Sequence[IdentityOpening] = (),
     newer_checkpoint: str | bytes | None = None,
     consistency_proof: Mapping[str, Any] | None = None,
     now: dt.datetime | None = None,
 ) -> VerificationReport:
     """Verify the bundle zip ``data`` and return the report (valid or not).
 
-    ``document`` is checked against the record too (the file a person holds). ``trust``
-    anchors the log key and the timestamp and notary roots; without it the bundle's own
-    keys are used (integrity, not origin). ``newer_checkpoint`` (signed note text) and
+    ``trust`` anchors the log key and the timestamp and notary roots: a :class:`TrustFile`
+    (origin established when valid), ``CallerSupplied(trust_file)`` (checked against, origin
+    not established) or ``INTEGRITY_ONLY_BASIS`` (the bundle's own keys: integrity, not origin).
+    ``document`` is checked against the record too (the file a person holds). ``openings``
+    (identity openings, ``docs/formats.md``) prove the parties' identities; each must match
+    one. ``newer_checkpoint`` (signed note text) and
     ``consistency_proof`` (``{first, second, hashes}`` as ``/log/proof/consistency``
     answers) add the ``consistency`` check; give both or neither. ``now`` (default: the
     clock) dates the report and bounds timestamps' genTime.
 
     Raises :class:`~notary.verify.archive.MalformedBundle` when ``data`` is not a zip that
     may be opened (see :func:`~notary.verify.archive.read_archive`) or is no bundle at all,
-    and ``TypeError`` when only one of ``newer_checkpoint`` and ``consistency_proof`` is given.
+    and ``TypeError`` when only one of ``newer_checkpoint`` and ``consistency_proof`` is given
+    or ``trust`` is not one of the three choices.
     Everything wrong inside a well-formed zip is a failed check, not an exception.
     """
+    trust_basis(trust)  # refuses a missing choice before anything is opened: there is no default
     return verify_evidence(
         EvidenceBundle.from_zip(data),
         document=document,
         trust=trust,
+        openings=openings,
         newer_checkpoint=newer_checkpoint,
         consistency_proof=consistency_proof,
         now=now,
@@ -143,8 +161,9 @@ def verify_bundle(
 def verify_evidence(
     bundle: EvidenceBundle,
     *,
+    trust: TrustChoice,
     document: bytes | None = None,
-    trust: TrustFile | None = None,
+    openings: Sequence[IdentityOpening] = (),
     newer_checkpoint: str | bytes | None = None,
     consistency_proof: Mapping[str, Any] | None = None,
     now: dt.datetime | None = None,
@@ -152,11 +171,12 @@ def verify_evidence(
     """:func:`verify_bundle` for a bundle already opened (a case export opens many)."""
     if (newer_checkpoint is None) != (consistency_proof is None):
         raise TypeError("give both newer_checkpoint and consistency_proof, or neither")
+    basis = trust_basis(trust)
+    trust_file = anchoring_file(trust)
     moment = now or dt.datetime.now(dt.UTC)
-    anchors = Anchors(trust)
+    anchors = Anchors(trust_file)
     checks = _Checks()
-    basis = TRUST_FILE if trust is not None else BUNDLE_ONLY
-    checks.run("trust", lambda: _describe_trust(trust))
+    checks.run("trust", lambda: _describe_trust(trust_file, basis))
 
     record = checks.run("record_fields", lambda: check_record(bundle))
     checks.run("manifest", lambda: check_manifest(bundle, record))
@@ -175,12 +195,22 @@ def verify_evidence(
         lambda: check_signing_times(_needed(record), checks.values["terms_digest"]),
         needs=("record_fields", "terms_digest"),
     )
+    identities = {
+        role: checks.run(
+            f"identity_{role}",
+            functools.partial(_identity_check, bundle, record, role, openings),
+            needs=(f"signature_{role}",),
+        )
+        for role in ROLES
+    }
+    if openings:
+        checks.run("openings", lambda: check_openings(_needed(record), openings), needs=("record_fields",))
     stamp = checks.run("record_timestamp", lambda: check_record_timestamp(bundle, anchors, moment))
     bundle_key = checks.run("log_key", lambda: check_log_key(bundle))
     signed = checks.run(
         "checkpoint_signature",
         lambda: check_checkpoint_signature(bundle, anchors, bundle_key),
-        needs=() if trust is not None else ("log_key",),
+        needs=() if trust_file is not None else ("log_key",),
     )
     proof = checks.run(
         "inclusion_proof",
@@ -211,6 +241,7 @@ def verify_evidence(
             algorithm=value.algorithm,
             identity_assurance=value.identity_assurance,
             signed_at=value.signed_at,
+            identity=identities.get(role),
         )
         for role in ROLES
         if (value := checks.values.get(f"signature_{role}")) is not None
@@ -219,28 +250,33 @@ def verify_evidence(
     return VerificationReport(
         checks=report_checks,
         trust_basis=basis,
+        trust_origin=trust_file.origin if trust_file is not None else None,
         verified_at=format_time(moment),
+        subject=bundle.format,
         contract_id=record.contract_id if record else (manifest or {}).get("contract_id"),
+        record_format=record.format if record else None,
         record_sha256=record.sha256 if record else None,
         document_sha256=checks.values.get("document_digest"),
         signing_time=_signing_time(stamp),
         log=_position(signed, proof),
         newer_checkpoint=TreeHead(newer.origin, newer.size, newer.root_hash.hex()) if newer else None,
         parties=parties,
+        witnesses=WitnessFacts(status="not_checked" if trust_file is None else "not_required"),
     )
 
 
-def _describe_trust(trust: TrustFile | None) -> Passed[None]:
+def _describe_trust(trust: TrustFile | None, basis: str) -> Passed[None]:
     if trust is None:
         return Passed(
-            "no trust file: the bundle's own keys were used, which proves integrity but not origin",
-            {"trust_basis": BUNDLE_ONLY},
+            "integrity only, as chosen: the bundle's own keys were used, which proves integrity but not origin",
+            {"trust_basis": INTEGRITY_ONLY_BASIS},
         )
+    whose = "the caller's trust file (not this notary's)" if basis != "trust_file" else "trust file"
     return Passed(
-        f"trust file: {len(trust.logs)} log key(s), {len(trust.tsa_roots)} TSA root(s), "
+        f"{whose}: {len(trust.logs)} log key(s), {len(trust.tsa_roots)} TSA root(s), "
         f"{len(trust.notary_roots)} notary root(s); the bundle's own keys were not relied on",
         {
-            "trust_basis": TRUST_FILE,
+            "trust_basis": basis,
             "log_keys": [log.to_dict() for log in trust.logs],
             "tsa_roots": [root.subject.rfc4514_string() for root in trust.tsa_roots],
             "notary_roots": [root.subject.rfc4514_string() for root in trust.notary_roots],

@@ -17,16 +17,28 @@ from typing import Any
 from notary.verify.canonical import canonical_json, parse_json
 from notary.verify.report import (
     _MARKS,
-    BUNDLE_ONLY,
-    TRUST_FILE,
+    TRUST_BASES,
     Check,
     CheckedReport,
     VerificationReport,
+    verdict_text,
 )
 
-__all__ = ["EXPORT_CHECK_NAMES", "EXPORT_REPORT_FORMAT", "BundleResult", "ExportReport", "render_export_text"]
+__all__ = [
+    "CLAIMED_TIME",
+    "EXPORT_CHECK_NAMES",
+    "EXPORT_REPORT_FORMAT",
+    "RFC3161_TIME",
+    "BundleResult",
+    "ExportReport",
+    "render_export_text",
+]
 
-EXPORT_REPORT_FORMAT = "notary-export-verification/1"
+EXPORT_REPORT_FORMAT = "notary-export-verification/2"
+
+#: How the export's time is known: an RFC 3161 token over its signature (export/2), or only
+#: its own ``exported_at`` (export/1: claimed by the key that signed it).
+RFC3161_TIME, CLAIMED_TIME = "rfc3161_gen_time", "claimed"
 
 #: Every check an export verification may report, in report order. ``scope`` appears only for
 #: a case scoped to a platform or a party (a person's scope names only a masked number).
@@ -34,10 +46,12 @@ EXPORT_CHECK_NAMES = (
     "trust",
     "export_manifest",
     "manifest_signature",
+    "manifest_timestamp",
     "notary_certificate",
     "members",
     "bundle_digests",
     "bundles",
+    "openings",
     "scope",
 )
 
@@ -138,9 +152,12 @@ class ExportReport(CheckedReport):
     investigator: Mapping[str, Any] | None = None
     tool_version: str | None = None
     not_included: Mapping[str, str] = field(default_factory=dict)
+    subject: str = "notary-export/2"
+    manifest_time: str = CLAIMED_TIME
+    manifest_gen_time: str | None = None
 
     def __post_init__(self) -> None:
-        if self.trust_basis not in (TRUST_FILE, BUNDLE_ONLY):
+        if self.trust_basis not in TRUST_BASES:
             raise ValueError(f"unknown trust basis {self.trust_basis!r}")
         names = [check.name for check in self.checks]
         if len(set(names)) != len(names):
@@ -156,13 +173,16 @@ class ExportReport(CheckedReport):
     def _summary(self) -> dict[str, Any]:
         return {
             "format": EXPORT_REPORT_FORMAT,
-            "subject": "notary-export/1",
+            "subject": self.subject,
+            "verdict": self.verdict,
             "valid": self.valid,
             "origin_established": self.origin_established,
             "trust_basis": self.trust_basis,
             "manifest_sha256": self.manifest_sha256,
             "case": _plain(self.case),
             "exported_at": self.exported_at,
+            "manifest_time": self.manifest_time,
+            "manifest_gen_time": self.manifest_gen_time,
             "exported_by": _plain(self.exported_by),
             "investigator": _plain(self.investigator),
             "tool_version": self.tool_version,
@@ -195,18 +215,10 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _verdict(report: ExportReport) -> str:
-    if not report.valid:
-        return "INVALID"
-    if report.origin_established:
-        return "VALID: integrity and origin established with the trust file given"
-    return "VALID for integrity only: ORIGIN NOT ESTABLISHED (no trust file given; the export's own keys were used)"
-
-
 def render_export_text(report: ExportReport, *, listed: int = 20) -> str:
     """The report for a person: the verdict, the case, the export-level checks, then the
     bundles that failed (at most ``listed`` named) and a count of those that passed."""
-    lines = [f"Case export: {_verdict(report)}"]
+    lines = [f"Case export: {verdict_text(report, what='export')}"]
     if report.case is not None:
         case = report.case
         scope = ", ".join(f"{key} {value}" for key, value in case["scope"].items())
@@ -216,6 +228,11 @@ def render_export_text(report: ExportReport, *, listed: int = 20) -> str:
         lines.append(
             f"Exported at {report.exported_at} by {by['kind']} {by['id']} for investigator "
             f"{report.investigator['name']} ({report.investigator['agency']}), notary {report.tool_version}"
+        )
+        lines.append(
+            f"Dated by an RFC 3161 token over its signature: {report.manifest_gen_time}"
+            if report.manifest_time == RFC3161_TIME
+            else "Dated only by its own exported_at (an export/1: a claimed time)"
         )
     valid = sum(1 for bundle in report.bundles if bundle.valid)
     lines.append(f"{len(report.bundles)} bundle(s): {valid} valid, {len(report.bundles) - valid} not")

@@ -20,11 +20,13 @@ from notary.verify.archive import MalformedBundle
 from notary.verify.canonical import parse_json
 from notary.verify.errors import InvalidSignature, MalformedInput, NotaryError
 from notary.verify.evidence.bundle import RECORD, EvidenceBundle
-from notary.verify.evidence.checks import DOCUMENT_SIGNING, Anchors, Passed
+from notary.verify.evidence.checks import CLOCK_SKEW, DOCUMENT_SIGNING, Anchors, Passed
 from notary.verify.evidence.errors import (
     DigestMismatch,
     KeyMismatch,
     MissingMember,
+    TimestampChainMismatch,
+    TimestampInFuture,
     UnexpectedMember,
     UntrustedNotaryChain,
 )
@@ -33,26 +35,40 @@ from notary.verify.evidence.verifier import verify_evidence
 from notary.verify.export.archive import EXPORT_LIMITS, ExportArchive, ExportLimits, MalformedExport
 from notary.verify.export.manifest import (
     EXPORT_FORMAT,
+    EXPORT_FORMATS,
     MANIFEST,
     NOTARY_CHAIN,
+    OPENINGS_PREFIX,
     SIGNATURE,
+    TIMESTAMP,
+    TIMESTAMP_CHAIN,
     ExportManifest,
     contract_of,
     parse_manifest,
     parse_signature,
+    party_of,
 )
-from notary.verify.export.report import EXPORT_CHECK_NAMES, BundleResult, ExportReport
+from notary.verify.export.report import (
+    CLAIMED_TIME,
+    EXPORT_CHECK_NAMES,
+    RFC3161_TIME,
+    BundleResult,
+    ExportReport,
+)
+from notary.verify.identity import IdentityOpening, OpeningMismatch, parse_opening
 from notary.verify.keys import PublicKey
 from notary.verify.payloads import format_time, sha256_hex
-from notary.verify.report import BUNDLE_ONLY, FAILED, NOT_RUN, PASSED, TRUST_FILE, Check
+from notary.verify.report import CALLER_SUPPLIED, FAILED, INTEGRITY_ONLY_BASIS, NOT_RUN, PASSED, Check
 from notary.verify.timestamp.chain import CertificateNotValidAt, UntrustedChain, validate_path
 from notary.verify.timestamp.pem import load_pem_certificates
-from notary.verify.trust import TrustFile
+from notary.verify.timestamp.verifier import TimestampInfo, verify_timestamp
+from notary.verify.trust import TrustChoice, TrustFile, anchoring_file, trust_basis
 
 __all__ = ["BUNDLE", "EXPORT", "archive_kind", "verify_export"]
 
 EXPORT, BUNDLE = "export", "bundle"
 _FIXED = frozenset({MANIFEST, SIGNATURE, NOTARY_CHAIN})
+_FIXED_V2 = _FIXED | {TIMESTAMP, TIMESTAMP_CHAIN}
 _LISTED = 100  # paths named in a check's details, at most
 
 T = TypeVar("T")
@@ -64,6 +80,12 @@ class InvalidBundle(NotaryError):
     code = "invalid_bundle"
 
 
+class ExportedAfterTimestamp(NotaryError):
+    """An export/2 manifest claims an ``exported_at`` later than the token that dates its signature."""
+
+    code = "exported_after_timestamp"
+
+
 class OutOfScope(NotaryError):
     """A bundle's record is outside the case's scope as the manifest states it."""
 
@@ -72,7 +94,7 @@ class OutOfScope(NotaryError):
 
 def archive_kind(handle: BinaryIO, *, limits: ExportLimits = EXPORT_LIMITS) -> str:
     """``EXPORT`` for a zip that holds ``manifest.sig``, a ``bundles/`` member or a manifest
-    naming ``notary-export/1``; otherwise ``BUNDLE`` (including for a zip the export reader
+    naming ``notary-export/1`` or ``/2``; otherwise ``BUNDLE`` (including for a zip the export reader
     refuses: the bundle reader then says why). Reads only the directory and the manifest."""
     try:
         archive = ExportArchive.open(handle, limits=limits)
@@ -84,7 +106,7 @@ def archive_kind(handle: BinaryIO, *, limits: ExportLimits = EXPORT_LIMITS) -> s
         manifest = parse_json(archive.read(entry), what=MANIFEST)
     except (MalformedExport, MalformedInput):
         return BUNDLE
-    return EXPORT if isinstance(manifest, dict) and manifest.get("format") == EXPORT_FORMAT else BUNDLE
+    return EXPORT if isinstance(manifest, dict) and manifest.get("format") in EXPORT_FORMATS else BUNDLE
 
 
 class _Checks:
@@ -117,7 +139,7 @@ class _Checks:
 def verify_export(
     handle: BinaryIO,
     *,
-    trust: TrustFile | None = None,
+    trust: TrustChoice,
     now: dt.datetime | None = None,
     limits: ExportLimits = EXPORT_LIMITS,
     progress: Callable[[int], None] | None = None,
@@ -125,7 +147,8 @@ def verify_export(
     """Verify the case export on the seekable binary file ``handle``; return the report.
 
     ``trust`` anchors the notary's certificate (its ``notary_roots_pem``) and every bundle's
-    checks; without it the export's and the bundles' own keys are used (``bundle_only``).
+    checks: a trust file, ``CallerSupplied(trust_file)``, or ``INTEGRITY_ONLY_BASIS`` (the export's
+    and the bundles' own keys; integrity, not origin).
     ``progress`` is called with the number of bundles after each one is verified.
 
     Raises :class:`~notary.verify.export.archive.MalformedExport` when ``handle`` is not a zip
@@ -133,28 +156,46 @@ def verify_export(
     members, including a bundle whose bytes do not match the zip's CRC). Everything wrong
     inside a well-formed zip is a failed check.
     """
+    basis = trust_basis(trust)
+    trust_file = anchoring_file(trust)
     moment = now or dt.datetime.now(dt.UTC)
     archive = ExportArchive.open(handle, limits=limits)
     checks = _Checks()
-    checks.run("trust", lambda: _describe_trust(trust))
+    checks.run("trust", lambda: _describe_trust(trust_file, basis))
     manifest: ExportManifest | None = checks.run("export_manifest", lambda: _check_manifest(archive))
     checks.run("manifest_signature", lambda: _check_signature(archive, manifest), needs=("export_manifest",))
+    stamped: TimestampInfo | None = None
+    if manifest is not None and manifest.format == EXPORT_FORMAT:
+        stamped = checks.run(
+            "manifest_timestamp",
+            lambda: _check_timestamp(archive, Anchors(trust_file), manifest, moment),
+            needs=("export_manifest",),
+        )
     checks.run(
         "notary_certificate",
-        lambda: _check_certificate(archive, Anchors(trust), manifest),
+        lambda: _check_certificate(archive, Anchors(trust_file), manifest, stamped),
+        needs=("export_manifest", "manifest_timestamp") if _is_v2(manifest) else ("export_manifest",),
+    )
+    openings = _read_openings(archive)
+    results, unexpected = _verify_members(archive, trust, moment, progress, openings)
+    checks.run(
+        "members",
+        lambda: _check_members(manifest, results, unexpected, openings, set(archive.others)),
         needs=("export_manifest",),
     )
-    results, unexpected = _verify_members(archive, trust, moment, progress)
-    checks.run("members", lambda: _check_members(manifest, results, unexpected), needs=("export_manifest",))
     checks.run("bundle_digests", lambda: _check_digests(manifest, results), needs=("export_manifest",))
     checks.run("bundles", lambda: _check_bundles(results))
+    if _is_v2(manifest):
+        checks.run(
+            "openings", lambda: _check_openings(manifest, openings, results), needs=("export_manifest",)
+        )
     if manifest is not None and (
         "platform_id" in manifest.case["scope"] or "party_id" in manifest.case["scope"]
     ):
         checks.run("scope", lambda: _check_scope(manifest, results), needs=("export_manifest",))
     return ExportReport(
         checks=tuple(checks.results[name] for name in EXPORT_CHECK_NAMES if name in checks.results),
-        trust_basis=TRUST_FILE if trust is not None else BUNDLE_ONLY,
+        trust_basis=basis,
         verified_at=format_time(moment),
         bundles=tuple(result for result, _ in results),
         manifest_sha256=sha256_hex(manifest.raw) if manifest is not None else None,
@@ -164,20 +205,28 @@ def verify_export(
         investigator=manifest.investigator if manifest else None,
         tool_version=manifest.tool_version if manifest else None,
         not_included=manifest.not_included if manifest else {},
+        subject=manifest.format if manifest else EXPORT_FORMAT,
+        manifest_time=RFC3161_TIME if stamped is not None else CLAIMED_TIME,
+        manifest_gen_time=format_time(stamped.gen_time) if stamped is not None else None,
     )
 
 
-def _describe_trust(trust: TrustFile | None) -> Passed[None]:
+def _is_v2(manifest: ExportManifest | None) -> bool:
+    return manifest is not None and manifest.format == EXPORT_FORMAT
+
+
+def _describe_trust(trust: TrustFile | None, basis: str) -> Passed[None]:
     if trust is None:
         return Passed(
-            "no trust file: the export's and the bundles' own keys were used (integrity, not origin)",
-            {"trust_basis": BUNDLE_ONLY},
+            "integrity only, as chosen: the export's and the bundles' own keys were used (integrity, not origin)",
+            {"trust_basis": INTEGRITY_ONLY_BASIS},
         )
+    whose = "the caller's trust file (not this notary's)" if basis == CALLER_SUPPLIED else "trust file"
     return Passed(
-        f"trust file: {len(trust.notary_roots)} notary root(s), {len(trust.logs)} log key(s), "
+        f"{whose}: {len(trust.notary_roots)} notary root(s), {len(trust.logs)} log key(s), "
         f"{len(trust.tsa_roots)} TSA root(s); the export's own keys were not relied on",
         {
-            "trust_basis": TRUST_FILE,
+            "trust_basis": basis,
             "notary_roots": [root.subject.rfc4514_string() for root in trust.notary_roots],
         },
     )
@@ -193,7 +242,7 @@ def _member(archive: ExportArchive, name: str) -> bytes:
 def _check_manifest(archive: ExportArchive) -> Passed[ExportManifest]:
     manifest = parse_manifest(_member(archive, MANIFEST))
     return Passed(
-        f"{MANIFEST} is a notary-export/1 manifest of case {manifest.case['case_id']} listing "
+        f"{MANIFEST} is a {manifest.format} manifest of case {manifest.case['case_id']} listing "
         f"{len(manifest.bundles)} bundle(s) and {len(manifest.not_included)} contract(s) not included",
         {
             "case_id": manifest.case["case_id"],
@@ -231,10 +280,11 @@ def _check_signature(archive: ExportArchive, manifest: ExportManifest | None) ->
 
 
 def _check_certificate(
-    archive: ExportArchive, anchors: Anchors, manifest: ExportManifest | None
+    archive: ExportArchive, anchors: Anchors, manifest: ExportManifest | None, stamped: TimestampInfo | None
 ) -> Passed[None]:
     """``keys/notary.pem`` is a document-signing certificate chaining to a trusted notary root,
-    valid at the manifest's ``exported_at`` (when it signed)."""
+    valid when it signed: at the token's genTime (export/2), else at the manifest's own
+    ``exported_at`` (export/1, a claimed time)."""
     assert manifest is not None
     chain = _notary_chain(archive)
     leaf = chain[0]
@@ -244,15 +294,129 @@ def _check_certificate(
         raise UntrustedNotaryChain("the notary certificate names no extended key usage") from exc
     if DOCUMENT_SIGNING not in list(usages):
         raise UntrustedNotaryChain("the notary certificate is not for document signing")
-    at = parse_time(manifest.exported_at, what="exported_at")
+    at = stamped.gen_time if stamped is not None else parse_time(manifest.exported_at, what="exported_at")
+    when = (
+        f"{format_time(at)} (the token's genTime)"
+        if stamped is not None
+        else f"{manifest.exported_at} (claimed)"
+    )
     try:
         path = validate_path(leaf, trust_roots=anchors.notary_roots(chain), intermediates=chain[1:], at=at)
     except (UntrustedChain, CertificateNotValidAt) as exc:
         raise UntrustedNotaryChain(exc.message, details=exc.details) from exc
     return Passed(
         f"the notary certificate {leaf.subject.rfc4514_string()} chains to "
-        f"{path[-1].subject.rfc4514_string()} and was valid at {manifest.exported_at}",
+        f"{path[-1].subject.rfc4514_string()} and was valid at {when}",
         {"subject": leaf.subject.rfc4514_string(), "root": path[-1].subject.rfc4514_string()},
+    )
+
+
+def _check_timestamp(
+    archive: ExportArchive, anchors: Anchors, manifest: ExportManifest, now: dt.datetime
+) -> Passed[TimestampInfo]:
+    """export/2: ``timestamp/manifest.tsr`` is an RFC 3161 token over SHA-256 of
+    ``manifest.sig``'s bytes, chaining to a trusted authority; its genTime is not after the
+    verifier's clock, and the manifest's ``exported_at`` is not after it (+5 minutes each)."""
+    chain = load_pem_certificates(_member(archive, TIMESTAMP_CHAIN), what=TIMESTAMP_CHAIN)
+    info = verify_timestamp(
+        _member(archive, TIMESTAMP),
+        message=_member(archive, SIGNATURE),
+        trust_roots=anchors.tsa_roots(chain),
+        intermediates=chain,
+    )
+    if info.chain[0] != chain[0]:
+        raise TimestampChainMismatch(
+            f"{TIMESTAMP_CHAIN} does not start with the certificate that signed {TIMESTAMP}"
+        )
+    if info.gen_time > now + CLOCK_SKEW:
+        raise TimestampInFuture(
+            f"{TIMESTAMP}'s genTime {format_time(info.gen_time)} is after the verifier's clock",
+            details={"gen_time": format_time(info.gen_time), "now": format_time(now)},
+        )
+    exported_at = parse_time(manifest.exported_at, what="exported_at")
+    if exported_at > info.gen_time + CLOCK_SKEW:
+        raise ExportedAfterTimestamp(
+            f"the manifest says it was exported at {manifest.exported_at}, after the token dated its "
+            f"signature ({format_time(info.gen_time)})",
+            details={"exported_at": manifest.exported_at, "gen_time": format_time(info.gen_time)},
+        )
+    return Passed(
+        f"{SIGNATURE} was stamped at {format_time(info.gen_time)} by {info.signer_subject}: the export is "
+        "judged at that time",
+        {"gen_time": format_time(info.gen_time), "authority": info.signer_subject},
+        info,
+    )
+
+
+_Opening = tuple[str, bytes, IdentityOpening | None, str | None]  # path, bytes, parsed, error
+
+
+def _read_openings(archive: ExportArchive) -> list[_Opening]:
+    """Every ``openings/`` member, parsed (or why not): they are small and read first, so
+    that each bundle is verified with the openings of its parties."""
+    found: list[_Opening] = []
+    for name in sorted(archive.others):
+        if not name.startswith(OPENINGS_PREFIX):
+            continue
+        data = archive.read(archive.others[name])
+        try:
+            found.append((name, data, parse_opening(data), None))
+        except NotaryError as exc:
+            found.append((name, data, None, f"{exc.code}: {exc.message}"))
+    return found
+
+
+def _openings_for(bundle: EvidenceBundle, openings: list[_Opening]) -> list[IdentityOpening]:
+    """The openings that open a party of the bundle's record (none when it does not parse)."""
+    try:
+        record = parse_record(bundle.get(RECORD) or b"")
+    except NotaryError:
+        return []
+    return [
+        opening
+        for _, _, opening, _ in openings
+        if opening is not None
+        and any(
+            opening.opens(entry.identity_digest, salted=entry.salted) for entry in record.signatures.values()
+        )
+    ]
+
+
+def _check_openings(
+    manifest: ExportManifest | None, openings: list[_Opening], results: list[_Verified]
+) -> Passed[None]:
+    """export/2: exactly the openings the manifest lists, each with its listed SHA-256 (its
+    commitment), each a well-formed opening that proves the identity of its party in a bundle
+    of the export."""
+    assert manifest is not None
+    present = {path: (data, opening, error) for path, data, opening, error in openings}
+    missing = [path for path in manifest.openings if path not in present]
+    if missing:
+        raise MissingMember(
+            f"{len(missing)} opening(s) the manifest lists are not in the export, first {missing[0]}",
+            details={"missing": missing[:_LISTED]},
+        )
+    proven: set[str] = set()
+    for result, _ in results:
+        for party in (result.report or {}).get("parties", {}).values():
+            if party.get("identity", {}).get("status") == "proven":
+                proven.add(party["party_id"])
+    for path, digest in manifest.openings.items():
+        data, opening, error = present[path]
+        if sha256_hex(data) != digest:
+            raise DigestMismatch(
+                f"{path} does not have the SHA-256 the manifest lists", details={"opening": path}
+            )
+        if opening is None:
+            raise OpeningMismatch(f"{path} is not an identity opening ({error})", details={"opening": path})
+        if party_of(path) not in proven:
+            raise OpeningMismatch(
+                f"{path} proves the identity of no party {party_of(path)} in the export's bundles",
+                details={"opening": path},
+            )
+    return Passed(
+        f"{len(manifest.openings)} opening(s), each proving its party's identity in the export's bundles",
+        {"openings": len(manifest.openings)},
     )
 
 
@@ -261,31 +425,34 @@ _Verified = tuple[BundleResult, str | None]  # the result, and the record's plat
 
 def _verify_members(
     archive: ExportArchive,
-    trust: TrustFile | None,
+    trust: TrustChoice,
     moment: dt.datetime,
     progress: Callable[[int], None] | None,
+    openings: list[_Opening],
 ) -> tuple[list[_Verified], list[str]]:
     results: list[_Verified] = []
     unexpected: list[str] = []
     for entry in archive.entries():
         if not entry.name.startswith("bundles/"):
-            if entry.name not in _FIXED:
+            if entry.name not in _FIXED_V2 and not entry.name.startswith(OPENINGS_PREFIX):
                 unexpected.append(entry.name)
             continue
         data = archive.read(entry)
-        results.append(_verify_bundle(entry.name, data, trust, moment))
+        results.append(_verify_bundle(entry.name, data, trust, moment, openings))
         if progress is not None:
             progress(len(results))
     return results, unexpected
 
 
-def _verify_bundle(path: str, data: bytes, trust: TrustFile | None, moment: dt.datetime) -> _Verified:
+def _verify_bundle(
+    path: str, data: bytes, trust: TrustChoice, moment: dt.datetime, openings: list[_Opening]
+) -> _Verified:
     digest = sha256_hex(data)
     try:
         bundle = EvidenceBundle.from_zip(data)
     except MalformedBundle as exc:
         return BundleResult.of(path, digest, None, code=exc.code, reason=exc.message), None
-    report = verify_evidence(bundle, trust=trust, now=moment)
+    report = verify_evidence(bundle, trust=trust, openings=_openings_for(bundle, openings), now=moment)
     contract = contract_of(path)
     if not report.valid:
         reason = f"the bundle does not verify ({', '.join(check.name for check in report.failures) or 'checks not run'})"
@@ -299,12 +466,19 @@ def _verify_bundle(path: str, data: bytes, trust: TrustFile | None, moment: dt.d
 
 
 def _check_members(
-    manifest: ExportManifest | None, results: list[_Verified], unexpected: list[str]
+    manifest: ExportManifest | None,
+    results: list[_Verified],
+    unexpected: list[str],
+    openings: list[_Opening],
+    others: set[str],
 ) -> Passed[None]:
     assert manifest is not None
     present = {result.path for result, _ in results}
     missing = [path for path in manifest.bundles if path not in present]
     unlisted = [path for path in sorted(present) if path not in manifest.bundles] + unexpected
+    unlisted += [path for path, _, _, _ in openings if path not in manifest.openings]
+    if manifest.format != EXPORT_FORMAT:  # export/1 has no token
+        unlisted += sorted((_FIXED_V2 - _FIXED) & others)
     if missing:
         raise MissingMember(
             f"{len(missing)} bundle(s) the manifest lists are not in the export, first {missing[0]}",

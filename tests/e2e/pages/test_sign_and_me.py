@@ -5,6 +5,7 @@ expired login and a contract that is not yours."""
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import zipfile
 from pathlib import Path
@@ -18,8 +19,12 @@ from tests.support.people import Person, resident_id
 from tests.support.server import notary
 
 
-def make_browser_key(page: Any, site: str, platform: LivePlatform, name: str, kind: str = "ed25519") -> str:
-    """Make a key on /me/key, prepare the enrolment there, and enrol it as the platform would."""
+def make_browser_key(
+    page: Any, site: str, platform: LivePlatform, name: str, kind: str = "ed25519"
+) -> tuple[str, bytes]:
+    """Make a key on /me/key, prepare the enrolment there (a v2 request: the browser draws the
+    salt, commits to the identity and signs the commitment), and enrol it as the platform
+    would; the key's fingerprint and the identity opening the page saved."""
     page.goto(f"{site}/me/key?lang=en")
     page.select_option("#key-kind", kind)
     page.get_by_role("button", name="Make my key").click()
@@ -32,6 +37,20 @@ def make_browser_key(page: Any, site: str, platform: LivePlatform, name: str, ki
     page.get_by_role("button", name="Make the enrolment request").click()
     page.wait_for_function("() => document.getElementById('enrolment').value !== ''")
     body = json.loads(page.locator("#enrolment").input_value())
+    assert len(base64.b64decode(body["identity_salt"], validate=True)) == 32
+    with page.expect_download() as downloaded:
+        page.get_by_role("button", name="Download your identity opening").click()
+    opening = Path(downloaded.value.path()).read_bytes()
+    assert json.loads(opening) == {
+        "id_number": body["id_number"],
+        "id_type": "cn_resident",
+        "purpose": "notary.identity.v1",
+        "salt": body["identity_salt"],
+    }
+    commitment = page.locator("#opening-commitment").inner_text()
+    assert hashlib.sha256(opening).hexdigest() == commitment
+    # The notary recomputes the commitment from the number and the salt, and checks the proof
+    # over it: a v2 enrolment, with the key holder's own proof kept in the record.
     platform.enrol_body(body)
     # The private half cannot be read out, even by the page itself.
     extractable = page.evaluate(
@@ -44,7 +63,7 @@ def make_browser_key(page: Any, site: str, platform: LivePlatform, name: str, ki
         })"""
     )
     assert extractable is False
-    return fingerprint
+    return fingerprint, opening
 
 
 def test_browser_key_enrol_sign_login_download_verify_logout(
@@ -59,7 +78,7 @@ def test_browser_key_enrol_sign_login_download_verify_logout(
 ) -> None:
     page.goto(f"{site}/me/key?lang=en")
     screenshot(page, "key-empty-en")
-    fingerprint = make_browser_key(page, site, platform, "王五")
+    fingerprint, opening = make_browser_key(page, site, platform, "王五")
     assert axe_violations(page, axe) == []
     screenshot(page, "key-en")
     investor_id = _enrolled_party(page, platform)
@@ -126,7 +145,14 @@ def test_browser_key_enrol_sign_login_download_verify_logout(
     with page.expect_download() as downloaded:
         card.get_by_role("button", name="Evidence (.zip)").click()
     with zipfile.ZipFile(downloaded.value.path()) as bundle:
-        assert "record.json" in bundle.namelist()
+        record = json.loads(bundle.read("record.json"))
+    # The record carries the commitment the browser made and the proof its key signed; the
+    # salt stays out of it, so the ID number cannot be worked out from the bundle.
+    investor_entry = record["signatures"]["investor"]
+    assert record["format"] == "notary-record/2"
+    assert investor_entry["identity_commitment"] == hashlib.sha256(opening).hexdigest()
+    assert "enrolment_proof" in investor_entry
+    assert json.loads(opening)["salt"] not in json.dumps(record)
     with page.expect_download() as downloaded:
         card.get_by_role("button", name="Certificate (PDF)").click()
     assert Path(downloaded.value.path()).read_bytes().startswith(b"%PDF")

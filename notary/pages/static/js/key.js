@@ -1,8 +1,9 @@
 // /me/key: make a key in this browser, show its public half, prepare the enrolment request.
 import { ApiError, say, saveFile, show } from "./lib/page.js";
-import { browserKey, enrolmentBody, forgetBrowserKey, makeBrowserKey, publicPem } from "./lib/keys.js";
+import { browserKey, enrolment, forgetBrowserKey, makeBrowserKey, publicPem } from "./lib/keys.js";
 
 const message = document.getElementById("key-message");
+let opening = null; // the identity opening of the last enrolment request made here
 
 async function render() {
   const key = await browserKey();
@@ -41,9 +42,16 @@ document.getElementById("make-enrolment").addEventListener("click", async () => 
     show(message, say("key.fill_in"));
     return;
   }
-  const body = await enrolmentBody(await browserKey(), { platformId, name, idNumber });
-  document.getElementById("enrolment").value = JSON.stringify(body, null, 2);
+  const made = await enrolment(await browserKey(), { platformId, name, idNumber });
+  opening = made.opening;
+  document.getElementById("enrolment").value = JSON.stringify(made.body, null, 2);
+  document.getElementById("opening-commitment").textContent = made.commitment;
+  document.getElementById("opening-box").hidden = false;
   show(message, say("key.enrolment_ready"), "ok");
+});
+
+document.getElementById("download-opening").addEventListener("click", () => {
+  if (opening) saveFile(new Blob([opening], { type: "application/json" }), "opening.json");
 });
 
 document.getElementById("forget-key").addEventListener("click", async () => {

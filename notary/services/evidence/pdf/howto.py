@@ -100,10 +100,12 @@ def notes(facts: CertificateFacts) -> list[tuple[str, str]]:
             "person\" means the notary's operator checked the person's identity document.",
         ),
         (
-            "证件号码已部分隐去。存证记录中的 identity_sha256 为证件类型与号码的 SHA-256，"
-            "知道号码者可自行复算核对。",
-            "ID numbers are partly masked. The record's identity_sha256 is the SHA-256 of the ID type and "
-            "number, which anyone who knows the number can recompute.",
+            "证件号码已部分隐去。存证记录中的 identity_commitment 是对证件类型与号码的加盐承诺，"
+            "只有其开启文件（当事人本人持有，或随经批准的案件导出提供）才能显示号码，"
+            "可用 notary verify --opening 核对。",
+            "ID numbers are partly masked. The record's identity_commitment is a salted commitment to the ID "
+            "type and number: only its opening (held by the party, or given with an approved case's export) "
+            "shows the number, and notary verify --opening checks it.",
         ),
         (
             "时间先以北京时间（UTC+8）显示，其后是记录中的原文；金额的千分位与大写、利率的百分数、日期的"

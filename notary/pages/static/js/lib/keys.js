@@ -78,6 +78,8 @@ export async function keyFromFile(text) {
   throw new KeyFileError("unsupported");
 }
 
+const SALT_BYTES = 32; // an identity salt: 256 bits, never reused
+
 export class KeyFileError extends Error {
   constructor(code) {
     super(code);
@@ -94,24 +96,31 @@ export function publicPem(key) {
   return pem("PUBLIC KEY", key.spki);
 }
 
-// The enrolment body of POST /parties for this key (what `notary enrol` prints): the
-// identity hash and the proof are made here, the ID number is sent to the platform only.
-export async function enrolmentBody(key, { platformId, name, idType = "cn_resident", idNumber }) {
+// The enrolment of this key (what `notary enrol` makes): a salt of 32 random bytes drawn
+// here, the identity opening over it (notary.identity.v1) and its commitment, and the
+// notary.enrol.v2 proof that binds this key to that commitment (docs/formats.md section 1).
+// Returns the body of POST /parties (sent to the platform, with the salt) and the opening's
+// exact bytes, which prove the identity later (`notary verify --opening`) and stay with the party.
+export async function enrolment(key, { platformId, name, idType = "cn_resident", idNumber }) {
   const number = idNumber.replace(/\s+/g, "").toUpperCase();
-  const identity = await sha256Hex(`${idType}:${number}`);
+  const salt = toBase64(crypto.getRandomValues(new Uint8Array(SALT_BYTES)));
+  const opening = canonicalJson({ id_number: number, id_type: idType, purpose: "notary.identity.v1", salt });
+  const commitment = await sha256Hex(opening);
   const payload = canonicalJson({
-    identity_sha256: identity,
+    identity_commitment: commitment,
     key_fingerprint: key.fingerprint,
     platform_id: platformId,
-    purpose: "notary.enrol.v1",
+    purpose: "notary.enrol.v2",
   });
-  return {
+  const body = {
     name,
     id_type: idType,
     id_number: number,
+    identity_salt: salt,
     public_key: publicPem(key),
     proof: await sign(key, new TextEncoder().encode(payload)),
   };
+  return { body, opening, commitment };
 }
 
 // Log in with the key: challenge, sign the login payload, keep the token in this tab only.
