@@ -70,7 +70,8 @@ def test_the_certificate_names_the_title_and_reference_and_is_pdf_a(
         "LOAN-2026-0042",
         None,
     )
-    assert page.is_pdf_compliant_bytes(answer.data, profile="3b")
+    report = page.validate_pdf_bytes(answer.data, profile="3b")
+    assert [f"{failure.rule_id}: {failure.message}" for failure in report.failures] == []
 
 
 @pytest.mark.slow

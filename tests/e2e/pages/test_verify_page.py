@@ -125,7 +125,7 @@ def test_a_certificate_pdf_reads_like_a_bundle(
     text = page.locator("#report").inner_text()
     assert "证书完整，由本公证服务签署" in text
     assert "证书编号" in text
-    assert "来自本公证服务的日志" in text
+    assert "证书内附带" in text  # record/2: the certificate carries its record
     assert "123456.78 CNY" in text
     assert "人民币壹拾贰万叁仟肆佰伍拾陆元柒角捌分" in text
     assert "您手中的文件与双方签署的文件完全一致" in text

@@ -81,7 +81,9 @@ def _install_stream_eol() -> None:
 
     def format_with_eol(self: PDFStream, document: Any) -> bytes:
         written: bytes = original(self, document)
-        if written.endswith(_ENDSTREAM) and not written.endswith(b"\n" + _ENDSTREAM):
+        # Always: data that itself ends in a newline (a PEM file, a checkpoint) counts that
+        # newline in /Length, so it cannot serve as the EOL before the keyword.
+        if written.endswith(_ENDSTREAM):
             written = written[: -len(_ENDSTREAM)] + b"\n" + _ENDSTREAM
         return written
 
