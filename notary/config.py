@@ -79,6 +79,8 @@ class Settings:
     rate_limit_signatures: str = "3000/minute"
     rate_limit_default: str = "3000/minute"
     trusted_proxies: int = 0
+    certificate_warning: float = 60 * 86400.0
+    disk_free_min: int = 1 << 30
 
     @property
     def key_dir(self) -> Path:
@@ -180,6 +182,7 @@ def _coerce(name: str, value: Any) -> Any:
             "web_workers",
             "web_threads",
             "report_notice_threshold",
+            "disk_free_min",
         }:
             number = int(value)
             if number <= 0:
@@ -195,6 +198,7 @@ def _coerce(name: str, value: Any) -> Any:
             "challenge_lifetime",
             "witness_timeout",
             "filing_silence_min",
+            "certificate_warning",
         }:
             seconds = parse_duration(value, name=name)
             if seconds <= 0:

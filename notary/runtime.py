@@ -8,6 +8,8 @@ process builds its own. Services receive the parts they use from here, never the
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -26,6 +28,7 @@ from notary.services.clock import Clock, system_clock
 from notary.services.evidence.bundles import EvidenceBundles
 from notary.services.filing.service import FilingService
 from notary.services.health import Health
+from notary.services.operations.checkup import Doctor, Thresholds
 from notary.services.rate_limits import RateLimits, rules_from
 from notary.services.reports.ledger import ReportLedger
 from notary.services.reports.lodging import ReportDesk
@@ -127,7 +130,8 @@ class Runtime:
         self.investigators = Investigators(self.db, clock)
         self.cases = Cases(self.db, clock, self.pii)
         self.chores = Chores(self.db, clock)
-        self.health = Health(self.db)
+        self.doctor = build_doctor(settings, self.db, clock)
+        self.health = Health(self.db, self.doctor)
         self.certificates: CertificateService | None = self._certificates() if web else None
         self.checks = DocumentChecks(self.db, clock)
         self.report_desk = ReportDesk(self.db, self.blobs, clock, settings)
@@ -206,6 +210,32 @@ class Runtime:
     def close(self) -> None:
         self.cosignatures.close()
         self.db.dispose()
+
+
+def build_doctor(settings: Settings, db: Database, clock: Clock) -> Doctor:
+    """The instance's examiner, on ``db``; it reads keys and certificates from disk itself."""
+    return Doctor(
+        db,
+        instance_path=settings.instance_path,
+        key_dir=settings.key_dir,
+        tsa_roots=settings.tsa_roots,
+        clock=clock,
+        lease_duration=settings.lease_duration,
+        thresholds=Thresholds(
+            certificate_warning=settings.certificate_warning, disk_free_min=settings.disk_free_min
+        ),
+    )
+
+
+@contextmanager
+def doctor_scope(settings: Settings, clock: Clock = system_clock) -> Iterator[Doctor]:
+    """A doctor for ``notary doctor``, without the rest of a runtime: it must examine an
+    instance whose keys or database would stop a runtime from being built."""
+    db = Database(settings.effective_database_url)
+    try:
+        yield build_doctor(settings, db, clock)
+    finally:
+        db.dispose()
 
 
 def _timestamp_client(settings: Settings, embedded: EmbeddedTSA) -> TimestampClient:
