@@ -8,6 +8,7 @@ process builds its own. Services receive the parts they use from here, never the
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -40,6 +41,11 @@ from notary.services.tlog.sequencer import Sequencer
 from notary.services.tlog.timestamps import Stamper
 from notary.services.tlog.witnesses import CosignatureCollector, parse_witnesses, policy_k
 from notary.services.transparency.service import Transparency
+from notary.services.webhooks.addresses import AddressPolicy
+from notary.services.webhooks.deliveries import DeliveryLog
+from notary.services.webhooks.dispatcher import Dispatcher
+from notary.services.webhooks.endpoints import Subscriptions
+from notary.services.webhooks.transport import Transport
 from notary.services.worker import Chores, Worker, at_most_every, default_steps
 from notary.signing.keystore import InstanceKeys, load_keys
 from notary.signing.tsa import EmbeddedTSA
@@ -53,6 +59,8 @@ from notary.verify.payloads import format_time
 if TYPE_CHECKING:
     from notary.services.evidence.certificates import CertificateService
     from notary.services.evidence.pdf import CertificateSigner
+
+log = logging.getLogger(__name__)
 
 
 class Runtime:
@@ -132,6 +140,10 @@ class Runtime:
         self.chores = Chores(self.db, clock)
         self.doctor = build_doctor(settings, self.db, clock)
         self.health = Health(self.db, self.doctor)
+        self.webhook_policy = _webhook_policy(settings)
+        """Where webhooks may go (checked at registration and at every attempt)."""
+        self.subscriptions = Subscriptions(self.db, clock, self.pii, self.webhook_policy)
+        self.deliveries = DeliveryLog(self.db, clock)
         self.certificates: CertificateService | None = self._certificates() if web else None
         self.checks = DocumentChecks(self.db, clock)
         self.report_desk = ReportDesk(self.db, self.blobs, clock, settings)
@@ -207,6 +219,33 @@ class Runtime:
             )
         return self._report_signer
 
+    def webhook_dispatcher(self) -> Dispatcher:
+        """Sends the outbox's deliveries (``docs/webhooks.md``); close it when done."""
+        return Dispatcher(
+            self.db,
+            self.clock,
+            self.pii,
+            self.webhook_policy,
+            Transport(timeout=self.settings.webhook_timeout),
+            threads=self.settings.webhook_threads,
+            per_endpoint=self.settings.webhook_endpoint_concurrency,
+            max_attempts=self.settings.webhook_max_attempts,
+            retry_base=self.settings.webhook_retry_base,
+            retention=self.settings.webhook_retention,
+        )
+
+    def webhook_worker(self, dispatcher: Dispatcher, *, holder: str | None = None) -> Worker:
+        """The webhooks' background loop: its own lease, so one process delivers at a time
+        and a slow receiver never holds up sealing."""
+        return Worker(
+            self.db,
+            [dispatcher.run_once, at_most_every(3600.0, dispatcher.purge_old)],
+            lease_duration=self.settings.lease_duration,
+            poll_interval=self.settings.worker_poll_interval,
+            holder=holder,
+            lease_name="webhooks",
+        )
+
     def close(self) -> None:
         self.cosignatures.close()
         self.db.dispose()
@@ -236,6 +275,22 @@ def doctor_scope(settings: Settings, clock: Clock = system_clock) -> Iterator[Do
         yield build_doctor(settings, db, clock)
     finally:
         db.dispose()
+
+
+def _webhook_policy(settings: Settings) -> AddressPolicy:
+    if settings.unsafe_webhook_loopback:
+        log.warning("unsafe_webhook_loopback: webhooks may go to loopback addresses over plain http")
+    if settings.unsafe_webhook_networks:
+        log.warning(
+            "unsafe_webhook_networks: webhooks may go to %s", ", ".join(settings.unsafe_webhook_networks)
+        )
+    try:
+        return AddressPolicy(
+            allow_loopback=settings.unsafe_webhook_loopback,
+            allowed_networks=settings.unsafe_webhook_networks,
+        )
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from exc
 
 
 def _timestamp_client(settings: Settings, embedded: EmbeddedTSA) -> TimestampClient:

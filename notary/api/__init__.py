@@ -20,6 +20,7 @@ from notary.api import (
     timestamps,
     transparency,
     verification,
+    webhooks,
 )
 from notary.api.schemas import ErrorSchema
 
@@ -49,6 +50,7 @@ def init_api(app: Flask) -> Api:
         checks.blp,
         reports.blp,
         transparency.blp,
+        webhooks.blp,
     ):
         api.register_blueprint(blueprint)
     errors.register(app)

@@ -2,7 +2,8 @@
 
 Each command group has its module (:mod:`~notary.cli.instance`, :mod:`~notary.cli.platforms`,
 :mod:`~notary.cli.party`, :mod:`~notary.cli.verify`, :mod:`~notary.cli.access`,
-:mod:`~notary.cli.audit`, :mod:`~notary.cli.export`, :mod:`~notary.cli.log`); what they share is in
+:mod:`~notary.cli.audit`, :mod:`~notary.cli.export`, :mod:`~notary.cli.log`,
+:mod:`~notary.cli.webhooks`); what they share is in
 :mod:`notary.cli.common`. Command modules import the service lazily, so ``notary verify``
 starts without loading it.
 """
@@ -27,6 +28,7 @@ from notary.cli import (
     reports,
     verify,
     watch,
+    webhooks,
     witness,
 )
 from notary.cli.common import shown
@@ -69,5 +71,6 @@ for _command in (
     watch.monitor,
     watch.mirror,
     log.log,
+    webhooks.webhook,
 ):
     main.add_command(_command)

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
-from notary.errors import Conflict, NotaryError, Unprocessable
+from notary.errors import Conflict, NotaryError, NotFound, Unprocessable
+from notary.services import outbox
 from notary.services.clock import Clock
 from notary.services.filing.service import AWAITING, signing_payload
 from notary.services.text import check_text
@@ -135,7 +136,9 @@ class Ceremony:
         with self.db.write() as session:
             rows = _Rows.load(session, [contract_id], for_update=True, known=known)
             contract = rows.contracts[contract_id]
-            return self._apply(session, rows, contract, act, signature, submitted_sha256, now, verified)
+            status = self._apply(session, rows, contract, act, signature, submitted_sha256, now, verified)
+            outbox.emit(session, rows.events, now=now)
+            return status
 
     def act_many(self, items: Sequence[tuple[str, Act]]) -> list[str | NotaryError]:
         """Record many signatures or declines in one transaction; one outcome per item, in order.
@@ -183,6 +186,7 @@ class Ceremony:
                     )
                 except NotaryError as exc:
                     outcomes[index] = exc
+            outbox.emit(session, rows.events, now=now)
         return [outcome for outcome in outcomes if outcome is not None]
 
     def _apply(
@@ -235,11 +239,16 @@ class Ceremony:
         if act.purpose == payloads.PURPOSE_DECLINE:
             contract.status, contract.closed_at = DECLINED, now
             contract.decline_role, contract.decline_reason = act.role, act.reason
-        elif all(
+            rows.events.append(
+                outbox.contract_declined(contract, role=act.role, party_id=party.id, declined_at=now)
+            )
+            return contract.status
+        if all(
             (other := acts.get((contract.id, role))) is not None and other.purpose == payloads.PURPOSE_SIGN
             for role in payloads.ROLES
         ):
             contract.status, contract.signed_at = SIGNED, now
+        rows.events.append(outbox.contract_signed(contract, role=act.role, party_id=party.id, signed_at=now))
         return contract.status
 
     def _verify(
@@ -299,6 +308,8 @@ class _Rows:
     parties: dict[str, Party]
     acts: dict[tuple[str, str], Signature]
     verified: set[tuple[str, str]]
+    events: list[outbox.Event] = field(default_factory=list)
+    """What the acts applied so far tell the platforms (written with them, see :mod:`outbox`)."""
 
     @classmethod
     def load(

@@ -13,6 +13,7 @@ authority.
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import logging
 import time
@@ -23,10 +24,18 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from notary.errors import TimestampUnavailable
+from notary.services import outbox
 from notary.services.clock import Clock, now_text
 from notary.signing.tsa_client import StampResult, TimestampClient
 from notary.storage.db import Database, insert_new
-from notary.storage.models import CheckpointTimestamp, LogLeaf, RecordTimestamp, SignedCheckpoint, TsaChain
+from notary.storage.models import (
+    CheckpointTimestamp,
+    Contract,
+    LogLeaf,
+    RecordTimestamp,
+    SignedCheckpoint,
+    TsaChain,
+)
 from notary.storage.tree import tree_state
 from notary.verify.note import Checkpoint
 from notary.verify.payloads import format_time
@@ -55,6 +64,41 @@ class Backoff:
         self._pause, self._until = 0.0, 0.0
 
 
+def _evidence_ready(session: Session, first: int, end: int, now: str) -> None:
+    """Emit ``evidence.ready`` for the contracts of leaves ``[first, end)``, made ready by the
+    tokens this transaction stores."""
+    if end <= first:
+        return
+    # The checkpoints that can be the first to cover these leaves: from above the first leaf
+    # to the first at or above the end (one exists: ``end`` is at most a stamped one's size).
+    upper = session.execute(
+        select(func.min(SignedCheckpoint.tree_size)).where(SignedCheckpoint.tree_size >= end)
+    ).scalar_one()
+    sizes = list(
+        session.execute(
+            select(SignedCheckpoint.tree_size)
+            .where(SignedCheckpoint.tree_size > first, SignedCheckpoint.tree_size <= upper)
+            .order_by(SignedCheckpoint.tree_size)
+        ).scalars()
+    )
+    ready = session.execute(
+        select(Contract, LogLeaf.record_sha256)
+        .join(LogLeaf, LogLeaf.sequence == Contract.record_sequence)
+        .where(Contract.record_sequence >= first, Contract.record_sequence < end)
+        .order_by(Contract.record_sequence)
+    ).all()
+    events = []
+    for contract, record_sha256 in ready:
+        sequence = int(contract.record_sequence or 0)  # joined on it: never None here
+        covering = sizes[bisect.bisect_right(sizes, sequence)]  # the first size above it
+        events.append(
+            outbox.evidence_ready(
+                contract, leaf_index=sequence, record_sha256=record_sha256, checkpoint_size=covering
+            )
+        )
+    outbox.emit(session, events, now=now)
+
+
 def checkpoint_body(checkpoint: SignedCheckpoint) -> bytes:
     """The signed body of a stored checkpoint: what its tokens are over."""
     return Checkpoint(checkpoint.origin, checkpoint.tree_size, checkpoint.root_hash).body
@@ -64,6 +108,18 @@ def stamped_up_to(session: Session) -> int:
     """How many leaves (a prefix of the log) have their token."""
     last = session.execute(select(func.max(RecordTimestamp.sequence))).scalar_one_or_none()
     return 0 if last is None else last + 1
+
+
+def ready_up_to(session: Session) -> int:
+    """How many leaves (a prefix of the log) have evidence ready: their own token, and a token
+    on the first checkpoint covering them.
+
+    Both kinds of token are stamped in order (checkpoints per authority, from the first), so
+    the leaves with a token are a prefix of the log and the checkpoints with a token are those
+    up to the largest stamped size: a leaf is ready when it lies below both.
+    """
+    largest = session.execute(select(func.max(CheckpointTimestamp.tree_size))).scalar_one_or_none()
+    return min(stamped_up_to(session), largest or 0)
 
 
 def timestamp_backlog(session: Session) -> int:
@@ -94,8 +150,12 @@ class Stamper:
     ) -> None:
         """Insert the token rows, and each certificate chain not stored yet, in one transaction."""
         with self.db.write() as session:
+            listening = outbox.anyone_listens(session)
+            ready_before = ready_up_to(session) if listening else 0
             rows, chains = self._rows(session, results)
             insert_new(session, model, rows, keys)
+            if listening:
+                _evidence_ready(session, ready_before, ready_up_to(session), now_text(self.clock))
         self._known_chains.update(chains)  # only once they are committed
 
     def _rows(
