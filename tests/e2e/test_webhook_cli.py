@@ -15,6 +15,8 @@ from notary.storage.access_models import AuditEntry
 from tests.support.platforms import new_platform, sign_body
 from tests.support.webhook_receiver import Receiver
 
+pytestmark = pytest.mark.wallclock  # the CLI's runtime reads the machine's clock
+
 
 @pytest.fixture
 def settings(settings):

@@ -18,6 +18,8 @@ from notary.storage.webhook_models import WebhookAttempt, WebhookDelivery, Webho
 from tests.support.platforms import sign_body
 from tests.support.webhook_receiver import HANG, Receiver
 
+pytestmark = pytest.mark.wallclock  # a real worker process signs with the machine's clock
+
 
 @pytest.fixture
 def settings(settings):

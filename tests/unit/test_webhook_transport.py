@@ -20,14 +20,15 @@ from cryptography.x509.oid import NameOID
 
 from notary.services.webhooks.addresses import Target
 from notary.services.webhooks.transport import DeliveryFailed, Transport
-from tests.support.clock import MovableClock
 
 LOOPBACK = ipaddress.ip_address("127.0.0.1")
+_FROM = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
+_UNTIL = dt.datetime(9999, 12, 31, tzinfo=dt.UTC)
 
 
 def _certificate(tmp_path):
-    """A CA and a server certificate for ``localhost``, valid around the suite's present."""
-    now = MovableClock()()
+    """A CA and a server certificate for ``localhost``. OpenSSL judges them by the machine's
+    clock, so they are valid from 2000 to 9999: the same on any day, shifted or not."""
     ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
     ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Test Receiver CA")])
     ca = (
@@ -36,8 +37,8 @@ def _certificate(tmp_path):
         .issuer_name(ca_name)
         .public_key(ca_key.public_key())
         .serial_number(1)
-        .not_valid_before(now - dt.timedelta(hours=1))
-        .not_valid_after(now + dt.timedelta(days=1))
+        .not_valid_before(_FROM)
+        .not_valid_after(_UNTIL)
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
         .sign(ca_key, hashes.SHA256())
     )
@@ -47,8 +48,8 @@ def _certificate(tmp_path):
         .issuer_name(ca_name)
         .public_key(key.public_key())
         .serial_number(2)
-        .not_valid_before(now - dt.timedelta(hours=1))
-        .not_valid_after(now + dt.timedelta(days=1))
+        .not_valid_before(_FROM)
+        .not_valid_after(_UNTIL)
         .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), critical=False)
         .sign(ca_key, hashes.SHA256())
     )
