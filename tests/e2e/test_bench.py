@@ -17,6 +17,7 @@ FIGURES = {
     "proof_reads", "certificate_ms", "verify_ms", "rss_mb", "ceiling_sealed_per_s",
     "empty_endpoint_per_s", "database", "quick", "cpus", "load_average_start", "proof_leaves",
     "witness_sealed_ratio", "witness_cosigned_ms_p50",
+    "webhook_outbox_cost", "webhook_delivering_cost", "webhook_events_per_s", "webhook_baseline_drift",
 }  # fmt: skip
 
 
@@ -25,7 +26,7 @@ def test_a_tiny_run_prints_every_figure():
     env = {k: v for k, v in os.environ.items() if not k.startswith("NOTARY_")}
     result = subprocess.run(
         [sys.executable, "-m", "bench", "--quick", "--contracts", "40", "--lifecycle-seconds", "1",
-         "--proof-leaves", "3000", "--proof-requests", "20", "--ceiling-contracts", "30"],
+         "--proof-leaves", "3000", "--proof-requests", "20", "--ceiling-contracts", "30", "--webhook-contracts", "40"],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
@@ -39,6 +40,9 @@ def test_a_tiny_run_prints_every_figure():
     assert figures["proof_reads"] == 2
     assert figures["proof_nodes"] <= 2 * 12
     assert figures["lifecycle_per_s"] > 0
+    # Every event of the delivering run reached the receiver, signed as documented.
+    assert figures["webhook_events_delivered"] == figures["webhook_events_expected"] == 4 * 40
+    assert figures["webhook_bad_signatures"] == 0
     assert figures["seal_latency_samples"] > 0
     assert figures["certificate_ms"] > 0
     assert figures["verify_ms"] > 0

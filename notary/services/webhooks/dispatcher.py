@@ -370,12 +370,17 @@ class Dispatcher:
                 self._silent.add(job.endpoint_id)
             elif result.outcome in {DELIVERED, "http_error"}:
                 self._silent.discard(job.endpoint_id)
-        with self.db.write() as session:
-            session.execute(_RECORD, updates)
-            session.execute(insert(WebhookAttempt), attempts)
-            if closed:
-                # The platform's last event is done: nothing after it is ever sent.
-                cancel_pending(session, closed, format_time(now))
+        try:
+            with self.db.write() as session:
+                session.execute(_RECORD, updates)
+                session.execute(insert(WebhookAttempt), attempts)
+                if closed:
+                    # The platform's last event is done: nothing after it is ever sent.
+                    cancel_pending(session, closed, format_time(now))
+        except Exception:
+            for result in finished:  # kept for the next round: never forgotten in flight
+                self._finished.put(result)
+            raise
         for result in finished:
             self._in_flight.pop((result.job.endpoint_id, result.job.event_seq), None)
         return len(finished)
