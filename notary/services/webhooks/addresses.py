@@ -144,7 +144,7 @@ class AddressPolicy:
         embedded = _embedded_ipv4(address)
         if embedded is not None and embedded != address:
             reason = self.refusal(embedded)
-            return f"it carries {embedded}, {reason}" if reason else None
+            return f"an IPv6 form of {reason}" if reason else None
         if isinstance(address, ipaddress.IPv6Address) and address.teredo is not None:
             return "a Teredo address"
         if address.is_multicast:
@@ -181,10 +181,10 @@ class AddressPolicy:
         for address in addresses:
             reason = self.refusal(address)
             if reason is not None:
-                raise RefusedAddress(
-                    f"{target.host} is {address}, {reason}: webhooks go to public addresses only",
-                    details={"address": str(address)},
-                )
+                # The reason, not the address: a platform may not map the notary's own
+                # network by registering names that only resolve inside it.
+                verb = "is" if literal is not None else "leads to"
+                raise RefusedAddress(f"{target.host} {verb} {reason}: webhooks go to public addresses only")
             if target.scheme == "http" and not any(address in network for network in _LOOPBACK):
                 raise BadWebhookUrl("plain http:// is allowed to loopback only; use https://")
         return addresses
