@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 
 from notary.services.access.platforms import mark_defunct
 from notary.services.audit import trail as audit
-from notary.services.clock import parse_time, now_text
+from notary.services.clock import now_text, parse_time
 from notary.storage.webhook_models import WebhookDelivery, WebhookEvent
 from tests.support.platforms import new_platform, sign_body
 from tests.support.webhook_receiver import HANG, Receiver

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
-from notary.errors import Conflict, NotaryError, NotFound, Unprocessable
+from notary.errors import Conflict, NotaryError, Unprocessable
 from notary.services import outbox
 from notary.services.clock import Clock
 from notary.services.filing.service import AWAITING, signing_payload

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from notary.errors import NotFound, Unprocessable
 from notary.services.audit import trail as audit
 from notary.services.auth import PlatformDefunct
-from notary.services.clock import Clock, parse_time, now_text
+from notary.services.clock import Clock, now_text, parse_time
 from notary.services.outbox import DeliveryStatus
 from notary.storage.db import Database
 from notary.storage.models import Platform
