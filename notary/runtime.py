@@ -30,6 +30,7 @@ from notary.services.evidence.bundles import EvidenceBundles
 from notary.services.filing.service import FilingService
 from notary.services.health import Health
 from notary.services.operations.checkup import Doctor, Thresholds
+from notary.services.outbox import ReportWebhooks
 from notary.services.rate_limits import RateLimits, rules_from
 from notary.services.reports.ledger import ReportLedger
 from notary.services.reports.lodging import ReportDesk
@@ -146,8 +147,9 @@ class Runtime:
         self.deliveries = DeliveryLog(self.db, clock)
         self.certificates: CertificateService | None = self._certificates() if web else None
         self.checks = DocumentChecks(self.db, clock)
-        self.report_desk = ReportDesk(self.db, self.blobs, clock, settings)
-        self.report_ledger = ReportLedger(self.db, clock, self.sequencer.sinks)
+        report_events = ReportWebhooks(clock)
+        self.report_desk = ReportDesk(self.db, self.blobs, clock, settings, events=report_events)
+        self.report_ledger = ReportLedger(self.db, clock, self.sequencer.sinks, events=report_events)
         self.report_reads = ReportReads(self.db, self.blobs, clock)
         self.transparency = Transparency(self.db, clock, settings)
         self.rate_limits: RateLimits | None = (

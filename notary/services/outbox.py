@@ -28,10 +28,13 @@ from typing import Any
 from sqlalchemy import bindparam, insert, select
 from sqlalchemy.orm import Session
 
+from notary.services.clock import Clock, now_text
 from notary.storage.ids import new_id
 from notary.storage.models import Contract, Platform
+from notary.storage.report_models import Report
 from notary.storage.webhook_models import WebhookDelivery, WebhookEndpoint, WebhookEvent
 from notary.verify.canonical import canonical_json
+from notary.verify.vocabulary import PlatformStatus
 
 EVENT_FORMAT = "notary-event/1"
 EVENT_ID_PREFIX = "ev_"
@@ -44,8 +47,9 @@ class EventType(StrEnum):
     CONTRACT_SEALED = "contract.sealed"
     EVIDENCE_READY = "evidence.ready"
     PLATFORM_DEFUNCT = "platform.defunct"
-    # Reserved for the issues that add them (18: 瞒报 reports; 21: witnesses' cosignatures).
     REPORT_LODGED = "report.lodged"
+    REPORT_FILED_LATE = "report.filed_late"
+    # Reserved for issue 21 (the witnesses' cosignatures): not emitted yet.
     EVIDENCE_COSIGNED = "evidence.cosigned"
 
 
@@ -56,6 +60,8 @@ SUBSCRIBABLE: tuple[EventType, ...] = (
     EventType.CONTRACT_SEALED,
     EventType.EVIDENCE_READY,
     EventType.PLATFORM_DEFUNCT,
+    EventType.REPORT_LODGED,
+    EventType.REPORT_FILED_LATE,
 )
 """The types an endpoint may subscribe to: those something emits today."""
 
@@ -102,7 +108,7 @@ _LISTENERS = select(WebhookEndpoint.id, WebhookEndpoint.platform_id, WebhookEndp
 )
 _ACTIVE_PLATFORMS = (
     select(Platform.id)
-    .where(Platform.id.in_(bindparam("platforms", expanding=True)), Platform.status == "active")
+    .where(Platform.id.in_(bindparam("platforms", expanding=True)), Platform.status == PlatformStatus.ACTIVE)
     .with_for_update(read=True)
 )
 _ANY_ENDPOINT = select(WebhookEndpoint.id).limit(1)
@@ -245,3 +251,40 @@ def platform_defunct(platform: Platform) -> Event:
     """The platform's last event: nothing is delivered to it afterwards."""
     data = {"platform_id": platform.id, "defunct_at": platform.defunct_at}
     return Event(platform.id, EventType.PLATFORM_DEFUNCT, None, data)
+
+
+def _report_facts(report: Report) -> dict[str, Any]:
+    # Which document, never who reported it: the reporter's key, identity and claimed terms
+    # stay with the notary and the investigators (docs/checks.md).
+    return {"report_id": report.id, "document_sha256": report.document_sha256}
+
+
+def report_lodged(report: Report) -> Event:
+    """A person reported that the platform holds a contract it did not file (瞒报)."""
+    data = {**_report_facts(report), "lodged_at": report.lodged_at, "status": "open"}
+    return Event(report.platform_id, EventType.REPORT_LODGED, report.id, data)
+
+
+def report_filed_late(report: Report) -> Event:
+    """The platform has since filed the reported document in the reporter's name."""
+    data = {
+        **_report_facts(report),
+        "contract_id": report.filed_contract_id,
+        "filed_at": report.filed_at,
+        "status": "filed_late",
+    }
+    return Event(report.platform_id, EventType.REPORT_FILED_LATE, report.id, data)
+
+
+class ReportWebhooks:
+    """The reports' events (``notary.services.reports.lodging.ReportEvents``), written in the
+    transaction that lodges or marks the report."""
+
+    def __init__(self, clock: Clock) -> None:
+        self.clock = clock
+
+    def lodged(self, session: Session, report: Report) -> None:
+        emit(session, [report_lodged(report)], now=now_text(self.clock))
+
+    def filed_late(self, session: Session, report: Report) -> None:
+        emit(session, [report_filed_late(report)], now=now_text(self.clock))

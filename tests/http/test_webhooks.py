@@ -23,6 +23,7 @@ from notary.services.audit import trail as audit
 from notary.services.clock import now_text, parse_time
 from notary.storage.webhook_models import WebhookDelivery, WebhookEvent
 from tests.support.platforms import new_platform, sign_body
+from tests.support.reports import lodge, report_body
 from tests.support.webhook_receiver import HANG, Receiver
 
 
@@ -99,6 +100,8 @@ def test_a_contracts_events_arrive_signed_and_in_order(
             "contract.sealed",
             "evidence.ready",
             "platform.defunct",
+            "report.lodged",
+            "report.filed_late",
         ]
     )
     secret = created["secret"]["secret"]
@@ -195,6 +198,43 @@ def test_declined_and_expired(platform, investor, borrower, runtime, client, clo
         second["data"]["sign_by"]
         == platform.get(f"/contracts/{expiring['contract_id']}").get_json()["sign_by"]
     )
+
+
+def test_a_report_reaches_the_platform_without_its_reporter(
+    platform, investor, borrower, runtime, client, clock, dispatcher, receivers
+):
+    receiver = receivers()
+    subscribe(platform, receiver, events=["report.lodged", "report.filed_late"])
+    lodged = lodge(client, investor, report_body(investor, platform.platform_id, runtime=runtime))
+    assert lodged.status_code == 201, lodged.get_json()
+    report = lodged.get_json()
+    dispatcher.drain()
+    (first,) = receiver.wait_for(1)
+    assert first.refusal is None
+    assert first.event["type"] == "report.lodged"
+    assert first.event["data"] == {
+        "report_id": report["report_id"],
+        "document_sha256": report["document_sha256"],
+        "lodged_at": report["lodged_at"],
+        "status": "open",
+    }
+    # Which document, never who reported it or what they claimed.
+    assert investor.public.fingerprint not in first.body.decode()
+    assert "10000.00" not in first.body.decode()
+
+    clock.advance(hours=5)
+    filed = platform.file(investor, borrower)
+    assert runtime.report_ledger.mark_filed_late() == 1
+    dispatcher.drain()
+    _, second = receiver.wait_for(2)
+    assert second.event["type"] == "report.filed_late"
+    assert second.event["data"] == {
+        "report_id": report["report_id"],
+        "document_sha256": report["document_sha256"],
+        "contract_id": filed["contract_id"],
+        "filed_at": platform.get(f"/contracts/{filed['contract_id']}").get_json()["received_at"],
+        "status": "filed_late",
+    }
 
 
 def test_500_then_200_retries_the_same_event_after_a_backoff(
