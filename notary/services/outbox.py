@@ -49,7 +49,6 @@ class EventType(StrEnum):
     PLATFORM_DEFUNCT = "platform.defunct"
     REPORT_LODGED = "report.lodged"
     REPORT_FILED_LATE = "report.filed_late"
-    # Reserved for issue 21 (the witnesses' cosignatures): not emitted yet.
     EVIDENCE_COSIGNED = "evidence.cosigned"
 
 
@@ -59,6 +58,7 @@ SUBSCRIBABLE: tuple[EventType, ...] = (
     EventType.CONTRACT_EXPIRED,
     EventType.CONTRACT_SEALED,
     EventType.EVIDENCE_READY,
+    EventType.EVIDENCE_COSIGNED,
     EventType.PLATFORM_DEFUNCT,
     EventType.REPORT_LODGED,
     EventType.REPORT_FILED_LATE,
@@ -245,6 +245,21 @@ def evidence_ready(contract: Contract, *, leaf_index: int, record_sha256: str, c
         "certificate_path": f"/api/v1/contracts/{contract.id}/certificate",
     }
     return Event(contract.platform_id, EventType.EVIDENCE_READY, contract.id, data)
+
+
+def evidence_cosigned(
+    contract: Contract, *, leaf_index: int, record_sha256: str, checkpoint_size: int
+) -> Event:
+    """The first checkpoint covering the record that meets the witness policy, and its token,
+    are in: the bundle is now served with the witnesses' cosignatures (issue 21)."""
+    data = {
+        **_contract_facts(contract),
+        "leaf_index": leaf_index,
+        "record_sha256": record_sha256,
+        "checkpoint_size": checkpoint_size,
+        "evidence_path": f"/api/v1/contracts/{contract.id}/evidence",
+    }
+    return Event(contract.platform_id, EventType.EVIDENCE_COSIGNED, contract.id, data)
 
 
 def platform_defunct(platform: Platform) -> Event:

@@ -99,6 +99,7 @@ def test_a_contracts_events_arrive_signed_and_in_order(
             "contract.expired",
             "contract.sealed",
             "evidence.ready",
+            "evidence.cosigned",
             "platform.defunct",
             "report.lodged",
             "report.filed_late",
