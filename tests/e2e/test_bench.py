@@ -27,7 +27,7 @@ def test_a_tiny_run_prints_every_figure():
     result = subprocess.run(
         [sys.executable, "-m", "bench", "--quick", "--contracts", "40", "--lifecycle-seconds", "1",
          "--proof-leaves", "3000", "--proof-requests", "20", "--ceiling-contracts", "30", "--webhook-contracts", "40"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False,
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=480, check=False,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
     figures = json.loads(result.stdout.strip().splitlines()[-1])
