@@ -29,6 +29,7 @@ from notary.services.clock import Clock, system_clock
 from notary.services.evidence.bundles import EvidenceBundles
 from notary.services.filing.service import FilingService
 from notary.services.health import Health
+from notary.services.keys.lifecycle import KeyLifecycle
 from notary.services.operations.checkup import Doctor, Thresholds
 from notary.services.outbox import ReportWebhooks
 from notary.services.rate_limits import RateLimits, rules_from
@@ -107,6 +108,8 @@ class Runtime:
         self.authenticator = Authenticator(self.db, clock)
         self.filing = FilingService(self.db, self.blobs, clock, settings)
         self.ceremony = Ceremony(self.db, clock)
+        self.keys_lifecycle = KeyLifecycle(self.db, clock, self.pii)
+        """Revoking and rotating parties' keys, undoing identity bindings (issue 25)."""
         self.sequencer = Sequencer(self.db, clock, sinks=[TreeSink()])
         self.checkpointer = Checkpointer(
             self.db, self.origins, interval=settings.checkpoint_interval, clock=clock
