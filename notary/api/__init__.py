@@ -12,6 +12,7 @@ from notary.api import (
     checks,
     contracts,
     errors,
+    keys,
     log,
     parties,
     reports,
@@ -51,6 +52,7 @@ def init_api(app: Flask) -> Api:
         reports.blp,
         transparency.blp,
         webhooks.blp,
+        keys.blp,
     ):
         api.register_blueprint(blueprint)
     errors.register(app)
