@@ -350,3 +350,47 @@ def test_a_signature_verified_before_a_revocation_and_stored_after_it_is_refused
     assert (answer.status_code, answer.get_json()["error"]["code"]) == (409, "key_revoked")
     status = platform.get(f"/contracts/{filed['contract_id']}").get_json()
     assert status["signatures"] == {}
+
+
+def test_audit_finds_a_hidden_revocation_and_a_revived_key(runtime, client, platform, investor, borrower):
+    """An insider with the database: delete the index row of a revocation (later bundles would
+    leave it out) or set the revoked key active again (it would log in and sign again). The
+    leaves are intact, so before this check ``notary audit`` found the store clean."""
+    from notary.services.audit.integrity import default_auditors, run_audit
+    from notary.storage.models import KeyEventRow, PartyKey
+
+    revoked = runtime.keys_lifecycle.revoke_by_operator(
+        investor.public.fingerprint, reason="compromised", operator="Clerk Sun"
+    )
+    (leaf,) = revoked.leaves.values()
+    assert audit_clean(runtime)
+
+    def divergence() -> dict:
+        with runtime.db.read() as session:
+            trusted = runtime.origins.trusted_logs(session)
+        report = run_audit(runtime.db, default_auditors(runtime.blobs, trusted_logs=trusted))
+        (found,) = [r.divergence for r in report.results if r.divergence]
+        return found.as_dict()
+
+    with runtime.db.write() as session:
+        row = session.get(PartyKey, (investor.party_id, investor.public.fingerprint))
+        row.status = "active"
+    found = divergence()
+    assert (found["check"], found["found"]) == ("key_events", "active")
+    with runtime.db.write() as session:
+        session.get(PartyKey, (investor.party_id, investor.public.fingerprint)).status = "revoked"
+        index = session.get(KeyEventRow, leaf)
+        saved = (index.kind, index.key_fingerprint, index.party_id, index.at)
+        session.delete(index)
+    found = divergence()
+    assert (found["check"], found["where"]) == ("key_events", str(leaf))
+    assert "missing" in found["message"]
+    with runtime.db.write() as session:
+        kind, key, party, at = saved
+        session.add(
+            KeyEventRow(leaf_sequence=leaf, kind="unbound", key_fingerprint=key, party_id=party, at=at)
+        )
+    assert "disagrees" in divergence()["message"]
+    with runtime.db.write() as session:
+        session.get(KeyEventRow, leaf).kind = kind
+    assert audit_clean(runtime)
