@@ -27,7 +27,7 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from notary.errors import Conflict, NotFound, Unprocessable
+from notary.errors import NotFound, Unprocessable
 from notary.services import auth
 from notary.services.audit import trail as audit
 from notary.services.ceremony import identity
@@ -51,10 +51,9 @@ from notary.verify.errors import InvalidSignature, MalformedInput
 from notary.verify.keys import PublicKey, WeakKey
 
 
-class BadKeySignature(Unprocessable):
-    """A ``notary.revoke.v1`` or ``notary.rotate.v1`` signature that does not verify."""
-
-    code = "bad_signature"
+class BadKeySignature(InvalidSignature):
+    """A ``notary.revoke.v1`` or ``notary.rotate.v1`` signature that does not verify (422
+    ``bad_signature``, as every signature that does not verify)."""
 
 
 class RevocationIncomplete(Unprocessable):
@@ -69,10 +68,8 @@ class IdentityMismatch(Unprocessable):
     code = "identity_mismatch"
 
 
-class SameKey(Conflict):
+class SameKey(KeyInUse):
     """The new key of a rotation is the party's current key, or one it had before."""
-
-    code = "key_in_use"
 
 
 @dataclass(frozen=True)
