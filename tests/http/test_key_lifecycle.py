@@ -394,3 +394,16 @@ def test_audit_finds_a_hidden_revocation_and_a_revived_key(runtime, client, plat
     with runtime.db.write() as session:
         session.get(KeyEventRow, leaf).kind = kind
     assert audit_clean(runtime)
+
+
+def test_the_me_keys_fragment_is_the_key_holders_alone(runtime, client, platform, investor):
+    assert client.get("/me/keys").status_code == 401
+    token = login(client, investor)
+    page = client.get("/me/keys?lang=en", headers={"Authorization": f"Bearer {token}"})
+    assert page.status_code == 200
+    assert page.headers["Cache-Control"] == "no-store"
+    html = page.get_data(as_text=True)
+    assert f'data-party="{investor.party_id}"' in html
+    assert f'data-platform="{platform.platform_id}"' in html
+    assert f'<form id="revoke" class="danger" data-key="{investor.public.fingerprint}">' in html
+    assert investor.id_number not in html  # masked only
