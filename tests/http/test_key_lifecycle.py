@@ -14,19 +14,19 @@ import pytest
 from sqlalchemy import select
 
 from notary.services.access.key_holders import verify_identity
-from notary.services.clock import stamp
+from notary.services.clock import now_text
 from notary.storage.access_models import AuditEntry
 from notary.storage.models import LogLeaf
 from notary.verify import key_events, payloads
 from notary.verify.evidence.verifier import verify_bundle
 from notary.verify.leaves import LEAF_FORMATS
 from notary.verify.trust import TrustFile
-from tests.conftest import make_platform, sign_body
 from tests.http.test_evidence import ready_contract
 from tests.http.test_origin import audit_clean
 from tests.support.access import Caller, login
 from tests.support.evidence import members
 from tests.support.people import Person
+from tests.support.platforms import sign_body
 
 
 def successor(person: Person, alg: str = "ed25519") -> Person:
@@ -162,9 +162,11 @@ def test_rotation_refusals(runtime, client, platform, investor, borrower):
     assert leaves_of(runtime, key_events.KEY_ROTATION) == []  # nothing was changed
 
 
-def test_a_key_holder_revokes_a_stolen_key_everywhere_at_once(runtime, client, platform, investor, borrower):
+def test_a_key_holder_revokes_a_stolen_key_everywhere_at_once(
+    runtime, client, platform, investor, borrower, make_platform
+):
     old_contract = ready_contract(platform, investor, borrower, runtime, client)
-    other = make_platform(runtime, client, "Other Lending")
+    other = make_platform("Other Lending")
     first_party = investor.party_id
     other_party = other.enrol(investor)  # the same key and person on a second platform
     investor.party_id = first_party
@@ -211,7 +213,7 @@ def test_a_key_holder_revokes_a_stolen_key_everywhere_at_once(runtime, client, p
         json=sign_body(investor, pending, "investor"),
     )
     assert (signing.status_code, signing.get_json()["error"]["code"]) == (409, "key_revoked")
-    third = make_platform(runtime, client, "Third Lending")
+    third = make_platform("Third Lending")
     again = third.post("/parties", json=investor.enrolment(third.platform_id))
     assert (again.status_code, again.get_json()["error"]["code"]) == (409, "key_revoked")
 
@@ -290,7 +292,7 @@ def test_a_mistaken_identity_binding_is_undone(runtime, client, platform, invest
             id_number=investor.id_number,  # the mistake: the investor's number, a stranger's key
             public_key_pem=stranger.public.pem,
             operator="Clerk Sun",
-            now=stamp(runtime.clock),
+            now=now_text(runtime.clock),
         )
     caller = Caller(client, login(client, stranger))
     seen = caller.get("/me/contracts").get_json()["contracts"]
@@ -323,7 +325,7 @@ def test_a_mistaken_identity_binding_is_undone(runtime, client, platform, invest
             id_number=stranger.id_number,
             public_key_pem=stranger.public.pem,
             operator="Clerk Sun",
-            now=stamp(runtime.clock),
+            now=now_text(runtime.clock),
         )
     assert audit_clean(runtime)
 

@@ -33,7 +33,6 @@ from notary.storage.models import (
     TreeNode,
 )
 from notary.verify.evidence.bundle import BundleParts, CheckpointToken, InclusionProof, LogKey, build_bundle
-from notary.verify.keys import PublicKey
 from notary.verify.merkle.plan import Node, inclusion_proof_plan
 
 

@@ -59,7 +59,7 @@ def check_key_events(
     anchors: Anchors,
     bundle_key: NoteVerifierKey | None,
     now: dt.datetime,
-) -> Passed:
+) -> Passed[dict[str, tuple[dict[str, Any], ...]]]:
     """Verify ``later/`` and return, per role, the key events it proves (value: ``{role:
     tuple of report entries}``, oldest first). Without ``later/`` it passes with no events
     and says that absence proves nothing.

@@ -233,7 +233,7 @@ def verify_evidence(
         )
     events = checks.run(
         "key_events",
-        lambda: check_key_events(bundle, record, signed, anchors, bundle_key, moment),
+        lambda: check_key_events(bundle, _needed(record), _needed(signed), anchors, bundle_key, moment),
         needs=("record_fields", "checkpoint_signature"),
     )
     checks.run("notary_certificate", lambda: check_notary_certificate(bundle, anchors))
