@@ -167,19 +167,24 @@ def enrol(
     )
     session.add(party)
     session.flush()
+    add_party_key(session, party.id, key, enrol_proof, at=now)
+    session.flush()
+    return EnrolmentResult(party, created=True)
+
+
+def add_party_key(session: Session, party_id: str, key: PublicKey, proof: bytes | None, *, at: str) -> None:
+    """Record ``key`` as the party's active key (``party_keys``), with its enrolment proof."""
     session.add(
         PartyKey(
-            party_id=party.id,
+            party_id=party_id,
             key_fingerprint=key.fingerprint,
             public_key_der=key.spki_der,
             algorithm=key.algorithm,
-            enrol_proof=enrol_proof,
-            added_at=now,
+            enrol_proof=proof,
+            added_at=at,
             status=KeyStatus.ACTIVE,
         )
     )
-    session.flush()
-    return EnrolmentResult(party, created=True)
 
 
 def revoked_anywhere(session: Session, key_fingerprint: str) -> bool:

@@ -50,42 +50,26 @@ def log_key_event(
 
 
 def log_binding(
-    session: Session, *, key_fingerprint: str, operator: str, audit_sequence: int, at: str
+    session: Session,
+    *,
+    key_fingerprint: str,
+    operator: str,
+    audit_sequence: int,
+    at: str,
+    unbinding_reason: str | None = None,
 ) -> int:
-    """``notary-identity-binding/1``: an operator bound this key to an identity (none is named)."""
+    """``notary-identity-binding/1``: an operator bound this key to an identity (none is named);
+    with ``unbinding_reason``, ``notary-identity-unbinding/1``: the binding was undone."""
+    fields = {"key_fingerprint": key_fingerprint, "operator": operator, "audit_sequence": audit_sequence}
+    if unbinding_reason is None:
+        leaf_format, build = key_events.IDENTITY_BINDING, key_events.identity_binding_leaf
+    else:
+        leaf_format, build = key_events.IDENTITY_UNBINDING, key_events.identity_unbinding_leaf
+        fields["reason"] = unbinding_reason
     return log_key_event(
         session,
-        key_events.IDENTITY_BINDING,
-        lambda sequence, previous: key_events.identity_binding_leaf(
-            sequence=sequence,
-            previous_record_sha256=previous,
-            at=at,
-            key_fingerprint=key_fingerprint,
-            operator=operator,
-            audit_sequence=audit_sequence,
-        ),
-        key_fingerprint=key_fingerprint,
-        party_id=None,
-        at=at,
-    )
-
-
-def log_unbinding(
-    session: Session, *, key_fingerprint: str, operator: str, audit_sequence: int, reason: str, at: str
-) -> int:
-    """``notary-identity-unbinding/1``."""
-    return log_key_event(
-        session,
-        key_events.IDENTITY_UNBINDING,
-        lambda sequence, previous: key_events.identity_unbinding_leaf(
-            sequence=sequence,
-            previous_record_sha256=previous,
-            at=at,
-            key_fingerprint=key_fingerprint,
-            operator=operator,
-            audit_sequence=audit_sequence,
-            reason=reason,
-        ),
+        leaf_format,
+        lambda sequence, previous: build(sequence=sequence, previous_record_sha256=previous, at=at, **fields),
         key_fingerprint=key_fingerprint,
         party_id=None,
         at=at,

@@ -36,12 +36,13 @@ from notary.services.ceremony.parties import (
     KeyInUse,
     KeyRevoked,
     WeakPublicKey,
+    add_party_key,
     bind_key,
     party_key,
     revoked_anywhere,
 )
 from notary.services.clock import Clock
-from notary.services.keys.events import log_key_event, log_unbinding
+from notary.services.keys.events import log_binding, log_key_event
 from notary.storage.access_models import IdentityVerification
 from notary.storage.db import Database
 from notary.storage.models import KeyIdentity, KeyStatus, Party, PartyKey, Platform
@@ -572,17 +573,7 @@ def _rotate(
     )
     if old.status == KeyStatus.ACTIVE:  # a revoked key stays revoked: the stronger word
         old.status, old.retired_at, old.event_sequence = KeyStatus.ROTATED, at, sequence
-    session.add(
-        PartyKey(
-            party_id=party.id,
-            key_fingerprint=key.fingerprint,
-            public_key_der=key.spki_der,
-            algorithm=key.algorithm,
-            enrol_proof=proof,
-            added_at=at,
-            status=KeyStatus.ACTIVE,
-        )
-    )
+    add_party_key(session, party.id, key, proof, at=at)
     party.public_key_der, party.key_fingerprint, party.algorithm = (
         key.spki_der,
         key.fingerprint,
@@ -626,11 +617,11 @@ def _unbind(session: Session, key_fingerprint: str, *, reason: str, actor: audit
     if enrolled is None:
         session.execute(delete(KeyIdentity).where(KeyIdentity.key_fingerprint == key_fingerprint))
     session.delete(verification)
-    return log_unbinding(
+    return log_binding(
         session,
         key_fingerprint=key_fingerprint,
         operator=actor.id if actor.kind == audit.OPERATOR else KEY_HOLDER,
         audit_sequence=entry.sequence,
-        reason=reason,
         at=at,
+        unbinding_reason=reason,
     )
