@@ -409,3 +409,27 @@ def test_the_me_keys_fragment_is_the_key_holders_alone(runtime, client, platform
     assert f'data-platform="{platform.platform_id}"' in html
     assert f'<form id="revoke" class="danger" data-key="{investor.public.fingerprint}">' in html
     assert investor.id_number not in html  # masked only
+
+
+def test_after_a_rotation_the_same_opening_proves_the_identity_of_the_new_keys_signature(
+    runtime, client, platform, investor, borrower
+):
+    """The new key's own notary.enrol.v2 proof over the unchanged commitment rides in each new
+    record, so the person's one opening proves who signed, with either key."""
+    from notary.verify.identity import parse_opening
+
+    new = successor(investor)
+    caller = Caller(client, login(client, investor))
+    assert (
+        caller.post("/me/keys/rotate", json=rotation_body(investor, new, platform.platform_id)).status_code
+        == 200
+    )
+    contract = ready_contract(platform, new, borrower, runtime, client)
+    bundle = platform.get(f"/contracts/{contract}/evidence").data
+    opening = parse_opening(investor.opening(platform.platform_id))
+    report = verify_bundle(bundle, trust=trust_of(client), openings=[opening], now=runtime.clock())
+    assert report.valid, [c.to_dict() for c in report.checks if not c.passed]
+    signer = next(party for party in report.parties if party.role == "investor")
+    assert signer.key_fingerprint == new.public.fingerprint
+    assert signer.identity is not None
+    assert signer.identity.status == "proven"
