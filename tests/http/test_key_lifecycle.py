@@ -398,6 +398,53 @@ def test_audit_finds_a_hidden_revocation_and_a_revived_key(runtime, client, plat
     assert audit_clean(runtime)
 
 
+def test_audit_holds_every_key_a_party_has_had_to_its_fingerprint(
+    runtime, client, platform, investor, borrower
+):
+    """After a rotation the party's earlier signatures name its old key, which is no divergence.
+    That key's row in ``party_keys`` is what the old contracts' bundles carry, so an insider who
+    puts another key there is found, as for the current key in ``parties`` (issue 15.4)."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ed25519
+    from sqlalchemy import update
+
+    from notary.services.audit.integrity import default_auditors, run_audit
+    from notary.storage.models import PartyKey
+
+    ready_contract(platform, investor, borrower, runtime, client)
+    new = successor(investor)
+    caller = Caller(client, login(client, investor))
+    assert (
+        caller.post("/me/keys/rotate", json=rotation_body(investor, new, platform.platform_id)).status_code
+        == 200
+    )
+    assert audit_clean(runtime)
+
+    stranger = (
+        ed25519.Ed25519PrivateKey.generate()
+        .public_key()
+        .public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    )
+    with runtime.db.write() as session:
+        session.execute(
+            update(PartyKey)
+            .where(
+                PartyKey.party_id == investor.party_id,
+                PartyKey.key_fingerprint == investor.public.fingerprint,
+            )
+            .values(public_key_der=stranger)
+        )
+    with runtime.db.read() as session:
+        trusted = runtime.origins.trusted_logs(session)
+    report = run_audit(runtime.db, default_auditors(runtime.blobs, trusted_logs=trusted))
+    (found,) = [result.divergence for result in report.results if result.divergence]
+    assert (found.check, found.where) == (
+        "party_keys",
+        f"{investor.public.fingerprint} of party {investor.party_id}",
+    )
+    assert "not the key its fingerprint names" in found.message
+
+
 def test_the_me_keys_fragment_is_the_key_holders_alone(runtime, client, platform, investor):
     assert client.get("/me/keys").status_code == 401
     token = login(client, investor)
