@@ -18,7 +18,7 @@ pytestmark = pytest.mark.browser
 def test_me_lists_my_keys_and_revokes_the_browser_key(
     page: Any, site: str, service: Any, platform: LivePlatform, axe: str, problems: PageProblems
 ) -> None:
-    fingerprint = make_browser_key(page, site, platform, "孙七")
+    fingerprint, _opening = make_browser_key(page, site, platform, "孙七")
     page.goto(f"{site}/me?lang=en")
     page.get_by_role("button", name="Log in with the key in this browser").click()
     keys = page.locator('#keys[data-ready="yes"]')
