@@ -7,8 +7,8 @@
 - ``key_events``: which log leaf revoked, rotated, bound or unbound which key (of which
   party), so a bundle finds the events about its keys without reading the log.
 
-Revision ID: 0013
-Revises: 0012
+Revision ID: 0014
+Revises: 0013
 Create Date: 2026-12-05 14:00:00
 """
 
@@ -17,8 +17,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0013"
-down_revision = "0012"
+revision = "0014"
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 
