@@ -72,15 +72,8 @@ def _evidence_ready(session: Session, first: int, end: int, now: str) -> None:
     if end <= first:
         return
     sizes = _covering_sizes(session, first, end)
-    ready = session.execute(
-        select(Contract, LogLeaf.record_sha256)
-        .join(LogLeaf, LogLeaf.sequence == Contract.record_sequence)
-        .where(Contract.record_sequence >= first, Contract.record_sequence < end)
-        .order_by(Contract.record_sequence)
-    ).all()
     events = []
-    for contract, record_sha256 in ready:
-        sequence = int(contract.record_sequence or 0)  # joined on it: never None here
+    for contract, record_sha256, sequence in _sealed_in(session, first, end):
         covering = sizes[bisect.bisect_right(sizes, sequence)]  # the first size above it
         events.append(
             outbox.evidence_ready(
@@ -118,15 +111,8 @@ def evidence_cosigned(
         up_to=session.execute(select(func.max(CheckpointTimestamp.tree_size))).scalar_one(),
     )
     covering = _covering_sizes(session, first, end)
-    rows = session.execute(
-        select(Contract, LogLeaf.record_sha256)
-        .join(LogLeaf, LogLeaf.sequence == Contract.record_sequence)
-        .where(Contract.record_sequence >= first, Contract.record_sequence < end)
-        .order_by(Contract.record_sequence)
-    ).all()
     events = []
-    for contract, record_sha256 in rows:
-        sequence = int(contract.record_sequence or 0)  # joined on it: never None here
+    for contract, record_sha256, sequence in _sealed_in(session, first, end):
         if policy_for(policies, covering[bisect.bisect_right(covering, sequence)]) is None:
             continue  # sealed before the log had witnesses: judged without them
         cosigned = met[bisect.bisect_right(met, sequence)]
@@ -136,6 +122,19 @@ def evidence_cosigned(
             )
         )
     outbox.emit(session, events, now=now)
+
+
+def _sealed_in(session: Session, first: int, end: int) -> list[tuple[Contract, str, int]]:
+    """The contracts sealed as leaves ``[first, end)``, in log order, with their record's
+    SHA-256 and their leaf index."""
+    rows = session.execute(
+        select(Contract, LogLeaf.record_sha256)
+        .join(LogLeaf, LogLeaf.sequence == Contract.record_sequence)
+        .where(Contract.record_sequence >= first, Contract.record_sequence < end)
+        .order_by(Contract.record_sequence)
+    ).all()
+    # Joined on the leaf's sequence, so record_sequence is never None here.
+    return [(contract, digest, int(contract.record_sequence or 0)) for contract, digest in rows]
 
 
 def _covering_sizes(session: Session, first: int, end: int) -> list[int]:
