@@ -31,7 +31,7 @@ from sqlalchemy import create_engine, event, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from notary.errors import Unavailable
@@ -169,6 +169,14 @@ class Database:
         self.engine.dispose()
         if self.writers is not None:
             self.writers.close()
+
+
+def database_down(error: BaseException) -> bool:
+    """Whether ``error`` says the database could not be reached or used (a server down or
+    restarting, a dropped connection, a lock held past its timeout), not that a statement was wrong."""
+    return isinstance(error, OperationalError) or (
+        isinstance(error, DBAPIError) and bool(error.connection_invalidated)
+    )
 
 
 def _configure_sqlite(engine: Engine) -> None:
