@@ -15,7 +15,7 @@ from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from notary import errors
-from notary.storage.db import database_down
+from notary.storage.db import database_down, storage_full
 from notary.verify.errors import MalformedInput, NotaryError, VerificationError
 
 logger = logging.getLogger(__name__)
@@ -49,6 +49,7 @@ _STATUS: dict[type[NotaryError], int] = {
     VerificationError: 422,
     errors.Unavailable: 503,
     errors.TimestampUnavailable: 503,
+    errors.StorageFull: 507,
 }
 
 _HTTP_CODES = {
@@ -118,6 +119,13 @@ DATABASE_RETRY_AFTER = 5
 def handle_unexpected(error: Exception) -> Response:
     if isinstance(error, HTTPException):
         return handle_http_exception(error)
+    if storage_full(error):  # the transaction rolled back
+        logger.warning("no space to store a request: %s", str(error).splitlines()[0])
+        return handle_notary_error(
+            errors.StorageFull(
+                "the service has no space left to store this; nothing was stored, try again later"
+            )
+        )
     if database_down(error):  # the service is well, its database is not: worth asking again
         logger.warning("the database did not answer: %s", str(error).splitlines()[0])
         response = error_response(503, "unavailable", "the database does not answer; try again shortly")

@@ -18,6 +18,7 @@ the ``flock`` (another program) is still serialised by it.
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import os
 import threading
@@ -169,6 +170,21 @@ class Database:
         self.engine.dispose()
         if self.writers is not None:
             self.writers.close()
+
+
+#: errno values of a write that found no space (a full disk or quota, or a file-size limit).
+_NO_SPACE = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
+
+
+def storage_full(error: BaseException) -> bool:
+    """Whether ``error`` says a write found no space: the disk, a quota, or the database's own."""
+    if isinstance(error, OSError):
+        return error.errno in _NO_SPACE
+    if isinstance(error, DBAPIError):
+        cause = error.orig
+        # SQLite: SQLITE_FULL ("database or disk is full"); PostgreSQL: SQLSTATE 53100 disk_full.
+        return "disk is full" in str(cause) or getattr(cause, "sqlstate", None) == "53100"
+    return False
 
 
 def database_down(error: BaseException) -> bool:
