@@ -7,7 +7,7 @@ export NOTARY_INSTANCE_PATH ?= $(CURDIR)/instance
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 AXE := tests/e2e/pages/node_modules/axe-core/axe.min.js
 
-.PHONY: run test test-future test-fast test-browser sweep chaos tamper browser-deps messages lint format bench deps venv init clean
+.PHONY: run test test-future test-fast test-browser sweep chaos tamper soak browser-deps messages lint format bench deps venv init clean
 
 $(BIN)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -67,6 +67,14 @@ chaos: venv
 TAMPER_FLIPS ?= 1000
 tamper: venv
 	NOTARY_TAMPER_FLIPS=$(TAMPER_FLIPS) $(BIN)/python -m pytest -q -s -p no:cacheprovider tests/http/test_tamper.py
+
+# 30 minutes of steady lifecycle load at half the benchmark's maximum: no error, memory flat,
+# latency percentiles per window (docs/reliability.md). make test soaks for 20 s at 4/s.
+SOAK_SECONDS ?= 1800
+SOAK_RATE ?= 25
+soak: venv
+	NOTARY_SOAK_SECONDS=$(SOAK_SECONDS) NOTARY_SOAK_RATE=$(SOAK_RATE) \
+	  $(BIN)/python -m pytest -q -s -p no:cacheprovider -k sqlite tests/e2e/test_soak.py
 
 test-fast: venv
 	$(BIN)/python -m pytest -q -x -m "not slow and not postgres"

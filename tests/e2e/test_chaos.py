@@ -24,23 +24,12 @@ import pytest
 from bench.postgres import Cluster
 from notary.config import Settings
 from notary.runtime import Runtime
-from tests.support.chaos import Load, check_nothing_lost, victims, wait_sealed
+from tests.support.chaos import SERVICE_ENV, Load, check_nothing_lost, victims, wait_sealed
 from tests.support.server import Service, notary
 
 pytestmark = [pytest.mark.wallclock, pytest.mark.slow]  # real processes on the machine's clock
 
 TRIALS = int(os.environ.get("NOTARY_CHAOS_TRIALS", "3"))
-
-#: Fast turns, so kills land in every phase: checkpoints every 100 ms, a dead leader's lease gone
-#: after 1 s, no rate limit in the way of the load.
-SERVICE_ENV = {
-    "NOTARY_CHECKPOINT_INTERVAL": "100ms",
-    "NOTARY_LEASE_DURATION": "1s",
-    **{
-        f"NOTARY_RATE_LIMIT_{rule}": "off"
-        for rule in ("LOGIN", "FAILED_AUTH", "VERIFY", "ENROLMENT", "FILING", "SIGNATURES", "DEFAULT")
-    },
-}
 
 
 def _audit(service: Service) -> dict[str, Any]:

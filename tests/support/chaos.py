@@ -28,6 +28,17 @@ from tests.support.server import Service
 
 DOCUMENT = b"%PDF-1.4\n% a loan contract under fire\n"
 
+#: Fast turns, so kills land in every phase: checkpoints every 100 ms, a dead leader's lease gone
+#: after 1 s, no rate limit in the way of the load.
+SERVICE_ENV = {
+    "NOTARY_CHECKPOINT_INTERVAL": "100ms",
+    "NOTARY_LEASE_DURATION": "1s",
+    **{
+        f"NOTARY_RATE_LIMIT_{rule}": "off"
+        for rule in ("LOGIN", "FAILED_AUTH", "VERIFY", "ENROLMENT", "FILING", "SIGNATURES", "DEFAULT")
+    },
+}
+
 
 def _children(pid: int) -> list[int]:
     found: list[int] = []
@@ -44,6 +55,24 @@ def _command(pid: int) -> str:
         return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
     except OSError:
         return ""
+
+
+def resident_mb(service: Service) -> float:
+    """The resident memory of the whole service (supervisor, gunicorn and its workers, the
+    background worker), in MiB."""
+    assert service.process is not None
+    pending, total_kb = [service.process.pid], 0
+    while pending:
+        pid = pending.pop()
+        pending.extend(_children(pid))
+        try:
+            status = Path(f"/proc/{pid}/status").read_text()
+        except OSError:
+            continue
+        total_kb += next(
+            (int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:")), 0
+        )
+    return round(total_kb / 1024, 1)
 
 
 def victims(service: Service) -> dict[str, list[int]]:
@@ -78,7 +107,7 @@ class Acknowledged:
 class Load:
     """``threads`` clients, each filing a contract and signing it twice, over and over."""
 
-    def __init__(self, service: Service, threads: int = 2, pause: float = 0.0) -> None:
+    def __init__(self, service: Service, threads: int = 2, rate: float | None = None) -> None:
         self.service = service
         self.platform = LivePlatform.add(service)
         self.investor = Person("张三", alg="ed25519")
@@ -86,7 +115,8 @@ class Load:
         self.platform.enrol(self.investor)
         self.platform.enrol(self.borrower)
         self.acknowledged = Acknowledged()
-        self.pause = pause
+        #: Seconds between one thread's lifecycles for ``rate`` lifecycles a second in all.
+        self.interval = threads / rate if rate else 0.0
         self._stop = threading.Event()
         self._threads = [threading.Thread(target=self._client, args=(n,)) for n in range(threads)]
         self._threads.append(threading.Thread(target=self._watch_checkpoints))
@@ -111,7 +141,10 @@ class Load:
 
     def _client(self, number: int) -> None:
         ack = self.acknowledged
+        next_start = time.monotonic()
         while not self._stop.is_set():
+            if self.interval:
+                next_start += self.interval
             with ack.lock:
                 self._serial += 1
                 reference = f"chaos-{number}-{self._serial}"
@@ -148,8 +181,8 @@ class Load:
                     if answer is not None:
                         ack.count(f"signature {answer.status}")
                     time.sleep(0.2)
-            if self.pause:
-                self._stop.wait(self.pause)
+            if self.interval:
+                self._stop.wait(max(0.0, next_start - time.monotonic()))
 
     def _watch_checkpoints(self) -> None:
         while not self._stop.wait(0.2):
