@@ -10,6 +10,7 @@ starts without loading it.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import click
@@ -36,14 +37,43 @@ from notary.cli.common import shown
 from notary.verify.errors import NotaryError
 
 
+class JsonError(click.ClickException):
+    """An error of a command run with ``--json``: ``{"error": {"code", "message"}}`` on stdout."""
+
+    def __init__(self, code: str, message: str, exit_code: int) -> None:
+        super().__init__(message)
+        self.code = code
+        self.exit_code = exit_code
+
+    def show(self, file: Any = None) -> None:
+        click.echo(json.dumps({"error": {"code": self.code, "message": self.message}}, ensure_ascii=False))
+
+
 class NotaryGroup(click.Group):
-    """Turns the notary's own errors into a one-line message and exit status 1."""
+    """Turns the notary's own errors into a one-line message and exit status 1 (or a JSON
+    error object on stdout when the command was asked for ``--json``)."""
+
+    def make_context(
+        self, info_name: str | None, args: list[str], parent: click.Context | None = None, **extra: Any
+    ) -> click.Context:
+        asked_json = "--json" in args
+        ctx = super().make_context(info_name, list(args), parent, **extra)
+        ctx.meta["notary.json_errors"] = asked_json
+        return ctx
 
     def invoke(self, ctx: click.Context) -> Any:
+        as_json = bool(ctx.meta.get("notary.json_errors"))
         try:
             return super().invoke(ctx)
         except NotaryError as exc:
+            if as_json:
+                raise JsonError(exc.code, shown(exc.message), 1) from exc
             raise click.ClickException(f"{exc.code}: {shown(exc.message)}") from exc
+        except click.ClickException as exc:
+            if as_json and not isinstance(exc, (click.UsageError, JsonError)):
+                code = getattr(exc, "code", "error")
+                raise JsonError(str(code), exc.format_message(), exc.exit_code) from exc
+            raise
 
 
 @click.group(cls=NotaryGroup)
