@@ -19,6 +19,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import text
 
 from tests.support.log_audit import audit_of, populate
@@ -112,6 +113,7 @@ def _flip_file(runtime: Any, path: Path, rng: random.Random) -> dict[str, Any]:
     return {"what": "blob file", "where": f"{path.name} {at}", "found_by": first.check if first else None}
 
 
+@pytest.mark.slow
 def test_random_single_byte_changes_across_the_evidence_surface_are_all_found(
     runtime: Any, client: Any
 ) -> None:
