@@ -7,7 +7,7 @@ export NOTARY_INSTANCE_PATH ?= $(CURDIR)/instance
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 AXE := tests/e2e/pages/node_modules/axe-core/axe.min.js
 
-.PHONY: run test test-future test-fast test-browser sweep chaos tamper soak browser-deps messages lint format bench deps venv init clean
+.PHONY: run run-deps test test-future test-fast test-browser sweep chaos tamper soak browser-deps messages lint format bench deps venv init clean
 
 $(BIN)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -23,8 +23,15 @@ deps:
 init: venv
 	$(BIN)/notary init
 
-run: venv init
-	$(BIN)/notary serve
+# make run HOST=0.0.0.0 PORT=8080: where the service listens. Set NOTARY_PUBLIC_URL to the address
+# people reach it at (certificates' QR codes carry it). run-deps installs the certificates' fonts.
+HOST ?= 127.0.0.1
+PORT ?= 8000
+run-deps:
+	./scripts/debian-packages.sh --run
+
+run: run-deps venv init
+	$(BIN)/notary serve --host $(HOST) --port $(PORT)
 
 # axe-core for the page tests, from npm at the version package-lock.json pins (never committed).
 $(AXE): tests/e2e/pages/package-lock.json
