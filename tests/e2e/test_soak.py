@@ -41,7 +41,7 @@ def test_a_steady_load_gives_no_error_flat_memory_and_loses_nothing(
     settings: Settings, runtime: Runtime
 ) -> None:
     if settings.database_url:
-        pytest.skip("the soak runs on the embedded database; make soak NOTARY_SOAK_DATABASE=... is not built")
+        pytest.skip("the soak runs on SQLite only (a PostgreSQL soak is not built)")
     env = {**SERVICE_ENV, "NOTARY_CHECKPOINT_INTERVAL": "1s", "NOTARY_LEASE_DURATION": "5s"}
     timeline: list[dict[str, Any]] = []
     with Service(settings.instance_path, extra_env=env, workers=2) as service:
