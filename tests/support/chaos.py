@@ -9,6 +9,7 @@ background worker. :func:`check_nothing_lost` is the verdict of the chaos tests 
 from __future__ import annotations
 
 import base64
+import http.client
 import statistics
 import threading
 import time
@@ -135,7 +136,8 @@ class Load:
     def _call(self, method: str, path: str, **kwargs: Any) -> Any:
         try:
             return call(method, self.service.base + path, **kwargs)
-        except OSError as exc:  # a worker killed mid-answer: the connection broke
+        except (OSError, http.client.HTTPException) as exc:  # a worker killed mid-answer
+            # The connection broke, or the body was cut short (IncompleteRead): no answer.
             self.acknowledged.count(type(exc).__name__)
             return None
 
