@@ -1,7 +1,7 @@
 """``python -m bench``: run the benchmark and print one JSON object as the last line.
 
     python -m bench [--quick] [--database sqlite|postgresql] [--database-url URL]
-                    [--only sealed,lifecycle,proofs,evidence,ceilings,witnesses] [--profile DIR]
+                    [--only sealed,lifecycle,evidence,webhooks,proofs,ceilings,witnesses] [--profile DIR]
 
 ``NOTARY_BENCH_QUICK=1`` is ``--quick``; ``NOTARY_BENCH_DATABASE=postgresql`` starts a
 throwaway PostgreSQL cluster; ``NOTARY_BENCH_DATABASE_URL`` uses an existing server (the
@@ -35,6 +35,9 @@ def _parse(argv: list[str]) -> Plan:
     parser.add_argument("--database-url", default=os.environ.get("NOTARY_BENCH_DATABASE_URL", ""))
     parser.add_argument("--only", default="", help="comma-separated scenarios (default: all)")
     parser.add_argument("--contracts", type=int, help="contracts in the sealed scenario")
+    parser.add_argument(
+        "--webhook-contracts", type=int, help="contracts in each of the webhooks scenario's runs"
+    )
     parser.add_argument("--lifecycle-seconds", type=float)
     parser.add_argument("--proof-leaves", type=int)
     parser.add_argument("--ceiling-contracts", type=int)
@@ -57,6 +60,7 @@ def _parse(argv: list[str]) -> Plan:
         document_bytes=args.document_bytes,
         signatures=args.signatures,
         profile_dir=args.profile,
+        webhook_contracts=args.webhook_contracts or (1000 if args.quick else 5000),
     )
 
 

@@ -63,6 +63,10 @@ class Cluster:
         self._run(
             str(self.bindir / "initdb"), "-D", str(self.data), "--auth=trust", "-U", "postgres", "-E", "UTF8"
         )
+        return self.launch()
+
+    def launch(self) -> Cluster:
+        """Start the server on the existing data (after :meth:`start`, again after a crash)."""
         options = f"-c listen_addresses='' -c unix_socket_directories={self.socket_dir}"
         options += "".join(f" -c {name}={value}" for name, value in self.settings.items())
         self._run(

@@ -15,7 +15,7 @@ from bench.load import Connection
 from bench.postgres import Cluster
 from bench.progress import EVIDENCE_PATH, SIGNATURE_BATCH_PATH, api_paths
 
-SCENARIOS = ("sealed", "lifecycle", "evidence", "proofs", "ceilings")
+SCENARIOS = ("sealed", "lifecycle", "evidence", "webhooks", "proofs", "ceilings", "witnesses")
 
 
 @dataclass(frozen=True)
@@ -32,6 +32,7 @@ class Plan:
     document_bytes: int
     signatures: str
     profile_dir: str
+    webhook_contracts: int = 1000
 
     def wants(self, scenario: str) -> bool:
         return not self.only or scenario in self.only
@@ -114,7 +115,8 @@ def _service_run(plan: Plan, databases: Databases, figures: dict[str, Any]) -> N
     from bench.sealed import run_sealed
     from notary.storage.db import Database
 
-    instance = Instance.create("main", databases.url_for("main"))
+    # Webhooks go to a receiver on loopback over http (the webhooks scenario), as with --dev.
+    instance = Instance.create("main", databases.url_for("main"), NOTARY_UNSAFE_WEBHOOK_LOOPBACK="1")
     service = Service(instance, database_pids=databases.server_pids).start()
     db = Database(instance.database_url or f"sqlite:///{instance.path / 'notary.db'}")
     try:
@@ -163,6 +165,26 @@ def _service_run(plan: Plan, databases: Databases, figures: dict[str, Any]) -> N
                 )
             say(f"lifecycle: {figures['lifecycle_per_s']}/s")
             figures["rss_mb_after_lifecycle"] = service.rss()["total"]
+        if plan.wants("webhooks"):
+            from bench.webhooks import run_webhooks
+
+            figures.update(
+                run_webhooks(
+                    service,
+                    instance,
+                    db,
+                    contracts=plan.webhook_contracts,
+                    tag=tag,
+                    document_bytes=plan.document_bytes,
+                    batch_signatures=batch,
+                    evidence_route=evidence_route,
+                    say=say,
+                )
+            )
+            say(
+                f"webhooks: outbox cost {figures['webhook_outbox_cost']:.1%}, "
+                f"{figures.get('webhook_events_per_s')} events/s delivered"
+            )
         if plan.wants("evidence"):
             from bench.evidence import run_evidence
 
@@ -197,7 +219,7 @@ def run(plan: Plan) -> dict[str, Any]:
     figures: dict[str, Any] = {}
     databases = Databases(plan)
     try:
-        if any(plan.wants(name) for name in ("sealed", "lifecycle", "evidence")):
+        if any(plan.wants(name) for name in ("sealed", "lifecycle", "evidence", "webhooks")):
             _service_run(plan, databases, figures)
         if plan.wants("proofs"):
             from bench.proofs import run_proofs

@@ -165,7 +165,7 @@ def run_witnesses(plan: Any, database_url: Any, say: Any) -> dict[str, Any]:
     figures (docs/benchmark.md, docs/witnesses.md)."""
     # A fifth of the sealed scenario's contracts in a full run (four runs here), all in --quick.
     contracts = plan.contracts if plan.quick else max(1, plan.contracts // 5)
-    singles = min(20, max(2, contracts // 2))
+    singles = max(2, min(20, contracts // 20))
     tag = f"w{int(time.time())}"
     runs: dict[int, list[dict[str, Any]]] = {0: [], 2: []}
     for round_index in range(2 if contracts >= 100 else 1):

@@ -79,6 +79,16 @@ class Settings:
     rate_limit_signatures: str = "3000/minute"
     rate_limit_default: str = "3000/minute"
     trusted_proxies: int = 0
+    certificate_warning: float = 60 * 86400.0
+    disk_free_min: int = 1 << 30
+    webhook_timeout: float = 10.0
+    webhook_threads: int = 16
+    webhook_endpoint_concurrency: int = 4
+    webhook_max_attempts: int = 12
+    webhook_retry_base: float = 42.0
+    webhook_retention: float = 30 * 86400.0
+    unsafe_webhook_loopback: bool = False
+    unsafe_webhook_networks: tuple[str, ...] = ()
 
     @property
     def key_dir(self) -> Path:
@@ -150,9 +160,11 @@ def _coerce(name: str, value: Any) -> Any:
     try:
         if name == "instance_path":
             return Path(value)
-        if name == "tsa_urls":
+        if name in {"tsa_urls", "unsafe_webhook_networks"}:
             items = value.split(",") if isinstance(value, str) else list(value)
             return tuple(item.strip() for item in items if item.strip())
+        if name == "unsafe_webhook_loopback":
+            return _flag(name, value)
         if name == "blob_inline_max":
             number = int(value)
             if number < 0:
@@ -180,6 +192,10 @@ def _coerce(name: str, value: Any) -> Any:
             "web_workers",
             "web_threads",
             "report_notice_threshold",
+            "disk_free_min",
+            "webhook_threads",
+            "webhook_endpoint_concurrency",
+            "webhook_max_attempts",
         }:
             number = int(value)
             if number <= 0:
@@ -195,6 +211,10 @@ def _coerce(name: str, value: Any) -> Any:
             "challenge_lifetime",
             "witness_timeout",
             "filing_silence_min",
+            "certificate_warning",
+            "webhook_timeout",
+            "webhook_retry_base",
+            "webhook_retention",
         }:
             seconds = parse_duration(value, name=name)
             if seconds <= 0:
@@ -242,3 +262,17 @@ def _rate_limit_storage(value: str) -> str:
             "(counters must be shared by every process; memory is not)"
         )
     return value
+
+
+_TRUE, _FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off", ""}
+
+
+def _flag(name: str, value: object) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise ConfigError(f"{name}: {value!r} is not a yes/no value (1, true, yes, on / 0, false, no, off)")

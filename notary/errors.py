@@ -28,6 +28,7 @@ __all__ = [
     "NotReady",
     "NotaryError",
     "RateLimited",
+    "StorageFull",
     "TimestampUnavailable",
     "TooLarge",
     "Unauthenticated",
@@ -107,6 +108,13 @@ class Unavailable(NotaryError):
     """The database or keys are unusable."""
 
     code = "unavailable"
+
+
+class StorageFull(NotaryError):
+    """The disk (or the database's) is full: nothing was stored; ask again once space returns."""
+
+    code = "storage_full"
+    retry_after = 60
 
 
 class TimestampUnavailable(NotaryError):

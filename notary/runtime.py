@@ -8,6 +8,9 @@ process builds its own. Services receive the parts they use from here, never the
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -26,6 +29,9 @@ from notary.services.clock import Clock, system_clock
 from notary.services.evidence.bundles import EvidenceBundles
 from notary.services.filing.service import FilingService
 from notary.services.health import Health
+from notary.services.keys.lifecycle import KeyLifecycle
+from notary.services.operations.checkup import Doctor, Thresholds
+from notary.services.outbox import ReportWebhooks
 from notary.services.rate_limits import RateLimits, rules_from
 from notary.services.reports.ledger import ReportLedger
 from notary.services.reports.lodging import ReportDesk
@@ -37,6 +43,11 @@ from notary.services.tlog.sequencer import Sequencer
 from notary.services.tlog.timestamps import Stamper
 from notary.services.tlog.witnesses import CosignatureCollector, parse_witnesses, policy_k
 from notary.services.transparency.service import Transparency
+from notary.services.webhooks.addresses import AddressPolicy
+from notary.services.webhooks.deliveries import DeliveryLog
+from notary.services.webhooks.dispatcher import Dispatcher
+from notary.services.webhooks.endpoints import Subscriptions
+from notary.services.webhooks.transport import Transport
 from notary.services.worker import Chores, Worker, at_most_every, default_steps
 from notary.signing.keystore import InstanceKeys, load_keys
 from notary.signing.tsa import EmbeddedTSA
@@ -50,6 +61,8 @@ from notary.verify.payloads import format_time
 if TYPE_CHECKING:
     from notary.services.evidence.certificates import CertificateService
     from notary.services.evidence.pdf import CertificateSigner
+
+log = logging.getLogger(__name__)
 
 
 class Runtime:
@@ -95,6 +108,8 @@ class Runtime:
         self.authenticator = Authenticator(self.db, clock)
         self.filing = FilingService(self.db, self.blobs, clock, settings)
         self.ceremony = Ceremony(self.db, clock)
+        self.keys_lifecycle = KeyLifecycle(self.db, clock, self.pii)
+        """Revoking and rotating parties' keys, undoing identity bindings (issue 25)."""
         self.sequencer = Sequencer(self.db, clock, sinks=[TreeSink()])
         self.checkpointer = Checkpointer(
             self.db, self.origins, interval=settings.checkpoint_interval, clock=clock
@@ -127,11 +142,17 @@ class Runtime:
         self.investigators = Investigators(self.db, clock)
         self.cases = Cases(self.db, clock, self.pii)
         self.chores = Chores(self.db, clock)
-        self.health = Health(self.db)
+        self.doctor = build_doctor(settings, self.db, clock)
+        self.health = Health(self.db, self.doctor)
+        self.webhook_policy = _webhook_policy(settings)
+        """Where webhooks may go (checked at registration and at every attempt)."""
+        self.subscriptions = Subscriptions(self.db, clock, self.pii, self.webhook_policy)
+        self.deliveries = DeliveryLog(self.db, clock)
         self.certificates: CertificateService | None = self._certificates() if web else None
         self.checks = DocumentChecks(self.db, clock)
-        self.report_desk = ReportDesk(self.db, self.blobs, clock, settings)
-        self.report_ledger = ReportLedger(self.db, clock, self.sequencer.sinks)
+        report_events = ReportWebhooks(clock)
+        self.report_desk = ReportDesk(self.db, self.blobs, clock, settings, events=report_events)
+        self.report_ledger = ReportLedger(self.db, clock, self.sequencer.sinks, events=report_events)
         self.report_reads = ReportReads(self.db, self.blobs, clock)
         self.transparency = Transparency(self.db, clock, settings)
         self.rate_limits: RateLimits | None = (
@@ -204,9 +225,78 @@ class Runtime:
             )
         return self._report_signer
 
+    def webhook_dispatcher(self) -> Dispatcher:
+        """Sends the outbox's deliveries (``docs/webhooks.md``); close it when done."""
+        return Dispatcher(
+            self.db,
+            self.clock,
+            self.pii,
+            self.webhook_policy,
+            Transport(timeout=self.settings.webhook_timeout),
+            threads=self.settings.webhook_threads,
+            per_endpoint=self.settings.webhook_endpoint_concurrency,
+            max_attempts=self.settings.webhook_max_attempts,
+            retry_base=self.settings.webhook_retry_base,
+            retention=self.settings.webhook_retention,
+        )
+
+    def webhook_worker(self, dispatcher: Dispatcher, *, holder: str | None = None) -> Worker:
+        """The webhooks' background loop: its own lease, so one process delivers at a time
+        and a slow receiver never holds up sealing."""
+        return Worker(
+            self.db,
+            [dispatcher.run_once, at_most_every(3600.0, dispatcher.purge_old)],
+            lease_duration=self.settings.lease_duration,
+            poll_interval=self.settings.worker_poll_interval,
+            holder=holder,
+            lease_name="webhooks",
+        )
+
     def close(self) -> None:
         self.cosignatures.close()
         self.db.dispose()
+
+
+def build_doctor(settings: Settings, db: Database, clock: Clock) -> Doctor:
+    """The instance's examiner, on ``db``; it reads keys and certificates from disk itself."""
+    return Doctor(
+        db,
+        instance_path=settings.instance_path,
+        key_dir=settings.key_dir,
+        tsa_roots=settings.tsa_roots,
+        clock=clock,
+        lease_duration=settings.lease_duration,
+        thresholds=Thresholds(
+            certificate_warning=settings.certificate_warning, disk_free_min=settings.disk_free_min
+        ),
+    )
+
+
+@contextmanager
+def doctor_scope(settings: Settings, clock: Clock = system_clock) -> Iterator[Doctor]:
+    """A doctor for ``notary doctor``, without the rest of a runtime: it must examine an
+    instance whose keys or database would stop a runtime from being built."""
+    db = Database(settings.effective_database_url)
+    try:
+        yield build_doctor(settings, db, clock)
+    finally:
+        db.dispose()
+
+
+def _webhook_policy(settings: Settings) -> AddressPolicy:
+    if settings.unsafe_webhook_loopback:
+        log.warning("unsafe_webhook_loopback: webhooks may go to loopback addresses over plain http")
+    if settings.unsafe_webhook_networks:
+        log.warning(
+            "unsafe_webhook_networks: webhooks may go to %s", ", ".join(settings.unsafe_webhook_networks)
+        )
+    try:
+        return AddressPolicy(
+            allow_loopback=settings.unsafe_webhook_loopback,
+            allowed_networks=settings.unsafe_webhook_networks,
+        )
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from exc
 
 
 def _timestamp_client(settings: Settings, embedded: EmbeddedTSA) -> TimestampClient:

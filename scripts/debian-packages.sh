@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Make sure the Debian packages the service and its tests use are installed.
 # As root: installs what is missing with apt-get. Otherwise: names what is missing and fails.
+# `--run`: only what the running service needs (make run): its certificates' fonts.
 set -euo pipefail
+
+run_packages=(fonts-wqy-zenhei fonts-hanazono)
 
 packages=(
   openssl            # openssl ts -verify / -reply: interoperability tests of RFC 3161 tokens
@@ -17,6 +20,8 @@ packages=(
   fonts-hanazono     # a fallback CJK font for rare characters in names
   redis-server       # the shared rate-limit store, the production option (tests start their own)
 )
+
+[ "${1:-}" = "--run" ] && packages=("${run_packages[@]}")
 
 missing=()
 for p in "${packages[@]}"; do

@@ -12,6 +12,7 @@ from notary.api import (
     checks,
     contracts,
     errors,
+    keys,
     log,
     parties,
     reports,
@@ -20,6 +21,7 @@ from notary.api import (
     timestamps,
     transparency,
     verification,
+    webhooks,
 )
 from notary.api.schemas import ErrorSchema
 
@@ -49,6 +51,8 @@ def init_api(app: Flask) -> Api:
         checks.blp,
         reports.blp,
         transparency.blp,
+        webhooks.blp,
+        keys.blp,
     ):
         api.register_blueprint(blueprint)
     errors.register(app)

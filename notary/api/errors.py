@@ -1,8 +1,9 @@
 """One place where errors become HTTP answers: ``{"error": {"code", "message", "details"?}}``.
 
 Every :class:`NotaryError` maps to a status by its class; werkzeug's HTTP errors and
-flask-smorest/webargs errors are mapped into the same envelope. Nothing else reaches a client:
-an unexpected exception is logged and answered as a bare 500 without a trace.
+flask-smorest/webargs errors are mapped into the same envelope. A database that does not answer
+(down, restarting, a lock held too long) is a 503 ``unavailable`` with ``Retry-After``. Nothing
+else reaches a client: an unexpected exception is logged and answered as a bare 500 without a trace.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from notary import errors
+from notary.storage.db import database_down, storage_full
 from notary.verify.errors import MalformedInput, NotaryError, VerificationError
 
 logger = logging.getLogger(__name__)
@@ -47,6 +49,7 @@ _STATUS: dict[type[NotaryError], int] = {
     VerificationError: 422,
     errors.Unavailable: 503,
     errors.TimestampUnavailable: 503,
+    errors.StorageFull: 507,
 }
 
 _HTTP_CODES = {
@@ -109,9 +112,25 @@ def handle_http_exception(error: HTTPException) -> Response:
     return response
 
 
+#: Seconds a client is told to wait when the database did not answer.
+DATABASE_RETRY_AFTER = 5
+
+
 def handle_unexpected(error: Exception) -> Response:
     if isinstance(error, HTTPException):
         return handle_http_exception(error)
+    if storage_full(error):  # the transaction rolled back
+        logger.warning("no space to store a request: %s", str(error).splitlines()[0])
+        return handle_notary_error(
+            errors.StorageFull(
+                "the service has no space left to store this; nothing was stored, try again later"
+            )
+        )
+    if database_down(error):  # the service is well, its database is not: worth asking again
+        logger.warning("the database did not answer: %s", str(error).splitlines()[0])
+        response = error_response(503, "unavailable", "the database does not answer; try again shortly")
+        response.headers["Retry-After"] = str(DATABASE_RETRY_AFTER)
+        return response
     logger.exception("unhandled error")
     return error_response(500, "internal_error", "the service failed; the error has been logged")
 

@@ -164,10 +164,25 @@ class TrustLogSchema(ma.Schema):
     until_size = fields.Integer()
 
 
+class PolicyWitnessSchema(ma.Schema):
+    name = fields.String()
+    cosigner_key = fields.String()
+
+
+class WitnessPolicySchema(ma.Schema):
+    from_size = fields.Integer()
+    until_size = fields.Integer()
+    k = fields.Integer()
+    witnesses = fields.List(fields.Nested(PolicyWitnessSchema))
+
+
 class TrustSchema(ma.Schema):
+    format = fields.String(metadata={"description": "notary-trust/2 (docs/formats.md §7)"})
+    origin = fields.String(metadata={"description": "the log's current origin"})
     logs = fields.List(fields.Nested(TrustLogSchema))
     notary_roots_pem = fields.List(fields.String())
     tsa_roots_pem = fields.List(fields.String())
+    witness_policies = fields.List(fields.Nested(WitnessPolicySchema))
 
 
 @blp.route("/trust", methods=["GET"])

@@ -57,6 +57,35 @@ def identity_verify(id_type: str, id_number: str, key_path: Path, operator: str,
     )
 
 
+@identity.command("unbind")
+@click.argument("key_fingerprint")
+@click.option("--reason", required=True, type=click.Choice(("mistaken", "revoked", "other")))
+@click.option("--yes", is_flag=True, help="Unbind without asking.")
+@operator_option
+@json_option
+def identity_unbind(key_fingerprint: str, reason: str, yes: bool, operator: str, as_json: bool) -> None:
+    """Undo `identity verify` for KEY_FINGERPRINT (a mistaken binding): the key no longer reads
+    contracts naming that identity under other keys. Logged as notary-identity-unbinding/1."""
+    with runtime_scope() as rt:
+        summary = rt.keys_lifecycle.key_summary(key_fingerprint)
+        binding = summary["identity_binding"]
+        if binding is not None:
+            say(
+                f"key {key_fingerprint} is bound to {shown(binding['id_type'])} {shown(binding['id_number_masked'])}"
+                f" by {shown(binding['verified_by'])} on {binding['verified_at']}",
+                err=as_json,
+            )
+            if not yes:
+                click.confirm(f"Undo this binding ({reason})?", default=False, abort=True, err=as_json)
+        unbound = rt.keys_lifecycle.unbind(key_fingerprint, reason=reason, operator=operator)
+    answer = unbound.answer()
+    emit(
+        as_json,
+        answer,
+        f"key {answer['key_fingerprint']}: identity binding undone (leaf {answer['leaf_index']})",
+    )
+
+
 @click.group()
 def investigator() -> None:
     """Investigators (police, courts): they read evidence only through an approved case."""

@@ -29,14 +29,32 @@ class StartRefused(click.ClickException):
     exit_code = 78
 
 
+#: Exit status of a command run where there is no instance (EX_CONFIG, as an origin that would change).
+NO_INSTANCE = 78
+
+
+class NoInstance(click.ClickException):
+    """No notary instance where ``NOTARY_INSTANCE_PATH`` points: one line, exit status 78."""
+
+    exit_code = NO_INSTANCE
+    code = "no_instance"
+
+
 def runtime(settings: Settings | None = None, *, web: bool = False) -> Any:
     """The process's runtime (of ``settings``, by default the environment's; ``web`` also builds
-    the certificate service); raises :class:`StartRefused` over a changed origin."""
+    the certificate service); raises :class:`NoInstance` where there is no instance and
+    :class:`StartRefused` over a changed origin."""
     from notary.runtime import Runtime
     from notary.services.tlog.origins import OriginChanged
 
+    settings = settings or load_settings()
+    if not settings.key_dir.is_dir():  # notary init makes the keys first, then the database
+        raise NoInstance(
+            f"no notary instance at {settings.instance_path}: run `notary init` there, "
+            "or set NOTARY_INSTANCE_PATH to an instance's folder"
+        )
     try:
-        return Runtime(settings or load_settings(), web=web)
+        return Runtime(settings, web=web)
     except OriginChanged as exc:
         raise StartRefused(str(exc)) from exc
 

@@ -59,7 +59,11 @@ def init(as_json: bool) -> None:
 @click.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
-@click.option("--dev", is_flag=True, help="Flask's development server instead of gunicorn.")
+@click.option(
+    "--dev",
+    is_flag=True,
+    help="Flask's development server instead of gunicorn; webhooks may go to loopback over http.",
+)
 @click.option("--no-worker", is_flag=True, help="Do not start a background worker beside the web server.")
 @click.option(
     "--workers", type=int, default=None, help="gunicorn worker processes (default NOTARY_WEB_WORKERS)."
@@ -69,6 +73,9 @@ def serve(host: str, port: int, dev: bool, no_worker: bool, workers: int | None)
     settings = load_settings()
     preflight(settings)
     if dev:
+        # Development: webhooks may go to a receiver on this machine over plain http (the
+        # worker and the web processes inherit it); production keeps https and public addresses.
+        os.environ.setdefault("NOTARY_UNSAFE_WEBHOOK_LOOPBACK", "1")
         web = [
             sys.executable,
             "-m",
@@ -169,13 +176,27 @@ def _supervise(web: list[str], worker: list[str] | None) -> int:
 @click.command()
 @click.option("--once", is_flag=True, help="Do one round of work and exit (when leading).")
 def worker(once: bool) -> None:
-    """Background work: sealing, timestamps and retries, deadline expiry. One leads at a time."""
+    """Background work: sealing, timestamps and retries, deadline expiry, webhook deliveries.
+    One leads at a time (deliveries have their own leader)."""
     rt = runtime()
     background = rt.worker()
+    dispatcher = rt.webhook_dispatcher()
+    webhooks = rt.webhook_worker(dispatcher, holder=background.holder)
     if once:
-        click.echo(json.dumps({"handled": background.run_once()}))
+        handled = background.run_once() + webhooks.run_once()
+        dispatcher.close()  # the deliveries started are finished and recorded before exiting
+        click.echo(json.dumps({"handled": handled}))
         return
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
-    background.run(stop)
+    # Deliveries have a loop (and lease) of their own: a receiver that hangs holds a delivery
+    # thread, never the sealing.
+    delivering = threading.Thread(target=webhooks.run, args=(stop,), name="webhooks", daemon=True)
+    delivering.start()
+    try:
+        background.run(stop)
+    finally:
+        stop.set()
+        delivering.join()
+        dispatcher.close()

@@ -8,6 +8,7 @@ from sqlalchemy import create_engine
 from notary.storage import (
     access_models,  # noqa: F401 - registers the access tables
     report_models,  # noqa: F401 - registers the reports' tables
+    webhook_models,  # noqa: F401 - registers the webhooks' tables
 )
 from notary.storage.models import Base
 

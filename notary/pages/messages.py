@@ -58,6 +58,13 @@ def error_messages() -> dict[str, str]:
         "followed_automatically": _("You follow the platforms of your own contracts whatever you choose."),
         "key_file_not_pem": _("This is not a key file: choose the private.pem that notary keygen made."),
         "key_file_unsupported": _("This key is neither Ed25519 nor P-256, the kinds the notary accepts."),
+        "key_revoked": _(
+            "This key was revoked: it no longer logs in or signs. Make a new key and ask your platform to rotate to it."
+        ),
+        "key_retired": _("This key was replaced by a newer key of yours. Sign with the newer key."),
+        "revocation_incomplete": _(
+            "A key is revoked for every platform it is enrolled on at once. Reload the page and try again."
+        ),
     }
 
 
@@ -109,6 +116,13 @@ def common_messages() -> dict[str, str]:
                 "Report %(report)s is lodged: signed with your key and being written into the notary's log."
             ),
             "follow.following": _("You follow this platform: its notices show on My contracts."),
+            "keys.confirm": _("Tick the box to confirm that this key should stop working for good."),
+            "keys.need_key": _(
+                "Log in again with this key to revoke it: the revocation is signed by the key itself."
+            ),
+            "keys.revoked": _(
+                "The key is revoked on every platform: it no longer logs in or signs. Contracts it signed before stay valid. Make a new key and ask your platform to rotate to it."
+            ),
         }
     )
     return messages
@@ -127,3 +141,13 @@ def status_words() -> dict[str, str]:
 
 def role_words() -> dict[str, str]:
     return {"investor": _("Investor (lender)"), "borrower": _("Borrower")}
+
+
+def revocation_reason_words() -> dict[str, str]:
+    """Why a key is revoked (``notary.revoke.v1`` reasons), for a person."""
+    return {
+        "lost": _("I lost it"),
+        "compromised": _("Someone else may have it"),
+        "superseded": _("I have a new key"),
+        "other": _("Another reason"),
+    }

@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 
 from sqlalchemy import delete, select, update
 
-from notary.services import auth
+from notary.services import auth, outbox
 from notary.services.audit.trail import anchor_audit_head
 from notary.services.ceremony.signatures import EXPIRED
 from notary.services.clock import Clock, now_text
@@ -38,9 +38,10 @@ Step = Callable[[], int]
 class Chores:
     """Small upkeep no request waits for: deadlines that passed, tokens that expired."""
 
-    def __init__(self, db: Database, clock: Clock) -> None:
+    def __init__(self, db: Database, clock: Clock, *, batch_size: int = 2000) -> None:
         self.db = db
         self.clock = clock
+        self.batch_size = batch_size
 
     def expire_overdue(self) -> int:
         """Mark contracts whose signing deadline passed before both signed as ``expired``."""
@@ -52,12 +53,26 @@ class Chores:
             if session.execute(overdue).first() is None:
                 return 0
         with self.db.write() as session:
-            result = session.execute(
-                update(Contract)
-                .where(Contract.status == AWAITING, Contract.deadline <= now)
-                .values(status=EXPIRED, closed_at=now)
+            # Rows first, so each expiry's event goes out with it (at most a batch a round).
+            expiring = (
+                session.execute(
+                    select(Contract)
+                    .where(Contract.status == AWAITING, Contract.deadline <= now)
+                    .order_by(Contract.deadline, Contract.id)
+                    .limit(self.batch_size)
+                    .with_for_update()
+                )
+                .scalars()
+                .all()
             )
-            return int(result.rowcount or 0)  # type: ignore[attr-defined]
+            if not expiring:
+                return 0
+            session.execute(
+                update(Contract),
+                [{"id": contract.id, "status": EXPIRED, "closed_at": now} for contract in expiring],
+            )
+            outbox.emit(session, [outbox.contract_expired(c, expired_at=now) for c in expiring], now=now)
+            return len(expiring)
 
     def purge_expired_tokens(self) -> int:
         """Delete party tokens past their expiry (they answer ``unauthenticated`` either way), so
@@ -119,7 +134,8 @@ def at_most_every(seconds: float, step: Step, monotonic: Callable[[], float] = t
 
 
 class Worker:
-    """Runs the steps while it holds the lease; waits for it otherwise."""
+    """Runs the steps while it holds the lease (``lease_name``: one leader per kind of work);
+    waits for it otherwise."""
 
     def __init__(
         self,
@@ -129,12 +145,13 @@ class Worker:
         lease_duration: float,
         poll_interval: float,
         holder: str | None = None,
+        lease_name: str = "worker",
     ) -> None:
         self.steps = list(steps)
         self.holder = holder or f"{socket.gethostname()}:{os.getpid()}"
         self.lease_duration = lease_duration
         self.poll_interval = poll_interval
-        self.lease = LeaseKeeper(db, "worker", self.holder, duration=lease_duration)
+        self.lease = LeaseKeeper(db, lease_name, self.holder, duration=lease_duration)
 
     def run_once(self) -> int:
         """One round if this worker leads; returns the items handled (0 when idle or not leader)."""

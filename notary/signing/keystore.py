@@ -130,6 +130,20 @@ def _load_ec_key(path: Path) -> ec.EllipticCurvePrivateKey:
 
 
 def _load_cert(path: Path) -> x509.Certificate:
+    return read_certificate(path)
+
+
+#: The instance's certificates, with the names operators know them by (``notary doctor``).
+INSTANCE_CERTIFICATES = (
+    ("notary signer", NOTARY_CERT),
+    ("embedded TSA", TSA_CERT),
+    ("report signer", REPORT_CERT),
+    ("root", ROOT_CERT),
+)
+
+
+def read_certificate(path: Path) -> x509.Certificate:
+    """One PEM certificate; raises :class:`KeysUnusable` when it is missing or not a certificate."""
     try:
         return x509.load_pem_x509_certificate(_read(path))
     except ValueError as exc:

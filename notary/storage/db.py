@@ -18,6 +18,7 @@ the ``flock`` (another program) is still serialised by it.
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import os
 import threading
@@ -31,7 +32,7 @@ from sqlalchemy import create_engine, event, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from notary.errors import Unavailable
@@ -169,6 +170,29 @@ class Database:
         self.engine.dispose()
         if self.writers is not None:
             self.writers.close()
+
+
+#: errno values of a write that found no space (a full disk or quota, or a file-size limit).
+_NO_SPACE = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
+
+
+def storage_full(error: BaseException) -> bool:
+    """Whether ``error`` says a write found no space: the disk, a quota, or the database's own."""
+    if isinstance(error, OSError):
+        return error.errno in _NO_SPACE
+    if isinstance(error, DBAPIError):
+        cause = error.orig
+        # SQLite: SQLITE_FULL ("database or disk is full"); PostgreSQL: SQLSTATE 53100 disk_full.
+        return "disk is full" in str(cause) or getattr(cause, "sqlstate", None) == "53100"
+    return False
+
+
+def database_down(error: BaseException) -> bool:
+    """Whether ``error`` says the database could not be reached or used (a server down or
+    restarting, a dropped connection, a lock held past its timeout), not that a statement was wrong."""
+    return isinstance(error, OperationalError) or (
+        isinstance(error, DBAPIError) and bool(error.connection_invalidated)
+    )
 
 
 def _configure_sqlite(engine: Engine) -> None:

@@ -120,3 +120,10 @@ class LeaseKeeper:
                     lease.expires_at = 0.0
         except OperationalError:
             pass
+
+
+def lease_row(db: Database, name: str) -> Lease | None:
+    """The lease called ``name`` as last written (holder, epoch, ``expires_at`` on the machine's
+    clock), or ``None`` when nobody ever held it; a read for operators, never a claim."""
+    with db.read() as session:
+        return session.get(Lease, name)

@@ -8,6 +8,7 @@ reaches a column.
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
@@ -99,6 +100,55 @@ class Party(Base):
     enrol_proof: Mapped[bytes | None] = mapped_column(LargeBinary)
     legacy_enrol_proof_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
     created_at: Mapped[str] = mapped_column(TIME)
+
+
+class KeyStatus(StrEnum):
+    """Where a party's key stands: it signs for the party, it was replaced, or it was revoked."""
+
+    ACTIVE = "active"
+    ROTATED = "rotated"
+    REVOKED = "revoked"
+
+
+class PartyKey(Base):
+    """Every key a party has had: the one it signs with now (``active``), the ones it replaced
+    (``rotated``) and the ones revoked. ``parties`` keeps the current key's columns; these rows
+    are what old contracts keep verifying with (a bundle carries the key that signed) and what
+    decides whether a key may still log in or sign for this party.
+    """
+
+    __tablename__ = "party_keys"
+    __table_args__ = (Index("ix_party_keys_key_status", "key_fingerprint", "status"),)
+
+    party_id: Mapped[str] = mapped_column(ForeignKey("parties.id"), primary_key=True)
+    key_fingerprint: Mapped[str] = mapped_column(SHA256, primary_key=True)
+    public_key_der: Mapped[bytes] = mapped_column(LargeBinary)
+    algorithm: Mapped[str] = mapped_column(String(32))
+    #: This key's own ``notary.enrol.v2`` proof over the party's commitment (None before round 2).
+    enrol_proof: Mapped[bytes | None] = mapped_column(LargeBinary)
+    added_at: Mapped[str] = mapped_column(TIME)
+    status: Mapped[str] = mapped_column(String(16))  # active, rotated, revoked
+    retired_at: Mapped[str | None] = mapped_column(TIME)
+    #: Why it was revoked (``lost``, ``compromised``, ``superseded``, ``other``); None otherwise.
+    reason: Mapped[str | None] = mapped_column(String(16))
+    #: The log leaf that retired it (a rotation or a revocation).
+    event_sequence: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class KeyEventRow(Base):
+    """An index of the key event leaves (``notary.verify.key_events``), so a bundle finds the
+    events about its signing keys without reading the log. The leaf's bytes stay in
+    ``log_leaves``; ``notary audit`` holds this table to them."""
+
+    __tablename__ = "key_events"
+
+    leaf_sequence: Mapped[int] = mapped_column(
+        ForeignKey("log_leaves.sequence"), primary_key=True, autoincrement=False
+    )
+    kind: Mapped[str] = mapped_column(String(16))  # revoked, rotated, bound, unbound
+    key_fingerprint: Mapped[str] = mapped_column(SHA256, index=True)
+    party_id: Mapped[str | None] = mapped_column(ID)
+    at: Mapped[str] = mapped_column(TIME)
 
 
 class KeyIdentity(Base):

@@ -64,3 +64,15 @@ def migration_connection(database: Database) -> Iterator[Connection]:
                     raise ForeignKeyViolation(f"a migration broke a reference: {tuple(broken)}")
         finally:
             raw.execute("PRAGMA foreign_keys=ON")
+
+
+def schema_revisions(database: Database) -> tuple[str | None, str]:
+    """The revision the database is at (``None`` when it was never migrated) and the newest
+    revision this code ships. Raises SQLAlchemy's errors when the database does not answer."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    head = ScriptDirectory.from_config(alembic_config(database)).get_current_head()
+    with database.engine.connect() as connection:
+        current = MigrationContext.configure(connection).get_current_revision()
+    return current, head or ""

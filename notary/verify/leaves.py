@@ -20,6 +20,13 @@ from typing import Any
 from notary.verify.canonical import canonical_json, parse_canonical_json
 from notary.verify.errors import MalformedInput, NotaryError
 from notary.verify.evidence.record import parse_record
+from notary.verify.key_events import (
+    IDENTITY_BINDING,
+    IDENTITY_UNBINDING,
+    KEY_REVOCATION,
+    KEY_ROTATION,
+    parse_key_event,
+)
 from notary.verify.note import is_valid_key_name, parse_verifier_key
 from notary.verify.payloads import RECORD_FORMAT, RECORD_FORMAT_V2
 from notary.verify.reports import REPORT_LEAF_FORMAT, parse_report_leaf
@@ -166,8 +173,7 @@ def parse_audit_head(data: bytes) -> AuditHeadLeaf:
 
 
 #: The registry: every leaf format the log may hold, oldest first, with its strict parser.
-#: Reserved in formats.md and registered when built (issue 25): key revocation, key rotation,
-#: identity binding and unbinding.
+#: The key events (issue 25) share one parser, :func:`notary.verify.key_events.parse_key_event`.
 LEAF_KINDS: Mapping[str, Callable[[bytes], Any]] = MappingProxyType(
     {
         RECORD_FORMAT: parse_record,
@@ -175,6 +181,10 @@ LEAF_KINDS: Mapping[str, Callable[[bytes], Any]] = MappingProxyType(
         RECORD_FORMAT_V2: parse_record,
         ORIGIN_ROTATION: parse_origin_rotation,
         REPORT_LEAF_FORMAT: parse_report_leaf,
+        KEY_REVOCATION: parse_key_event,
+        KEY_ROTATION: parse_key_event,
+        IDENTITY_BINDING: parse_key_event,
+        IDENTITY_UNBINDING: parse_key_event,
     }
 )
 LEAF_FORMATS = tuple(LEAF_KINDS)

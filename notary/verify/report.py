@@ -98,6 +98,7 @@ CHECK_NAMES = (
     "inclusion_proof",
     "checkpoint_timestamp",
     "consistency",
+    "key_events",
     "notary_certificate",
 )
 

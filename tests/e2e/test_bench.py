@@ -18,6 +18,7 @@ FIGURES = {
     "empty_endpoint_per_s", "database", "quick", "cpus", "load_average_start", "proof_leaves",
     "witness_sealed_ratio", "witness_cosigned_ms_p50", "certificate_render_ms",
     "certificate_render_rare_first_ms", "certificate_render_rare_ms",
+    "webhook_outbox_cost", "webhook_delivering_cost", "webhook_events_per_s", "webhook_baseline_drift",
 }  # fmt: skip
 
 
@@ -26,8 +27,8 @@ def test_a_tiny_run_prints_every_figure():
     env = {k: v for k, v in os.environ.items() if not k.startswith("NOTARY_")}
     result = subprocess.run(
         [sys.executable, "-m", "bench", "--quick", "--contracts", "40", "--lifecycle-seconds", "1",
-         "--proof-leaves", "3000", "--proof-requests", "20", "--ceiling-contracts", "30"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False,
+         "--proof-leaves", "3000", "--proof-requests", "20", "--ceiling-contracts", "30", "--webhook-contracts", "40"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=480, check=False,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
     figures = json.loads(result.stdout.strip().splitlines()[-1])
@@ -40,6 +41,9 @@ def test_a_tiny_run_prints_every_figure():
     assert figures["proof_reads"] == 2
     assert figures["proof_nodes"] <= 2 * 12
     assert figures["lifecycle_per_s"] > 0
+    # Every event of the delivering run reached the receiver, signed as documented.
+    assert figures["webhook_events_delivered"] == figures["webhook_events_expected"] == 4 * 40
+    assert figures["webhook_bad_signatures"] == 0
     assert figures["seal_latency_samples"] > 0
     assert figures["certificate_ms"] > 0
     assert 0 < figures["certificate_render_ms"] < figures["certificate_ms"]

@@ -160,7 +160,9 @@ def test_an_opening_proves_a_party_against_the_record_the_certificate_carries(fi
     code, output = run(files, "certificate.pdf", "--trust", "trust.json", "--opening", "opening.json")
     assert code == 0, output
     assert "PROVEN by the opening given" in output
-    code, output = run(files, "certificate.pdf", "--trust", "trust.json", "--opening", "stranger-opening.json")
+    code, output = run(
+        files, "certificate.pdf", "--trust", "trust.json", "--opening", "stranger-opening.json"
+    )
     assert code == 1, output
     assert "[FAIL] openings" in output
     code, output = run(files, "bare.pdf", "--trust", "trust.json", "--opening", "opening.json")

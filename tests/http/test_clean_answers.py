@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 from datetime import timedelta
 from typing import Any
 
@@ -145,3 +146,26 @@ def test_opening_a_case_answers_an_unknown_scope_exactly_as_a_known_one(
         opened({"party_id": "pa_01J00000000000000000000000"}),
     ]
     assert known == unknown == [(201, ["case_id", "status"], "pending")] * 2
+
+
+def test_a_checkpoint_size_beyond_any_database_integer_is_not_found(client: Any) -> None:
+    # Before: 500 (OverflowError binding 2**63 into the query).
+    for size in (2**63, 2**64 + 5, 10**30):
+        answer = client.get(f"/api/v1/log/checkpoints/{size}")
+        assert answer.status_code == 404, answer.get_data()
+        assert answer.get_json()["error"]["code"] == "not_found"
+        assert answer.get_json()["error"]["message"] == f"no checkpoint was signed at tree size {size}"
+
+
+def test_a_lone_surrogate_in_a_name_is_refused_as_bad_input(platform: PlatformClient) -> None:
+    # Before: 500 (the surrogate could not be encoded to UTF-8 for the database); the text
+    # policy of the meaning branch now names it.
+    person = Person("张三")
+    body = person.enrolment(platform.platform_id)
+    raw = json.dumps(body).replace(json.dumps("张三")[1:-1], "\\ud800")
+    assert "\\ud800" in raw
+    answer = platform.post("/parties", data=raw, headers={"Content-Type": "application/json"})
+    assert answer.status_code == 422, answer.get_data()
+    error = answer.get_json()["error"]
+    assert error["code"] == "validation_failed"
+    assert error["details"] == {"name": ["U+D800 at position 0 is a lone surrogate, not a character"]}

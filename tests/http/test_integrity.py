@@ -15,16 +15,13 @@ from sqlalchemy import delete, select, update
 from notary.app import create_app
 from notary.cli import main
 from notary.runtime import Runtime
-from notary.services.audit import trail as audit
-from notary.services.audit.integrity import default_auditors, run_audit
 from notary.signing.note_signer import NoteSigner
 from notary.storage.access_models import AuditEntry
 from notary.storage.models import Blob, LogLeaf, SignedCheckpoint, TreeNode
 from notary.verify.canonical import canonical_json
 from notary.verify.merkle.proofs import leaf_hash
 from notary.verify.note import Checkpoint
-from tests.support.people import Person
-from tests.support.platforms import new_platform, sign_body
+from tests.support.log_audit import audit_of, populate
 
 
 def change_one_digit(data: bytes, after: bytes) -> bytes:
@@ -35,46 +32,6 @@ def change_one_digit(data: bytes, after: bytes) -> bytes:
     return data[:at] + bytes([ord("0") + (data[at] - ord("0") + 1) % 10]) + data[at + 1 :]
 
 
-def populate(runtime, client, contracts=3):
-    """Sealed contracts, an audit trail, and its head in the log."""
-    platform = new_platform(runtime, client)
-    investor, borrower = Person("张三"), Person("李四", alg="p256")
-    platform.enrol(investor)
-    platform.enrol(borrower)
-    filed = []
-    for index in range(contracts):
-        document = b"%%PDF-1.4 contract %d" % index
-        if index == 1:  # past blob_inline_max: kept as a file
-            document += b" " * runtime.settings.blob_inline_max
-        item = platform.file(investor, borrower, document=document)
-        for role, person in (("investor", investor), ("borrower", borrower)):
-            answer = client.post(
-                f"/api/v1/contracts/{item['contract_id']}/signatures", json=sign_body(person, item, role)
-            )
-            assert answer.status_code == 200
-        filed.append(item)
-        runtime.sequencer.seal_pending()
-        platform.get(f"/contracts/{item['contract_id']}/document")  # an audited read
-        runtime.clock.advance(seconds=2)  # past the checkpoint interval: one checkpoint per seal
-        assert runtime.checkpointer.run_once() == 1
-    assert audit.anchor_audit_head(runtime.db, runtime.clock, runtime.sequencer.sinks) == 1
-    return filed
-
-
-def audit_of(runtime, *, collect_all=False):
-    """Every check ``notary audit`` runs."""
-    with runtime.db.read() as session:
-        trusted = runtime.origins.trusted_logs(session)
-    auditors = default_auditors(
-        runtime.blobs,
-        trusted_logs=trusted,
-        tsa_roots=runtime.published.tsa_roots(),
-        notary_root=runtime.keys.root_cert,
-        certificates=runtime.certificates,
-    )
-    return run_audit(runtime.db, auditors, collect_all=collect_all)
-
-
 @pytest.fixture
 def filed(runtime, client):
     return populate(runtime, client)
@@ -83,7 +40,7 @@ def filed(runtime, client):
 def test_a_clean_store_passes_every_check(runtime, client):
     empty = audit_of(runtime)
     assert empty.clean
-    assert [result.checked for result in empty.results] == [0] * 13
+    assert [result.checked for result in empty.results] == [0] * 14
     populate(runtime, client)
     report = audit_of(runtime)
     assert report.clean
@@ -102,6 +59,7 @@ def test_a_clean_store_passes_every_check(runtime, client):
         "audit_anchors": 1,
         "reports": 0,
         "report_leaves": 0,
+        "key_events": 0,
     }
     assert checked["audit_chain"] >= 4  # platform.add and three document reads
 

@@ -17,29 +17,13 @@ from notary.storage.access_models import AuditEntry
 from notary.storage.models import LogLeaf
 from notary.storage.report_models import Report
 from notary.verify import payloads
-from notary.verify.reports import parse_report_leaf, parse_stored_report, report_payload
+from notary.verify.reports import parse_report_leaf, parse_stored_report
 from tests.support.access import Caller, approve, login, new_investigator, open_case
 from tests.support.people import Person
 from tests.support.platforms import DOCUMENT
+from tests.support.reports import lodge, report_body
 
 DIGEST = hashlib.sha256(DOCUMENT).hexdigest()
-
-
-def report_body(
-    person, platform_id, *, runtime, document=DOCUMENT, claimed=None, reported_at=None, attach=False
-):
-    when = reported_at or payloads.format_time(runtime.clock())
-    payload = report_payload(
-        platform_id=platform_id,
-        document_sha256=hashlib.sha256(document).hexdigest(),
-        key_fingerprint=person.public.fingerprint,
-        reported_at=when,
-        claimed={"amount": "10000.00", "start_date": "2026-12-01"} if claimed is None else claimed,
-    )
-    body = {"payload_base64": base64.b64encode(payload).decode(), "signature": person.sign_b64(payload)}
-    if attach:
-        body["document_base64"] = base64.b64encode(document).decode()
-    return body
 
 
 @pytest.fixture
@@ -47,10 +31,6 @@ def reporter(client, platform):
     person = Person("赵六")
     platform.enrol(person)
     return person
-
-
-def lodge(client, person, body):
-    return Caller(client, login(client, person)).post("/reports", json=body)
 
 
 def error_of(response, status):

@@ -16,6 +16,7 @@ from notary.signing.note_signer import NoteSigner
 from notary.verify.witness_policy import MET, judge_cosignatures, parse_witness_policies
 from tests.support.evidence import members
 from tests.support.platforms import sign_body
+from tests.support.webhook_receiver import Receiver
 from tests.support.witness import SilentServer, ThreadedWitness
 
 
@@ -53,7 +54,13 @@ def settings(settings, witnesses, tmp_path, clock, request):
             configured.append({"name": name, "url": silent.url, "cosigner_key": key})
     # A witness that hangs keeps its request in flight for a minute: long after the evidence
     # below is ready, which shows the worker never waited for it.
-    return dataclasses.replace(settings, witnesses=json.dumps(configured), witness_k=k, witness_timeout=60.0)
+    return dataclasses.replace(
+        settings,
+        witnesses=json.dumps(configured),
+        witness_k=k,
+        witness_timeout=60.0,
+        unsafe_webhook_loopback=True,  # the webhook receiver below runs on loopback
+    )
 
 
 def seal_one(platform, investor, borrower, runtime, client) -> str:
@@ -129,3 +136,67 @@ def test_without_any_witness_answering_evidence_is_ready_but_not_cosigned(
     assert (evidence["cosigned"], evidence["witnesses"]) == (False, "pending")
     bundle = platform.get(f"/contracts/{contract_id}/evidence").get_data()
     assert "\u2014 witness.test" not in members(bundle)["log/checkpoint.txt"].decode()
+
+
+@pytest.fixture
+def receiver(platform, clock):
+    """A webhook receiver subscribed to the evidence events, checking every signature."""
+    receiver = Receiver([], now=lambda: clock().timestamp())
+    answer = platform.post(
+        "/webhooks", json={"url": receiver.url, "events": ["evidence.ready", "evidence.cosigned"]}
+    )
+    assert answer.status_code == 201, answer.get_json()
+    receiver.secrets.append(answer.get_json()["secret"]["secret"])
+    yield receiver
+    receiver.stop()
+
+
+def deliver(runtime) -> None:
+    dispatcher = runtime.webhook_dispatcher()
+    try:
+        dispatcher.drain()
+    finally:
+        dispatcher.close()
+
+
+def test_evidence_cosigned_is_pushed_after_evidence_ready(
+    platform, investor, borrower, runtime, client, receiver
+):
+    contracts = [seal_one(platform, investor, borrower, runtime, client) for _ in range(3)]
+    for contract_id in contracts:
+        work_until(runtime, platform, contract_id, "cosigned")
+    deliver(runtime)
+    got = receiver.wait_for(6)
+    assert [d.refusal for d in got] == [None] * 6
+    for contract_id in contracts:
+        mine = [d.event for d in got if d.event["data"]["contract_id"] == contract_id]
+        assert [event["type"] for event in mine] == ["evidence.ready", "evidence.cosigned"]
+        cosigned = mine[1]["data"]
+        # It names the checkpoint the bundle now carries, with the witnesses' cosignatures.
+        checkpoint = members(platform.get(f"/contracts/{contract_id}/evidence").get_data())[
+            "log/checkpoint.txt"
+        ]
+        assert int(checkpoint.split(b"\n")[1]) == cosigned["checkpoint_size"]
+        assert "\u2014 witness.test/w1" in checkpoint.decode()
+        assert cosigned["checkpoint_size"] > cosigned["leaf_index"]
+    # Once each: later cosignatures on later checkpoints send nothing more.
+    later = seal_one(platform, investor, borrower, runtime, client)
+    work_until(runtime, platform, later, "cosigned")
+    deliver(runtime)
+    assert len(receiver.wait_for(8)) == 8
+    assert sorted(event["data"]["contract_id"] for event in receiver.events()) == sorted(
+        [*contracts, *contracts, later, later]
+    )
+
+
+@pytest.mark.witness_setup(("silent", "silent"), 1)
+def test_no_evidence_cosigned_while_no_witness_answers(
+    platform, investor, borrower, runtime, client, receiver
+):
+    contract_id = seal_one(platform, investor, borrower, runtime, client)
+    work_until(runtime, platform, contract_id, "ready")
+    deliver(runtime)
+    (only,) = receiver.wait_for(1)
+    assert only.event["type"] == "evidence.ready"
+    time.sleep(0.2)
+    assert len(receiver.events()) == 1

@@ -13,7 +13,7 @@ import datetime as dt
 import hashlib
 import io
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -27,7 +27,16 @@ from notary.verify import payloads
 from notary.verify.archive import read_archive, write_archive
 from notary.verify.canonical import canonical_json
 from notary.verify.encoding import b64encode
-from notary.verify.evidence.bundle import BundleParts, CheckpointToken, InclusionProof, LogKey, build_bundle
+from notary.verify.evidence.bundle import (
+    BundleParts,
+    CheckpointToken,
+    ConsistencyProof,
+    InclusionProof,
+    LaterEvent,
+    LaterEvidence,
+    LogKey,
+    build_bundle,
+)
 from notary.verify.merkle import plan as merkle_plan
 from notary.verify.merkle import proofs as merkle
 from notary.verify.note import Checkpoint
@@ -221,7 +230,40 @@ class SampleLog:
             self.filed.append(filed)
             previous = payloads.sha256_hex(filed.record)
         leaves = [merkle.leaf_hash(filed.record) for filed in self.filed]
-        self.nodes = merkle_plan.append_leaves(0, {}, leaves).nodes
+        self.nodes = dict(merkle_plan.append_leaves(0, {}, leaves).nodes)
+        self.size = size
+        self.last_sha256 = previous
+        self.leaves: dict[int, bytes] = {}
+
+    def append(self, build: Callable[[int, str], bytes]) -> int:
+        """Append a leaf of another kind (a key event), built from its sequence and the previous
+        leaf's SHA-256; returns its index."""
+        index = self.size
+        leaf = build(index, self.last_sha256)
+        self.nodes.update(merkle_plan.append_leaves(index, self.nodes, [merkle.leaf_hash(leaf)]).nodes)
+        self.leaves[index] = leaf
+        self.size, self.last_sha256 = index + 1, payloads.sha256_hex(leaf)
+        return index
+
+    def later(
+        self, first: int, second: int, events: Sequence[int], *, stamped: dt.datetime, tokens: int = 1
+    ) -> LaterEvidence:
+        """``later/`` for a bundle whose checkpoint has size ``first``: the checkpoint of size
+        ``second``, stamped at ``stamped``, and the leaves ``events`` (appended with :meth:`append`)."""
+        body = Checkpoint(self.notary.origin, second, self.root(second)).body
+        authority = EmbeddedTSA.from_instance_keys(self.notary.keys, clock=FixedClock(stamped))
+        token = CheckpointToken(
+            authority.stamp(hashlib.sha256(body).digest()), pem_chain(self.notary.keys.tsa_chain)
+        )
+        consistency = self.consistency(first, second)
+        return LaterEvidence(
+            checkpoint=self.checkpoint(second),
+            checkpoint_tokens=(token,) * tokens,
+            consistency=ConsistencyProof(
+                first, second, tuple(bytes.fromhex(value) for value in consistency["hashes"])
+            ),
+            events=tuple(LaterEvent(self.leaves[index], self.inclusion(index, second)) for index in events),
+        )
 
     def root(self, size: int) -> bytes:
         return merkle_plan.root_plan(size).assemble(self.nodes)

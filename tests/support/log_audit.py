@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import hashlib
 import json
+from typing import Any
 
 from sqlalchemy import select
 
 from notary.runtime import Runtime
+from notary.services.audit import trail as audit
+from notary.services.audit.integrity import AuditReport, default_auditors, run_audit
 from notary.storage.models import Contract, LogLeaf, SignedCheckpoint
 from notary.verify.merkle import proofs as merkle
 from notary.verify.note import parse_verifier_key, verify_checkpoint
+from tests.support.people import Person
+from tests.support.platforms import new_platform, sign_body
 
 
 def check_log(rt: Runtime) -> dict[str, int]:
@@ -47,3 +52,43 @@ def check_log(rt: Runtime) -> dict[str, int]:
         assert verified.root_hash == merkle.root_from_leaf_hashes(leaf_hashes[: checkpoint.tree_size])
     # Other leaf kinds (the audit trail's heads) share the chain: records are the contract leaves.
     return {"leaves": len(leaves), "records": len(contracts_in_log), "checkpoints": len(checkpoints)}
+
+
+def populate(runtime: Runtime, client: Any, contracts: int = 3) -> list[dict[str, Any]]:
+    """Sealed contracts, an audit trail, and its head in the log."""
+    platform = new_platform(runtime, client)
+    investor, borrower = Person("张三"), Person("李四", alg="p256")
+    platform.enrol(investor)
+    platform.enrol(borrower)
+    filed = []
+    for index in range(contracts):
+        document = b"%%PDF-1.4 contract %d" % index
+        if index == 1:  # past blob_inline_max: kept as a file
+            document += b" " * runtime.settings.blob_inline_max
+        item = platform.file(investor, borrower, document=document)
+        for role, person in (("investor", investor), ("borrower", borrower)):
+            answer = client.post(
+                f"/api/v1/contracts/{item['contract_id']}/signatures", json=sign_body(person, item, role)
+            )
+            assert answer.status_code == 200
+        filed.append(item)
+        runtime.sequencer.seal_pending()
+        platform.get(f"/contracts/{item['contract_id']}/document")  # an audited read
+        runtime.clock.advance(seconds=2)  # past the checkpoint interval: one checkpoint per seal
+        assert runtime.checkpointer.run_once() == 1
+    assert audit.anchor_audit_head(runtime.db, runtime.clock, runtime.sequencer.sinks) == 1
+    return filed
+
+
+def audit_of(runtime: Runtime, *, collect_all: bool = False) -> AuditReport:
+    """Every check ``notary audit`` runs."""
+    with runtime.db.read() as session:
+        trusted = runtime.origins.trusted_logs(session)
+    auditors = default_auditors(
+        runtime.blobs,
+        trusted_logs=trusted,
+        tsa_roots=runtime.published.tsa_roots(),
+        notary_root=runtime.keys.root_cert,
+        certificates=runtime.certificates,
+    )
+    return run_audit(runtime.db, auditors, collect_all=collect_all)

@@ -39,7 +39,9 @@ ATTACHMENTS = (
         "timestamp/record.tsr", "application/timestamp-reply", bytes(range(256)), "a token", "Supplement"
     ),
     # Data ending in a newline counts it in /Length: the EOL before endstream must still be added.
-    Attachment("log/checkpoint.txt", "text/plain", b"example.org/log\n3\nroot=\n", "a checkpoint", "Supplement"),
+    Attachment(
+        "log/checkpoint.txt", "text/plain", b"example.org/log\n3\nroot=\n", "a checkpoint", "Supplement"
+    ),
 )
 
 

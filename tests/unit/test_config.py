@@ -60,6 +60,9 @@ def test_no_inline_documents_is_allowed(tmp_path):
         ({"NOTARY_MAX_DOCUMENT_BYTES": "-5"}, "max_document_bytes"),
         ({"NOTARY_BLOB_STORE": "s3"}, "blob_store"),
         ({"NOTARY_TSA_URLS": " , "}, "tsa_urls"),
+        ({"NOTARY_UNSAFE_WEBHOOK_LOOPBACK": "maybe"}, "unsafe_webhook_loopback"),
+        ({"NOTARY_WEBHOOK_TIMEOUT": "0"}, "webhook_timeout"),
+        ({"NOTARY_WEBHOOK_MAX_ATTEMPTS": "0"}, "webhook_max_attempts"),
     ],
 )
 def test_a_setting_that_cannot_be_understood_is_refused_by_name(tmp_path, env, named):
@@ -74,3 +77,20 @@ def test_an_unknown_or_unreadable_config_file_is_refused(tmp_path):
     (tmp_path / "config.json").write_text("{not json")
     with pytest.raises(ConfigError, match=r"config\.json"):
         load(tmp_path)
+
+
+def test_webhook_settings(tmp_path):
+    defaults = load(tmp_path)
+    assert defaults.unsafe_webhook_loopback is False
+    assert defaults.unsafe_webhook_networks == ()
+    assert defaults.webhook_max_attempts == 12
+    settings = load(
+        tmp_path,
+        NOTARY_UNSAFE_WEBHOOK_LOOPBACK="yes",
+        NOTARY_UNSAFE_WEBHOOK_NETWORKS="10.20.0.0/16, fd12::/48",
+        NOTARY_WEBHOOK_RETRY_BASE="1m",
+    )
+    assert settings.unsafe_webhook_loopback is True
+    assert settings.unsafe_webhook_networks == ("10.20.0.0/16", "fd12::/48")
+    assert settings.webhook_retry_base == 60.0
+    assert load(tmp_path, NOTARY_UNSAFE_WEBHOOK_LOOPBACK="0").unsafe_webhook_loopback is False

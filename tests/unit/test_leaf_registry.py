@@ -11,6 +11,7 @@ import pytest
 
 from notary.verify import leaves, payloads
 from notary.verify.canonical import canonical_json
+from notary.verify.key_events import KEY_EVENT_FORMATS, parse_key_event
 from notary.verify.reports import REPORT_LEAF_FORMAT
 from tests.support.evidence import SampleLog, SampleNotary
 
@@ -26,15 +27,10 @@ def registry_rows() -> set[str]:
 
 def test_the_registry_in_code_is_the_table_in_formats_md():
     documented = registry_rows()
-    assert set(leaves.LEAF_FORMATS) <= documented
-    # What formats.md lists and code does not hold yet is issue 25's (registered when it lands).
-    assert documented - set(leaves.LEAF_FORMATS) == {
-        "notary-key-revocation/1",
-        "notary-key-rotation/1",
-        "notary-identity-binding/1",
-        "notary-identity-unbinding/1",
-    }
+    assert set(leaves.LEAF_FORMATS) == documented
     assert REPORT_LEAF_FORMAT in leaves.LEAF_KINDS
+    for kind in KEY_EVENT_FORMATS:
+        assert leaves.LEAF_KINDS[kind] is parse_key_event
 
 
 @pytest.fixture(scope="module")

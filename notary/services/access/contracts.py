@@ -15,6 +15,7 @@ from notary.services.access import cases
 from notary.services.access.key_holders import verified_lookup
 from notary.services.audit import trail as audit
 from notary.services.auth import INVESTIGATOR, PARTY, PLATFORM, Principal
+from notary.services.ceremony.parties import live_parties_of_key
 from notary.services.ceremony.signatures import DECLINED, EXPIRED, SIGNED, effective_status
 from notary.services.clock import Clock, now_text
 from notary.services.evidence.bundles import EvidenceBundles
@@ -23,7 +24,7 @@ from notary.services.tlog.public import evidence_progress
 from notary.services.tlog.record_facts import mask_name
 from notary.storage.blobs import BlobStore
 from notary.storage.db import Database
-from notary.storage.models import Contract, Party, Platform, Signature
+from notary.storage.models import Contract, Party, PartyKey, Platform, Signature
 from notary.verify import payloads
 from notary.verify.canonical import parse_json
 
@@ -94,11 +95,16 @@ def may_read(
             return Grant(PLATFORM_BASIS)
     elif principal.kind == PARTY:
         named = session.execute(
-            select(Party.key_fingerprint, Party.id_lookup).where(
+            select(Party.id, Party.id_lookup).where(
                 Party.id.in_([contract.investor_id, contract.borrower_id])
             )
         ).all()
-        if any(row.key_fingerprint == principal.subject_id for row in named):
+        own = session.execute(
+            live_parties_of_key(principal.subject_id).where(
+                PartyKey.party_id.in_([contract.investor_id, contract.borrower_id])
+            )
+        ).first()
+        if own is not None:
             return Grant(OWN_KEY_BASIS)
         verified = verified_lookup(session, principal.subject_id)
         if verified is not None and any(row.id_lookup == verified for row in named):

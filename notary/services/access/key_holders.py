@@ -20,8 +20,15 @@ from notary.errors import NotFound, Unprocessable
 from notary.services import auth
 from notary.services.audit import trail as audit
 from notary.services.ceremony import identity
-from notary.services.ceremony.parties import KeyInUse, bind_key
+from notary.services.ceremony.parties import (
+    KeyInUse,
+    KeyRevoked,
+    bind_key,
+    live_parties_of_key,
+    revoked_anywhere,
+)
 from notary.services.ceremony.signatures import effective_status
+from notary.services.keys.events import log_binding
 from notary.storage.access_models import IdentityVerification
 from notary.storage.models import Contract, Party, Platform
 from notary.verify.canonical import parse_json
@@ -51,7 +58,7 @@ def verify_identity(
 ) -> Verified:
     """Bind a key to the identity an operator has checked in person (idempotent for the same pair).
 
-    Raises ``bad_id_number``, ``validation_failed`` (not a usable public key) or ``key_in_use``
+    Raises ``bad_id_number``, ``validation_failed`` (not a usable public key), ``key_revoked`` or ``key_in_use``
     (the key is already bound to another identity, by a verification or an enrolment). The act
     is recorded in the audit trail with the masked ID number only.
     """
@@ -60,6 +67,8 @@ def verify_identity(
         key = PublicKey.from_pem(public_key_pem)
     except MalformedInput as exc:
         raise Unprocessable(exc.message, details={"key": [exc.message]}) from exc
+    if revoked_anywhere(session, key.fingerprint):
+        raise KeyRevoked("this key was revoked; bind the person's new key")
     lookup = cipher.lookup(id_type, number)
     existing = session.get(IdentityVerification, key.fingerprint, with_for_update=True)
     if existing is not None:
@@ -79,14 +88,18 @@ def verify_identity(
     )
     session.add(verification)
     session.flush()
-    audit.record(
+    actor = audit.operator(operator)
+    entry = audit.record(
         session,
         at=now,
-        actor=audit.operator(operator),
+        actor=actor,
         action="identity.verify",
         object_kind="key",
         object_id=key.fingerprint,
         details={"id_type": id_type, "id_number_masked": verification.id_number_masked},
+    )
+    log_binding(
+        session, key_fingerprint=key.fingerprint, operator=actor.id, audit_sequence=entry.sequence, at=now
     )
     return Verified(verification, created=True)
 
@@ -112,7 +125,7 @@ def parties_of_key(key_fingerprint: str, verified: str | None) -> Any:
     """A subquery of the ids of every party this key holder answers for (see the module doc);
     ``verified`` is the key's :func:`verified_lookup`.
     """
-    condition = Party.key_fingerprint == key_fingerprint
+    condition = Party.id.in_(live_parties_of_key(key_fingerprint))
     if verified is not None:
         condition = or_(condition, Party.id_lookup == verified)
     return select(Party.id).where(condition)

@@ -24,7 +24,7 @@ from notary.services.audit import trail as audit
 from notary.services.clock import Clock
 from notary.storage.access_models import IdentityVerification, LoginChallenge
 from notary.storage.db import Database
-from notary.storage.models import Party
+from notary.storage.models import KeyStatus, PartyKey
 from notary.verify import payloads
 from notary.verify.encoding import b64decode, b64encode, hex_digest
 from notary.verify.errors import InvalidSignature, MalformedInput, NotaryError
@@ -62,9 +62,12 @@ def check_fingerprint(key_fingerprint: str) -> str:
 
 
 def login_key(session: Session, key_fingerprint: str) -> PublicKey | None:
-    """The key a platform enrolled or an operator verified under this fingerprint, if any."""
+    """The key a platform enrolled (and nobody revoked or replaced) or an operator verified under
+    this fingerprint, if any."""
     der = session.execute(
-        select(Party.public_key_der).where(Party.key_fingerprint == key_fingerprint).limit(1)
+        select(PartyKey.public_key_der)
+        .where(PartyKey.key_fingerprint == key_fingerprint, PartyKey.status == KeyStatus.ACTIVE)
+        .limit(1)
     ).scalar_one_or_none()
     if der is None:
         der = session.execute(

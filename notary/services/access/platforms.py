@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from notary.errors import NotFound, Unprocessable
-from notary.services import auth
+from notary.services import auth, outbox
 from notary.services.audit import trail as audit
 from notary.services.clock import Clock, now_text
 from notary.services.text import check_text
@@ -78,7 +78,9 @@ def new_platform_token(
 def mark_defunct(session: Session, platform_id: str, *, now: str, operator: str = audit.OPERATOR) -> Platform:
     """Mark a platform defunct: its tokens stop working at once; nothing is deleted.
 
-    Recorded in the audit trail (once: marking it again changes nothing). Raises ``not_found``.
+    Recorded in the audit trail (once: marking it again changes nothing), and told to its
+    webhooks as its last event (``platform.defunct``): nothing is sent to it afterwards.
+    Raises ``not_found``.
     """
     platform = session.get(Platform, platform_id, with_for_update=True)
     if platform is None:
@@ -96,6 +98,7 @@ def mark_defunct(session: Session, platform_id: str, *, now: str, operator: str 
             object_kind="platform",
             object_id=platform.id,
         )
+        outbox.emit(session, [outbox.platform_defunct(platform)], now=now)
     return platform
 
 

@@ -42,6 +42,7 @@ from notary.storage.models import (
     IssuedCertificate,
     LogLeaf,
     Party,
+    PartyKey,
     RecordTimestamp,
     Signature,
     SignedCheckpoint,
@@ -270,7 +271,12 @@ class CertificateAuditor:
 @dataclass
 class PartyKeyAuditor:
     """Every stored party key is the key its fingerprint, its enrolment proof and its signatures
-    name; likewise every key an operator verified."""
+    name; likewise every key an operator verified.
+
+    A party's keys are its current one (``parties``) and every key it has had (``party_keys``,
+    issue 25: bundles carry the key that signed from there). Each is held to its fingerprint and
+    its own enrolment proof over the party's unchanged commitment, and a signature may name any
+    of them, never a key the party never had."""
 
     name: str = "party_keys"
     label: str = "party keys"
@@ -289,17 +295,27 @@ class PartyKeyAuditor:
             Party.enrol_proof,
         )
         for rows in batches(db, Party.id, columns):
+            ids = [row.id for row in rows]
             with db.read() as session:
                 signed_with: dict[str, set[str]] = {}
                 for party_id, fingerprint in session.execute(
-                    select(Signature.party_id, Signature.key_fingerprint).where(
-                        Signature.party_id.in_([row.id for row in rows])
-                    )
+                    select(Signature.party_id, Signature.key_fingerprint).where(Signature.party_id.in_(ids))
                 ):
                     signed_with.setdefault(party_id, set()).add(fingerprint)
+                had: dict[str, list[Any]] = {}
+                for key_row in session.execute(
+                    select(
+                        PartyKey.party_id,
+                        PartyKey.public_key_der,
+                        PartyKey.key_fingerprint,
+                        PartyKey.algorithm,
+                        PartyKey.enrol_proof,
+                    ).where(PartyKey.party_id.in_(ids))
+                ):
+                    had.setdefault(key_row.party_id, []).append(key_row)
             for row in rows:
                 with findings.item("party", row.id):
-                    self._party(row, signed_with.get(row.id, set()))
+                    self._party(row, signed_with.get(row.id, set()), had.get(row.id, []))
             yield len(rows)
         columns = (
             IdentityVerification.key_fingerprint,
@@ -329,22 +345,31 @@ class PartyKeyAuditor:
             )
         return key
 
-    def _party(self, row: Any, signed_with: set[str]) -> None:
-        where = f"of party {row.id}"
+    def _proven(self, party: Any, row: Any, where: str) -> None:
+        """``row``'s key is the key its fingerprint names and its enrolment proof, if it has
+        one, verifies with it over ``party``'s commitment."""
         key = self._key(row, where)
-        if row.enrol_proof is not None:
-            payload = payloads.enrol_payload_v2(
-                platform_id=row.platform_id,
-                key_fingerprint=row.key_fingerprint,
-                identity_commitment=row.identity_commitment,
-            )
-            try:
-                key.verify(bytes(row.enrol_proof), payload)
-            except NotaryError as exc:
-                raise self._diverged(
-                    where, "its enrolment proof does not verify with its key over its commitment"
-                ) from exc
-        if others := sorted(signed_with - {row.key_fingerprint}):
+        if row.enrol_proof is None:
+            return
+        payload = payloads.enrol_payload_v2(
+            platform_id=party.platform_id,
+            key_fingerprint=row.key_fingerprint,
+            identity_commitment=party.identity_commitment,
+        )
+        try:
+            key.verify(bytes(row.enrol_proof), payload)
+        except NotaryError as exc:
+            raise self._diverged(
+                where, "its enrolment proof does not verify with its key over its commitment"
+            ) from exc
+
+    def _party(self, row: Any, signed_with: set[str], had: Sequence[Any]) -> None:
+        where = f"of party {row.id}"
+        self._proven(row, row, where)
+        for key_row in had:
+            self._proven(row, key_row, f"{key_row.key_fingerprint} of party {row.id}")
+        known = {row.key_fingerprint} | {key_row.key_fingerprint for key_row in had}
+        if others := sorted(signed_with - known):
             raise self._diverged(
                 where, "a signature of this party names another key", row.key_fingerprint, others[0]
             )

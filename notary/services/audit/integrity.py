@@ -18,6 +18,7 @@ from cryptography import x509
 
 from notary.services.audit.auditor import WRONG_TYPE, Auditor, Divergence, DivergenceFound, Findings
 from notary.services.audit.evidence import CertificateAuditor, PartyKeyAuditor, TokenAuditor
+from notary.services.audit.keys import KeyEventAuditor
 from notary.services.audit.leaves import ChainAuditor, DocumentAuditor, LeafAuditor
 from notary.services.audit.records import AnchorAuditor, AuditChainAuditor, ContractRecordAuditor
 from notary.services.audit.reports import ReportAuditor, ReportLeafAuditor
@@ -172,5 +173,11 @@ def default_auditors(
     auditors += [ContractRecordAuditor(), PartyKeyAuditor()]
     if notary_root is not None:
         auditors.append(CertificateAuditor(blobs, notary_root, tuple(tsa_roots), certificates))
-    auditors += [AuditChainAuditor(), AnchorAuditor(), ReportAuditor(blobs), ReportLeafAuditor()]
+    auditors += [
+        AuditChainAuditor(),
+        AnchorAuditor(),
+        ReportAuditor(blobs),
+        ReportLeafAuditor(),
+        KeyEventAuditor(),
+    ]
     return auditors

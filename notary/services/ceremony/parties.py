@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -13,7 +14,7 @@ from notary.services.ceremony import identity
 from notary.services.text import check_text
 from notary.storage.db import insert_new
 from notary.storage.ids import PARTY, new_id
-from notary.storage.models import KeyIdentity, Party
+from notary.storage.models import KeyIdentity, KeyStatus, Party, PartyKey
 from notary.verify import payloads
 from notary.verify.encoding import b64decode
 from notary.verify.errors import InvalidSignature, MalformedInput
@@ -34,9 +35,22 @@ class WeakPublicKey(Unprocessable, WeakKey):
 
 
 class PartyExists(Conflict):
-    """This identity is already enrolled on this platform, with another key."""
+    """This identity is already enrolled on this platform, with another key (a new key for the
+    same person is a rotation: ``docs/api.md``, "Keys")."""
 
     code = "party_exists"
+
+
+class KeyRevoked(Conflict):
+    """This key was revoked: it signs, logs in and enrols for nobody any more."""
+
+    code = "key_revoked"
+
+
+class KeyRetired(Conflict):
+    """This key was replaced by another (a rotation): it no longer signs for the party."""
+
+    code = "key_retired"
 
 
 class KeyInUse(Conflict):
@@ -116,6 +130,8 @@ def enrol(
         payloads.identity_opening(id_type=request.id_type, id_number=number, salt=salt)
     )
 
+    if revoked_anywhere(session, key.fingerprint):
+        raise KeyRevoked("this key was revoked; enrol a new key")
     lookup = cipher.lookup(request.id_type, number)
     same_identity = session.execute(
         select(Party).where(Party.platform_id == platform_id, Party.id_lookup == lookup)
@@ -123,7 +139,11 @@ def enrol(
     if same_identity is not None:
         if same_identity.key_fingerprint == key.fingerprint:
             return EnrolmentResult(same_identity, created=False)
-        raise PartyExists("this identity is already enrolled on this platform with another key")
+        raise PartyExists(
+            "this identity is already enrolled on this platform with another key; "
+            "a new key for the same person is a key rotation (POST /me/keys/rotate, or an operator's "
+            "notary party rotate-key)"
+        )
     bind_key(session, key.fingerprint, lookup, now=now)
 
     party = Party(
@@ -147,7 +167,62 @@ def enrol(
     )
     session.add(party)
     session.flush()
+    add_party_key(session, party.id, key, enrol_proof, at=now)
+    session.flush()
     return EnrolmentResult(party, created=True)
+
+
+def add_party_key(session: Session, party_id: str, key: PublicKey, proof: bytes | None, *, at: str) -> None:
+    """Record ``key`` as the party's active key (``party_keys``), with its enrolment proof."""
+    session.add(
+        PartyKey(
+            party_id=party_id,
+            key_fingerprint=key.fingerprint,
+            public_key_der=key.spki_der,
+            algorithm=key.algorithm,
+            enrol_proof=proof,
+            added_at=at,
+            status=KeyStatus.ACTIVE,
+        )
+    )
+
+
+def revoked_anywhere(session: Session, key_fingerprint: str) -> bool:
+    """Whether this key was revoked for any party (it is then enrolled for nobody again)."""
+    return (
+        session.execute(
+            select(PartyKey.party_id)
+            .where(PartyKey.key_fingerprint == key_fingerprint, PartyKey.status == KeyStatus.REVOKED)
+            .limit(1)
+        ).first()
+        is not None
+    )
+
+
+def party_key(session: Session, party_id: str, key_fingerprint: str) -> PartyKey | None:
+    """The row of one of the party's keys (current or past), if it ever had it."""
+    return session.get(PartyKey, (party_id, key_fingerprint))
+
+
+def check_live(row: PartyKey | None) -> None:
+    """Raise :class:`KeyRevoked` or :class:`KeyRetired` unless ``row`` is an active key."""
+    if row is None or row.status == KeyStatus.REVOKED:
+        raise KeyRevoked(
+            "this key was revoked; it no longer signs for this party",
+            details={"revoked_at": row.retired_at} if row is not None else None,
+        )
+    if row.status != KeyStatus.ACTIVE:
+        raise KeyRetired(
+            "this key was replaced by a newer key of the same party; sign with that one",
+            details={"retired_at": row.retired_at},
+        )
+
+
+def live_parties_of_key(key_fingerprint: str) -> Any:
+    """A subquery of the ids of every party this key is an active key of."""
+    return select(PartyKey.party_id).where(
+        PartyKey.key_fingerprint == key_fingerprint, PartyKey.status == KeyStatus.ACTIVE
+    )
 
 
 def bind_key(session: Session, key_fingerprint: str, lookup: str, *, now: str) -> None:

@@ -9,18 +9,20 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from notary.errors import Conflict, NotaryError, Unprocessable
+from notary.services import outbox
+from notary.services.ceremony.parties import check_live
 from notary.services.clock import Clock
 from notary.services.filing.service import AWAITING, signing_payload
 from notary.services.text import check_text
 from notary.storage.access_models import IdentityVerification
 from notary.storage.db import Database
-from notary.storage.models import Contract, Party, Signature
+from notary.storage.models import Contract, Party, PartyKey, Signature
 from notary.verify import payloads
 from notary.verify.encoding import b64decode
 from notary.verify.errors import InvalidSignature, MalformedInput
@@ -95,6 +97,7 @@ _CONTRACTS = select(Contract).where(Contract.id.in_(_IDS)).order_by(Contract.id)
 _CONTRACTS_FOR_UPDATE = _CONTRACTS.with_for_update()
 _PARTIES = select(Party).where(Party.id.in_(_IDS))
 _SIGNATURES = select(Signature).where(Signature.contract_id.in_(_IDS))
+_KEYS = select(PartyKey).where(PartyKey.party_id.in_(_IDS))
 
 
 def assurance_of(party: Party, verified: set[tuple[str, str]]) -> str:
@@ -135,7 +138,9 @@ class Ceremony:
         with self.db.write() as session:
             rows = _Rows.load(session, [contract_id], for_update=True, known=known)
             contract = rows.contracts[contract_id]
-            return self._apply(session, rows, contract, act, signature, submitted_sha256, now, verified)
+            status = self._apply(session, rows, contract, act, signature, submitted_sha256, now, verified)
+            outbox.emit(session, rows.events, now=now)
+            return status
 
     def act_many(self, items: Sequence[tuple[str, Act]]) -> list[str | NotaryError]:
         """Record many signatures or declines in one transaction; one outcome per item, in order.
@@ -183,6 +188,7 @@ class Ceremony:
                     )
                 except NotaryError as exc:
                     outcomes[index] = exc
+            outbox.emit(session, rows.events, now=now)
         return [outcome for outcome in outcomes if outcome is not None]
 
     def _apply(
@@ -206,6 +212,8 @@ class Ceremony:
             raise verified
         party = rows.party(contract, act)
         stored = verified if verified is not None else self._verify(session, contract, party, act, signature)
+        # Read in this transaction: a key revoked or replaced since it was verified signs nothing.
+        check_live(rows.keys.get((party.id, party.key_fingerprint)))
         acts = rows.acts
         existing = acts.get((contract.id, act.role))
         if existing is not None:
@@ -235,11 +243,16 @@ class Ceremony:
         if act.purpose == payloads.PURPOSE_DECLINE:
             contract.status, contract.closed_at = DECLINED, now
             contract.decline_role, contract.decline_reason = act.role, act.reason
-        elif all(
+            rows.events.append(
+                outbox.contract_declined(contract, role=act.role, party_id=party.id, declined_at=now)
+            )
+            return contract.status
+        if all(
             (other := acts.get((contract.id, role))) is not None and other.purpose == payloads.PURPOSE_SIGN
             for role in payloads.ROLES
         ):
             contract.status, contract.signed_at = SIGNED, now
+        rows.events.append(outbox.contract_signed(contract, role=act.role, party_id=party.id, signed_at=now))
         return contract.status
 
     def _verify(
@@ -299,6 +312,9 @@ class _Rows:
     parties: dict[str, Party]
     acts: dict[tuple[str, str], Signature]
     verified: set[tuple[str, str]]
+    keys: dict[tuple[str, str], PartyKey]
+    events: list[outbox.Event] = field(default_factory=list)
+    """What the acts applied so far tell the platforms (written with them, see :mod:`outbox`)."""
 
     @classmethod
     def load(
@@ -326,10 +342,14 @@ class _Rows:
             }
             verified = verified_identities(session, parties.values())
         acts = {}
+        keys = {}
         if with_acts:
             stored = session.execute(_SIGNATURES, {"ids": list(ids)}).scalars()
             acts = {(row.contract_id, row.role): row for row in stored}
-        return cls(contracts, parties, acts, verified)
+            if parties:
+                found = session.execute(_KEYS, {"ids": list(parties)}).scalars()
+                keys = {(row.party_id, row.key_fingerprint): row for row in found}
+        return cls(contracts, parties, acts, verified, keys)
 
     def party(self, contract: Contract, act: Act) -> Party:
         return self.parties[contract.investor_id if act.role == "investor" else contract.borrower_id]

@@ -3,7 +3,7 @@ bytes until a later checkpoint token is added."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -13,6 +13,14 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from notary.errors import NotReady
+from notary.services.evidence.later import (
+    Signer,
+    keys_with_events,
+    later_evidence,
+    role_key_pems,
+    signers,
+    signing_key_pems,
+)
 from notary.services.tlog.cosigned import MET, evidence_checkpoint, stored_policies
 from notary.services.tlog.public import evidence_progress, first_checkpoint_covering, inclusion_proof
 from notary.storage.blobs import BlobStore
@@ -20,13 +28,11 @@ from notary.storage.models import (
     CheckpointTimestamp,
     Contract,
     LogLeaf,
-    Party,
     RecordTimestamp,
     SignedCheckpoint,
     TreeNode,
 )
 from notary.verify.evidence.bundle import BundleParts, CheckpointToken, InclusionProof, LogKey, build_bundle
-from notary.verify.keys import PublicKey
 from notary.verify.merkle.plan import Node, inclusion_proof_plan
 
 
@@ -94,14 +100,14 @@ def bundle_parts(
         .all()
     )
     proof = inclusion_proof(session, sequence, checkpoint.tree_size)
-    keys = {}
-    for role, party_id in (("investor", contract.investor_id), ("borrower", contract.borrower_id)):
-        party = session.get(Party, party_id)
-        if party is None:
-            raise NotReady("a party of this contract is missing")
-        keys[role] = PublicKey.from_der(party.public_key_der).pem.encode("ascii")
-    # The bundle is dated when it became ready, so every download is the same bytes.
+    signed = signers(session, [contract]).get(contract.id, {})
+    keys = role_key_pems(session, contract, signed)
+    # The bundle is dated when it became ready (or when it learnt of a later key event), so
+    # every download is the same bytes until then.
     ready_at = max(token.stamped_at, checkpoint_tokens[0].stamped_at)
+    later = later_evidence(session, signed, checkpoint.tree_size)
+    if later is not None:
+        ready_at = max(ready_at, later[1])
     return BundleParts(
         contract_id=contract.id,
         created_at=ready_at,
@@ -120,6 +126,7 @@ def bundle_parts(
         inclusion_proof=InclusionProof(proof.leaf_index, proof.tree_size, tuple(proof.hashes)),
         checkpoint=note,
         log_key=log_key(checkpoint.origin),
+        later=later[0] if later is not None else None,
     )
 
 
@@ -138,7 +145,7 @@ class EvidenceAssembler:
     def __init__(self, notary_chain_pem: bytes, *, log_key: Callable[[str], LogKey]) -> None:
         self.log_key = log_key
         self.notary_chain_pem = notary_chain_pem
-        self._keys: dict[str, bytes] = {}
+        self._keys: dict[tuple[str, str], bytes] = {}
 
     def page(self, session: Session, contracts: Sequence[Contract]) -> list[BundleParts | None]:
         """For each contract, in order, its bundle's parts with an empty ``document`` (see
@@ -221,7 +228,11 @@ class EvidenceAssembler:
                     cosigned_notes[sequence] = chosen_note
         plans = {sequence: inclusion_proof_plan(sequence, size) for sequence, size in ready.items()}
         nodes = _read_nodes(session, {node for plan in plans.values() for node in plan.nodes})
-        self._load_keys(session, [c for c in contracts if c.record_sequence in ready])
+        signed = signers(session, [c for c in contracts if c.record_sequence in ready])
+        self._load_keys(session, signed)
+        with_events = keys_with_events(
+            session, {s.key_fingerprint for roles in signed.values() for s in roles.values()}
+        )
 
         result: list[BundleParts | None] = []
         for contract in contracts:
@@ -230,16 +241,26 @@ class EvidenceAssembler:
                 result.append(None)
                 continue
             size, token, stamped = ready[sequence], tokens[sequence], checkpoint_tokens[ready[sequence]]
+            roles = signed.get(contract.id, {})
+            later = None
+            if any(s.key_fingerprint in with_events for s in roles.values()):
+                later = later_evidence(session, roles, size)
+            created_at = max(token.stamped_at, stamped[0].stamped_at, later[1] if later else "")
+            try:
+                keys = {role: self._keys[(s.party_id, s.key_fingerprint)] for role, s in roles.items()}
+                investor_key, borrower_key = keys["investor"], keys["borrower"]
+            except KeyError as exc:
+                raise NotReady(f"a signing key of contract {contract.id} is missing") from exc
             result.append(
                 BundleParts(
                     contract_id=contract.id,
-                    created_at=max(token.stamped_at, stamped[0].stamped_at),
+                    created_at=created_at,
                     document=b"",
                     media_type=contract.media_type,
                     terms=contract.terms_json,
                     record=leaves[sequence].record,
-                    investor_key_pem=self._keys[contract.investor_id],
-                    borrower_key_pem=self._keys[contract.borrower_id],
+                    investor_key_pem=investor_key,
+                    borrower_key_pem=borrower_key,
                     notary_chain_pem=self.notary_chain_pem,
                     record_token=token.response,
                     record_tsa_chain_pem=token.chain_pem.encode("ascii"),
@@ -249,21 +270,16 @@ class EvidenceAssembler:
                     inclusion_proof=InclusionProof(sequence, size, tuple(plans[sequence].assemble(nodes))),
                     checkpoint=cosigned_notes.get(sequence, notes[size]),
                     log_key=self.log_key(origins[size]),
+                    later=later[0] if later else None,
                 )
             )
         return result
 
-    def _load_keys(self, session: Session, contracts: Sequence[Contract]) -> None:
-        needed = {party_id for c in contracts for party_id in (c.investor_id, c.borrower_id)}
+    def _load_keys(self, session: Session, signed: Mapping[str, Mapping[str, Signer]]) -> None:
+        needed = {(s.party_id, s.key_fingerprint) for roles in signed.values() for s in roles.values()}
         if len(self._keys) + len(needed - self._keys.keys()) > _KEY_CACHE_SIZE:
             self._keys.clear()
-        wanted = needed - self._keys.keys()
-        if wanted:
-            rows = session.execute(select(Party.id, Party.public_key_der).where(Party.id.in_(sorted(wanted))))
-            for party_id, der in rows:
-                self._keys[party_id] = PublicKey.from_der(der).pem.encode("ascii")
-        if not needed <= self._keys.keys():
-            raise NotReady("a party of this contract is missing")
+        self._keys.update(signing_key_pems(session, needed - self._keys.keys()))
 
     def with_document(self, parts: BundleParts, document: bytes) -> BundleParts:
         """``parts`` from :meth:`page`, completed with the contract's document."""

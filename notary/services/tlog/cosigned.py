@@ -98,6 +98,52 @@ def first_cosigned_covering(
     return None
 
 
+def met_sizes(session: Session, policies: Sequence[WitnessPolicy], *, above: int, up_to: int) -> list[int]:
+    """The checkpoint sizes in ``(above, up_to]`` that meet the policy of their size, ascending."""
+    sizes: set[int] = set()
+    for policy in policies:
+        low = max(above + 1, policy.from_size)
+        high = up_to if policy.until_size is None else min(up_to, policy.until_size)
+        if low > high:
+            continue
+        sizes.update(
+            session.execute(
+                select(CheckpointCosignature.tree_size)
+                .where(
+                    CheckpointCosignature.tree_size >= low,
+                    CheckpointCosignature.tree_size <= high,
+                    CheckpointCosignature.witness.in_(_names(policy)),
+                )
+                .group_by(CheckpointCosignature.tree_size)
+                .having(func.count() >= policy.k)
+            ).scalars()
+        )
+    return sorted(sizes)
+
+
+def largest_met(session: Session, policies: Sequence[WitnessPolicy], *, up_to: int) -> int:
+    """The largest checkpoint size up to ``up_to`` that meets the policy of its size; 0 if none."""
+    largest = 0
+    for policy in policies:
+        high = up_to if policy.until_size is None else min(up_to, policy.until_size)
+        if policy.from_size > high:
+            continue
+        size = session.execute(
+            select(CheckpointCosignature.tree_size)
+            .where(
+                CheckpointCosignature.tree_size >= policy.from_size,
+                CheckpointCosignature.tree_size <= high,
+                CheckpointCosignature.witness.in_(_names(policy)),
+            )
+            .group_by(CheckpointCosignature.tree_size)
+            .having(func.count() >= policy.k)
+            .order_by(CheckpointCosignature.tree_size.desc())
+            .limit(1)
+        ).scalar_one_or_none()
+        largest = max(largest, size or 0)
+    return largest
+
+
 @dataclass(frozen=True)
 class EvidenceCheckpoint:
     """The checkpoint a bundle carries: the stored row and its note text with cosignatures."""

@@ -53,7 +53,8 @@ def latest_checkpoint(session: Session) -> SignedCheckpoint:
 
 def checkpoint_at(session: Session, tree_size: int) -> SignedCheckpoint:
     """The checkpoint of exactly ``tree_size``; raises :class:`NotFound`."""
-    checkpoint = session.get(SignedCheckpoint, tree_size)
+    # A size beyond any database integer was never signed (and would overflow the query).
+    checkpoint = session.get(SignedCheckpoint, tree_size) if 0 <= tree_size < 2**63 else None
     if checkpoint is None:
         raise NotFound(f"no checkpoint was signed at tree size {tree_size}")
     return checkpoint

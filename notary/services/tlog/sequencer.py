@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
+from notary.services import outbox
 from notary.services.ceremony.signatures import SEALED, SIGNED
 from notary.services.clock import Clock
 from notary.storage.db import Database
@@ -130,6 +131,16 @@ class Sequencer:
                     {"id": c.id, "status": SEALED, "closed_at": sealed_at, "record_sequence": leaf.sequence}
                     for c, leaf in zip(contracts, leaves, strict=True)
                 ],
+            )
+            outbox.emit(
+                session,
+                [
+                    outbox.contract_sealed(
+                        c, leaf_index=leaf.sequence, record_sha256=leaf.record_sha256, sealed_at=sealed_at
+                    )
+                    for c, leaf in zip(contracts, leaves, strict=True)
+                ],
+                now=sealed_at,
             )
             return leaves
 

@@ -13,23 +13,34 @@ authority.
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from notary.errors import TimestampUnavailable
+from notary.services import outbox
 from notary.services.clock import Clock, now_text
+from notary.services.tlog.cosigned import largest_met, met_sizes, stored_policies
 from notary.signing.tsa_client import StampResult, TimestampClient
 from notary.storage.db import Database, insert_new
-from notary.storage.models import CheckpointTimestamp, LogLeaf, RecordTimestamp, SignedCheckpoint, TsaChain
+from notary.storage.models import (
+    CheckpointTimestamp,
+    Contract,
+    LogLeaf,
+    RecordTimestamp,
+    SignedCheckpoint,
+    TsaChain,
+)
 from notary.storage.tree import tree_state
 from notary.verify.note import Checkpoint
 from notary.verify.payloads import format_time
+from notary.verify.witness_policy import WitnessPolicy, policy_for
 
 logger = logging.getLogger(__name__)
 
@@ -55,6 +66,93 @@ class Backoff:
         self._pause, self._until = 0.0, 0.0
 
 
+def _evidence_ready(session: Session, first: int, end: int, now: str) -> None:
+    """Emit ``evidence.ready`` for the contracts of leaves ``[first, end)``, made ready by the
+    tokens this transaction stores."""
+    if end <= first:
+        return
+    sizes = _covering_sizes(session, first, end)
+    events = []
+    for contract, record_sha256, sequence in _sealed_in(session, first, end):
+        covering = sizes[bisect.bisect_right(sizes, sequence)]  # the first size above it
+        events.append(
+            outbox.evidence_ready(
+                contract, leaf_index=sequence, record_sha256=record_sha256, checkpoint_size=covering
+            )
+        )
+    outbox.emit(session, events, now=now)
+
+
+def cosigned_up_to(session: Session, policies: Sequence[WitnessPolicy]) -> int:
+    """How many leaves (a prefix of the log) may have cosigned evidence: their own token, and
+    a checkpoint above them that meets its witness policy and has its token.
+
+    Checkpoint tokens are a prefix too (:func:`ready_up_to`), so the first checkpoint meeting
+    the policy above a leaf has its token whenever the largest one does. A leaf below the
+    prefix is ``cosigned`` unless no policy covers its first checkpoint (``not_required``).
+    """
+    if not policies:
+        return 0
+    largest = session.execute(select(func.max(CheckpointTimestamp.tree_size))).scalar_one_or_none()
+    return min(stamped_up_to(session), largest_met(session, policies, up_to=largest or 0))
+
+
+def evidence_cosigned(
+    session: Session, policies: Sequence[WitnessPolicy], first: int, end: int, now: str
+) -> None:
+    """Emit ``evidence.cosigned`` for the contracts of leaves ``[first, end)`` whose first
+    checkpoint a witness policy covers, made cosigned by what this transaction stores."""
+    if end <= first:
+        return
+    met = met_sizes(
+        session,
+        policies,
+        above=first,
+        up_to=session.execute(select(func.max(CheckpointTimestamp.tree_size))).scalar_one(),
+    )
+    covering = _covering_sizes(session, first, end)
+    events = []
+    for contract, record_sha256, sequence in _sealed_in(session, first, end):
+        if policy_for(policies, covering[bisect.bisect_right(covering, sequence)]) is None:
+            continue  # sealed before the log had witnesses: judged without them
+        cosigned = met[bisect.bisect_right(met, sequence)]
+        events.append(
+            outbox.evidence_cosigned(
+                contract, leaf_index=sequence, record_sha256=record_sha256, checkpoint_size=cosigned
+            )
+        )
+    outbox.emit(session, events, now=now)
+
+
+def _sealed_in(session: Session, first: int, end: int) -> list[tuple[Contract, str, int]]:
+    """The contracts sealed as leaves ``[first, end)``, in log order, with their record's
+    SHA-256 and their leaf index."""
+    rows = session.execute(
+        select(Contract, LogLeaf.record_sha256)
+        .join(LogLeaf, LogLeaf.sequence == Contract.record_sequence)
+        .where(Contract.record_sequence >= first, Contract.record_sequence < end)
+        .order_by(Contract.record_sequence)
+    ).all()
+    # Joined on the leaf's sequence, so record_sequence is never None here.
+    return [(contract, digest, int(contract.record_sequence or 0)) for contract, digest in rows]
+
+
+def _covering_sizes(session: Session, first: int, end: int) -> list[int]:
+    """The checkpoint sizes that can be the first to cover leaves ``[first, end)``: from above
+    the first leaf to the first at or above the end (one exists while ``end`` is at most a
+    stamped checkpoint's size)."""
+    upper = session.execute(
+        select(func.min(SignedCheckpoint.tree_size)).where(SignedCheckpoint.tree_size >= end)
+    ).scalar_one()
+    return list(
+        session.execute(
+            select(SignedCheckpoint.tree_size)
+            .where(SignedCheckpoint.tree_size > first, SignedCheckpoint.tree_size <= upper)
+            .order_by(SignedCheckpoint.tree_size)
+        ).scalars()
+    )
+
+
 def checkpoint_body(checkpoint: SignedCheckpoint) -> bytes:
     """The signed body of a stored checkpoint: what its tokens are over."""
     return Checkpoint(checkpoint.origin, checkpoint.tree_size, checkpoint.root_hash).body
@@ -64,6 +162,18 @@ def stamped_up_to(session: Session) -> int:
     """How many leaves (a prefix of the log) have their token."""
     last = session.execute(select(func.max(RecordTimestamp.sequence))).scalar_one_or_none()
     return 0 if last is None else last + 1
+
+
+def ready_up_to(session: Session) -> int:
+    """How many leaves (a prefix of the log) have evidence ready: their own token, and a token
+    on the first checkpoint covering them.
+
+    Both kinds of token are stamped in order (checkpoints per authority, from the first), so
+    the leaves with a token are a prefix of the log and the checkpoints with a token are those
+    up to the largest stamped size: a leaf is ready when it lies below both.
+    """
+    largest = session.execute(select(func.max(CheckpointTimestamp.tree_size))).scalar_one_or_none()
+    return min(stamped_up_to(session), largest or 0)
 
 
 def timestamp_backlog(session: Session) -> int:
@@ -94,8 +204,16 @@ class Stamper:
     ) -> None:
         """Insert the token rows, and each certificate chain not stored yet, in one transaction."""
         with self.db.write() as session:
+            listening = outbox.anyone_listens(session)
+            policies = stored_policies(session) if listening else ()
+            ready_before = ready_up_to(session) if listening else 0
+            cosigned_before = cosigned_up_to(session, policies)
             rows, chains = self._rows(session, results)
             insert_new(session, model, rows, keys)
+            if listening:
+                now = now_text(self.clock)
+                _evidence_ready(session, ready_before, ready_up_to(session), now)
+                evidence_cosigned(session, policies, cosigned_before, cosigned_up_to(session, policies), now)
         self._known_chains.update(chains)  # only once they are committed
 
     def _rows(

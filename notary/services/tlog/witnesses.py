@@ -28,10 +28,11 @@ from typing import Any
 from sqlalchemy import func, select, update
 
 from notary.config import ConfigError
+from notary.services import outbox
 from notary.services.clock import Clock, now_text
 from notary.services.tlog.cosigned import stored_policies
 from notary.services.tlog.public import consistency_proof
-from notary.services.tlog.timestamps import Backoff
+from notary.services.tlog.timestamps import Backoff, cosigned_up_to, evidence_cosigned
 from notary.storage.db import Database, insert_new
 from notary.storage.models import CheckpointCosignature, SignedCheckpoint, WitnessPolicyRecord
 from notary.verify.canonical import canonical_json
@@ -288,7 +289,12 @@ class CosignatureCollector:
                 rows.append({**row, "received_at": now})
         if rows:
             with self.db.write() as session:
+                listening = outbox.anyone_listens(session)
+                policies = stored_policies(session) if listening else ()
+                before = cosigned_up_to(session, policies)
                 insert_new(session, CheckpointCosignature, rows, ["tree_size", "witness"])
+                if listening:
+                    evidence_cosigned(session, policies, before, cosigned_up_to(session, policies), now)
         return len(rows)
 
     def _outcome(self, state: _WitnessState, request: _Request, answer: _Answer) -> dict[str, Any] | None:

@@ -37,6 +37,8 @@ __all__ = [
     "CheckpointToken",
     "EvidenceBundle",
     "InclusionProof",
+    "LaterEvent",
+    "LaterEvidence",
     "MalformedBundle",
     "build_bundle",
     "document_extension",
@@ -57,6 +59,9 @@ INCLUSION = "log/inclusion.json"
 CHECKPOINT = "log/checkpoint.txt"
 LOG_KEY = "log/key.json"
 README = "README.txt"
+#: ``later/`` (evidence/2, issue 25): a later checkpoint and the key events it includes.
+LATER_CHECKPOINT = "later/checkpoint.txt"
+LATER_CONSISTENCY = "later/consistency.json"
 
 #: Media type → extension of ``document.<ext>``; any other type is ``bin``.
 DOCUMENT_EXTENSIONS: Mapping[str, str] = {
@@ -74,9 +79,14 @@ DOCUMENT_EXTENSIONS: Mapping[str, str] = {
 _DOCUMENT = re.compile(r"document\.[a-z0-9]{1,10}")
 _CHECKPOINT_TOKEN = re.compile(r"timestamp/checkpoint-([1-9][0-9]{0,2})\.tsr")
 _CHECKPOINT_CHAIN = re.compile(r"timestamp/checkpoint-([1-9][0-9]{0,2})-chain\.pem")
+_LATER_TOKEN = re.compile(r"later/checkpoint-([1-9][0-9]{0,2})\.tsr")
+_LATER_CHAIN = re.compile(r"later/checkpoint-([1-9][0-9]{0,2})-chain\.pem")
+_LATER_EVENT = re.compile(r"later/events/(0|[1-9][0-9]{0,19})\.json")
+_LATER_EVENT_INCLUSION = re.compile(r"later/events/(0|[1-9][0-9]{0,19})-inclusion\.json")
+_LATER_PATTERNS = (_LATER_TOKEN, _LATER_CHAIN, _LATER_EVENT, _LATER_EVENT_INCLUSION)
 _FIXED_MEMBERS = frozenset(
     {MANIFEST, TERMS, RECORD, *PARTY_KEYS.values(), NOTARY_CHAIN, RECORD_TOKEN, RECORD_TSA_CHAIN}
-    | {INCLUSION, CHECKPOINT, LOG_KEY, README}
+    | {INCLUSION, CHECKPOINT, LOG_KEY, README, LATER_CHECKPOINT, LATER_CONSISTENCY}
 )
 _INCLUSION_FIELDS = frozenset({"leaf_index", "tree_size", "hashes"})
 _MAX_PROOF_HASHES = 64
@@ -98,12 +108,33 @@ def checkpoint_chain_name(k: int) -> str:
     return f"timestamp/checkpoint-{k}-chain.pem"
 
 
+def later_token_name(k: int) -> str:
+    """``later/checkpoint-K.tsr``, K from 1: a token over the later checkpoint's body."""
+    return f"later/checkpoint-{k}.tsr"
+
+
+def later_chain_name(k: int) -> str:
+    """``later/checkpoint-K-chain.pem``, K from 1."""
+    return f"later/checkpoint-{k}-chain.pem"
+
+
+def event_name(leaf_index: int) -> str:
+    """``later/events/<leaf_index>.json``: a key event leaf, byte for byte."""
+    return f"later/events/{leaf_index}.json"
+
+
+def event_inclusion_name(leaf_index: int) -> str:
+    """``later/events/<leaf_index>-inclusion.json``: its inclusion in the later checkpoint."""
+    return f"later/events/{leaf_index}-inclusion.json"
+
+
 def is_member_name(name: str) -> bool:
     """Whether ``name`` is a member ``notary-evidence/1`` defines (not whether it belongs in a given bundle)."""
     return (
         name in _FIXED_MEMBERS
         or bool(_DOCUMENT.fullmatch(name))
         or bool(_CHECKPOINT_TOKEN.fullmatch(name) or _CHECKPOINT_CHAIN.fullmatch(name))
+        or any(pattern.fullmatch(name) for pattern in _LATER_PATTERNS)
     )
 
 
@@ -189,13 +220,63 @@ class LogKey:
 
 
 @dataclass(frozen=True)
+class ConsistencyProof:
+    """``later/consistency.json``: from the bundle's checkpoint (``first``) to the later one."""
+
+    first: int
+    second: int
+    hashes: tuple[bytes, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        """As ``GET /log/proof/consistency`` answers it: hashes in lowercase hex."""
+        return {"first": self.first, "second": self.second, "hashes": [value.hex() for value in self.hashes]}
+
+    @classmethod
+    def from_json(cls, data: bytes) -> ConsistencyProof:
+        """Parse canonical JSON ``{first, second, hashes}``; raises :class:`MalformedInput`
+        (sizes not integers from 0 to 2**64-1, more than 128 hashes, a hash not 64 hex digits)."""
+        value = parse_canonical_json(data, what=LATER_CONSISTENCY)
+        if not isinstance(value, dict) or value.keys() != {"first", "second", "hashes"}:
+            raise MalformedInput(f"{LATER_CONSISTENCY} must hold exactly first, second and hashes")
+        for name in ("first", "second"):
+            number = value[name]
+            if isinstance(number, bool) or not isinstance(number, int) or not 0 <= number <= _MAX_INDEX:
+                raise MalformedInput(f"{LATER_CONSISTENCY}: {name} must be an integer from 0 to 2**64-1")
+        hashes = value["hashes"]
+        if not isinstance(hashes, list) or len(hashes) > 2 * _MAX_PROOF_HASHES:
+            raise MalformedInput(f"{LATER_CONSISTENCY}: hashes must be a list of at most 128")
+        decoded = tuple(hex_digest(item, what=f"{LATER_CONSISTENCY} hash") for item in hashes)
+        return cls(value["first"], value["second"], decoded)
+
+
+@dataclass(frozen=True)
+class LaterEvent:
+    """A key event leaf (revocation, rotation, unbinding) and its inclusion in the later checkpoint."""
+
+    leaf: bytes
+    inclusion: InclusionProof
+
+
+@dataclass(frozen=True)
+class LaterEvidence:
+    """``later/``: a later signed checkpoint with its tokens, its consistency with the
+    bundle's checkpoint, and the key events about this record's keys that it includes."""
+
+    checkpoint: str
+    checkpoint_tokens: tuple[CheckpointToken, ...]
+    consistency: ConsistencyProof
+    events: tuple[LaterEvent, ...]
+
+
+@dataclass(frozen=True)
 class BundleParts:
     """Everything a bundle holds, as the service stores it.
 
     ``terms`` and ``record`` are the exact stored bytes (canonical JSON); ``created_at`` is the
     ready time (RFC 3339 with milliseconds), written into the manifest and as every member's
     time. ``checkpoint_tokens`` are in the order of the configured authorities (K = 1, 2, ...);
-    ``log_key`` is the object ``GET /log/key`` answers.
+    ``log_key`` is the object ``GET /log/key`` answers. ``later`` is present only when a key
+    event about this record's keys has been logged (and its checkpoint stamped) since.
     """
 
     contract_id: str
@@ -213,6 +294,7 @@ class BundleParts:
     inclusion_proof: InclusionProof
     checkpoint: str
     log_key: LogKey
+    later: LaterEvidence | None = None
 
 
 # Cached: a case export builds thousands of bundles from the same few chains and keys.
@@ -258,6 +340,7 @@ def bundle_members(parts: BundleParts) -> list[tuple[str, bytes]]:
         (INCLUSION, canonical_json(parts.inclusion_proof.to_dict())),
         (CHECKPOINT, parts.checkpoint.encode("utf-8")),
         (LOG_KEY, canonical_json(parts.log_key.to_dict())),
+        *_later_members(parts.later),
         (README, readme_text(document_name, len(parts.checkpoint_tokens)).encode("utf-8")),
     ]
     manifest = {
@@ -267,6 +350,23 @@ def bundle_members(parts: BundleParts) -> list[tuple[str, bytes]]:
         "files": {name: sha256_hex(content) for name, content in members},
     }
     return [(MANIFEST, canonical_json(manifest)), *members]
+
+
+def _later_members(later: LaterEvidence | None) -> list[tuple[str, bytes]]:
+    if later is None:
+        return []
+    if not later.checkpoint_tokens or not later.events:
+        raise MalformedInput("later/ needs a stamped checkpoint and at least one event")
+    members = [(LATER_CHECKPOINT, later.checkpoint.encode("utf-8"))]
+    for k, token in enumerate(later.checkpoint_tokens, start=1):
+        members.append((later_token_name(k), token.token))
+        members.append((later_chain_name(k), _chain_pem(token.chain_pem, f"later checkpoint TSA chain {k}")))
+    members.append((LATER_CONSISTENCY, canonical_json(later.consistency.to_dict())))
+    for event in sorted(later.events, key=lambda item: item.inclusion.leaf_index):
+        index = event.inclusion.leaf_index
+        members.append((event_name(index), event.leaf))
+        members.append((event_inclusion_name(index), canonical_json(event.inclusion.to_dict())))
+    return members
 
 
 def build_bundle(parts: BundleParts) -> bytes:
@@ -331,6 +431,21 @@ class EvidenceBundle:
         return tuple(name for name in self.names if _DOCUMENT.fullmatch(name))
 
     @property
+    def later_token_indices(self) -> tuple[int, ...]:
+        """The K of every ``later/checkpoint-K`` token or chain present, ascending."""
+        return _indices(self.names, _LATER_TOKEN, _LATER_CHAIN)
+
+    @property
+    def later_event_indices(self) -> tuple[int, ...]:
+        """The leaf index of every ``later/events/`` leaf or inclusion proof present, ascending."""
+        return _indices(self.names, _LATER_EVENT, _LATER_EVENT_INCLUSION)
+
+    @property
+    def has_later(self) -> bool:
+        """Whether any ``later/`` member is present."""
+        return any(name.startswith("later/") for name in self.names)
+
+    @property
     def checkpoint_token_indices(self) -> tuple[int, ...]:
         """The K of every ``timestamp/checkpoint-K`` token or chain present, ascending."""
         found = set()
@@ -339,6 +454,15 @@ class EvidenceBundle:
             if match:
                 found.add(int(match.group(1)))
         return tuple(sorted(found))
+
+
+def _indices(names: Sequence[str], *patterns: re.Pattern[str]) -> tuple[int, ...]:
+    found = set()
+    for name in names:
+        for pattern in patterns:
+            if match := pattern.fullmatch(name):
+                found.add(int(match.group(1)))
+    return tuple(sorted(found))
 
 
 def load_chain(bundle: EvidenceBundle, name: str) -> tuple[x509.Certificate, ...]:

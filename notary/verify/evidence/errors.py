@@ -7,6 +7,8 @@ from notary.verify.errors import MalformedInput, VerificationError
 __all__ = [
     "CheckNotApplicable",
     "DigestMismatch",
+    "KeyEventMismatch",
+    "KeyEventTimeMismatch",
     "KeyMismatch",
     "LogKeyMismatch",
     "LogKeyNotTrustedForSize",
@@ -125,6 +127,19 @@ class SignedAfterDeadline(VerificationError):
     """A signature's ``signed_at`` is after the terms' ``sign_by``."""
 
     code = "signed_after_deadline"
+
+
+class KeyEventMismatch(VerificationError):
+    """A ``later/`` key event that is not about this record: another key or party, a kind that
+    changes nothing a signature means, or a time before the signature it would concern."""
+
+    code = "key_event_mismatch"
+
+
+class KeyEventTimeMismatch(VerificationError):
+    """A key event claims a time after the later checkpoint that includes it was stamped."""
+
+    code = "key_event_time_mismatch"
 
 
 class CheckNotApplicable(Exception):

@@ -89,7 +89,7 @@ def check_log_key(bundle: EvidenceBundle) -> Passed[NoteVerifierKey]:
     return Passed(f"the bundle's log key is {text}", {"origin": origin, "verifier_key": text}, key)
 
 
-def _trusted_signature(text: bytes, anchors: Anchors, bundle_key: NoteVerifierKey | None) -> SignedCheckpoint:
+def trusted_checkpoint(text: bytes, anchors: Anchors, bundle_key: NoteVerifierKey | None) -> SignedCheckpoint:
     """Verify checkpoint ``text`` with the trust file's log keys, or else the bundle's key."""
     if anchors.trust is None:
         assert bundle_key is not None
@@ -123,7 +123,7 @@ def check_checkpoint_signature(
     valid for its tree size; without a trust file, the bundle's). Raises what
     :func:`~notary.verify.note.verify_note` and :func:`~notary.verify.note.parse_checkpoint`
     raise, :class:`~notary.verify.note.OriginMismatch`, :class:`LogKeyNotTrustedForSize`."""
-    signed = _trusted_signature(member(bundle, CHECKPOINT), anchors, bundle_key)
+    signed = trusted_checkpoint(member(bundle, CHECKPOINT), anchors, bundle_key)
     checkpoint = signed.checkpoint
     return Passed(
         f"checkpoint of {checkpoint.origin} at size {checkpoint.size} signed by {', '.join(signed.signed_by)}",
@@ -218,7 +218,7 @@ def check_consistency(
     """The newer checkpoint is signed like the bundle's, is of the same log, and the proof
     shows its tree extends the bundle's. Raises the note, Merkle and position errors."""
     data = newer_text.encode("utf-8") if isinstance(newer_text, str) else newer_text
-    newer = _trusted_signature(data, anchors, bundle_key).checkpoint
+    newer = trusted_checkpoint(data, anchors, bundle_key).checkpoint
     old = signed.checkpoint
     if newer.origin != old.origin:
         raise OriginMismatch(

@@ -30,6 +30,7 @@ from notary.verify.evidence.checks import (
     check_terms,
 )
 from notary.verify.evidence.errors import CheckNotApplicable
+from notary.verify.evidence.later_checks import check_key_events
 from notary.verify.evidence.log_checks import (
     check_checkpoint_signature,
     check_checkpoint_timestamps,
@@ -230,6 +231,11 @@ def verify_evidence(
             lambda: check_consistency(_needed(signed), text, given_proof, anchors, bundle_key),
             needs=("checkpoint_signature",),
         )
+    events = checks.run(
+        "key_events",
+        lambda: check_key_events(bundle, _needed(record), _needed(signed), anchors, bundle_key, moment),
+        needs=("record_fields", "checkpoint_signature"),
+    )
     checks.run("notary_certificate", lambda: check_notary_certificate(bundle, anchors))
 
     report_checks = checks.report_checks()
@@ -242,6 +248,7 @@ def verify_evidence(
             identity_assurance=value.identity_assurance,
             signed_at=value.signed_at,
             identity=identities.get(role),
+            key_events=(events or {}).get(role, ()),
         )
         for role in ROLES
         if (value := checks.values.get(f"signature_{role}")) is not None

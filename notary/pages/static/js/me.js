@@ -1,12 +1,16 @@
-// /me: log in with a key, list every contract in the key holder's name, download, log out.
+// /me: log in with a key, list every contract in the key holder's name, download, log out;
+// list the key holder's keys and revoke the key (each party's notary.revoke.v1, signed here).
 import { api, ApiError, say, saveFile, show, tokens } from "./lib/page.js";
 import { keyPanel } from "./lib/key-panel.js";
-import { remember } from "./lib/current-key.js";
+import { currentKey, remember } from "./lib/current-key.js";
+import { canonicalJson } from "./lib/canon.js";
+import { sign } from "./lib/keys.js";
 
 const message = document.getElementById("me-message");
 const loginSection = document.getElementById("login");
 const mine = document.getElementById("mine");
 const list = document.getElementById("contracts");
+const keysSection = document.getElementById("keys");
 
 function fail(error) {
   show(message, error instanceof ApiError ? error.words : say("error.network"));
@@ -32,7 +36,73 @@ async function loadContracts(cursor = "") {
   mine.hidden = false;
   list.dataset.ready = "yes";
   document.dispatchEvent(new CustomEvent("notary:contracts-shown"));
+  if (!cursor) await loadKeys();
 }
+
+async function loadKeys() {
+  const token = tokens.get("party");
+  if (!token) return;
+  const query = new URLSearchParams({ lang: document.documentElement.lang });
+  const response = await fetch(`/me/keys?${query}`, { headers: { Authorization: `Bearer ${token}` }, cache: "no-store", credentials: "omit" });
+  keysSection.innerHTML = await response.text();
+  keysSection.dataset.ready = "yes";
+}
+
+function loggedOut(words, kind = "") {
+  tokens.forget("party");
+  sessionStorage.removeItem("notary.key.fingerprint");
+  list.replaceChildren();
+  keysSection.replaceChildren();
+  mine.hidden = true;
+  loginSection.hidden = false;
+  show(message, words, kind);
+}
+
+// The key that signs the revocation: the one this tab logged in with (or this browser's own,
+// when it is that key), never another.
+async function revokingKey(fingerprint) {
+  const key = await currentKey();
+  return key && key.fingerprint === fingerprint ? key : null;
+}
+
+keysSection.addEventListener("submit", async (event) => {
+  const form = event.target.closest("#revoke");
+  if (!form) return;
+  event.preventDefault();
+  if (!form.querySelector("#revoke-sure").checked) {
+    show(message, say("keys.confirm"));
+    return;
+  }
+  const fingerprint = form.dataset.key;
+  const key = await revokingKey(fingerprint);
+  if (!key) {
+    show(message, say("keys.need_key"));
+    return;
+  }
+  const reason = form.querySelector("#revoke-reason").value;
+  const button = form.querySelector("button[type=submit]");
+  button.disabled = true;
+  try {
+    const signatures = {};
+    for (const card of keysSection.querySelectorAll("[data-party]")) {
+      const payload = canonicalJson({
+        key_fingerprint: fingerprint,
+        party_id: card.dataset.party,
+        platform_id: card.dataset.platform,
+        purpose: "notary.revoke.v1",
+        reason,
+      });
+      signatures[card.dataset.party] = await sign(key, new TextEncoder().encode(payload));
+    }
+    await api("me/keys/revoke", { method: "POST", token: tokens.get("party"), json: { key_fingerprint: fingerprint, reason, signatures } });
+    remember(null);
+    loggedOut(say("keys.revoked"), "ok");
+  } catch (error) {
+    fail(error);
+  } finally {
+    button.disabled = false;
+  }
+});
 
 list.addEventListener("click", async (event) => {
   const more = event.target.closest("[data-more]");
@@ -60,12 +130,8 @@ list.addEventListener("click", async (event) => {
 });
 
 document.getElementById("logout").addEventListener("click", () => {
-  tokens.forget("party");
-  sessionStorage.removeItem("notary.key.fingerprint");
-  list.replaceChildren();
-  mine.hidden = true;
-  loginSection.hidden = false;
-  show(message, say("logged_out"), "ok");
+  remember(null);
+  loggedOut(say("logged_out"), "ok");
 });
 
 keyPanel({

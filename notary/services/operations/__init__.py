@@ -1,0 +1,1 @@
+"""Running the notary: what needs an operator's action (``notary doctor``, ``/healthz``)."""
