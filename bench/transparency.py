@@ -59,9 +59,10 @@ def _enrol(client: Any, token: str, platform_id: str, key_dir: Path, name: str, 
     from bench.population import resident_id
     from notary.cli import party_tools
 
-    key = party_tools.generate(key_dir / name, "ed25519")
+    folder = key_dir / name
+    key = party_tools.generate(folder, "ed25519")
     body = party_tools.enrolment_body(
-        key, platform_id=platform_id, name=name, id_number=resident_id(random.Random(seed))
+        key, folder=folder, platform_id=platform_id, name=name, id_number=resident_id(random.Random(seed))
     )
     answer = client.post("/api/v1/parties", json=body, headers={"Authorization": f"Bearer {token}"})
     if answer.status_code not in (200, 201):
