@@ -1,7 +1,8 @@
 """``python -m bench``: run the benchmark and print one JSON object as the last line.
 
     python -m bench [--quick] [--database sqlite|postgresql] [--database-url URL]
-                    [--only sealed,lifecycle,evidence,webhooks,proofs,ceilings,witnesses] [--profile DIR]
+                    [--only sealed,lifecycle,evidence,webhooks,proofs,ceilings,witnesses,transparency]
+                    [--profile DIR]
 
 ``NOTARY_BENCH_QUICK=1`` is ``--quick``; ``NOTARY_BENCH_DATABASE=postgresql`` starts a
 throwaway PostgreSQL cluster; ``NOTARY_BENCH_DATABASE_URL`` uses an existing server (the
@@ -42,6 +43,7 @@ def _parse(argv: list[str]) -> Plan:
     parser.add_argument("--proof-leaves", type=int)
     parser.add_argument("--ceiling-contracts", type=int)
     parser.add_argument("--proof-requests", type=int)
+    parser.add_argument("--transparency-contracts", type=int, help="contracts of the big platform (10^6)")
     parser.add_argument("--document-bytes", type=int, default=2048)
     parser.add_argument("--signatures", choices=["auto", "batch", "single"], default="auto")
     parser.add_argument("--profile", default="", help="record py-spy profiles of the service into DIR")
@@ -61,6 +63,7 @@ def _parse(argv: list[str]) -> Plan:
         signatures=args.signatures,
         profile_dir=args.profile,
         webhook_contracts=args.webhook_contracts or (1000 if args.quick else 5000),
+        transparency_contracts=args.transparency_contracts or (10**5 if args.quick else 10**6),
     )
 
 

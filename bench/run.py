@@ -15,7 +15,7 @@ from bench.load import Connection
 from bench.postgres import Cluster
 from bench.progress import EVIDENCE_PATH, SIGNATURE_BATCH_PATH, api_paths
 
-SCENARIOS = ("sealed", "lifecycle", "evidence", "webhooks", "proofs", "ceilings", "witnesses")
+SCENARIOS = ("sealed", "lifecycle", "evidence", "webhooks", "proofs", "ceilings", "witnesses", "transparency")
 
 
 @dataclass(frozen=True)
@@ -33,6 +33,7 @@ class Plan:
     signatures: str
     profile_dir: str
     webhook_contracts: int = 1000
+    transparency_contracts: int = 10**6
 
     def wants(self, scenario: str) -> bool:
         return not self.only or scenario in self.only
@@ -226,6 +227,10 @@ def run(plan: Plan) -> dict[str, Any]:
 
             say(f"proofs: building a log of {plan.proof_leaves} leaves")
             figures.update(run_proofs(plan, databases.url_for("proofs"), say, databases.server_pids))
+        if plan.wants("transparency"):
+            from bench.transparency import run_transparency
+
+            figures.update(run_transparency(plan, databases.url_for("transparency"), say))
         if plan.wants("ceilings"):
             from bench.ceilings import run_ceilings
 

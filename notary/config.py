@@ -89,6 +89,7 @@ class Settings:
     webhook_retention: float = 30 * 86400.0
     unsafe_webhook_loopback: bool = False
     unsafe_webhook_networks: tuple[str, ...] = ()
+    metrics_networks: str = "127.0.0.0/8,::1/128"
 
     @property
     def key_dir(self) -> Path:
@@ -179,6 +180,8 @@ def _coerce(name: str, value: Any) -> Any:
             if not 0 <= number <= 10:
                 raise ConfigError(f"{name}: 0 (no reverse proxy) to 10")
             return number
+        if name == "metrics_networks":
+            return _networks(name, value)
         if name == "witnesses":
             return value if isinstance(value, str) else json.dumps(value)
         if name == "witness_k":
@@ -252,6 +255,24 @@ def _rate_limit(name: str, value: Any) -> str:
     except ValueError as exc:
         raise ConfigError(f"{name}: {text!r} is not a limit (e.g. 20/minute;200/hour, or off)") from exc
     return text
+
+
+def _networks(name: str, value: Any) -> str:
+    """``off``, or comma-separated networks (``127.0.0.0/8,10.1.2.0/24,::1/128``)."""
+    import ipaddress
+
+    text = value if isinstance(value, str) else ",".join(value)
+    if text.strip() == "off":
+        return "off"
+    items = [item.strip() for item in text.split(",") if item.strip()]
+    if not items:
+        raise ConfigError(f"{name}: name at least one network, or off")
+    for item in items:
+        try:
+            ipaddress.ip_network(item, strict=False)
+        except ValueError as exc:
+            raise ConfigError(f"{name}: {item!r} is not a network (e.g. 10.0.0.0/8, ::1/128)") from exc
+    return ",".join(items)
 
 
 def _rate_limit_storage(value: str) -> str:

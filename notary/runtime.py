@@ -30,7 +30,9 @@ from notary.services.evidence.bundles import EvidenceBundles
 from notary.services.filing.service import FilingService
 from notary.services.health import Health
 from notary.services.keys.lifecycle import KeyLifecycle
+from notary.services.metrics import tsa_outcome
 from notary.services.operations.checkup import Doctor, Thresholds
+from notary.services.operations.scrape import InstanceCollector
 from notary.services.outbox import ReportWebhooks
 from notary.services.rate_limits import RateLimits, rules_from
 from notary.services.reports.ledger import ReportLedger
@@ -148,6 +150,8 @@ class Runtime:
         """Where webhooks may go (checked at registration and at every attempt)."""
         self.subscriptions = Subscriptions(self.db, clock, self.pii, self.webhook_policy)
         self.deliveries = DeliveryLog(self.db, clock)
+        self.instance_metrics = InstanceCollector(self.db, self.doctor, clock)
+        """What ``GET /metrics`` reads from the database and the key folder at each scrape."""
         self.certificates: CertificateService | None = self._certificates() if web else None
         self.checks = DocumentChecks(self.db, clock)
         report_events = ReportWebhooks(clock)
@@ -310,7 +314,7 @@ def _timestamp_client(settings: Settings, embedded: EmbeddedTSA) -> TimestampCli
         external_intermediates=intermediates,
         check_own_tokens=False,
     )
-    return TimestampClient(authorities, timeout=settings.tsa_timeout)
+    return TimestampClient(authorities, timeout=settings.tsa_timeout, observe=tsa_outcome)
 
 
 def load_tsa_roots(path: str) -> tuple[list[x509.Certificate], list[x509.Certificate]]:

@@ -14,6 +14,7 @@ from notary.api import (
     errors,
     keys,
     log,
+    metrics,
     parties,
     reports,
     system,
@@ -56,6 +57,7 @@ def init_api(app: Flask) -> Api:
     ):
         api.register_blueprint(blueprint)
     errors.register(app)
+    metrics.init(app)  # first: a request refused by a later hook (429, 413) is counted too
     throttle.init(app)
     bodies.init(app)
     return api

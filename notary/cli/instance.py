@@ -97,6 +97,7 @@ def serve(host: str, port: int, dev: bool, no_worker: bool, workers: int | None)
             threads=settings.web_threads,
         )
     worker = None if no_worker else [sys.executable, "-m", "notary.cli", "worker"]
+    shared_metrics_folder(settings)
     sys.exit(_supervise(web, worker))
 
 
@@ -122,6 +123,20 @@ def preflight(settings: Settings) -> str:
         raise StartRefused(str(exc)) from exc
     finally:
         database.dispose()
+
+
+def shared_metrics_folder(settings: Settings) -> str:
+    """Point every process this command starts at one folder for their Prometheus counts
+    (prometheus-client's multiprocess mode), emptied first: counts left by an earlier run would
+    be added to this one's. ``PROMETHEUS_MULTIPROC_DIR`` when set, else ``<instance>/metrics``.
+    Set in the environment before the processes start, as the library requires."""
+    folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR") or str(settings.instance_path / "metrics")
+    os.makedirs(folder, mode=0o700, exist_ok=True)
+    for name in os.listdir(folder):
+        if name.endswith(".db"):
+            os.remove(os.path.join(folder, name))
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = folder
+    return folder
 
 
 def gunicorn_command(app: str, *, host: str, port: int, workers: int, threads: int = 1) -> list[str]:

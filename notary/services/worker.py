@@ -21,6 +21,7 @@ from notary.services.audit.trail import anchor_audit_head
 from notary.services.ceremony.signatures import EXPIRED
 from notary.services.clock import Clock, now_text
 from notary.services.filing.service import AWAITING
+from notary.services.metrics import WORKER_ITEMS, WORKER_LAST_ROUND, WORKER_ROUNDS
 from notary.services.tlog.checkpoints import Checkpointer
 from notary.services.tlog.sequencer import Sequencer
 from notary.services.tlog.timestamps import Stamper
@@ -157,7 +158,15 @@ class Worker:
         """One round if this worker leads; returns the items handled (0 when idle or not leader)."""
         if not self.lease.hold():
             return 0
-        return sum(step() for step in self.steps)
+        try:
+            handled = sum(step() for step in self.steps)
+        except Exception:
+            WORKER_ROUNDS.labels(outcome="failed").inc()
+            raise
+        WORKER_ROUNDS.labels(outcome="ok").inc()
+        WORKER_ITEMS.inc(handled)
+        WORKER_LAST_ROUND.set(time.time())
+        return handled
 
     def run(self, stop: threading.Event) -> None:
         """Work until ``stop`` is set, then give the lease up."""

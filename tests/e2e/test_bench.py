@@ -19,6 +19,7 @@ FIGURES = {
     "witness_sealed_ratio", "witness_cosigned_ms_p50", "certificate_render_ms",
     "certificate_render_rare_first_ms", "certificate_render_rare_ms",
     "webhook_outbox_cost", "webhook_delivering_cost", "webhook_events_per_s", "webhook_baseline_drift",
+    "transparency_one_ms", "transparency_count_ms", "transparency_api_ms", "check_other_ms", "check_never_ms",
 }  # fmt: skip
 
 
@@ -27,7 +28,8 @@ def test_a_tiny_run_prints_every_figure():
     env = {k: v for k, v in os.environ.items() if not k.startswith("NOTARY_")}
     result = subprocess.run(
         [sys.executable, "-m", "bench", "--quick", "--contracts", "40", "--lifecycle-seconds", "1",
-         "--proof-leaves", "3000", "--proof-requests", "20", "--ceiling-contracts", "30", "--webhook-contracts", "40"],
+         "--proof-leaves", "3000", "--proof-requests", "20", "--ceiling-contracts", "30", "--webhook-contracts", "40",
+         "--transparency-contracts", "2000"],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=480, check=False,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
@@ -50,3 +52,6 @@ def test_a_tiny_run_prints_every_figure():
     assert figures["certificate_render_rare_ms"] > 0
     assert figures["verify_ms"] > 0
     assert figures["rss_mb"] > 0
+    assert figures["transparency_contracts"] == 2000
+    # Somebody else's document and a never-filed one: the same bytes, every one of 400 answers.
+    assert figures["check_same_bytes"] is True

@@ -8,6 +8,7 @@ from contextlib import contextmanager
 import pytest
 from sqlalchemy import event
 
+from notary.services.access import checks
 from notary.services.access.key_holders import verify_identity
 from notary.services.clock import now_text
 from notary.storage.models import Contract
@@ -164,8 +165,6 @@ def test_filed_under_another_key_of_a_verified_identity_is_flagged(
 def test_a_long_list_of_term_matches_never_hides_the_document(
     client, platform, investor, borrower, monkeypatch
 ):
-    from notary.services.access import checks
-
     for index in range(3):
         platform.file(investor, borrower, document=b"other copy %d" % index)
     platform.file(investor, borrower)
@@ -258,3 +257,32 @@ def test_no_index_leads_with_the_document_digest():
     for constraint in Contract.__table__.constraints:
         columns = list(getattr(constraint, "columns", []))
         assert not columns or columns[0].name != "document_sha256", constraint
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_the_check_reaches_contracts_through_the_party_indexes(runtime, platform, investor, borrower):
+    """Before: the caller's parties and contracts were ORs with subqueries, which PostgreSQL
+    cannot look up in an index: every check read every party and every contract (about 280 ms
+    at 5x10^5 contracts, 6 ms through the indexes). With sequential scans priced out, the plan
+    a large table gets shows on a small one."""
+    platform.file(investor, borrower)
+    parameters = {
+        "key_fingerprint": investor.public.fingerprint,
+        "document_sha256": DIGEST,
+        "by_terms": True,
+        "amount_fen": None,
+        "start_date": None,
+        "claimed_platform_id": None,
+        "limit": 101,
+    }
+    with runtime.db.engine.connect() as connection:
+        connection.exec_driver_sql("SET LOCAL enable_seqscan = off")
+        statement = checks._CANDIDATES.compile(dialect=connection.dialect)
+        plan = "\n".join(
+            connection.exec_driver_sql(
+                f"EXPLAIN {statement}", statement.construct_params(parameters)
+            ).scalars()
+        )
+    for index in ("ix_parties_key_fingerprint", "ix_contracts_investor_id", "ix_contracts_borrower_id"):
+        assert index in plan, plan

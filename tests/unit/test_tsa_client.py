@@ -215,3 +215,20 @@ def test_self_check_refuses_an_authority_chained_to_another_root():
     pki, stranger = make_tsa_pki(), make_tsa_pki(common_name="Stranger Root")
     with pytest.raises(UntrustedTimestampChain):
         self_check(EmbeddedTSA(pki.tsa_key, pki.tsa, [stranger.root], clock=suite_now))  # type: ignore[arg-type]
+
+
+def test_every_exchange_is_told_to_the_observer_with_its_authority_and_outcome(
+    fake_authority: Callable[[Answer], FakeAuthority], embedded: EmbeddedTSA, own: TsaPki
+) -> None:
+    told: list[tuple[str, float, str | None]] = []
+    down = fake_authority(lambda _: (503, b""))
+    client = TimestampClient(
+        [Authority.remote(down.url, trust_roots=[own.root]), Authority.local(embedded)],
+        observe=lambda name, seconds, failure: told.append((name, seconds, failure)),
+    )
+    assert client.stamp_first(DIGEST).authority == EMBEDDED
+    assert [(name, failure) for name, _, failure in told] == [
+        (down.url, TimestampUnavailable.code),
+        (EMBEDDED, None),
+    ]
+    assert all(seconds >= 0 for _, seconds, _ in told)

@@ -17,7 +17,8 @@ from sqlalchemy.orm import Session
 
 from notary.services import outbox
 from notary.services.ceremony.signatures import SEALED, SIGNED
-from notary.services.clock import Clock
+from notary.services.clock import Clock, parse_time
+from notary.services.metrics import SEAL_LATENCY
 from notary.storage.db import Database
 from notary.storage.models import Contract, LogLeaf, Signature
 from notary.storage.tree import LeafSink, NewLeaf, tree_state
@@ -142,7 +143,17 @@ class Sequencer:
                 ],
                 now=sealed_at,
             )
-            return leaves
+            waits = [_seconds_between(c.signed_at, sealed_at) for c in contracts]
+        # Counted once the seal is committed: a batch rolled back was never sealed.
+        for wait in waits:
+            SEAL_LATENCY.observe(wait)
+        return leaves
+
+
+def _seconds_between(earlier: str | None, later: str) -> float:
+    if earlier is None:
+        return 0.0
+    return max(0.0, (parse_time(later) - parse_time(earlier)).total_seconds())
 
 
 def record_builder(
