@@ -43,3 +43,14 @@ def create_app(test_config: Mapping[str, Any] | None = None, *, runtime: Runtime
     init_api(app)
     init_pages(app)
     return app
+
+
+def serve_app() -> Flask:
+    """The app as ``notary serve`` runs it (gunicorn, or Flask's server with ``--dev``): its
+    process logs one JSON object per line (``NOTARY_LOG_FORMAT``, ``text`` with ``--dev``)
+    before the app is built, so that even a failed start is logged that way."""
+    from notary.logs import configure_logging
+
+    settings = Settings.load()
+    configure_logging(settings.log_format, settings.log_level)
+    return create_app(runtime=Runtime(settings, web=True))

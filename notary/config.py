@@ -90,6 +90,8 @@ class Settings:
     unsafe_webhook_loopback: bool = False
     unsafe_webhook_networks: tuple[str, ...] = ()
     metrics_networks: str = "127.0.0.0/8,::1/128"
+    log_format: str = "json"
+    log_level: str = "INFO"
 
     @property
     def key_dir(self) -> Path:
@@ -180,6 +182,15 @@ def _coerce(name: str, value: Any) -> Any:
             if not 0 <= number <= 10:
                 raise ConfigError(f"{name}: 0 (no reverse proxy) to 10")
             return number
+        if name == "log_format":
+            if value not in {"json", "text"}:
+                raise ConfigError("log_format: json (one object per line) or text (readable, --dev)")
+            return value
+        if name == "log_level":
+            level = str(value).upper()
+            if level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+                raise ConfigError("log_level: DEBUG, INFO, WARNING or ERROR")
+            return level
         if name == "metrics_networks":
             return _networks(name, value)
         if name == "witnesses":

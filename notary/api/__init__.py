@@ -17,6 +17,7 @@ from notary.api import (
     metrics,
     parties,
     reports,
+    request_log,
     system,
     throttle,
     timestamps,
@@ -57,7 +58,9 @@ def init_api(app: Flask) -> Api:
     ):
         api.register_blueprint(blueprint)
     errors.register(app)
-    metrics.init(app)  # first: a request refused by a later hook (429, 413) is counted too
+    # First: a request refused by a later hook (429, 413) is counted and logged too.
+    request_log.init(app)
+    metrics.init(app)
     throttle.init(app)
     bodies.init(app)
     return api

@@ -14,6 +14,7 @@ import click
 
 from notary.cli.common import StartRefused, emit, load_settings, runtime
 from notary.config import Settings
+from notary.logs import configure_logging
 
 
 def init_instance(settings: Settings) -> dict[str, Any]:
@@ -71,6 +72,11 @@ def init(as_json: bool) -> None:
 def serve(host: str, port: int, dev: bool, no_worker: bool, workers: int | None) -> None:
     """Run the service (gunicorn) and one background worker beside it."""
     settings = load_settings()
+    if dev:
+        # Readable lines for a person at a terminal; the processes started below inherit it.
+        os.environ["NOTARY_LOG_FORMAT"] = "text"
+        settings = load_settings()
+    configure_logging(settings.log_format, settings.log_level)
     preflight(settings)
     if dev:
         # Development: webhooks may go to a receiver on this machine over plain http (the
@@ -81,7 +87,7 @@ def serve(host: str, port: int, dev: bool, no_worker: bool, workers: int | None)
             "-m",
             "flask",
             "--app",
-            "notary.app:create_app()",
+            "notary.app:serve_app()",
             "run",
             "--host",
             host,
@@ -90,7 +96,7 @@ def serve(host: str, port: int, dev: bool, no_worker: bool, workers: int | None)
         ]
     else:
         web = gunicorn_command(
-            "notary.app:create_app()",
+            "notary.app:serve_app()",
             host=host,
             port=port,
             workers=workers or settings.web_workers,
@@ -151,7 +157,8 @@ def gunicorn_command(app: str, *, host: str, port: int, workers: int, threads: i
     return [
         sys.executable, "-m", "gunicorn", "--no-control-socket",
         "--workers", str(workers), *worker_class, "--bind", f"{host}:{port}",
-        "--timeout", "120", "--graceful-timeout", "10", app,
+        "--timeout", "120", "--graceful-timeout", "10",
+        "--logger-class", "notary.cli.gunicorn_logs.NotaryGunicornLogger", app,
     ]  # fmt: skip
 
 
@@ -193,6 +200,8 @@ def _supervise(web: list[str], worker: list[str] | None) -> int:
 def worker(once: bool) -> None:
     """Background work: sealing, timestamps and retries, deadline expiry, webhook deliveries.
     One leads at a time (deliveries have their own leader)."""
+    settings = load_settings()
+    configure_logging(settings.log_format, settings.log_level)
     rt = runtime()
     background = rt.worker()
     dispatcher = rt.webhook_dispatcher()

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, inspect, text
 
 from notary.storage.db import Database
 
@@ -66,13 +67,22 @@ def migration_connection(database: Database) -> Iterator[Connection]:
             raw.execute("PRAGMA foreign_keys=ON")
 
 
-def schema_revisions(database: Database) -> tuple[str | None, str]:
-    """The revision the database is at (``None`` when it was never migrated) and the newest
-    revision this code ships. Raises SQLAlchemy's errors when the database does not answer."""
-    from alembic.runtime.migration import MigrationContext
+@functools.lru_cache(maxsize=1)
+def code_head() -> str:
+    """The newest revision this code ships (read once per process: the code does not change)."""
     from alembic.script import ScriptDirectory
 
-    head = ScriptDirectory.from_config(alembic_config(database)).get_current_head()
+    config = Config()
+    config.set_main_option("script_location", "notary:migrations")
+    return ScriptDirectory.from_config(config).get_current_head() or ""
+
+
+def schema_revisions(database: Database) -> tuple[str | None, str]:
+    """The revision the database is at (``None`` when it was never migrated) and the newest
+    revision this code ships. A plain read of Alembic's table, cheap enough for every health
+    check. Raises SQLAlchemy's errors when the database does not answer."""
     with database.engine.connect() as connection:
-        current = MigrationContext.configure(connection).get_current_revision()
-    return current, head or ""
+        if not inspect(connection).has_table("alembic_version"):
+            return None, code_head()
+        current = connection.execute(text("SELECT version_num FROM alembic_version")).scalars().first()
+    return current, code_head()
