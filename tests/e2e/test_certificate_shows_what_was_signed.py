@@ -99,11 +99,6 @@ def test_every_accepted_term_is_printed_as_signed(runtime, client, make_platform
 
 
 @pytest.mark.skipif(shutil.which("pdftotext") is None, reason="poppler-utils (make test installs it)")
-@pytest.mark.xfail(
-    strict=True,
-    reason="open on main: the certificate drops 𠮷 (prints 田); branch certificate (issue 19) draws "
-    "the fallback faces notary.services.glyphs names. Remove this mark when it lands.",
-)
 def test_a_rare_name_the_input_accepts_is_printed(runtime, client, make_platform):
     """``𠮷田`` (CJK extension B) is accepted because a fallback font covers it."""
     platform = make_platform()
