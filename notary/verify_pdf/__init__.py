@@ -11,6 +11,7 @@ packages together. It imports :mod:`notary.verify` and nothing else of the notar
 """
 
 from notary.verify_pdf.certificate import (
+    PDF_CHECK_NAMES,
     SUBJECT,
     CertificateReport,
     online_tree_size,
@@ -28,6 +29,7 @@ from notary.verify_pdf.errors import (
 )
 
 __all__ = [
+    "PDF_CHECK_NAMES",
     "SUBJECT",
     "CertificateReport",
     "MalformedCertificate",

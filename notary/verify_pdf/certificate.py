@@ -58,6 +58,17 @@ INCLUSION = "log/inclusion.json"
 #: Checks a bundle's verification makes that have no meaning for files carried in a PDF: the
 #: PDF carries neither the bundle's manifest nor the document (its signature covers them all).
 _NOT_CARRIED = frozenset({"manifest", "document_digest"})
+#: The checks a certificate adds to its bundle's (:data:`~notary.verify.report.CHECK_NAMES`),
+#: in the order they run. The report may carry only these and the bundle's: a reader (the
+#: /verify page) gives each of them words.
+PDF_CHECK_NAMES = (
+    "pdf_no_later_updates",
+    "pdf_timestamp",
+    "pdf_signature",
+    "pdf_record",
+    "pdf_facts",
+    "document_digest",
+)
 _SOURCE_NAMES = {"carried": "carried", "bundle": "bundle's", "notary_log": "notary's"}
 
 
@@ -69,6 +80,8 @@ class _Runner:
         self.values: dict[str, Any] = {}
 
     def run(self, name: str, check: Callable[[], Passed[Any]], *, needs: tuple[str, ...] = ()) -> Any:
+        if name not in PDF_CHECK_NAMES:  # a new check must be named there first
+            raise ValueError(f"{name!r} is not in PDF_CHECK_NAMES")
         blocked = [need for need in needs if need not in self.values]
         if blocked:
             self.checks.append(

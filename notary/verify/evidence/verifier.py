@@ -72,6 +72,8 @@ class _Checks:
         self.values: dict[str, Any] = {}
 
     def run(self, name: str, check: Callable[[], Passed[T]], *, needs: tuple[str, ...] = ()) -> T | None:
+        if name not in CHECK_NAMES:  # the report keeps only those: an unlisted check would vanish
+            raise ValueError(f"{name!r} is not in CHECK_NAMES")
         blocked = [need for need in needs if need not in self.values]
         if blocked:
             self.results[name] = Check(
