@@ -54,6 +54,28 @@ def check_words() -> dict[str, tuple[str, str]]:
             _("Borrower's signature"),
             _("The borrower's own key signed this contract, this document and these terms."),
         ),
+        "signing_times": (
+            _("Signing times"),
+            _(
+                "Each party signed after the contract was filed, before it was sealed, and not after its sign-by date."
+            ),
+        ),
+        "identity_investor": (
+            _("Investor's identity"),
+            _(
+                "The identity the record names for the investor is bound to the investor's key; it is proven only when the investor's opening is given."
+            ),
+        ),
+        "identity_borrower": (
+            _("Borrower's identity"),
+            _(
+                "The identity the record names for the borrower is bound to the borrower's key; it is proven only when the borrower's opening is given."
+            ),
+        ),
+        "openings": (
+            _("Identity openings"),
+            _("Every identity opening given (a file only its holder has) matches a party to the contract."),
+        ),
         "record_timestamp": (
             _("Trusted timestamp"),
             _("A timestamp authority certified when the record existed (RFC 3161)."),
@@ -75,6 +97,18 @@ def check_words() -> dict[str, tuple[str, str]]:
             _("Consistency with a newer checkpoint"),
             _("The log only grew since: nothing in it was changed or removed."),
         ),
+        "key_events": (
+            _("Later key events"),
+            _(
+                "A revocation or replacement of a signer's key after signing, if the bundle carries one, is in the log; none carried proves nothing."
+            ),
+        ),
+        "witness_cosignatures": (
+            _("Witness cosignatures"),
+            _(
+                "Enough independent witnesses cosigned the log's checkpoint: the log shows them all the same history."
+            ),
+        ),
         "notary_certificate": (
             _("Notary's certificate"),
             _("The notary's signing certificate chains to the trusted notary root."),
@@ -86,6 +120,10 @@ def check_words() -> dict[str, tuple[str, str]]:
         "manifest_signature": (
             _("Notary's signature on the export"),
             _("The notary signed this export's manifest."),
+        ),
+        "manifest_timestamp": (
+            _("Export timestamp"),
+            _("A timestamp authority certified when the notary signed this export (RFC 3161)."),
         ),
         "members": (
             _("Contents of the export"),

@@ -83,6 +83,29 @@ def test_a_genuine_bundle_reads_valid_with_terms_and_derived_forms(client: Any, 
     assert {**report, "verified_at": None} == {**api, "verified_at": None}  # the verifier's own report
 
 
+def test_the_chinese_page_names_every_check_in_words_not_by_its_code(client: Any, bundle: Any) -> None:
+    """signing_times, identity_* and key_events were shown by their code names before."""
+    _, data = bundle
+    answer = client.post(
+        "/verify",
+        data={"bundle": (io.BytesIO(data), "evidence.zip")},
+        headers={"X-Notary-Fragment": "1", "Accept-Language": "zh-CN"},
+        content_type="multipart/form-data",
+    )
+    page = answer.get_data(as_text=True)
+    shown = re.findall(r'data-check="([a-z_]+)"[^>]*>\s*<span class="what">([^<]*)</span>', page)
+    assert {name for name, _ in shown} >= {
+        "signing_times",
+        "identity_investor",
+        "identity_borrower",
+        "key_events",
+    }
+    for name, words in shown:
+        assert name not in words
+    assert "签署时间" in page
+    assert "出借人身份" in page
+
+
 def test_a_tampered_bundle_is_invalid_and_names_the_failing_check_in_words(client: Any, bundle: Any) -> None:
     _, data = bundle
     forged = tampered(data, "terms.json", lambda raw: raw.replace(b'"123456.78"', b'"923456.78"'))
