@@ -305,16 +305,25 @@ def verify_certificate_file(
     what was given; the certificate's report.
 
     Raises :class:`Unusable` (exit 2) for files that cannot be read or parsed, a PDF that is no
-    certificate, and an ``--online`` URL that does not answer a checkpoint and a proof.
+    certificate, ``--opening`` or ``--online`` for a certificate that carries no record
+    without ``--bundle`` (``opening_needs_record``, ``online_needs_record``: nothing to check
+    them against), and an ``--online`` URL that does not answer a checkpoint and a proof.
     """
     from notary.verify.archive import MAX_ARCHIVE_BYTES
-    from notary.verify_pdf import online_tree_size, verify_certificate
+    from notary.verify_pdf import carries_record, online_tree_size, verify_certificate
     from notary.verify_pdf.document import MAX_CERTIFICATE_BYTES
 
     data = read_input(path, MAX_CERTIFICATE_BYTES, "certificate")
     given = read_input(document, MAX_ARCHIVE_BYTES, "document") if document else None
     evidence = read_input(certified_bundle, MAX_ARCHIVE_BYTES, "bundle") if certified_bundle else None
     try:
+        if openings and evidence is None and not carries_record(data):
+            # A verdict without the openings checked would read as if they had been.
+            raise Unusable(
+                "--opening proves a party's identity against the record, which this certificate "
+                "does not carry: give its evidence bundle (--bundle)",
+                code="opening_needs_record",
+            )
         newer, proof = _newer(checkpoint, consistency)
         if online is not None:
             from notary.cli.online import fetch_newer_checkpoint

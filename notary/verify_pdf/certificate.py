@@ -350,6 +350,13 @@ def _not_established(
     return tuple(missing)
 
 
+def carries_record(data: bytes) -> bool:
+    """Whether the certificate PDF ``data`` carries its evidence record (certificates of
+    ``notary-record/2`` contracts do): what ``--opening`` and ``--online`` need when no bundle
+    is given. Raises :class:`MalformedCertificate` for an unreadable PDF."""
+    return RECORD in CertificatePdf.from_bytes(data).carried
+
+
 def online_tree_size(data: bytes, bundle: bytes | None = None) -> int | None:
     """The tree size of the checkpoint the certificate (or ``bundle``) proves inclusion in:
     what a newer checkpoint's consistency proof must start from. ``None`` when neither

@@ -165,8 +165,34 @@ def test_an_opening_proves_a_party_against_the_record_the_certificate_carries(fi
     )
     assert code == 1, output
     assert "[FAIL] openings" in output
-    code, output = run(files, "bare.pdf", "--trust", "trust.json", "--opening", "opening.json")
-    assert "the parties' identities in the openings given" in output
+
+
+def test_an_opening_for_a_certificate_without_its_record_is_refused_until_the_bundle_is_given(files) -> None:
+    """Before, the opening went unchecked and the verdict was VALID (exit 0), the opening only
+    listed under NOT ESTABLISHED: a reader could take the identity for proven."""
+    for extra in ((), ("--json",)):
+        code, output = run(files, "bare.pdf", "--trust", "trust.json", "--opening", "opening.json", *extra)
+        assert code == 2, output
+        assert "opening_needs_record" in output
+        assert "give its evidence bundle (--bundle)" in output
+        assert "Traceback" not in output
+    code, output = run(
+        files, "bare.pdf", "--trust", "trust.json", "--opening", "opening.json", "--bundle", "bundle.zip"
+    )
+    assert code == 0, output
+    assert "PROVEN by the opening given" in output
+    code, output = run(
+        files,
+        "bare.pdf",
+        "--trust",
+        "trust.json",
+        "--opening",
+        "stranger-opening.json",
+        "--bundle",
+        "bundle.zip",
+    )
+    assert code == 1, output
+    assert "[FAIL] openings" in output
 
 
 def test_a_tampered_certificate_exits_1_naming_the_signature(files) -> None:
