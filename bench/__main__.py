@@ -2,6 +2,7 @@
 
     python -m bench [--quick] [--database sqlite|postgresql] [--database-url URL]
                     [--only sealed,lifecycle,evidence,webhooks,proofs,ceilings,witnesses,transparency]
+                    [--only servers [--servers sync,gthread,waitress,granian]]
                     [--profile DIR]
 
 ``NOTARY_BENCH_QUICK=1`` is ``--quick``; ``NOTARY_BENCH_DATABASE=postgresql`` starts a
@@ -46,6 +47,11 @@ def _parse(argv: list[str]) -> Plan:
     parser.add_argument("--transparency-contracts", type=int, help="contracts of the big platform (10^6)")
     parser.add_argument("--document-bytes", type=int, default=2048)
     parser.add_argument("--signatures", choices=["auto", "batch", "single"], default="auto")
+    parser.add_argument(
+        "--servers",
+        default="",
+        help="the servers scenario's servers (default: sync,gthread,waitress,granian)",
+    )
     parser.add_argument("--profile", default="", help="record py-spy profiles of the service into DIR")
     args = parser.parse_args(argv)
     database = "postgresql" if args.database_url else args.database
@@ -64,6 +70,7 @@ def _parse(argv: list[str]) -> Plan:
         profile_dir=args.profile,
         webhook_contracts=args.webhook_contracts or (1000 if args.quick else 5000),
         transparency_contracts=args.transparency_contracts or (10**5 if args.quick else 10**6),
+        servers=frozenset(filter(None, args.servers.split(","))),
     )
 
 

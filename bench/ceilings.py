@@ -340,23 +340,22 @@ def sealed_ceiling(database_url: str, contracts: int) -> dict[str, Any]:
         instance.remove()
 
 
-def empty_endpoint(seconds: float, threads: int) -> dict[str, Any]:
-    """Requests per second to :mod:`bench.empty_app` under ``notary serve``'s gunicorn command."""
+def empty_endpoint(seconds: float, threads: int, server: str = "") -> dict[str, Any]:
+    """Requests per second to :mod:`bench.empty_app` under ``notary serve``'s gunicorn command,
+    or under another ``server`` of :mod:`bench.servers`."""
+    from bench.servers import web_command
     from notary.cli.instance import gunicorn_command
     from notary.config import Settings
 
     port = free_port()
-    server = subprocess.Popen(
-        gunicorn_command(
-            "bench.empty_app:app",
-            host="127.0.0.1",
-            port=port,
-            workers=2,
-            threads=int(os.environ.get("NOTARY_WEB_THREADS", Settings().web_threads)),
-        ),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    if server:
+        command = web_command(server, "bench.empty_app:app", host="127.0.0.1", port=port)
+    else:
+        web_threads = int(os.environ.get("NOTARY_WEB_THREADS", Settings().web_threads))
+        command = gunicorn_command(
+            "bench.empty_app:app", host="127.0.0.1", port=port, workers=2, threads=web_threads
+        )
+    server_process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         probe = Connection("127.0.0.1", port, timeout=5)
         deadline = time.monotonic() + 30
@@ -370,7 +369,7 @@ def empty_endpoint(seconds: float, threads: int) -> dict[str, Any]:
                 time.sleep(0.1)
         from bench import procs
 
-        meter = Meter(lambda: [server.pid, *(p.pid for p in procs.descendants(server.pid))])
+        meter = Meter(lambda: [server_process.pid, *(p.pid for p in procs.descendants(server_process.pid))])
         done = [0] * threads
         stop_at = time.perf_counter() + seconds
 
@@ -389,8 +388,8 @@ def empty_endpoint(seconds: float, threads: int) -> dict[str, Any]:
             "empty_endpoint_usage": usage.shares(),
         }
     finally:
-        server.terminate()
-        server.wait(timeout=20)
+        server_process.terminate()
+        server_process.wait(timeout=20)
 
 
 def run_ceilings(plan: Any, database_url: str, say: Callable[[str], None]) -> dict[str, Any]:

@@ -98,8 +98,10 @@ class Service:
         workers: int = 2,
         background: bool = True,
         database_pids: Callable[[], list[int]] = list,
+        server: str = "",
     ) -> None:
         self.instance = instance
+        self.server = server
         self.database_pids = database_pids
         self.workers = workers
         self.background = background
@@ -109,14 +111,32 @@ class Service:
         self.log_path = instance.path.parent / f"serve-{self.port}.log"
 
     def start(self, timeout: float = 60) -> Service:
-        command = [sys.executable, "-m", "notary.cli", "serve", "--host", self.host, "--port", str(self.port)]
+        env = self.instance.env
+        if self.server in ("", "sync", "gthread"):
+            command = [
+                sys.executable,
+                "-m",
+                "notary.cli",
+                "serve",
+                "--host",
+                self.host,
+                "--port",
+                str(self.port),
+            ]
+            if self.server:
+                from bench.servers import THREADS
+
+                env["NOTARY_WEB_THREADS"] = "1" if self.server == "sync" else str(THREADS)
+        else:
+            if not self.background:
+                raise ValueError("another server than gunicorn always runs the background worker")
+            command = [sys.executable, "-m", "bench.servers", self.server, "--host", self.host]
+            command += ["--port", str(self.port)]
         command += ["--workers", str(self.workers)]
         if not self.background:
             command.append("--no-worker")
         with self.log_path.open("ab") as log:
-            self.process = subprocess.Popen(
-                command, env=self.instance.env, stdout=log, stderr=log, start_new_session=True
-            )
+            self.process = subprocess.Popen(command, env=env, stdout=log, stderr=log, start_new_session=True)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -133,7 +153,9 @@ class Service:
 
     def _all_up(self) -> bool:
         roles = self.processes()
-        return len(roles["web_workers"]) == self.workers and (
+        # waitress is one process, whatever ``workers`` says.
+        expected = 1 if self.server == "waitress" else self.workers
+        return len(roles["web_workers"]) >= expected and (
             not self.background or bool(roles["background_worker"])
         )
 
@@ -141,7 +163,9 @@ class Service:
         return f"http://{self.host}:{self.port}/api/v1{path}"
 
     def processes(self) -> dict[str, list[int]]:
-        """The service's process ids by role: supervisor, gunicorn master, web workers, background worker."""
+        """The service's process ids by role: supervisor, web server's master (gunicorn's, or
+        another server's main process), web workers (the master itself when it has no
+        children: waitress), background worker."""
         roles: dict[str, list[int]] = {
             "supervisor": [],
             "gunicorn_master": [],
@@ -152,7 +176,8 @@ class Service:
             return roles
         roles["supervisor"].append(self.process.pid)
         below = procs.descendants(self.process.pid)
-        masters = {p.pid for p in below if p.ppid == self.process.pid and "gunicorn" in p.command}
+        children = [p for p in below if p.ppid == self.process.pid]
+        masters = {p.pid for p in children if "notary.cli worker" not in p.command}
         for process in below:
             if process.pid in masters:
                 roles["gunicorn_master"].append(process.pid)
@@ -160,6 +185,8 @@ class Service:
                 roles["web_workers"].append(process.pid)
             elif "notary.cli worker" in process.command:
                 roles["background_worker"].append(process.pid)
+        if not roles["web_workers"]:
+            roles["web_workers"] = list(roles["gunicorn_master"])
         return roles
 
     def pids(self) -> list[int]:

@@ -15,7 +15,11 @@ from bench.load import Connection
 from bench.postgres import Cluster
 from bench.progress import EVIDENCE_PATH, SIGNATURE_BATCH_PATH, api_paths
 
-SCENARIOS = ("sealed", "lifecycle", "evidence", "webhooks", "proofs", "ceilings", "witnesses", "transparency")
+SCENARIOS = (
+    "sealed", "lifecycle", "evidence", "webhooks", "proofs", "ceilings", "witnesses", "transparency", "servers",
+)  # fmt: skip
+OPT_IN = frozenset({"servers"})
+"""Scenarios run only when ``--only`` names them (the servers' comparison takes minutes)."""
 
 
 @dataclass(frozen=True)
@@ -34,9 +38,10 @@ class Plan:
     profile_dir: str
     webhook_contracts: int = 1000
     transparency_contracts: int = 10**6
+    servers: frozenset[str] = frozenset()
 
     def wants(self, scenario: str) -> bool:
-        return not self.only or scenario in self.only
+        return scenario in self.only or (not self.only and scenario not in OPT_IN)
 
 
 def say(message: str) -> None:
@@ -231,6 +236,11 @@ def run(plan: Plan) -> dict[str, Any]:
             from bench.transparency import run_transparency
 
             figures.update(run_transparency(plan, databases.url_for("transparency"), say))
+        if plan.wants("servers"):
+            from bench.servers import run_servers
+
+            say("servers: each server's bare endpoint and lifecycle, twice")
+            figures.update(run_servers(plan, databases, say))
         if plan.wants("ceilings"):
             from bench.ceilings import run_ceilings
 
