@@ -58,11 +58,12 @@ class Settings:
     tsa_timeout: float = 5.0
     tsa_roots: str = ""
     worker_poll_interval: float = 0.05
+    worker_linger: float = 0.0
     lease_duration: float = 5.0
     party_token_lifetime: float = 900.0
     challenge_lifetime: float = 120.0
     web_workers: int = 2
-    web_threads: int = 1
+    web_threads: int = 4
     witnesses: str = ""
     witness_k: int = 0
     witness_timeout: float = 5.0
@@ -234,10 +235,10 @@ def _coerce(name: str, value: Any) -> Any:
             if seconds <= 0:
                 raise ConfigError(f"{name}: must be positive")
             return seconds
-        if name == "transparency_cache":
+        if name in {"transparency_cache", "worker_linger"}:
             seconds = parse_duration(value, name=name)
             if seconds < 0:
-                raise ConfigError(f"{name}: must be 0 (no cache) or more")
+                raise ConfigError(f"{name}: must be 0 (none) or more")
             return seconds
         if name == "blob_store":
             if value not in {"filesystem", "database"}:
