@@ -3,6 +3,7 @@
     python -m bench [--quick] [--database sqlite|postgresql] [--database-url URL]
                     [--only sealed,lifecycle,evidence,webhooks,proofs,ceilings,witnesses,transparency]
                     [--only servers [--servers sync,gthread,waitress,granian]]
+                    [--only lingers [--lingers 0,5,20,50,100]]
                     [--profile DIR]
 
 ``NOTARY_BENCH_QUICK=1`` is ``--quick``; ``NOTARY_BENCH_DATABASE=postgresql`` starts a
@@ -52,6 +53,9 @@ def _parse(argv: list[str]) -> Plan:
         default="",
         help="the servers scenario's servers (default: sync,gthread,waitress,granian)",
     )
+    parser.add_argument(
+        "--lingers", default="", help="the lingers scenario's worker lingers in ms (default: 0,5,20,50,100)"
+    )
     parser.add_argument("--profile", default="", help="record py-spy profiles of the service into DIR")
     args = parser.parse_args(argv)
     database = "postgresql" if args.database_url else args.database
@@ -71,6 +75,7 @@ def _parse(argv: list[str]) -> Plan:
         webhook_contracts=args.webhook_contracts or (1000 if args.quick else 5000),
         transparency_contracts=args.transparency_contracts or (10**5 if args.quick else 10**6),
         servers=frozenset(filter(None, args.servers.split(","))),
+        lingers=tuple(int(ms) for ms in filter(None, args.lingers.split(","))),
     )
 
 

@@ -17,8 +17,9 @@ from bench.progress import EVIDENCE_PATH, SIGNATURE_BATCH_PATH, api_paths
 
 SCENARIOS = (
     "sealed", "lifecycle", "evidence", "webhooks", "proofs", "ceilings", "witnesses", "transparency", "servers",
+    "lingers",
 )  # fmt: skip
-OPT_IN = frozenset({"servers"})
+OPT_IN = frozenset({"servers", "lingers"})
 """Scenarios run only when ``--only`` names them (the servers' comparison takes minutes)."""
 
 
@@ -39,6 +40,7 @@ class Plan:
     webhook_contracts: int = 1000
     transparency_contracts: int = 10**6
     servers: frozenset[str] = frozenset()
+    lingers: tuple[int, ...] = ()
 
     def wants(self, scenario: str) -> bool:
         return scenario in self.only or (not self.only and scenario not in OPT_IN)
@@ -241,6 +243,11 @@ def run(plan: Plan) -> dict[str, Any]:
 
             say("servers: each server's bare endpoint and lifecycle, twice")
             figures.update(run_servers(plan, databases, say))
+        if plan.wants("lingers"):
+            from bench.servers import run_lingers
+
+            say("lingers: the lifecycle under each background-worker linger, twice")
+            figures.update(run_lingers(plan, databases, say))
         if plan.wants("ceilings"):
             from bench.ceilings import run_ceilings
 

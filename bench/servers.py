@@ -62,43 +62,69 @@ def serve(server: str, host: str, port: int, workers: int) -> int:
     return _supervise(web, [sys.executable, "-m", "notary.cli", "worker"])
 
 
-def run_servers(plan: Any, databases: Any, say: Callable[[str], None], rounds: int = 2) -> dict[str, Any]:
-    """Each server's bare endpoint and lifecycle, ``rounds`` times (alternating order); medians."""
-    from bench.ceilings import empty_endpoint
+def lifecycle_on_fresh_instance(
+    plan: Any, databases: Any, name: str, *, server: str = "", **extra_env: str
+) -> dict[str, Any]:
+    """The lifecycle scenario on a fresh instance served by ``server`` (default: as ``notary
+    serve``), with ``extra_env`` (``NOTARY_*`` settings) for its processes."""
     from bench.instance import Instance, Service
     from bench.lifecycle import run_lifecycle
     from bench.load import Connection
     from bench.population import Population
     from bench.progress import EVIDENCE_PATH, api_paths
 
+    instance = Instance.create(name, databases.url_for(name), **extra_env)
+    service = Service(instance, server=server, database_pids=databases.server_pids).start()
+    try:
+        conn = Connection(service.host, service.port)
+        evidence_route = EVIDENCE_PATH in api_paths(conn)
+        platform_id, token = instance.add_platform(f"Bench {name}")
+        population = Population.enrol(conn, platform_id, token, instance.path.parent / "parties")
+        conn.close()
+        return run_lifecycle(
+            service,
+            population,
+            seconds=plan.lifecycle_seconds,
+            tag=name,
+            document_bytes=plan.document_bytes,
+            evidence_route=evidence_route,
+        )
+    finally:
+        service.stop()
+        instance.remove()
+
+
+KEYS = ("empty_endpoint_per_s", "empty_endpoint_service_cpu_us", "lifecycle_per_s", "lifecycle_vs_empty",
+        "lifecycle_service_cpu_ms_per_contract", "lifecycle_request_p50_ms", "seal_latency_p50_ms",
+        "seal_latency_p99_ms")  # fmt: skip
+
+
+def medians(runs: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
+    """Per variant: the median of each figure over its runs, and the runs themselves."""
+    summary: dict[str, Any] = {}
+    for name, results in runs.items():
+        summary[name] = {
+            key: round(statistics.median(r[key] for r in results if r.get(key) is not None), 2)
+            for key in KEYS
+            if any(r.get(key) is not None for r in results)
+        }
+        summary[name]["runs"] = [{key: r[key] for key in KEYS if key in r} for r in results]
+    return summary
+
+
+def run_servers(plan: Any, databases: Any, say: Callable[[str], None], rounds: int = 2) -> dict[str, Any]:
+    """Each server's bare endpoint and lifecycle, ``rounds`` times (alternating order); medians."""
+    from bench.ceilings import empty_endpoint
+
     servers = [name for name in SERVERS if not plan.servers or name in plan.servers]
     empty_seconds = 2.0 if plan.quick else 5.0
     runs: dict[str, list[dict[str, Any]]] = {name: [] for name in servers}
     for round_index in range(rounds):
-        order = servers if round_index % 2 == 0 else list(reversed(servers))
-        for name in order:
+        for name in servers if round_index % 2 == 0 else list(reversed(servers)):
             figures = empty_endpoint(empty_seconds, threads=8, server=name)
-            instance = Instance.create(f"servers-{name}", databases.url_for(f"servers_{name}_{round_index}"))
-            service = Service(instance, server=name, database_pids=databases.server_pids).start()
-            try:
-                conn = Connection(service.host, service.port)
-                evidence_route = EVIDENCE_PATH in api_paths(conn)
-                platform_id, token = instance.add_platform(f"Bench Servers {name}")
-                population = Population.enrol(conn, platform_id, token, instance.path.parent / "parties")
-                conn.close()
-                figures.update(
-                    run_lifecycle(
-                        service,
-                        population,
-                        seconds=plan.lifecycle_seconds,
-                        tag=f"servers-{name}-{round_index}",
-                        document_bytes=plan.document_bytes,
-                        evidence_route=evidence_route,
-                    )
-                )
-            finally:
-                service.stop()
-                instance.remove()
+            figures.update(
+                lifecycle_on_fresh_instance(plan, databases, f"servers_{name}_{round_index}", server=name)
+            )
             figures["lifecycle_vs_empty"] = round(
                 3 * figures["lifecycle_per_s"] / figures["empty_endpoint_per_s"], 3
             )
@@ -108,18 +134,26 @@ def run_servers(plan: Any, databases: Any, say: Callable[[str], None], rounds: i
                 f"seal p50/p99 {figures['seal_latency_p50_ms']}/{figures['seal_latency_p99_ms']} ms"
             )
             runs[name].append(figures)
-    keys = ("empty_endpoint_per_s", "empty_endpoint_service_cpu_us", "lifecycle_per_s", "lifecycle_vs_empty",
-            "lifecycle_service_cpu_ms_per_contract", "lifecycle_request_p50_ms", "seal_latency_p50_ms",
-            "seal_latency_p99_ms")  # fmt: skip
-    summary: dict[str, Any] = {}
-    for name, results in runs.items():
-        summary[name] = {
-            key: round(statistics.median(r[key] for r in results if r.get(key) is not None), 2)
-            for key in keys
-            if any(r.get(key) is not None for r in results)
-        }
-        summary[name]["runs"] = [{key: r.get(key) for key in keys} for r in results]
-    return {"servers": summary, "servers_rounds": rounds}
+    return {"servers": medians(runs), "servers_rounds": rounds}
+
+
+def run_lingers(plan: Any, databases: Any, say: Callable[[str], None], rounds: int = 2) -> dict[str, Any]:
+    """The lifecycle under each background-worker linger (``NOTARY_WORKER_LINGER``, ms), on the
+    default server, ``rounds`` times in alternating order; medians (the group commit's curve)."""
+    lingers = plan.lingers or (0, 5, 20, 50, 100)
+    runs: dict[str, list[dict[str, Any]]] = {str(ms): [] for ms in lingers}
+    for round_index in range(rounds):
+        for ms in lingers if round_index % 2 == 0 else list(reversed(lingers)):
+            figures = lifecycle_on_fresh_instance(
+                plan, databases, f"linger_{ms}_{round_index}", NOTARY_WORKER_LINGER=f"{ms / 1000}s"
+            )
+            say(
+                f"linger {ms} ms: lifecycle {figures['lifecycle_per_s']}/s "
+                f"({figures['lifecycle_service_cpu_ms_per_contract']} ms CPU), "
+                f"seal p50/p99 {figures['seal_latency_p50_ms']}/{figures['seal_latency_p99_ms']} ms"
+            )
+            runs[str(ms)].append(figures)
+    return {"lingers_ms": medians(runs), "lingers_rounds": rounds}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -207,6 +207,7 @@ class Runtime:
             steps,
             lease_duration=self.settings.lease_duration,
             poll_interval=self.settings.worker_poll_interval,
+            linger=self.settings.worker_linger,
             holder=holder,
         )
 

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import itertools
+import threading
+import time
+
 import pytest
 from sqlalchemy import select
 
 from notary.errors import Unauthenticated
 from notary.services import auth
 from notary.services.clock import now_text
-from notary.services.worker import at_most_every
+from notary.services.worker import Worker, at_most_every
 from notary.storage.models import ApiToken
 
 
@@ -44,3 +48,40 @@ def test_a_throttled_step_runs_at_once_then_not_again_until_its_time():
     clock[0] = 101.0
     assert step() == 7
     assert calls == [100.0, 101.0]
+
+
+@pytest.mark.parametrize("linger", [0.0, 0.15])
+def test_a_lingering_worker_waits_after_each_round_that_did_something(runtime, linger):
+    # Group commit: with a linger, the rounds that find work are at least that far apart, so a
+    # trickle of signatures is sealed in rounds of several; an idle round waits as before.
+    rounds: list[float] = []
+    stop = threading.Event()
+
+    def step() -> int:
+        rounds.append(time.monotonic())
+        if len(rounds) == 4:
+            stop.set()
+        return 1
+
+    worker = Worker(
+        runtime.db, [step], lease_duration=5.0, poll_interval=0.01, linger=linger, lease_name="linger-test"
+    )
+    thread = threading.Thread(target=worker.run, args=(stop,))
+    thread.start()
+    thread.join(timeout=10)
+    assert not thread.is_alive()
+    gaps = [later - earlier for earlier, later in itertools.pairwise(rounds)]
+    assert len(gaps) == 3
+    if linger:
+        assert min(gaps) >= linger
+    else:
+        assert max(gaps) < 0.15
+
+
+def test_the_linger_is_configured_and_none_by_default(tmp_path):
+    from notary.config import ConfigError, Settings
+
+    assert Settings.load({}, instance_path=tmp_path).worker_linger == 0.0
+    assert Settings.load({"NOTARY_WORKER_LINGER": "20ms"}, instance_path=tmp_path).worker_linger == 0.02
+    with pytest.raises(ConfigError, match="worker_linger"):
+        Settings.load({"NOTARY_WORKER_LINGER": "-1s"}, instance_path=tmp_path)
