@@ -64,12 +64,15 @@ def run_lifecycle(
         conn.close()
 
     meter = Meter(service.pids)
+    worker_meter = Meter(lambda: service.processes()["background_worker"])
     sampler.start()
     meter.start()
+    worker_meter.start()
     started = time.perf_counter()
     stop_at = started + seconds
     run_threads(threads, client)
     usage = meter.stop()
+    worker_usage = worker_meter.stop()
     sampler.finish(timeout=30)
     wall = max(completed) - started
     return {
@@ -77,6 +80,9 @@ def run_lifecycle(
         "lifecycle_per_s": round(len(completed) / wall, 1),
         "lifecycle_request_p50_ms": _ms(percentile(request_times, 0.5)),
         "lifecycle_service_cpu_ms_per_contract": round(usage.service_cpu / max(1, len(completed)) * 1000, 2),
+        "lifecycle_worker_cpu_ms_per_contract": round(
+            worker_usage.service_cpu / max(1, len(completed)) * 1000, 2
+        ),
         "lifecycle_usage": usage.shares(),
         "seal_latency_p50_ms": _ms(percentile(sampler.latencies, 0.5)),
         "seal_latency_p99_ms": _ms(percentile(sampler.latencies, 0.99)),

@@ -95,7 +95,7 @@ def lifecycle_on_fresh_instance(
 
 
 KEYS = ("empty_endpoint_per_s", "empty_endpoint_service_cpu_us", "lifecycle_per_s", "lifecycle_vs_empty",
-        "lifecycle_service_cpu_ms_per_contract", "lifecycle_request_p50_ms", "seal_latency_p50_ms",
+        "lifecycle_service_cpu_ms_per_contract", "lifecycle_worker_cpu_ms_per_contract", "lifecycle_request_p50_ms", "seal_latency_p50_ms",
         "seal_latency_p99_ms")  # fmt: skip
 
 
@@ -149,8 +149,8 @@ def run_lingers(plan: Any, databases: Any, say: Callable[[str], None], rounds: i
             )
             say(
                 f"linger {ms} ms: lifecycle {figures['lifecycle_per_s']}/s "
-                f"({figures['lifecycle_service_cpu_ms_per_contract']} ms CPU), "
-                f"seal p50/p99 {figures['seal_latency_p50_ms']}/{figures['seal_latency_p99_ms']} ms"
+                f"({figures['lifecycle_service_cpu_ms_per_contract']} ms CPU, "
+                f"worker {figures['lifecycle_worker_cpu_ms_per_contract']}), seal p50/p99 {figures['seal_latency_p50_ms']}/{figures['seal_latency_p99_ms']} ms"
             )
             runs[str(ms)].append(figures)
     return {"lingers_ms": medians(runs), "lingers_rounds": rounds}
