@@ -90,6 +90,7 @@ class Settings:
     webhook_retention: float = 30 * 86400.0
     unsafe_webhook_loopback: bool = False
     unsafe_webhook_networks: tuple[str, ...] = ()
+    unsafe_accept_shorter_log: bool = False
     metrics_networks: str = "127.0.0.0/8,::1/128"
     log_format: str = "json"
     log_level: str = "INFO"
@@ -167,7 +168,7 @@ def _coerce(name: str, value: Any) -> Any:
         if name in {"tsa_urls", "unsafe_webhook_networks"}:
             items = value.split(",") if isinstance(value, str) else list(value)
             return tuple(item.strip() for item in items if item.strip())
-        if name == "unsafe_webhook_loopback":
+        if name in {"unsafe_webhook_loopback", "unsafe_accept_shorter_log"}:
             return _flag(name, value)
         if name == "blob_inline_max":
             number = int(value)

@@ -41,6 +41,7 @@ from notary.services.reports.reads import ReportReads
 from notary.services.tlog.checkpoints import Checkpointer
 from notary.services.tlog.origins import LogOrigins
 from notary.services.tlog.public import PublishedTrust
+from notary.services.tlog.published import PublishedMark, guard_published
 from notary.services.tlog.sequencer import Sequencer
 from notary.services.tlog.timestamps import Stamper
 from notary.services.tlog.witnesses import CosignatureCollector, parse_witnesses, policy_k
@@ -100,6 +101,18 @@ class Runtime:
         except BaseException:
             self.db.dispose()  # a process refused at start leaves no connection or lock open
             raise
+        self.published_mark = PublishedMark(settings.instance_path)
+        """The largest checkpoint published, kept beside the database (issue 23.3)."""
+        try:
+            guard_published(
+                self.db,
+                self.published_mark,
+                self.origins,
+                accept_shorter=settings.unsafe_accept_shorter_log,
+            )
+        except BaseException:
+            self.db.dispose()
+            raise
         self.log_signer = self.origins.signer(origin)
         """The log key under the origin current when this process started."""
         self.embedded_tsa = EmbeddedTSA.from_instance_keys(self.keys, clock=clock)
@@ -114,7 +127,11 @@ class Runtime:
         """Revoking and rotating parties' keys, undoing identity bindings (issue 25)."""
         self.sequencer = Sequencer(self.db, clock, sinks=[TreeSink()])
         self.checkpointer = Checkpointer(
-            self.db, self.origins, interval=settings.checkpoint_interval, clock=clock
+            self.db,
+            self.origins,
+            interval=settings.checkpoint_interval,
+            clock=clock,
+            mark=self.published_mark,
         )
         self.stamper = Stamper(self.db, self.tsa_client, clock)
         witnesses = parse_witnesses(settings.witnesses)

@@ -98,6 +98,8 @@ for _command in (
     *access.COMMANDS,
     audit.audit,
     operations.doctor,
+    operations.backup,
+    operations.restore,
     export.export,
     witness.witness,
     watch.monitor,

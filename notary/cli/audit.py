@@ -9,7 +9,8 @@ from typing import Any
 
 import click
 
-from notary.cli.common import json_option, json_text, runtime_scope, say, shown
+from notary.cli.common import json_option, json_text, load_settings, runtime, say, shown
+from notary.config import Settings
 
 
 class _Quiet:
@@ -27,17 +28,13 @@ def _progress_bar(label: str, total: int) -> Iterator[Any]:
         yield bar
 
 
-@click.command("audit")
-@click.option("--all", "collect_all", is_flag=True, help="List every divergence, not each check's first.")
-@json_option
-def audit(collect_all: bool, as_json: bool) -> None:
-    """Recompute every hash of the documents, records, chain, tree, checkpoints, timestamp
-    tokens, certificates, party keys and audit trail from storage and report the first
-    divergence (with --all, every one). Exit status 0 when clean, 1 at a divergence.
-    """
+def audit_instance(settings: Settings, *, collect_all: bool = False) -> Any:
+    """The audit report of the instance ``settings`` describe (``notary audit``, and
+    ``notary restore`` on what it restored)."""
     from notary.services.audit.integrity import default_auditors, run_audit
 
-    with runtime_scope(web=True) as rt:
+    rt = runtime(settings, web=True)
+    try:
         with rt.db.read() as session:
             trusted = rt.origins.trusted_logs(session)
         auditors = default_auditors(
@@ -47,7 +44,20 @@ def audit(collect_all: bool, as_json: bool) -> None:
             notary_root=rt.keys.root_cert,
             certificates=rt.certificates,
         )
-        report = run_audit(rt.db, auditors, progress=_progress_bar, collect_all=collect_all)
+        return run_audit(rt.db, auditors, progress=_progress_bar, collect_all=collect_all)
+    finally:
+        rt.close()
+
+
+@click.command("audit")
+@click.option("--all", "collect_all", is_flag=True, help="List every divergence, not each check's first.")
+@json_option
+def audit(collect_all: bool, as_json: bool) -> None:
+    """Recompute every hash of the documents, records, chain, tree, checkpoints, timestamp
+    tokens, certificates, party keys and audit trail from storage and report the first
+    divergence (with --all, every one). Exit status 0 when clean, 1 at a divergence.
+    """
+    report = audit_instance(load_settings(), collect_all=collect_all)
     if as_json:
         click.echo(json_text(report.as_dict()))
     else:

@@ -46,6 +46,7 @@ def runtime(settings: Settings | None = None, *, web: bool = False) -> Any:
     :class:`StartRefused` over a changed origin."""
     from notary.runtime import Runtime
     from notary.services.tlog.origins import OriginChanged
+    from notary.services.tlog.published import REFUSALS
 
     settings = settings or load_settings()
     if not settings.key_dir.is_dir():  # notary init makes the keys first, then the database
@@ -57,6 +58,8 @@ def runtime(settings: Settings | None = None, *, web: bool = False) -> Any:
         return Runtime(settings, web=web)
     except OriginChanged as exc:
         raise StartRefused(str(exc)) from exc
+    except REFUSALS as exc:
+        raise StartRefused(f"{exc.code}: {exc.message}") from exc
 
 
 @contextmanager

@@ -116,17 +116,28 @@ def preflight(settings: Settings) -> str:
     start seconds on a busy machine, and every process builds its own anyway."""
     from notary.services.clock import now_text, system_clock
     from notary.services.tlog.origins import LogOrigins, OriginChanged
+    from notary.services.tlog.published import REFUSALS, PublishedMark, guard_published
     from notary.signing.keystore import load_keys
     from notary.storage.db import Database
 
     keys = load_keys(settings.key_dir)
     database = Database(settings.effective_database_url)
     try:
-        return LogOrigins(database, keys.log_key, keys.log_public_pem).establish(
+        origins = LogOrigins(database, keys.log_key, keys.log_public_pem)
+        origin = origins.establish(
             configured=settings.log_origin, derived=settings.effective_log_origin, now=now_text(system_clock)
         )
+        guard_published(
+            database,
+            PublishedMark(settings.instance_path),
+            origins,
+            accept_shorter=settings.unsafe_accept_shorter_log,
+        )
+        return origin
     except OriginChanged as exc:
         raise StartRefused(str(exc)) from exc
+    except REFUSALS as exc:
+        raise StartRefused(f"{exc.code}: {exc.message}") from exc
     finally:
         database.dispose()
 

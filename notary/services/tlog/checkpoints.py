@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from notary.services.clock import Clock, parse_time
 from notary.services.tlog.origins import LogOrigins
+from notary.services.tlog.published import PublishedMark
 from notary.storage.db import Database
 from notary.storage.models import SignedCheckpoint
 from notary.storage.tree import tree_state
@@ -25,11 +26,22 @@ from notary.verify.payloads import format_time
 class Checkpointer:
     """Signs a checkpoint when the tree has grown past the last one and the interval has passed."""
 
-    def __init__(self, db: Database, origins: LogOrigins, *, interval: float, clock: Clock) -> None:
+    def __init__(
+        self,
+        db: Database,
+        origins: LogOrigins,
+        *,
+        interval: float,
+        clock: Clock,
+        mark: PublishedMark | None = None,
+    ) -> None:
         self.db = db
         self.origins = origins
         self.interval = dt.timedelta(seconds=interval)
         self.clock = clock
+        self.mark = mark
+        """Where each new checkpoint is also written, outside the database (see
+        :mod:`~notary.services.tlog.published`)."""
 
     def run_once(self) -> int:
         """Sign at most one checkpoint; returns 1 if it signed one, else 0."""
@@ -46,17 +58,22 @@ class Checkpointer:
             # takes effect at the next checkpoint, with no restart.
             signer = self.origins.signer(self.origins.current(session))
             checkpoint = Checkpoint(signer.name, size, root)
+            note = signer.sign_checkpoint(checkpoint)
             session.add(
                 SignedCheckpoint(
                     tree_size=size,
                     root_hash=root,
-                    note=signer.sign_checkpoint(checkpoint),
+                    note=note,
                     origin=signer.name,
                     key_hash=signer.key_hash.hex(),
                     signed_at=format_time(now),
                 )
             )
-            return 1
+        if self.mark is not None:
+            # After the commit: the mark never names a checkpoint the database does not hold.
+            # A crash between the two leaves the mark one checkpoint behind, never ahead.
+            self.mark.advance(note, size)
+        return 1
 
     def _due(self, session: Session, now: dt.datetime) -> bool:
         size, _ = tree_state(session)
