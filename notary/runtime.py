@@ -75,11 +75,23 @@ class Runtime:
     libraries take most of a second to import; the background worker, restarted after every
     crash, never makes a certificate and does not load them.
 
+    ``examine_only=True`` (``notary audit``) skips the start guard against a log shorter than the
+    checkpoint it published (:func:`~notary.services.tlog.published.guard_published`): an audit
+    examines whatever is there. Otherwise that guard raises ``LogBehindPublished``, ``LogForked``
+    or ``PublishedMarkUnreadable``.
+
     Raises ``KeysUnusable`` when the instance's keys are missing or damaged, and
     :class:`~notary.config.ConfigError` for unreadable timestamp authority roots.
     """
 
-    def __init__(self, settings: Settings, clock: Clock = system_clock, *, web: bool = False) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        clock: Clock = system_clock,
+        *,
+        web: bool = False,
+        examine_only: bool = False,
+    ) -> None:
         self.settings = settings
         self.clock = clock
         self.keys: InstanceKeys = load_keys(settings.key_dir)
@@ -104,12 +116,13 @@ class Runtime:
         self.published_mark = PublishedMark(settings.instance_path)
         """The largest checkpoint published, kept beside the database (issue 23.3)."""
         try:
-            guard_published(
-                self.db,
-                self.published_mark,
-                self.origins,
-                accept_shorter=settings.unsafe_accept_shorter_log,
-            )
+            if not examine_only:  # `notary audit` must examine a damaged or rolled-back log
+                guard_published(
+                    self.db,
+                    self.published_mark,
+                    self.origins,
+                    accept_shorter=settings.unsafe_accept_shorter_log,
+                )
         except BaseException:
             self.db.dispose()
             raise

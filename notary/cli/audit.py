@@ -33,7 +33,7 @@ def audit_instance(settings: Settings, *, collect_all: bool = False) -> Any:
     ``notary restore`` on what it restored)."""
     from notary.services.audit.integrity import default_auditors, run_audit
 
-    rt = runtime(settings, web=True)
+    rt = runtime(settings, web=True, examine_only=True)
     try:
         with rt.db.read() as session:
             trusted = rt.origins.trusted_logs(session)

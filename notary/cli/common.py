@@ -40,10 +40,11 @@ class NoInstance(click.ClickException):
     code = "no_instance"
 
 
-def runtime(settings: Settings | None = None, *, web: bool = False) -> Any:
+def runtime(settings: Settings | None = None, *, web: bool = False, examine_only: bool = False) -> Any:
     """The process's runtime (of ``settings``, by default the environment's; ``web`` also builds
-    the certificate service); raises :class:`NoInstance` where there is no instance and
-    :class:`StartRefused` over a changed origin."""
+    the certificate service; ``examine_only``: see :class:`~notary.runtime.Runtime`); raises
+    :class:`NoInstance` where there is no instance and :class:`StartRefused` over a changed
+    origin or a log shorter than the checkpoint it published."""
     from notary.runtime import Runtime
     from notary.services.tlog.origins import OriginChanged
     from notary.services.tlog.published import REFUSALS
@@ -55,7 +56,7 @@ def runtime(settings: Settings | None = None, *, web: bool = False) -> Any:
             "or set NOTARY_INSTANCE_PATH to an instance's folder"
         )
     try:
-        return Runtime(settings, web=web)
+        return Runtime(settings, web=web, examine_only=examine_only)
     except OriginChanged as exc:
         raise StartRefused(str(exc)) from exc
     except REFUSALS as exc:
