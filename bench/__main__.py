@@ -1,7 +1,7 @@
 """``python -m bench``: run the benchmark and print one JSON object as the last line.
 
     python -m bench [--quick] [--database sqlite|postgresql] [--database-url URL]
-                    [--only sealed,lifecycle,evidence,webhooks,proofs,ceilings,witnesses,transparency]
+                    [--only sealed,lifecycle,evidence,webhooks,proofs,ceilings,witnesses,transparency,backup]
                     [--only servers [--servers sync,gthread,waitress,granian]]
                     [--only lingers [--lingers 0,5,20,50,100]]
                     [--profile DIR]
@@ -46,6 +46,9 @@ def _parse(argv: list[str]) -> Plan:
     parser.add_argument("--ceiling-contracts", type=int)
     parser.add_argument("--proof-requests", type=int)
     parser.add_argument("--transparency-contracts", type=int, help="contracts of the big platform (10^6)")
+    parser.add_argument(
+        "--backup-contracts", type=int, help="sealed contracts in the backup's instance (10^5)"
+    )
     parser.add_argument("--document-bytes", type=int, default=2048)
     parser.add_argument("--signatures", choices=["auto", "batch", "single"], default="auto")
     parser.add_argument(
@@ -76,6 +79,7 @@ def _parse(argv: list[str]) -> Plan:
         transparency_contracts=args.transparency_contracts or (10**5 if args.quick else 10**6),
         servers=frozenset(filter(None, args.servers.split(","))),
         lingers=tuple(int(ms) for ms in filter(None, args.lingers.split(","))),
+        backup_contracts=args.backup_contracts or (10**4 if args.quick else 10**5),
     )
 
 

@@ -41,6 +41,7 @@ class Plan:
     transparency_contracts: int = 10**6
     servers: frozenset[str] = frozenset()
     lingers: tuple[int, ...] = ()
+    backup_contracts: int = 10**5
 
     def wants(self, scenario: str) -> bool:
         return scenario in self.only or (not self.only and scenario not in OPT_IN)
@@ -253,6 +254,12 @@ def run(plan: Plan) -> dict[str, Any]:
 
             say("ceilings")
             figures.update(run_ceilings(plan, databases.url_for("ceiling"), say))
+        if plan.wants("backup"):
+            from bench.backup import run_backup
+
+            figures.update(
+                run_backup(plan, databases.url_for("backup"), databases.url_for("backup_restored"), say)
+            )
         if plan.wants("witnesses"):
             from bench.witnesses import run_witnesses
 
