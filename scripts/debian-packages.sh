@@ -19,6 +19,7 @@ packages=(
   chromium           # the pages are tested in real headless Chromium (Playwright drives it; never a downloaded browser)
   fonts-hanazono     # a fallback CJK font for rare characters in names
   redis-server       # the shared rate-limit store, the production option (tests start their own)
+  nginx              # `nginx -t` checks docs/operations' reverse-proxy site (1.3 MB; never started)
 )
 
 [ "${1:-}" = "--run" ] && packages=("${run_packages[@]}")
