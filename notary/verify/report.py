@@ -75,11 +75,15 @@ VALID, VALID_INTEGRITY_ONLY, BELOW_WITNESS_POLICY, INVALID = (
     "below_witness_policy",
     "invalid",
 )
+#: The code of a ``witness_cosignatures`` check that found fewer than k cosignatures
+#: (:class:`~notary.verify.witness_policy.WitnessPolicyNotMet`).
+WITNESS_POLICY_NOT_MET = "witness_policy_not_met"
 #: Identity statuses: an opening matched / a salted commitment only / round 1's unsalted hash.
 PROVEN, CLAIMED, UNSALTED = "proven", "claimed", "unsalted"
 
 #: Every check a bundle verification may report, in report order. ``consistency`` appears
-#: only when a newer checkpoint was given.
+#: only when a newer checkpoint was given, ``witness_cosignatures`` only when the trust file
+#: has witness policies.
 CHECK_NAMES = (
     "trust",
     "manifest",
@@ -98,6 +102,7 @@ CHECK_NAMES = (
     "inclusion_proof",
     "checkpoint_timestamp",
     "consistency",
+    "witness_cosignatures",
     "key_events",
     "notary_certificate",
 )
@@ -272,10 +277,18 @@ class WitnessFacts:
     k: int | None = None
     n: int | None = None
     cosigned_by: tuple[str, ...] = ()
+    #: The size range (``from_size``, ``until_size``) of the trust file's policy that was applied.
+    policy: Mapping[str, int | None] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """As JSON."""
-        return {"status": self.status, "k": self.k, "n": self.n, "cosigned_by": list(self.cosigned_by)}
+        return {
+            "status": self.status,
+            "k": self.k,
+            "n": self.n,
+            "cosigned_by": list(self.cosigned_by),
+            "policy": dict(self.policy) if self.policy is not None else None,
+        }
 
 
 class CheckedReport:
@@ -305,8 +318,12 @@ class CheckedReport:
         witnesses' passed) or ``invalid``."""
         if self.valid:
             return VALID if self.origin_established else VALID_INTEGRITY_ONLY
-        failed = {check.name for check in self.checks if check.status != PASSED}
-        return BELOW_WITNESS_POLICY if self.checks and failed == {"witness_cosignatures"} else INVALID
+        failed = [
+            (check.name, check.code) for check in self.checks if check.status != PASSED and check.required
+        ]
+        # Too few cosignatures and nothing else; a bad one by a listed witness is an altered checkpoint.
+        below = failed == [("witness_cosignatures", WITNESS_POLICY_NOT_MET)]
+        return BELOW_WITNESS_POLICY if below else INVALID
 
     @property
     def failures(self) -> tuple[Check, ...]:
@@ -404,6 +421,22 @@ def _identity_text(fact: IdentityFact) -> str:
     )
 
 
+def _witnesses_text(facts: WitnessFacts) -> str | None:
+    if facts.status not in ("met", "below_policy"):
+        return None
+    named = ", ".join(facts.cosigned_by) or "none"
+    policy = facts.policy or {}
+    sizes = (
+        f"sizes {policy.get('from_size')} to {policy.get('until_size')}"
+        if policy.get("until_size") is not None
+        else f"sizes from {policy.get('from_size')}"
+    )
+    return (
+        f"Witnesses: {len(facts.cosigned_by)} of the {facts.n} listed cosigned, at least {facts.k} required "
+        f"(the trust file's policy for {sizes}): {named}"
+    )
+
+
 def render_text(report: VerificationReport) -> str:
     """The report for a person: the verdict, the established facts, then one line per check."""
     lines = [
@@ -426,6 +459,9 @@ def render_text(report: VerificationReport) -> str:
         lines.append(f"Log {log.origin}: leaf {log.leaf_index} in the tree of size {log.tree_size}")
     if report.newer_checkpoint:
         lines.append(f"Consistent with the newer checkpoint of size {report.newer_checkpoint.tree_size}")
+    witness_line = _witnesses_text(report.witnesses)
+    if witness_line:
+        lines.append(witness_line)
     width = max((len(check.name) for check in report.checks), default=0)
     for check in report.checks:
         reason = f"{check.code}: {check.reason}" if check.code else check.reason

@@ -196,6 +196,7 @@ class WitnessOutcome:
     n: int | None = None
     cosigned_by: tuple[str, ...] = ()
     cosigned_at: tuple[int, ...] = ()
+    policy: WitnessPolicy | None = None
 
     @property
     def met(self) -> bool:
@@ -203,8 +204,18 @@ class WitnessOutcome:
         return self.status in (MET, NOT_REQUIRED)
 
     def to_dict(self) -> dict[str, Any]:
-        """The report's ``witnesses`` object."""
-        return {"status": self.status, "k": self.k, "n": self.n, "cosigned_by": list(self.cosigned_by)}
+        """The report's ``witnesses`` object; ``policy`` names the trust file's policy that was
+        applied by its size range (policies have no other name), null when none covers the size."""
+        policy = self.policy
+        return {
+            "status": self.status,
+            "k": self.k,
+            "n": self.n,
+            "cosigned_by": list(self.cosigned_by),
+            "policy": None
+            if policy is None
+            else {"from_size": policy.from_size, "until_size": policy.until_size},
+        }
 
 
 def judge_cosignatures(
@@ -236,4 +247,5 @@ def judge_cosignatures(
         n=policy.n,
         cosigned_by=tuple(item.name for item in found),
         cosigned_at=tuple(item.timestamp for item in found),
+        policy=policy,
     )

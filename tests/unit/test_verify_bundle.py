@@ -65,7 +65,7 @@ def test_genuine_bundle_is_valid_on_its_own_keys_but_origin_is_not_established(g
     assert report.trust_basis == INTEGRITY_ONLY_BASIS
     assert not report.origin_established
     assert [check.name for check in report.checks] == [
-        name for name in CHECK_NAMES if name not in ("consistency", "openings")
+        name for name in CHECK_NAMES if name not in ("consistency", "openings", "witness_cosignatures")
     ]
     assert report.verdict == "valid_integrity_only"
     assert report.contract_id == f"ct_{INDEX:04d}TEST"
@@ -364,10 +364,20 @@ def test_report_json_is_canonical_and_complete(genuine):
     assert data["record_format"] == "notary-record/2"
     assert data["subject"] == "notary-evidence/2"
     assert data["trust_origin"] is None
-    assert data["witnesses"] == {"status": "not_checked", "k": None, "n": None, "cosigned_by": []}
+    assert data["witnesses"] == {
+        "status": "not_checked",
+        "k": None,
+        "n": None,
+        "cosigned_by": [],
+        "policy": None,
+    }
     assert data["parties"]["investor"]["identity"] == {"status": "claimed", "commitment_by": "party"}
     assert data["log"]["leaf_index"] == INDEX
-    assert {check["name"] for check in data["checks"]} == set(CHECK_NAMES) - {"consistency", "openings"}
+    assert {check["name"] for check in data["checks"]} == set(CHECK_NAMES) - {
+        "consistency",
+        "openings",
+        "witness_cosignatures",
+    }
     assert report.to_json() == verify_bundle(genuine, now=moment).to_json()
 
 

@@ -48,7 +48,13 @@ def test_met_below_and_not_required(sample_bundle):
     one, size = cosigned(sample_bundle, W1)
     with pytest.raises(WitnessPolicyNotMet) as raised:
         check_witness_cosignatures(one, size, policy(2))
-    assert raised.value.details == {"status": "below_policy", "k": 2, "n": 2, "cosigned_by": [W1.name]}
+    assert raised.value.details == {
+        "status": "below_policy",
+        "k": 2,
+        "n": 2,
+        "cosigned_by": [W1.name],
+        "policy": {"from_size": 0, "until_size": None},
+    }
     assert "1 of the 2" in raised.value.message
     # --require-witnesses raises k.
     with pytest.raises(WitnessPolicyNotMet):

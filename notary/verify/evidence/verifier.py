@@ -40,6 +40,7 @@ from notary.verify.evidence.log_checks import (
 )
 from notary.verify.evidence.record import EvidenceRecord, RecordSignature
 from notary.verify.evidence.time_checks import check_signing_times
+from notary.verify.evidence.witness_checks import check_witness_cosignatures
 from notary.verify.identity import IdentityOpening
 from notary.verify.payloads import ROLES, format_time
 from notary.verify.report import (
@@ -58,6 +59,7 @@ from notary.verify.report import (
     WitnessFacts,
 )
 from notary.verify.trust import TrustChoice, TrustFile, anchoring_file, trust_basis
+from notary.verify.witness_policy import NOT_CHECKED, NOT_REQUIRED
 
 __all__ = ["verify_bundle", "verify_evidence"]
 
@@ -233,6 +235,13 @@ def verify_evidence(
             lambda: check_consistency(_needed(signed), text, given_proof, anchors, bundle_key),
             needs=("checkpoint_signature",),
         )
+    if trust_file is not None and trust_file.witness_policies:
+        policies = trust_file.witness_policies
+        checks.run(
+            "witness_cosignatures",
+            lambda: check_witness_cosignatures(bundle, _needed(signed).checkpoint.size, policies),
+            needs=("checkpoint_signature",),
+        )
     events = checks.run(
         "key_events",
         lambda: check_key_events(bundle, _needed(record), _needed(signed), anchors, bundle_key, moment),
@@ -270,7 +279,7 @@ def verify_evidence(
         log=_position(signed, proof),
         newer_checkpoint=TreeHead(newer.origin, newer.size, newer.root_hash.hex()) if newer else None,
         parties=parties,
-        witnesses=WitnessFacts(status="not_checked" if trust_file is None else "not_required"),
+        witnesses=_witness_facts(checks.results.get("witness_cosignatures"), trust_file),
     )
 
 
@@ -290,6 +299,25 @@ def _describe_trust(trust: TrustFile | None, basis: str) -> Passed[None]:
             "tsa_roots": [root.subject.rfc4514_string() for root in trust.tsa_roots],
             "notary_roots": [root.subject.rfc4514_string() for root in trust.notary_roots],
         },
+    )
+
+
+def _witness_facts(check: Check | None, trust: TrustFile | None) -> WitnessFacts:
+    """The report's ``witnesses``: as the ``witness_cosignatures`` check counted them (its details
+    are the facts, whether it passed or found too few); ``not_required`` when the trust file
+    has no policy, ``not_checked`` without a trust file or when the count could not be made
+    (a checkpoint the log did not sign, a bad cosignature by a listed witness)."""
+    if check is None:
+        return WitnessFacts(status=NOT_CHECKED if trust is None else NOT_REQUIRED)
+    facts = check.details
+    if "status" not in facts:
+        return WitnessFacts(status=NOT_CHECKED)
+    return WitnessFacts(
+        status=facts["status"],
+        k=facts["k"],
+        n=facts["n"],
+        cosigned_by=tuple(facts["cosigned_by"]),
+        policy=facts["policy"],
     )
 
 

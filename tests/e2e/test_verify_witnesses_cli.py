@@ -1,0 +1,60 @@
+"""``notary verify`` and the trust file's witness policy (issue 21, item 2d): exit 4 below k,
+naming the witnesses that cosigned; exit 0 at k."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from notary.cli import main
+from notary.verify.canonical import canonical_json
+from tests.support.cosigned import W1, W2, cosigned, policy_trust
+from tests.support.evidence import SampleLog, SampleNotary
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("witnesses")
+    notary = SampleNotary.create(folder / "keys")
+    genuine = SampleLog(notary, 4).bundle(1, 3)
+    contents = {
+        "one.zip": cosigned(genuine, W1),
+        "two.zip": cosigned(genuine, W1, W2),
+        "k2.json": canonical_json(policy_trust(notary, 2).to_dict()),
+        "no-policy.json": notary.trust_json(),
+    }
+    for name, data in contents.items():
+        (folder / name).write_bytes(data)
+    return folder
+
+
+def run(files, *args):
+    result = CliRunner().invoke(main, ["verify", *(str(files / a) if "." in a else a for a in args)])
+    return result.exit_code, result.output
+
+
+def test_below_the_policy_exits_4_naming_the_cosigners(files):
+    code, output = run(files, "one.zip", "--trust", "k2.json")
+    assert code == 4, output
+    assert "NOT YET VALID" in output
+    assert "Witnesses: 1 of the 3 listed cosigned, at least 2 required" in output
+    assert W1.name in output
+    assert "[FAIL] witness_cosignatures" in output
+    code, output = run(files, "one.zip", "--trust", "k2.json", "--json")
+    assert code == 4
+    report = json.loads(output)
+    assert report["verdict"] == "below_witness_policy"
+    assert report["witnesses"]["cosigned_by"] == [W1.name]
+
+
+def test_k_cosignatures_exit_0(files):
+    code, output = run(files, "two.zip", "--trust", "k2.json")
+    assert code == 0, output
+    assert "Witnesses: 2 of the 3 listed cosigned, at least 2 required" in output
+    assert f"{W1.name}, {W2.name}" in output
+    # A trust file without witness policies does not judge the cosignatures.
+    code, output = run(files, "one.zip", "--trust", "no-policy.json")
+    assert code == 0, output
+    assert "witness_cosignatures" not in output

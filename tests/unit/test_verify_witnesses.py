@@ -1,0 +1,115 @@
+"""``verify_bundle`` enforces the trust file's witness policy (issue 21, item 2d): a bundle whose
+checkpoint fewer than k of the policy's witnesses cosigned is ``below_witness_policy``, not
+valid, and the report names the witnesses that did cosign."""
+
+from __future__ import annotations
+
+import pytest
+
+from notary.verify.evidence.verifier import verify_bundle
+from notary.verify.report import render_text
+from notary.verify.trust import INTEGRITY_ONLY, CallerSupplied
+from tests.support.cosigned import FORGER, STRANGER, W1, W2, W3, cosigned, policy_trust
+from tests.support.evidence import VERIFIED_AT, SampleLog, SampleNotary, members, rezip
+
+SIZE = 3
+
+
+@pytest.fixture(scope="module")
+def notary(tmp_path_factory) -> SampleNotary:
+    return SampleNotary.create(tmp_path_factory.mktemp("notary") / "keys")
+
+
+@pytest.fixture(scope="module")
+def genuine(notary) -> bytes:
+    return SampleLog(notary, 4).bundle(1, SIZE)
+
+
+def verify(bundle: bytes, trust, **options):
+    return verify_bundle(bundle, trust=trust, now=VERIFIED_AT, **options)
+
+
+def test_a_bundle_below_k_is_below_the_policy_not_valid(notary, genuine):
+    report = verify(cosigned(genuine, W1), policy_trust(notary, 2))
+    assert report.verdict == "below_witness_policy"
+    assert report.valid is False
+    check = report.check("witness_cosignatures")
+    assert check is not None
+    assert (check.status, check.code) == ("failed", "witness_policy_not_met")
+    assert "1 of the 2" in check.reason
+    assert report.to_dict()["witnesses"] == {
+        "status": "below_policy",
+        "k": 2,
+        "n": 3,
+        "cosigned_by": [W1.name],
+        "policy": {"from_size": 0, "until_size": None},
+    }
+    text = render_text(report)
+    assert "NOT YET VALID: fewer witnesses cosigned than the trust file's policy requires" in text
+    assert (
+        f"Witnesses: 1 of the 3 listed cosigned, at least 2 required (the trust file's policy for sizes from 0): {W1.name}"
+        in text
+    )
+    # Every other check passed: only the witnesses are missing.
+    assert [c.name for c in report.checks if not c.passed] == ["witness_cosignatures"]
+
+
+def test_exactly_k_cosignatures_are_valid_and_named(notary, genuine):
+    report = verify(cosigned(genuine, W3, W1), policy_trust(notary, 2))
+    assert report.verdict == "valid", [c.to_dict() for c in report.checks if not c.passed]
+    assert report.check("witness_cosignatures").passed
+    assert report.to_dict()["witnesses"] == {
+        "status": "met",
+        "k": 2,
+        "n": 3,
+        "cosigned_by": [W1.name, W3.name],
+        "policy": {"from_size": 0, "until_size": None},
+    }
+
+
+def test_a_forged_cosignature_does_not_count(notary, genuine):
+    # FORGER signs as W2 with another key: its key ID is not W2's, so the line is no W2 cosignature.
+    report = verify(cosigned(genuine, W1, FORGER), policy_trust(notary, 2))
+    assert report.verdict == "below_witness_policy"
+    assert report.witnesses.cosigned_by == (W1.name,)
+
+
+def test_a_bad_cosignature_by_a_listed_witness_is_an_altered_checkpoint(notary, genuine):
+    # W2's name and key ID over another checkpoint's bytes: not a missing witness but a forgery.
+    entries = members(cosigned(genuine, W1))
+    line = W2.cosign(b"another.test/log\n7\n" + b"A" * 43 + b"=\n", 1_700_000_000)
+    entries["log/checkpoint.txt"] += line.encode()
+    report = verify(rezip(entries, fix_manifest=True), policy_trust(notary, 1))
+    assert report.verdict == "invalid"
+    assert report.check("witness_cosignatures").code == "cosignature_invalid"
+
+
+def test_a_witness_the_policy_does_not_list_does_not_count(notary, genuine):
+    report = verify(cosigned(genuine, W1, STRANGER), policy_trust(notary, 2))
+    assert report.verdict == "below_witness_policy"
+    assert report.witnesses.cosigned_by == (W1.name,)
+
+
+def test_a_checkpoint_sealed_before_the_policy_is_judged_without_witnesses(notary, genuine):
+    report = verify(genuine, policy_trust(notary, 2, from_size=SIZE + 1))
+    assert report.verdict == "valid"
+    assert report.check("witness_cosignatures").passed
+    assert report.witnesses.status == "not_required"
+
+
+def test_without_policies_or_a_trust_file_the_witnesses_are_not_judged(notary, genuine):
+    bare = verify(genuine, notary.trust())
+    assert bare.verdict == "valid"
+    assert bare.check("witness_cosignatures") is None
+    assert bare.witnesses.status == "not_required"
+    own = verify(cosigned(genuine, W1), INTEGRITY_ONLY)
+    assert own.verdict == "valid_integrity_only"
+    assert own.witnesses.status == "not_checked"
+
+
+def test_a_callers_trust_file_enforces_its_policy_too(notary, genuine):
+    report = verify(cosigned(genuine, W1), CallerSupplied(policy_trust(notary, 2)))
+    assert report.verdict == "below_witness_policy"
+    assert verify(cosigned(genuine, W1, W2), CallerSupplied(policy_trust(notary, 2))).verdict == (
+        "valid_integrity_only"
+    )
