@@ -76,14 +76,16 @@ def verify_inputs(
     consistency: Path | None = None,
     certified_bundle: Path | None = None,
     online: str | None = None,
+    require_witnesses: str | None = None,
 ) -> Any:
     """Read the files of ``notary verify`` and verify against ``trust`` (see :func:`trust_choice`);
     returns the report (of a bundle, or of a case export when ``bundle`` is one: see
     :func:`is_export`).
 
     Raises :class:`Unusable` for a file that cannot be read or is too large, for a
-    consistency proof that does not parse, and for a bundle that is not a zip the verifier
-    will open (``malformed_bundle``).
+    consistency proof that does not parse, for a bundle that is not a zip the verifier
+    will open (``malformed_bundle``), and for a ``require_witnesses`` that is not a positive
+    integer or more than the trust file's policies list.
     """
     from notary.verify.archive import MAX_ARCHIVE_BYTES
     from notary.verify.evidence.verifier import verify_bundle
@@ -92,6 +94,11 @@ def verify_inputs(
         raise click.UsageError("--checkpoint and --consistency go together")
     if online is not None and checkpoint is not None:
         raise click.UsageError("--online fetches a newer checkpoint: give it or --checkpoint, not both")
+    if require_witnesses is not None and (is_pdf(bundle) or is_export(bundle)):
+        raise click.UsageError(
+            "--require-witnesses is for an evidence bundle; a certificate's or a case export's bundles "
+            "are held to the trust file's witness policy as it stands"
+        )
     if is_pdf(bundle):
         return verify_certificate_file(
             bundle,
@@ -122,6 +129,7 @@ def verify_inputs(
             openings=openings,
             newer_checkpoint=newer,
             consistency_proof=proof,
+            require_witnesses=require_witnesses,
         )
     except NotaryError as exc:
         raise Unusable(exc.message, code=exc.code) from exc
@@ -187,6 +195,12 @@ def _newer(checkpoint: Path | None, consistency: Path | None) -> tuple[bytes | N
     help="Fetch the latest checkpoint and the consistency proof from a notary or a mirror "
     "(everything fetched is checked; the URL need not be trusted).",
 )
+@click.option(
+    "--require-witnesses",
+    metavar="K",
+    help="Demand at least K witness cosignatures on the bundle's checkpoint (raises the trust "
+    "file's k for this run, never lowers it; exit 4 when fewer).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 def verify(
     bundle: Path,
@@ -198,6 +212,7 @@ def verify(
     consistency: Path | None,
     certified_bundle: Path | None,
     online: str | None,
+    require_witnesses: str | None,
     as_json: bool,
 ) -> None:
     """Verify an evidence bundle, a case export or a certificate PDF offline, with exactly one of
@@ -224,6 +239,7 @@ def verify(
             consistency=consistency,
             certified_bundle=certified_bundle,
             online=online,
+            require_witnesses=require_witnesses,
         )
     except Unusable as exc:
         if as_json:

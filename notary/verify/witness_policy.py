@@ -26,14 +26,17 @@ __all__ = [
     "MET",
     "NOT_CHECKED",
     "NOT_REQUIRED",
+    "BadWitnessRequirement",
     "MalformedWitnessPolicy",
     "PolicyWitness",
     "WitnessOutcome",
     "WitnessPolicy",
     "WitnessPolicyNotMet",
+    "WitnessRequirementUnmeetable",
     "judge_cosignatures",
     "parse_witness_policies",
     "policy_for",
+    "witness_requirement",
 ]
 
 MET, BELOW_POLICY, NOT_REQUIRED, NOT_CHECKED = "met", "below_policy", "not_required", "not_checked"
@@ -52,6 +55,19 @@ class WitnessPolicyNotMet(VerificationError):
     """Fewer distinct witnesses of the covering policy cosigned the checkpoint than its k."""
 
     code = "witness_policy_not_met"
+
+
+class BadWitnessRequirement(MalformedInput):
+    """``--require-witnesses K`` (``require_witnesses``) that is not a positive integer."""
+
+    code = "bad_witness_requirement"
+
+
+class WitnessRequirementUnmeetable(MalformedInput):
+    """``--require-witnesses K`` that no checkpoint could meet: K above the number of witnesses
+    the trust file's policies list, or no witness policies to count against."""
+
+    code = "witness_requirement_unmeetable"
 
 
 @dataclass(frozen=True)
@@ -249,3 +265,32 @@ def judge_cosignatures(
         cosigned_at=tuple(item.timestamp for item in found),
         policy=policy,
     )
+
+
+#: A decimal K as typed (``--require-witnesses``, a form field): digits only, no sign, no spaces.
+_DIGITS = frozenset("0123456789")
+
+
+def witness_requirement(value: object, policies: Sequence[WitnessPolicy]) -> int:
+    """``--require-witnesses K`` (an int, or its decimal digits as typed) checked against the
+    trust file's ``policies``; K is at least the k counted, never less than a policy's own k.
+
+    Raises :class:`BadWitnessRequirement` unless K is a positive integer, and
+    :class:`WitnessRequirementUnmeetable` when no policy lists K witnesses (none at all
+    included: a trust file without witness policies, or none chosen).
+    """
+    if isinstance(value, str) and value and set(value) <= _DIGITS and len(value) <= 18:
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise BadWitnessRequirement(
+            "the number of witnesses to require must be a positive integer (1, 2, ...)",
+            details={"require_witnesses": str(value)[:32]},
+        )
+    most = max((policy.n for policy in policies), default=0)
+    if value > most:
+        raise WitnessRequirementUnmeetable(
+            f"{value} witness cosignatures cannot be required: the trust file's policies list at most "
+            f"{most} witness(es)" + ("" if most else " (give a notary-trust/2 file with witness_policies)"),
+            details={"require_witnesses": value, "witnesses_listed": most},
+        )
+    return value

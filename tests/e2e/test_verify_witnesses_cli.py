@@ -58,3 +58,38 @@ def test_k_cosignatures_exit_0(files):
     code, output = run(files, "one.zip", "--trust", "no-policy.json")
     assert code == 0, output
     assert "witness_cosignatures" not in output
+
+
+def test_require_witnesses_raises_k(files):
+    code, output = run(files, "two.zip", "--trust", "k2.json", "--require-witnesses", "3")
+    assert code == 4, output
+    assert "Witnesses: 2 of the 3 listed cosigned, at least 3 required" in output
+    code, output = run(files, "two.zip", "--trust", "k2.json", "--require-witnesses", "1")
+    assert code == 0, output  # never lowers the trust file's k: 2 are there, 2 required
+
+
+@pytest.mark.parametrize(
+    ("value", "code"),
+    [
+        ("0", "bad_witness_requirement"),
+        ("-1", "bad_witness_requirement"),
+        ("two", "bad_witness_requirement"),
+        ("4", "witness_requirement_unmeetable"),
+    ],
+)
+def test_a_bad_requirement_exits_2_with_its_code(files, value, code):
+    exit_code, output = run(files, "two.zip", "--trust", "k2.json", f"--require-witnesses={value}")
+    assert exit_code == 2, output
+    assert output.startswith(f"Error: {code}: "), output
+    assert "Traceback" not in output
+    exit_code, output = run(files, "two.zip", "--trust", "k2.json", f"--require-witnesses={value}", "--json")
+    assert exit_code == 2
+    assert json.loads(output.splitlines()[0])["error"]["code"] == code
+
+
+def test_requiring_witnesses_needs_a_trust_file_with_a_policy(files):
+    for trust in (["--trust", "no-policy.json"], ["--integrity-only"]):
+        code, output = run(files, "one.zip", *trust, "--require-witnesses", "1")
+        assert code == 2, output
+        assert "witness_requirement_unmeetable" in output
+        assert "with witness_policies" in output

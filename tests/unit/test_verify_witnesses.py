@@ -9,6 +9,7 @@ import pytest
 from notary.verify.evidence.verifier import verify_bundle
 from notary.verify.report import render_text
 from notary.verify.trust import INTEGRITY_ONLY, CallerSupplied
+from notary.verify.witness_policy import BadWitnessRequirement, WitnessRequirementUnmeetable
 from tests.support.cosigned import FORGER, STRANGER, W1, W2, W3, cosigned, policy_trust
 from tests.support.evidence import VERIFIED_AT, SampleLog, SampleNotary, members, rezip
 
@@ -113,3 +114,40 @@ def test_a_callers_trust_file_enforces_its_policy_too(notary, genuine):
     assert verify(cosigned(genuine, W1, W2), CallerSupplied(policy_trust(notary, 2))).verdict == (
         "valid_integrity_only"
     )
+
+
+def test_require_witnesses_raises_k_for_the_run_and_never_lowers_it(notary, genuine):
+    two = cosigned(genuine, W1, W2)
+    raised = verify(two, policy_trust(notary, 2), require_witnesses=3)
+    assert raised.verdict == "below_witness_policy"
+    assert (raised.witnesses.k, raised.witnesses.cosigned_by) == (3, (W1.name, W2.name))
+    assert verify(two, policy_trust(notary, 2), require_witnesses=2).verdict == "valid"
+    # K below the trust file's k changes nothing: a verifier may demand more, never less.
+    lowered = verify(cosigned(genuine, W1), policy_trust(notary, 2), require_witnesses=1)
+    assert (lowered.verdict, lowered.witnesses.k) == ("below_witness_policy", 2)
+    # Typed digits count as the number (the CLI and the forms pass what was typed).
+    assert verify(two, policy_trust(notary, 1), require_witnesses="2").verdict == "valid"
+    # A checkpoint older than every policy cannot meet a demand for witnesses.
+    old = verify(genuine, policy_trust(notary, 1, from_size=SIZE + 1), require_witnesses=1)
+    assert old.verdict == "below_witness_policy"
+    assert "no witness policy of the trust file covers a checkpoint of size 3" in (
+        old.check("witness_cosignatures").reason
+    )
+
+
+@pytest.mark.parametrize("value", [0, -1, True, 1.5, "", "0", "two", "+2", " 2", "2 ", "1e3", "1" * 19])
+def test_a_requirement_that_is_not_a_positive_integer_is_refused(notary, genuine, value):
+    with pytest.raises(BadWitnessRequirement) as raised:
+        verify(genuine, policy_trust(notary, 1), require_witnesses=value)
+    assert raised.value.code == "bad_witness_requirement"
+
+
+def test_a_requirement_no_policy_could_meet_is_refused(notary, genuine):
+    with pytest.raises(WitnessRequirementUnmeetable, match="list at most 3 witness"):
+        verify(genuine, policy_trust(notary, 1), require_witnesses=4)
+    with pytest.raises(WitnessRequirementUnmeetable):
+        verify(genuine, policy_trust(notary, 1), require_witnesses="10000000")
+    for trust in (notary.trust(), INTEGRITY_ONLY):
+        with pytest.raises(WitnessRequirementUnmeetable, match="with witness_policies") as raised:
+            verify(genuine, trust, require_witnesses=1)
+        assert raised.value.code == "witness_requirement_unmeetable"

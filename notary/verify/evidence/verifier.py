@@ -59,7 +59,7 @@ from notary.verify.report import (
     WitnessFacts,
 )
 from notary.verify.trust import TrustChoice, TrustFile, anchoring_file, trust_basis
-from notary.verify.witness_policy import NOT_CHECKED, NOT_REQUIRED
+from notary.verify.witness_policy import NOT_CHECKED, NOT_REQUIRED, witness_requirement
 
 __all__ = ["verify_bundle", "verify_evidence"]
 
@@ -132,6 +132,7 @@ def verify_bundle(
     newer_checkpoint: str | bytes | None = None,
     consistency_proof: Mapping[str, Any] | None = None,
     now: dt.datetime | None = None,
+    require_witnesses: int | str | None = None,
 ) -> VerificationReport:
     """Verify the bundle zip ``data`` and return the report (valid or not).
 
@@ -143,15 +144,21 @@ def verify_bundle(
     one. ``newer_checkpoint`` (signed note text) and
     ``consistency_proof`` (``{first, second, hashes}`` as ``/log/proof/consistency``
     answers) add the ``consistency`` check; give both or neither. ``now`` (default: the
-    clock) dates the report and bounds timestamps' genTime.
+    clock) dates the report and bounds timestamps' genTime. ``require_witnesses`` (K of
+    ``--require-witnesses K``: an int, or its decimal digits as typed) demands at least K
+    witness cosignatures on the checkpoint: it raises the trust file's k for this
+    verification, never lowers it.
 
     Raises :class:`~notary.verify.archive.MalformedBundle` when ``data`` is not a zip that
     may be opened (see :func:`~notary.verify.archive.read_archive`) or is no bundle at all,
-    and ``TypeError`` when only one of ``newer_checkpoint`` and ``consistency_proof`` is given
-    or ``trust`` is not one of the three choices.
+    what :func:`~notary.verify.witness_policy.witness_requirement` raises for a
+    ``require_witnesses`` that is not a positive integer or more than the trust file's
+    policies list, and ``TypeError`` when only one of ``newer_checkpoint`` and
+    ``consistency_proof`` is given or ``trust`` is not one of the three choices.
     Everything wrong inside a well-formed zip is a failed check, not an exception.
     """
     trust_basis(trust)  # refuses a missing choice before anything is opened: there is no default
+    _required_witnesses(trust, require_witnesses)  # and a K that cannot be counted
     return verify_evidence(
         EvidenceBundle.from_zip(data),
         document=document,
@@ -160,7 +167,16 @@ def verify_bundle(
         newer_checkpoint=newer_checkpoint,
         consistency_proof=consistency_proof,
         now=now,
+        require_witnesses=require_witnesses,
     )
+
+
+def _required_witnesses(trust: TrustChoice, require: object) -> int | None:
+    """``require_witnesses`` checked against the chosen trust's policies (None: not given)."""
+    if require is None:
+        return None
+    trust_file = anchoring_file(trust)
+    return witness_requirement(require, trust_file.witness_policies if trust_file is not None else ())
 
 
 def verify_evidence(
@@ -172,11 +188,13 @@ def verify_evidence(
     newer_checkpoint: str | bytes | None = None,
     consistency_proof: Mapping[str, Any] | None = None,
     now: dt.datetime | None = None,
+    require_witnesses: int | str | None = None,
 ) -> VerificationReport:
     """:func:`verify_bundle` for a bundle already opened (a case export opens many)."""
     if (newer_checkpoint is None) != (consistency_proof is None):
         raise TypeError("give both newer_checkpoint and consistency_proof, or neither")
     basis = trust_basis(trust)
+    require = _required_witnesses(trust, require_witnesses)
     trust_file = anchoring_file(trust)
     moment = now or dt.datetime.now(dt.UTC)
     anchors = Anchors(trust_file)
@@ -239,7 +257,9 @@ def verify_evidence(
         policies = trust_file.witness_policies
         checks.run(
             "witness_cosignatures",
-            lambda: check_witness_cosignatures(bundle, _needed(signed).checkpoint.size, policies),
+            lambda: check_witness_cosignatures(
+                bundle, _needed(signed).checkpoint.size, policies, require=require
+            ),
             needs=("checkpoint_signature",),
         )
     events = checks.run(

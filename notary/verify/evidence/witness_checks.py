@@ -38,6 +38,12 @@ def check_witness_cosignatures(
     outcome = judge_cosignatures(member(bundle, CHECKPOINT), tree_size, policies, require=require)
     if outcome.status == BELOW_POLICY:
         named = ", ".join(outcome.cosigned_by) or "none"
+        if outcome.policy is None:
+            raise WitnessPolicyNotMet(
+                f"{require} witness cosignatures were required, but no witness policy of the trust file "
+                f"covers a checkpoint of size {tree_size} (it was sealed before the log had witnesses)",
+                details=outcome.to_dict(),
+            )
         raise WitnessPolicyNotMet(
             f"{len(outcome.cosigned_by)} of the {outcome.k} witness cosignatures required are on the "
             f"checkpoint of size {tree_size} (cosigned by: {named}); fetch the bundle again once it "
