@@ -45,6 +45,14 @@ _BODY = {
                         "format": "binary",
                         "description": "an identity opening (repeatable) proving a party's identity",
                     },
+                    "require_witnesses": {
+                        "type": "string",
+                        "pattern": "^[0-9]+$",
+                        "description": "K: demand at least K witness cosignatures on the bundle's checkpoint "
+                        "(raises the trust file's k, never lowers it; for an evidence bundle). Not a positive "
+                        "integer: 400 bad_witness_requirement; more than the trust file's policies list: 400 "
+                        "witness_requirement_unmeetable",
+                    },
                 },
             }
         }
@@ -67,8 +75,10 @@ def post_verify() -> Response:
     then does the report say ``trust_basis: "trust_file"`` and ``origin_established``. A
     ``trust`` part of the caller's is checked against instead, reported ``caller_supplied``:
     this endpoint never vouches for keys its caller brought. ``opening`` parts (identity
-    openings) prove the parties' identities; they are neither stored nor echoed. Invalid
-    evidence is a 200 with ``valid: false``: the request succeeded.
+    openings) prove the parties' identities; they are neither stored nor echoed.
+    ``require_witnesses`` (a form field, K) holds a bundle to at least K witness cosignatures,
+    as ``notary verify --require-witnesses K``. Invalid evidence, or evidence below the
+    witness policy, is a 200 with ``valid: false`` and its ``verdict``: the request succeeded.
     """
     if request.mimetype != "multipart/form-data":
         raise UnsupportedMediaType("send multipart/form-data with a 'bundle' part")
@@ -87,8 +97,18 @@ def post_verify() -> Response:
     openings = tuple(
         parse_opening(part.read(MAX_OPENING_BYTES + 1)) for part in request.files.getlist("opening")
     )
+    require_witnesses = request.form.get("require_witnesses") or None
     stream = bundle.stream
-    if stream.read(5) == b"%PDF-":
+    is_pdf = stream.read(5) == b"%PDF-"
+    stream.seek(0)
+    if require_witnesses is not None and (is_pdf or archive_kind(stream) == EXPORT):
+        raise ValidationFailed(
+            "require_witnesses is for an evidence bundle: a certificate's or an export's bundles follow "
+            "the trust file's witness policy",
+            details={"require_witnesses": ["only with an evidence bundle"]},
+        )
+    stream.seek(0)
+    if is_pdf:
         if openings:
             raise ValidationFailed("an opening is checked against a bundle, not a certificate PDF")
         stream.seek(0)
@@ -110,5 +130,6 @@ def post_verify() -> Response:
         document=document.read() if document else None,
         openings=openings,
         now=runtime().clock(),
+        require_witnesses=require_witnesses,
     )
     return json_response(report.to_dict())

@@ -15,10 +15,10 @@ from notary.verify.canonical import canonical_json, parse_json
 from notary.verify.errors import MalformedInput
 from notary.verify.evidence.bundle import EvidenceBundle
 from notary.verify.export.report import ExportReport
-from notary.verify.report import TRUST_FILE, VerificationReport
+from notary.verify.report import BELOW_WITNESS_POLICY, TRUST_FILE, VerificationReport
 from notary.verify_pdf import CertificateReport
 
-VALID, INTEGRITY_ONLY, INVALID = "valid", "integrity_only", "invalid"
+VALID, INTEGRITY_ONLY, BELOW_WITNESSES, INVALID = "valid", "integrity_only", "below_witness_policy", "invalid"
 
 
 def check_words() -> dict[str, tuple[str, str]]:
@@ -174,6 +174,8 @@ def _checks(checks: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def _verdict(report: dict[str, Any]) -> str:
+    if report.get("verdict") == BELOW_WITNESS_POLICY:
+        return BELOW_WITNESSES
     if not report["valid"]:
         return INVALID
     return VALID if report["trust_basis"] == TRUST_FILE else INTEGRITY_ONLY

@@ -32,6 +32,7 @@ from notary.verify.errors import MalformedInput
 from notary.verify.evidence.verifier import verify_bundle
 from notary.verify.export.verifier import EXPORT, archive_kind, verify_export
 from notary.verify.trust import CallerSupplied, TrustChoice, TrustFile
+from notary.verify.witness_policy import BadWitnessRequirement, WitnessRequirementUnmeetable
 from notary.verify_pdf import MalformedCertificate
 
 blp = Blueprint("verify", __name__)
@@ -76,7 +77,10 @@ def report() -> Response:
     try:
         count(VERIFY)
         view = verify_upload(
-            request.files.get("bundle"), request.form.get("document_sha256"), request.files.get("trust")
+            request.files.get("bundle"),
+            request.form.get("document_sha256"),
+            request.files.get("trust"),
+            require_witnesses=request.form.get("require_witnesses"),
         )
         status = 200
     except Unusable as exc:
@@ -109,7 +113,16 @@ def signed_pdf() -> Response:
         )
         if upload.is_export or upload.is_certificate:
             raise Unusable("not_a_bundle")
-        verified = verify_bundle(upload.data, trust=upload.choice, now=runtime().clock())
+        verified = verify_bundle(
+            upload.data,
+            trust=upload.choice,
+            now=runtime().clock(),
+            require_witnesses=_requirement(request.form.get("require_witnesses")),
+        )
+    except (BadWitnessRequirement, WitnessRequirementUnmeetable) as exc:
+        answer = jsonify({"error": {"code": exc.code, "message": exc.message}})
+        answer.status_code = 400
+        return answer
     except (Unusable, MalformedBundle) as exc:
         problem = exc.problem if isinstance(exc, Unusable) else "not_a_bundle"
         answer = jsonify({"error": {"code": "malformed_bundle", "message": problem}})
@@ -179,15 +192,31 @@ def read_upload(
     return Upload(data, archive_kind(io.BytesIO(data)) == EXPORT, trust, own, given_digest)
 
 
+def _requirement(value: str | None) -> str | None:
+    """The form's ``require_witnesses`` as typed (an empty field: not given)."""
+    value = (value or "").strip()
+    return value or None
+
+
 def verify_upload(
-    bundle: FileStorage | None, document_sha256: str | None, trust_part: FileStorage | None
+    bundle: FileStorage | None,
+    document_sha256: str | None,
+    trust_part: FileStorage | None,
+    *,
+    require_witnesses: str | None = None,
 ) -> dict[str, Any]:
     """Verify an uploaded bundle, export or certificate; the report's view for the templates.
+    ``require_witnesses`` (the form's field, as typed) holds a bundle to at least K witness
+    cosignatures.
 
     Raises :class:`Unusable` for an upload that is no bundle, export, certificate or trust file
-    at all.
+    at all, and for a ``require_witnesses`` that is not a positive integer, more than the trust
+    file's policies list, or given with a certificate or an export.
     """
     upload = read_upload(bundle, document_sha256, trust_part)
+    require = _requirement(require_witnesses)
+    if require is not None and (upload.is_certificate or upload.is_export):
+        raise Unusable("witnesses_need_a_bundle")
     if upload.is_certificate:
         certificates = runtime().certificates
         if certificates is None:
@@ -202,7 +231,11 @@ def verify_upload(
             return report_view.export_view(
                 verify_export(io.BytesIO(upload.data), trust=upload.choice, now=runtime().clock())
             )
-        verified = verify_bundle(upload.data, trust=upload.choice, now=runtime().clock())
+        verified = verify_bundle(
+            upload.data, trust=upload.choice, now=runtime().clock(), require_witnesses=require
+        )
     except MalformedBundle as exc:
         raise Unusable("not_a_bundle") from exc
+    except (BadWitnessRequirement, WitnessRequirementUnmeetable) as exc:
+        raise Unusable(exc.code) from exc
     return report_view.bundle_view(verified, upload.data, upload.document_sha256)
