@@ -5,6 +5,7 @@ item 2d): below k is reported ``below_witness_policy`` and names the witnesses t
 from __future__ import annotations
 
 import io
+import subprocess
 from typing import Any
 
 import pytest
@@ -146,3 +147,26 @@ def test_the_signed_pdf_report_refuses_a_bad_requirement(client, sample):
     )
     assert answer.status_code == 400
     assert answer.get_json()["error"]["code"] == "bad_witness_requirement"
+
+
+def test_the_signed_pdf_report_says_not_yet_valid_below_the_policy(client, sample, tmp_path):
+    def signed(bundle: bytes, **fields: str) -> str:
+        answer = client.post(
+            "/verify/report.pdf",
+            data={
+                "bundle": (io.BytesIO(bundle), "evidence.zip"),
+                "trust": (io.BytesIO(sample["trust"]), "trust.json"),
+                **fields,
+            },
+            content_type="multipart/form-data",
+        )
+        assert answer.status_code == 200
+        pdf = tmp_path / "report.pdf"
+        pdf.write_bytes(answer.data)
+        return subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+
+    below = signed(sample["one"])
+    assert "NOT YET VALID: too few witnesses" in below
+    assert "INVALID" not in below
+    assert "NOT YET VALID" in signed(sample["two"], require_witnesses="3")
+    assert "VALID for integrity only" in signed(sample["two"])

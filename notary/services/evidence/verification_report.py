@@ -79,6 +79,8 @@ class ReportFacts:
     report_sha256: str
     verified_at: str
     tool_version: str
+    #: Every check passed but the witnesses' (``below_witness_policy``): not valid, not invalid either.
+    below_witness_policy: bool = False
 
     @classmethod
     def of(
@@ -129,6 +131,7 @@ class ReportFacts:
             report_sha256=hashlib.sha256(canonical_json(dict(report))).hexdigest(),
             verified_at=_time(report.get("verified_at")) or "",
             tool_version=tool_version,
+            below_witness_policy=report.get("verdict") == "below_witness_policy",
         )
 
 
@@ -183,6 +186,8 @@ def render_report(facts: ReportFacts) -> bytes:
             if facts.origin_established
             else "仅完整性有效，来源未确立 VALID for integrity only"
         )
+    elif facts.below_witness_policy:
+        verdict = "尚不能认定有效：见证方联署不足 NOT YET VALID: too few witnesses"
     else:
         verdict = "无效 INVALID"
     writer.line(f"结论 Verdict: {verdict}", size=12, gap=7)
