@@ -53,6 +53,12 @@ class Refused(click.ClickException):
         self.exit_code = exit_code
 
 
+def _io_message(exc: OSError) -> str:
+    """A file-system error as one line: the file and what the system said, no traceback."""
+    where = f"{exc.filename}: " if exc.filename else ""
+    return shown(f"{where}{exc.strerror or exc}")
+
+
 def _passphrase(*, confirm: bool) -> bytes:
     """From NOTARY_BACKUP_PASSPHRASE, else asked on the terminal; never from the command line."""
     text = os.environ.get(PASSPHRASE_ENV)
@@ -95,7 +101,10 @@ def backup(out: Path, include_keys: bool, as_json: bool) -> None:  # fmt: skip
     if not settings.key_dir.is_dir():
         raise NoInstance(f"no notary instance at {settings.instance_path}")
     passphrase = _passphrase(confirm=True) if include_keys else None
-    taken = take_backup(settings, out, passphrase=passphrase, created_at=now_text(system_clock))
+    try:
+        taken = take_backup(settings, out, passphrase=passphrase, created_at=now_text(system_clock))
+    except OSError as exc:
+        raise Refused("io_error", _io_message(exc), 1) from exc
     facts = taken.facts
     emit(
         as_json,
@@ -163,7 +172,10 @@ def restore(
             keys_from=keys_from,
             published=published_file.read_text("utf-8") if published_file else None,
             accept_shorter=unsafe_accept_shorter_log,
+            checked=manifest,
         )
+    except OSError as exc:
+        raise Refused("io_error", _io_message(exc), 1) from exc
     except BackupCorrupt as exc:
         raise Refused(exc.code, shown(exc.message), EXIT_CORRUPT) from exc
     except LogBehindPublished as exc:

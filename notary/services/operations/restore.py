@@ -117,17 +117,20 @@ def restore_backup(
     keys_from: Path | None = None,
     published: str | None = None,
     accept_shorter: bool = False,
+    checked: Manifest | None = None,
 ) -> Restored:
     """Rebuild an instance in ``target`` from ``archive_path``.
 
-    ``published`` is a checkpoint note served before the loss (from a monitor, a witness, a
+    ``checked``: the manifest :func:`check_archive` returned for this archive a moment ago (the
+    command line checks first, to know whether to ask for a passphrase), else it is checked
+    here. ``published`` is a checkpoint note served before the loss (from a monitor, a witness, a
     bundle); with the mark kept in ``target`` the larger one counts. Raises, before anything is
     written: ``BackupCorrupt``, :class:`TargetNotEmpty`, ``PublishedMarkUnreadable``,
     ``LogBehindPublished`` (unless ``accept_shorter``), :class:`PassphraseNeeded`,
     ``WrongPassphrase``, :class:`DatabaseMismatch`, ``TargetDatabaseNotEmpty``; while writing,
     ``DumpFailed`` and ``OSError``.
     """
-    manifest = check_archive(archive_path)
+    manifest = checked or check_archive(archive_path)
     known = [_target_state(target)]
     if published is not None:
         known.append(read_published(published, None, where="--published"))
