@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from notary.cli import main
 from notary.verify.canonical import canonical_json
-from tests.support.cosigned import W1, W2, cosigned, policy_trust
+from tests.support.cosigned import W1, W2, cosign_note, cosigned, policy_trust
 from tests.support.evidence import SampleLog, SampleNotary
 
 
@@ -18,8 +18,11 @@ from tests.support.evidence import SampleLog, SampleNotary
 def files(tmp_path_factory):
     folder = tmp_path_factory.mktemp("witnesses")
     notary = SampleNotary.create(folder / "keys")
-    genuine = SampleLog(notary, 4).bundle(1, 3)
+    log = SampleLog(notary, 4)
+    genuine = log.bundle(1, 3)
     contents = {
+        "cosigned-newer.txt": cosign_note(log.checkpoint(4), W1, W2).encode(),
+        "proof.json": json.dumps(log.consistency(3, 4)).encode(),
         "one.zip": cosigned(genuine, W1),
         "two.zip": cosigned(genuine, W1, W2),
         "k2.json": canonical_json(policy_trust(notary, 2).to_dict()),
@@ -93,3 +96,19 @@ def test_requiring_witnesses_needs_a_trust_file_with_a_policy(files):
         assert code == 2, output
         assert "witness_requirement_unmeetable" in output
         assert "with witness_policies" in output
+
+
+def test_a_newer_cosigned_checkpoint_lifts_a_bundle_below_the_policy(files):
+    """What the exit-4 message advises (--online fetches the same two files)."""
+    code, output = run(
+        files,
+        "one.zip",
+        "--trust",
+        "k2.json",
+        "--checkpoint",
+        "cosigned-newer.txt",
+        "--consistency",
+        "proof.json",
+    )
+    assert code == 0, output
+    assert "2 of 3 witnesses cosigned the newer checkpoint of size 4" in output

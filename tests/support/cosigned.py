@@ -23,13 +23,17 @@ FORGER = Cosigner(W2.name, ed25519.Ed25519PrivateKey.generate())
 COSIGNED_AT = 1_700_000_000
 
 
+def cosign_note(note: str, *witnesses: Cosigner) -> str:
+    """The signed checkpoint ``note`` with the witnesses' cosignature lines added."""
+    body = parse_note(note).text.encode()
+    return note + "".join(w.cosign(body, COSIGNED_AT) for w in witnesses)
+
+
 def cosigned(bundle: bytes, *witnesses: Cosigner) -> bytes:
     """``bundle`` with the witnesses' cosignature lines on its checkpoint, as the notary serves
     it once they answered."""
     entries = members(bundle)
-    note = entries["log/checkpoint.txt"].decode()
-    body = parse_note(note).text.encode()
-    entries["log/checkpoint.txt"] = (note + "".join(w.cosign(body, COSIGNED_AT) for w in witnesses)).encode()
+    entries["log/checkpoint.txt"] = cosign_note(entries["log/checkpoint.txt"].decode(), *witnesses).encode()
     return rezip(entries, fix_manifest=True)
 
 

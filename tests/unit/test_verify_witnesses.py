@@ -10,7 +10,7 @@ from notary.verify.evidence.verifier import verify_bundle
 from notary.verify.report import render_text
 from notary.verify.trust import INTEGRITY_ONLY, CallerSupplied
 from notary.verify.witness_policy import BadWitnessRequirement, WitnessRequirementUnmeetable
-from tests.support.cosigned import FORGER, STRANGER, W1, W2, W3, cosigned, policy_trust
+from tests.support.cosigned import FORGER, STRANGER, W1, W2, W3, cosign_note, cosigned, policy_trust
 from tests.support.evidence import VERIFIED_AT, SampleLog, SampleNotary, members, rezip
 
 SIZE = 3
@@ -22,8 +22,13 @@ def notary(tmp_path_factory) -> SampleNotary:
 
 
 @pytest.fixture(scope="module")
-def genuine(notary) -> bytes:
-    return SampleLog(notary, 4).bundle(1, SIZE)
+def log(notary) -> SampleLog:
+    return SampleLog(notary, 4)
+
+
+@pytest.fixture(scope="module")
+def genuine(log) -> bytes:
+    return log.bundle(1, SIZE)
 
 
 def verify(bundle: bytes, trust, **options):
@@ -151,3 +156,31 @@ def test_a_requirement_no_policy_could_meet_is_refused(notary, genuine):
         with pytest.raises(WitnessRequirementUnmeetable, match="with witness_policies") as raised:
             verify(genuine, trust, require_witnesses=1)
         assert raised.value.code == "witness_requirement_unmeetable"
+
+
+def test_a_newer_cosigned_checkpoint_consistent_with_the_bundle_meets_the_policy(notary, log, genuine):
+    """What ``--online`` fetches: the log's latest checkpoint, cosigned since, with a consistency
+    proof from the bundle's tree. A certificate's checkpoint can never gain cosignatures; this
+    is how it meets the policy."""
+    one = cosigned(genuine, W1)
+    newer, proof = cosign_note(log.checkpoint(4), W1, W3), log.consistency(SIZE, 4)
+    report = verify(one, policy_trust(notary, 2), newer_checkpoint=newer, consistency_proof=proof)
+    assert report.verdict == "valid", [c.to_dict() for c in report.checks if not c.passed]
+    check = report.check("witness_cosignatures")
+    assert check.details["cosigned_checkpoint_size"] == 4
+    assert "the newer checkpoint of size 4" in check.reason
+    assert report.witnesses.cosigned_by == (W1.name, W3.name)
+    # Too few on the newer one as well: still below.
+    thin = cosign_note(log.checkpoint(4), W1, STRANGER)
+    below = verify(one, policy_trust(notary, 2), newer_checkpoint=thin, consistency_proof=proof)
+    assert (below.verdict, below.witnesses.cosigned_by) == ("below_witness_policy", (W1.name,))
+    # A forged cosignature on the newer one is not counted.
+    forged = cosign_note(log.checkpoint(4), W1, FORGER)
+    assert verify(one, policy_trust(notary, 2), newer_checkpoint=forged, consistency_proof=proof).verdict == (
+        "below_witness_policy"
+    )
+    # Cosignatures on a newer checkpoint the proof does not tie to the bundle's count for nothing.
+    broken = {**proof, "hashes": proof["hashes"][::-1]}
+    unproven = verify(one, policy_trust(notary, 2), newer_checkpoint=newer, consistency_proof=broken)
+    assert unproven.verdict == "invalid"
+    assert unproven.check("witness_cosignatures").details["cosigned_by"] == [W1.name]

@@ -255,10 +255,18 @@ def verify_evidence(
         )
     if trust_file is not None and trust_file.witness_policies:
         policies = trust_file.witness_policies
+        # A newer checkpoint shown consistent with the bundle's may carry the cosignatures it lacks.
+        consistent = (
+            (newer_checkpoint, newer.size) if newer is not None and newer_checkpoint is not None else None
+        )
         checks.run(
             "witness_cosignatures",
             lambda: check_witness_cosignatures(
-                bundle, _needed(signed).checkpoint.size, policies, require=require
+                bundle,
+                _needed(signed).checkpoint.size,
+                policies,
+                require=require,
+                newer=consistent,
             ),
             needs=("checkpoint_signature",),
         )
