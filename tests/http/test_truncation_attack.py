@@ -14,12 +14,14 @@ import json
 import time
 import urllib.parse
 import urllib.request
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from notary.cli import main
 from notary.runtime import Runtime
+from notary.services.tlog.published import MARK_NAME
 from notary.verify.merkle.proofs import leaf_hash, verify_inclusion
 from notary.verify.note import parse_checkpoint, parse_note
 from notary.verify.witness_policy import parse_witness_policies
@@ -111,6 +113,10 @@ def test_truncation_is_refused_by_witnesses_and_raised_by_mirror_monitor_and_ver
 
         # The attack: everything from the victim's leaf on is deleted; the notary restarts.
         truncate_log(runtime.db, cut)
+        # The operator also removes the instance's own mark of what it published (issue 23's start
+        # guard): it is in the same folder, under the same hands; only outsiders can catch this.
+        for mark in Path(settings.instance_path).glob(f"{MARK_NAME}*"):
+            mark.unlink()
         restarted = Runtime(settings, clock=clock, web=True)
         try:
             for _ in range(2):
