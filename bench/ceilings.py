@@ -364,6 +364,8 @@ def empty_endpoint(seconds: float, threads: int, server: str = "") -> dict[str, 
                 probe.request("GET", "/")
                 break
             except OSError:
+                if server_process.poll() is not None:
+                    raise RuntimeError(f"the bare endpoint's server exited: {' '.join(command)}") from None
                 if time.monotonic() > deadline:
                     raise
                 time.sleep(0.1)
