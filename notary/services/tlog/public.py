@@ -220,12 +220,18 @@ class PublishedTrust:
     def trust_file(self) -> dict[str, Any]:
         """``GET /trust``: every origin the log has signed under with its sizes (old ones kept
         after a rotation), the current origin, the notary's root and the timestamp authorities'
-        roots, for ``notary verify --trust``."""
+        roots, and the witness policies adopted (k of n by tree size), for ``notary verify --trust``."""
         tsa_roots = self.tsa_roots()
         with self.db.read() as session:
             logs, origin = self.origins.trusted_logs(session), self.origins.current(session)
+            # Without them a verifier holding this file never counts the witnesses (issue 21).
+            policies = stored_policies(session)
         return TrustFile.of(
-            logs, notary_roots=[self.notary_root], tsa_roots=tsa_roots, origin=origin
+            logs,
+            notary_roots=[self.notary_root],
+            tsa_roots=tsa_roots,
+            origin=origin,
+            witness_policies=policies,
         ).to_dict()
 
 
