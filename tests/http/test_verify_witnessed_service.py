@@ -26,6 +26,7 @@ def test_the_notarys_own_trust_holds_bundles_and_certificates_to_its_witnesses(
     contract_id = seal_one(platform, investor, borrower, runtime, client)
     work_until(runtime, platform, contract_id, "ready")
     early = platform.get(f"/contracts/{contract_id}/evidence").get_data()
+    early_certificate = platform.get(f"/contracts/{contract_id}/certificate").get_data()
     work_until(runtime, platform, contract_id, "cosigned")
     trust = TrustFile.from_json(client.get("/api/v1/trust").get_data())
     assert [(policy.k, policy.n) for policy in trust.witness_policies] == [(2, 2)]
@@ -48,3 +49,10 @@ def test_the_notarys_own_trust_holds_bundles_and_certificates_to_its_witnesses(
     assert checked["verdict"] == "valid", [c for c in checked["checks"] if not c["passed"]]
     witnessed = next(c for c in checked["checks"] if c["name"] == "witness_cosignatures")
     assert witnessed["details"]["cosigned_by"] == ["witness.test/w1", "witness.test/w2"]
+
+    # A certificate downloaded before the witnesses answered never gains cosignatures; POST
+    # /verify completes it from the log with the latest checkpoint as served, cosignatures included.
+    late = api_verify(client, early_certificate, "certificate.pdf")
+    assert late["verdict"] == "valid", [c for c in late["checks"] if not c["passed"]]
+    counted = next(c for c in late["checks"] if c["name"] == "witness_cosignatures")
+    assert counted["details"]["cosigned_by"] == ["witness.test/w1", "witness.test/w2"]

@@ -34,6 +34,7 @@ from notary.services.evidence.pdf import (
     issue_certificate,
     render_certificate,
 )
+from notary.services.tlog.cosigned import served_note
 from notary.services.tlog.public import (
     consistency_proof,
     evidence_progress,
@@ -230,7 +231,9 @@ class CertificateService:
             newer, proof = None, None
             if size is not None and latest.tree_size >= size:
                 hashes = consistency_proof(session, size, latest.tree_size)
-                newer = latest.note
+                # As GET /log/checkpoint serves it, with its witnesses' cosignatures: a certificate
+                # issued before they answered meets the witness policy through it (issue 21).
+                newer = served_note(session, latest)
                 proof = {"first": size, "second": latest.tree_size, "hashes": [h.hex() for h in hashes]}
         return verify_certificate(
             pdf,
