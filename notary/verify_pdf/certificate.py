@@ -38,6 +38,7 @@ from notary.verify.report import (
     TRUST_FILE,
     Check,
     VerificationReport,
+    WitnessFacts,
     render_text,
 )
 from notary.verify.trust import TrustChoice, TrustFile, anchoring_file, trust_basis
@@ -257,6 +258,8 @@ def verify_certificate(
         log=inner.log if inner else None,
         newer_checkpoint=inner.newer_checkpoint if inner else None,
         parties=inner.parties if inner else (),
+        # Who cosigned the record's checkpoint (or the newer one proven consistent with it).
+        witnesses=inner.witnesses if inner else WitnessFacts(status="not_checked"),
     )
     facts = pdf.facts or {}
     number = facts.get("certificate_number")

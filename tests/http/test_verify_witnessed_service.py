@@ -56,3 +56,4 @@ def test_the_notarys_own_trust_holds_bundles_and_certificates_to_its_witnesses(
     assert late["verdict"] == "valid", [c for c in late["checks"] if not c["passed"]]
     counted = next(c for c in late["checks"] if c["name"] == "witness_cosignatures")
     assert counted["details"]["cosigned_by"] == ["witness.test/w1", "witness.test/w2"]
+    assert late["witnesses"]["cosigned_by"] == ["witness.test/w1", "witness.test/w2"]
