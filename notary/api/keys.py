@@ -60,7 +60,8 @@ class RotateRequestSchema(ma.Schema):
 
 @blp.route("/me/keys", methods=["GET"])
 @blp.alt_response(
-    200, description="{parties: [{party_id, platform, name, id_type, id_number_masked, keys: [...]}]}"
+    200,
+    description="{parties: [{party_id, platform, name, id_type, id_number_masked, identity_commitment, keys: [...]}]}",
 )
 def my_keys() -> Response:
     """Every party the caller's key acts for, each with every key it has had (newest first):

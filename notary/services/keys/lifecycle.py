@@ -150,7 +150,8 @@ class KeyLifecycle:
 
     def keys_of_holder(self, key_fingerprint: str) -> list[dict[str, Any]]:
         """``GET /me/keys``: every party this key acts for, each with every key it has had
-        (newest first), flagged ``current`` and ``yours``. Nothing personal but masked forms."""
+        (newest first), flagged ``current`` and ``yours``, and the party's identity commitment (a
+        salted hash, as every record carries it). Nothing personal but masked forms."""
         with self.db.read() as session:
             rows = session.execute(
                 select(Party, Platform)
@@ -178,6 +179,8 @@ class KeyLifecycle:
                     "name": party.name,
                     "id_type": party.id_type,
                     "id_number_masked": party.id_number_masked,
+                    # What a new key's notary.enrol.v2 proof covers in a rotation (as in the record).
+                    "identity_commitment": party.identity_commitment,
                     "keys": [_key_answer(row, party, key_fingerprint) for row in keys[party.id]],
                 }
                 for party, platform in rows
