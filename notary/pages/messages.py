@@ -120,6 +120,33 @@ def common_messages() -> dict[str, str]:
             "keys.need_key": _(
                 "Log in again with this key to revoke it: the revocation is signed by the key itself."
             ),
+            "keys.need_key_to_rotate": _(
+                "Log in again with this key to replace it: the change is approved by the key itself."
+            ),
+            "keys.other_browser_key": _(
+                "This browser keeps another key, which the new key would take the place of. Replace this key in a browser that keeps no other key."
+            ),
+            "keys.rotated": _(
+                "Done: your new key %(key)s is your key on every platform above and is kept in this browser. The old key no longer logs in or signs there; contracts it signed stay valid."
+            ),
+            "keys.rotated_log_in": _(
+                "Your key was replaced by the new key kept in this browser. Log in with it."
+            ),
+            "keys.rotate_partial": _(
+                "%(done)s of %(total)s platforms had already moved to the new key: press Replace this key again to finish with the same new key."
+            ),
+            "keys.rotate.bad_signature": _(
+                "The notary did not accept this key's approval. Log in again with this key and try again."
+            ),
+            "keys.rotate.bad_proof": _(
+                "The notary did not accept the new key's proof for your identity. Reload the page and try again."
+            ),
+            "keys.rotate.key_in_use": _(
+                "The new key is already in use. Try again: another new key will be made."
+            ),
+            "keys.rotate.not_found": _(
+                "This key no longer acts for one of these platforms. Reload the page and log in again."
+            ),
             "keys.revoked": _(
                 "The key is revoked on every platform: it no longer logs in or signs. Contracts it signed before stay valid. Make a new key and ask your platform to rotate to it."
             ),

@@ -1,10 +1,11 @@
 // /me: log in with a key, list every contract in the key holder's name, download, log out;
-// list the key holder's keys and revoke the key (each party's notary.revoke.v1, signed here).
+// list the key holder's keys, revoke the key (each party's notary.revoke.v1, signed here) or
+// replace it by a new key made here (each party's rotation, POST /me/keys/rotate).
 import { api, ApiError, say, saveFile, show, tokens } from "./lib/page.js";
 import { keyPanel } from "./lib/key-panel.js";
 import { currentKey, remember } from "./lib/current-key.js";
 import { canonicalJson } from "./lib/canon.js";
-import { sign } from "./lib/keys.js";
+import { adoptNextKey, browserKey, forgetNextKey, login, makeNextKey, markNextKeyUsed, nextKey, rotationBody, sign } from "./lib/keys.js";
 
 const message = document.getElementById("me-message");
 const loginSection = document.getElementById("login");
@@ -101,6 +102,62 @@ keysSection.addEventListener("submit", async (event) => {
     fail(error);
   } finally {
     button.disabled = false;
+  }
+});
+
+// Replace the key by a new one made here, for every platform listed: one POST /me/keys/rotate
+// per party, each approved by the key this tab logged in with and proven by the new key. The
+// new key waits in its own slot until all are done; an attempt cut short is finished with the
+// same key (the list then shows only the platforms still on the old key).
+keysSection.addEventListener("submit", async (event) => {
+  const form = event.target.closest("#rotate");
+  if (!form) return;
+  event.preventDefault();
+  const old = await revokingKey(form.dataset.key);
+  if (!old) {
+    show(message, say("keys.need_key_to_rotate"));
+    return;
+  }
+  const browsers = await browserKey();
+  if (browsers && browsers.fingerprint !== old.fingerprint) {
+    show(message, say("keys.other_browser_key"));
+    return;
+  }
+  const button = form.querySelector("button[type=submit]");
+  button.disabled = true;
+  show(message, say("working"));
+  const cards = [...keysSection.querySelectorAll("[data-party]")];
+  let next = null;
+  let moved = 0;
+  try {
+    next = (await nextKey()) || (await makeNextKey(form.querySelector("#rotate-kind").value));
+    for (const card of cards) {
+      const body = await rotationBody(old, next, {
+        partyId: card.dataset.party,
+        platformId: card.dataset.platform,
+        commitment: card.dataset.commitment,
+      });
+      await api("me/keys/rotate", { method: "POST", token: tokens.get("party"), json: body });
+      moved += 1;
+      if (!next.used) await markNextKeyUsed(next);
+    }
+  } catch (error) {
+    if (next && !next.used) await forgetNextKey(); // no platform knows it: the next attempt makes another
+    const words = error instanceof ApiError ? say(`keys.rotate.${error.code}`, error.words) : say("key.unsupported");
+    const partial = moved ? say("keys.rotate_partial").replace("%(done)s", moved).replace("%(total)s", cards.length) : "";
+    show(message, [words, partial].filter(Boolean).join(" "));
+    button.disabled = false;
+    if (moved) await loadKeys();
+    return;
+  }
+  const adopted = await adoptNextKey(next);
+  remember(adopted);
+  try {
+    await login(adopted); // the old key's tokens went with its last party
+    await loadKeys();
+    show(message, say("keys.rotated").replace("%(key)s", adopted.fingerprint), "ok");
+  } catch (error) {
+    loggedOut(say("keys.rotated_log_in"), "ok");
   }
 });
 

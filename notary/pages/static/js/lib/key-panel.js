@@ -1,6 +1,6 @@
 // The "your key" panel: log in with the key kept in this browser, or with a key file.
 import { ApiError } from "./page.js";
-import { browserKey, KeyFileError, keyFromFile, login } from "./keys.js";
+import { browserKey, finishedRotation, KeyFileError, keyFromFile, login } from "./keys.js";
 
 export async function keyPanel({ onKey, onError }) {
   const stored = await browserKey();
@@ -20,7 +20,10 @@ export async function keyPanel({ onKey, onError }) {
       await login(key);
       await onKey(key);
     } catch (error) {
-      if (error instanceof ApiError && error.code === "unauthenticated") {
+      const adopted = error instanceof ApiError && error.code === "unauthenticated" && key === stored ? await finishedRotation() : null;
+      if (adopted) {
+        await onKey(adopted);
+      } else if (error instanceof ApiError && error.code === "unauthenticated") {
         onError(new ApiError(401, "key_not_enrolled", ""));
       } else {
         onError(error);

@@ -8,6 +8,7 @@ import { fromBase64, pem, pemBody, sha256Hex, toBase64 } from "./bytes.js";
 const DB = "notary-keys";
 const STORE = "keys";
 const SLOT = "default";
+const NEXT = "next";
 export const ED25519 = { name: "Ed25519" };
 export const P256 = { name: "ECDSA", namedCurve: "P-256" };
 
@@ -35,20 +36,28 @@ async function describe(privateKey, publicKey, algorithm) {
   return { privateKey, spki, algorithm, fingerprint: await sha256Hex(spki) };
 }
 
-export async function browserKey() {
+async function kept(slot) {
   try {
-    return (await inStore("readonly", (store) => store.get(SLOT))) || null;
+    return (await inStore("readonly", (store) => store.get(slot))) || null;
   } catch (ignored) {
     return null;
   }
 }
 
+export async function browserKey() {
+  return kept(SLOT);
+}
+
 // Make the browser's key: the private half can sign but can never be read out, not even by
 // this page; only the public half is exported, for enrolment.
-export async function makeBrowserKey(kind = "ed25519") {
+async function generated(kind) {
   const algorithm = kind === "p256" ? P256 : ED25519;
   const pair = await crypto.subtle.generateKey(algorithm, false, ["sign", "verify"]);
-  const key = { ...(await describe(pair.privateKey, pair.publicKey, algorithm)), created: new Date().toISOString() };
+  return { ...(await describe(pair.privateKey, pair.publicKey, algorithm)), created: new Date().toISOString() };
+}
+
+export async function makeBrowserKey(kind = "ed25519") {
+  const key = await generated(kind);
   await inStore("readwrite", (store) => store.put(key, SLOT));
   return key;
 }
@@ -139,6 +148,81 @@ export async function login(key) {
   tokens.set("party", answer.token, answer.expires_at);
   sessionStorage.setItem("notary.key.fingerprint", key.fingerprint);
   return answer.token;
+}
+
+// A rotation's new key waits in its own slot (NEXT) until every platform has moved to it: a
+// page closed half-way keeps it, and the next attempt finishes with the same key.
+export async function nextKey() {
+  return kept(NEXT);
+}
+
+export async function makeNextKey(kind = "ed25519") {
+  const key = { ...(await generated(kind)), used: false };
+  await inStore("readwrite", (store) => store.put(key, NEXT));
+  return key;
+}
+
+export async function markNextKeyUsed(key) {
+  key.used = true;
+  await inStore("readwrite", (store) => store.put(key, NEXT));
+}
+
+export async function forgetNextKey() {
+  await inStore("readwrite", (store) => store.delete(NEXT));
+}
+
+// Every platform moved: the new key becomes this browser's key (the old one is no longer any
+// party's key, and the private half of a browser key could never be taken elsewhere anyway).
+export async function adoptNextKey(key) {
+  const { used, ...adopted } = key;
+  await inStore("readwrite", (store) => store.put(adopted, SLOT));
+  await forgetNextKey();
+  return adopted;
+}
+
+// A rotation that moved every platform but was cut short before the new key was adopted: the
+// old key logs in nowhere any more, the waiting new key does. Answers the adopted key, or null.
+export async function finishedRotation() {
+  const next = await nextKey();
+  if (!next || !next.used) return null;
+  try {
+    await login(next);
+  } catch (ignored) {
+    return null;
+  }
+  return adoptNextKey(next);
+}
+
+// The name the notary gives a key's algorithm (docs/payloads.md): what notary.rotate.v1 signs.
+export function algorithmName(key) {
+  return key.algorithm.name === "ECDSA" ? "ecdsa-p256-sha256" : "ed25519";
+}
+
+// One party's rotation to `next` (POST /me/keys/rotate): the old key approves it with
+// notary.rotate.v1, the new key proves itself for the party's identity commitment with
+// notary.enrol.v2 (what `notary enrol` and /me/key sign for a first enrolment).
+export async function rotationBody(old, next, { partyId, platformId, commitment }) {
+  const approval = canonicalJson({
+    new_algorithm: algorithmName(next),
+    new_key_fingerprint: next.fingerprint,
+    old_key_fingerprint: old.fingerprint,
+    party_id: partyId,
+    platform_id: platformId,
+    purpose: "notary.rotate.v1",
+  });
+  const proof = canonicalJson({
+    identity_commitment: commitment,
+    key_fingerprint: next.fingerprint,
+    platform_id: platformId,
+    purpose: "notary.enrol.v2",
+  });
+  const encoder = new TextEncoder();
+  return {
+    party_id: partyId,
+    new_public_key: publicPem(next),
+    new_enrolment_proof: await sign(next, encoder.encode(proof)),
+    signature: await sign(old, encoder.encode(approval)),
+  };
 }
 
 export function decodePayload(base64) {
