@@ -321,8 +321,9 @@ class CheckedReport:
         failed = [
             (check.name, check.code) for check in self.checks if check.status != PASSED and check.required
         ]
-        # Too few cosignatures and nothing else; a bad one by a listed witness is an altered checkpoint.
-        below = failed == [("witness_cosignatures", WITNESS_POLICY_NOT_MET)]
+        # Too few cosignatures and nothing else (a bundle's witness_cosignatures, an export's bundles);
+        # a bad one by a listed witness is an altered checkpoint.
+        below = len(failed) == 1 and failed[0][1] == WITNESS_POLICY_NOT_MET
         return BELOW_WITNESS_POLICY if below else INVALID
 
     @property

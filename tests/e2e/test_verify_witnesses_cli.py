@@ -12,6 +12,7 @@ from notary.cli import main
 from notary.verify.canonical import canonical_json
 from tests.support.cosigned import W1, W2, cosign_note, cosigned, policy_trust
 from tests.support.evidence import SampleLog, SampleNotary
+from tests.support.export import make_export
 
 
 @pytest.fixture(scope="module")
@@ -21,6 +22,7 @@ def files(tmp_path_factory):
     log = SampleLog(notary, 4)
     genuine = log.bundle(1, 3)
     contents = {
+        "export.zip": make_export(notary, {log.filed[i].contract_id: log.bundle(i, 3) for i in range(3)}),
         "cosigned-newer.txt": cosign_note(log.checkpoint(4), W1, W2).encode(),
         "proof.json": json.dumps(log.consistency(3, 4)).encode(),
         "one.zip": cosigned(genuine, W1),
@@ -112,3 +114,9 @@ def test_a_newer_cosigned_checkpoint_lifts_a_bundle_below_the_policy(files):
     )
     assert code == 0, output
     assert "2 of 3 witnesses cosigned the newer checkpoint of size 4" in output
+
+
+def test_a_case_export_below_the_policy_exits_4(files):
+    code, output = run(files, "export.zip", "--trust", "k2.json")
+    assert code == 4, output
+    assert "witness_policy_not_met" in output

@@ -13,13 +13,16 @@ import pytest
 from notary.verify.canonical import canonical_json
 from tests.support.cosigned import W1, W2, W3, cosigned, policy_trust
 from tests.support.evidence import SampleLog, SampleNotary
+from tests.support.export import make_export
 
 
 @pytest.fixture(scope="module")
 def sample(tmp_path_factory) -> dict[str, bytes]:
     notary = SampleNotary.create(tmp_path_factory.mktemp("witnessed") / "keys")
-    genuine = SampleLog(notary, 4).bundle(1, 3)
+    log = SampleLog(notary, 4)
+    genuine = log.bundle(1, 3)
     return {
+        "export": make_export(notary, {log.filed[i].contract_id: log.bundle(i, 3) for i in range(3)}),
         "one": cosigned(genuine, W1),
         "two": cosigned(genuine, W1, W3),
         "trust": canonical_json(policy_trust(notary, 2).to_dict()),
@@ -170,3 +173,11 @@ def test_the_signed_pdf_report_says_not_yet_valid_below_the_policy(client, sampl
     assert "INVALID" not in below
     assert "NOT YET VALID" in signed(sample["two"], require_witnesses="3")
     assert "VALID for integrity only" in signed(sample["two"])
+
+
+def test_a_case_export_below_the_policy_reads_not_yet_valid(client, sample):
+    report = api_verify(client, sample["export"], sample["trust"]).get_json()
+    assert report["verdict"] == "below_witness_policy"
+    page = page_verify(client, sample["export"], sample["trust"], "zh-CN").get_data(as_text=True)
+    assert 'data-verdict="below_witness_policy"' in page
+    assert "请重新导出案件并核验新的导出文件" in page

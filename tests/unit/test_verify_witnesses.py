@@ -4,14 +4,18 @@ valid, and the report names the witnesses that did cosign."""
 
 from __future__ import annotations
 
+import io
+
 import pytest
 
 from notary.verify.evidence.verifier import verify_bundle
+from notary.verify.export.verifier import verify_export
 from notary.verify.report import render_text
 from notary.verify.trust import INTEGRITY_ONLY, CallerSupplied
 from notary.verify.witness_policy import BadWitnessRequirement, WitnessRequirementUnmeetable
 from tests.support.cosigned import FORGER, STRANGER, W1, W2, W3, cosign_note, cosigned, policy_trust
 from tests.support.evidence import VERIFIED_AT, SampleLog, SampleNotary, members, rezip
+from tests.support.export import make_export
 
 SIZE = 3
 
@@ -184,3 +188,24 @@ def test_a_newer_cosigned_checkpoint_consistent_with_the_bundle_meets_the_policy
     unproven = verify(one, policy_trust(notary, 2), newer_checkpoint=newer, consistency_proof=broken)
     assert unproven.verdict == "invalid"
     assert unproven.check("witness_cosignatures").details["cosigned_by"] == [W1.name]
+
+
+def test_a_case_export_whose_bundles_lack_cosignatures_is_below_the_policy_not_invalid(notary, log):
+    bundles = {log.filed[i].contract_id: log.bundle(i, SIZE) for i in range(SIZE)}
+    trust = policy_trust(notary, 2)
+    below = verify_export(io.BytesIO(make_export(notary, bundles)), trust=trust, now=VERIFIED_AT)
+    assert below.verdict == "below_witness_policy"
+    assert below.check("bundles").code == "witness_policy_not_met"
+    cosigned_all = {contract: cosigned(data, W1, W2) for contract, data in bundles.items()}
+    met = verify_export(io.BytesIO(make_export(notary, cosigned_all)), trust=trust, now=VERIFIED_AT)
+    assert met.verdict == "valid", [c.to_dict() for c in met.checks if not c.passed]
+    # One bundle altered besides: invalid, whatever the witnesses.
+    altered = dict(bundles)
+    first = next(iter(altered))
+    entries = members(altered[first])
+    entries["terms.json"] = entries["terms.json"].replace(b"1", b"2", 1)
+    altered[first] = rezip(entries)
+    assert (
+        verify_export(io.BytesIO(make_export(notary, altered)), trust=trust, now=VERIFIED_AT).verdict
+        == "invalid"
+    )

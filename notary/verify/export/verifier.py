@@ -58,11 +58,20 @@ from notary.verify.export.report import (
 from notary.verify.identity import IdentityOpening, OpeningMismatch, parse_opening
 from notary.verify.keys import PublicKey
 from notary.verify.payloads import format_time, sha256_hex
-from notary.verify.report import CALLER_SUPPLIED, FAILED, INTEGRITY_ONLY_BASIS, NOT_RUN, PASSED, Check
+from notary.verify.report import (
+    BELOW_WITNESS_POLICY,
+    CALLER_SUPPLIED,
+    FAILED,
+    INTEGRITY_ONLY_BASIS,
+    NOT_RUN,
+    PASSED,
+    Check,
+)
 from notary.verify.timestamp.chain import CertificateNotValidAt, UntrustedChain, validate_path
 from notary.verify.timestamp.pem import load_pem_certificates
 from notary.verify.timestamp.verifier import TimestampInfo, verify_timestamp
 from notary.verify.trust import TrustChoice, TrustFile, anchoring_file, trust_basis
+from notary.verify.witness_policy import WitnessPolicyNotMet
 
 __all__ = ["BUNDLE", "EXPORT", "archive_kind", "verify_export"]
 
@@ -456,6 +465,10 @@ def _verify_bundle(
         return BundleResult.of(path, digest, None, code=exc.code, reason=exc.message), None
     report = verify_evidence(bundle, trust=trust, openings=_openings_for(bundle, openings), now=moment)
     contract = contract_of(path)
+    if report.verdict == BELOW_WITNESS_POLICY:
+        witnesses = report.witnesses
+        reason = f"fewer witnesses cosigned its checkpoint ({len(witnesses.cosigned_by)}) than required ({witnesses.k})"
+        return BundleResult.of(path, digest, report, code=WitnessPolicyNotMet.code, reason=reason), None
     if not report.valid:
         reason = f"the bundle does not verify ({', '.join(check.name for check in report.failures) or 'checks not run'})"
         return BundleResult.of(path, digest, report, code=InvalidBundle.code, reason=reason), None
@@ -514,6 +527,13 @@ def _check_digests(manifest: ExportManifest | None, results: list[_Verified]) ->
 
 def _check_bundles(results: list[_Verified]) -> Passed[None]:
     failing = [result for result, _ in results if not result.valid]
+    if failing and all(result.code == WitnessPolicyNotMet.code for result in failing):
+        # Only cosignatures missing: the export is as good as its bundles, below the policy (exit 4).
+        raise WitnessPolicyNotMet(
+            f"{len(failing)} of {len(results)} bundle(s) are below the witness policy, first {failing[0].path}: "
+            f"{failing[0].reason}; export again once their evidence is cosigned",
+            details={"bundles": [result.path for result in failing[:_LISTED]]},
+        )
     if failing:
         first = failing[0]
         raise InvalidBundle(
