@@ -90,6 +90,9 @@ def _add_bytes(archive: tarfile.TarFile, name: str, data: bytes, mtime: float) -
 
 def _add_file(archive: tarfile.TarFile, name: str, path: Path) -> dict[str, Any]:
     info = archive.gettarinfo(str(path), arcname=name)
+    # A whole-second time: a float one makes tarfile write a PAX header per member (1 KB more,
+    # measured: 100 MB of a 10^5-document archive).
+    info.mtime = int(info.mtime)
     info.uid = info.gid = 0
     info.uname = info.gname = ""
     with path.open("rb") as handle:
