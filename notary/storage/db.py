@@ -26,7 +26,7 @@ import time
 import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
-from typing import IO, Any
+from typing import Any
 
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -52,7 +52,10 @@ class WriterQueue:
         self.path = path
         self.timeout = _QUEUE_TIMEOUT
         self._thread_lock = threading.Lock()
-        self._file: IO[bytes] | None = None
+        # A bare descriptor, closed by close() or, for a queue nobody closed, when the queue is
+        # collected (no ResourceWarning then: it holds no data, only the flock).
+        self._fd: int | None = None
+        self._closer: weakref.finalize[[int], None] | None = None
         _QUEUES.add(self)
 
     def _forked(self) -> None:
@@ -66,19 +69,21 @@ class WriterQueue:
         if not self._thread_lock.acquire(timeout=self.timeout):
             raise Unavailable(f"the database is busy: no turn to write within {self.timeout:g} s")
         try:
-            if self._file is None:
+            if self._fd is None:
                 # Read-only is enough for flock, so a file made by another user (an operator's
                 # CLI run) still serves; it holds no data.
-                self._file = os.fdopen(os.open(self.path, os.O_RDONLY | os.O_CREAT, 0o644), "rb")
-            self._lock_file(self._file)
+                self._fd = fd = os.open(self.path, os.O_RDONLY | os.O_CREAT, 0o644)
+                self._closer = weakref.finalize(self, os.close, fd)
+            fd = self._fd
+            self._lock_file(fd)
             try:
                 yield
             finally:
-                fcntl.flock(self._file, fcntl.LOCK_UN)
+                fcntl.flock(fd, fcntl.LOCK_UN)
         finally:
             self._thread_lock.release()
 
-    def _lock_file(self, file: IO[bytes]) -> None:
+    def _lock_file(self, file: int) -> None:
         # Polled, not a blocking flock: a blocking one cannot time out, and a writer must
         # fail after the timeout as SQLite's did, never hang. Waits grow to 1 ms, not
         # SQLite's 100.
@@ -97,9 +102,9 @@ class WriterQueue:
                 pause = min(pause * 2, 0.001)
 
     def close(self) -> None:
-        if self._file is not None:
-            self._file.close()
-            self._file = None
+        if self._closer is not None:
+            self._closer()  # closes the descriptor once
+            self._fd = self._closer = None
 
 
 _QUEUES: weakref.WeakSet[WriterQueue] = weakref.WeakSet()

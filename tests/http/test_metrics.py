@@ -126,6 +126,7 @@ def test_a_bad_network_setting_is_refused_at_start(settings, networks):
         Settings.load({}, instance_path=settings.instance_path, metrics_networks=networks)
 
 
+@pytest.mark.wallclock  # the CLI / a second process builds its runtime on the machine's clock
 def test_the_counts_of_several_processes_are_added_up(settings, tmp_path):
     """Two processes count timestamp requests into one PROMETHEUS_MULTIPROC_DIR; a third, the web
     app, serves their sum (as under gunicorn, where any worker may answer the scrape)."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 
+import pytest
 from click.testing import CliRunner
 from cryptography.hazmat.primitives.asymmetric import ed25519
 from sqlalchemy import update
@@ -81,6 +82,7 @@ def test_a_stored_small_order_key_does_not_log_in(platform, borrower, runtime, c
     assert answer.status_code == 401, answer.get_json()
 
 
+@pytest.mark.wallclock  # the CLI / a second process builds its runtime on the machine's clock
 def test_identity_verify_refuses_a_small_order_key(settings, runtime, tmp_path):
     from notary.cli import main
 

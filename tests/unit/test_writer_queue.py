@@ -205,3 +205,22 @@ def test_the_queue_file_sits_beside_the_database(tmp_path: Path):
     assert (tmp_path / "beside.db-writers").exists()
     assert isinstance(database.writers, WriterQueue)
     database.dispose()
+
+
+def test_a_queue_nobody_closed_lets_go_of_its_lock_file_quietly(tmp_path: Path):
+    """A Database left unclosed (a CLI run, a test's second runtime) used to leave its lock file
+    to the collector, whose ResourceWarning then failed whichever test happened to be running."""
+    import gc
+    import warnings
+
+    queue = WriterQueue(str(tmp_path / "db.lock"))
+    with queue.turn():
+        fd = queue._fd
+    assert fd is not None
+    os.fstat(fd)  # open while the queue lives
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        del queue
+        gc.collect()
+    with pytest.raises(OSError):
+        os.fstat(fd)  # closed with the queue
