@@ -263,3 +263,25 @@ def test_only_records_with_salted_identities_are_carried() -> None:
     mixed["signatures"]["borrower"] = {"identity_sha256": "00" * 32}
     assert not carries_record(mixed)
     assert not carries_record({"signatures": {}})
+
+
+@pytest.mark.parametrize("tail", [b"", b"\n", b"\r", b"\r\n"], ids=["none", "lf", "cr", "crlf"])
+def test_a_stream_ending_in_any_newline_byte_keeps_its_length(tail: bytes):
+    """An attachment's last byte is the data's (a DER token ends in 0x0d one time in 256): the
+    EOL before ``endstream`` must not be readable as part of it. A bare LF after a CR was, and
+    failed PDFA3B-STREAM-LENGTH-001 now and then in CI."""
+    import datetime as dt
+
+    from notary.services.evidence.pdf import archival, fonts
+
+    out = io.BytesIO()
+    canvas = archival.archival_canvas(out, pagesize=(595, 842), initial_font=fonts.certificate_fonts().text)
+    canvas.drawString(72, 700, "x")
+    info = archival.DocumentInfo("t", "a", "s", "k", "c", "p", dt.datetime(2026, 12, 1, tzinfo=dt.UTC))
+    data = b"\x30\x03\x02\x01" + tail
+    archival.make_archival(
+        canvas, info, [archival.Attachment("x.tsr", "application/timestamp-reply", data, "d")]
+    )
+    canvas.save()
+    report = page.validate_pdf_bytes(out.getvalue(), profile="3b")
+    assert [failure.rule_id for failure in report.failures] == []

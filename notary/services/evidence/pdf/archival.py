@@ -9,7 +9,7 @@ canvas before it is saved:
   same title, author, subject, keywords, creator, producer and dates as the Info dictionary;
 * an end-of-line before every ``endstream`` (6.1.7.1): reportlab writes the keyword straight
   after the data, and no option changes it, so :func:`_install_stream_eol` wraps its stream
-  writer once per process (the EOL is outside ``/Length``, so nothing else moves);
+  writer once per process (the EOL, CR LF, is outside ``/Length``, so nothing else moves);
 * associated files (6.8): each embedded file with its MIME type, size, date and MD5, a file
   specification with ``/AFRelationship``, listed in the catalog's ``/AF`` and its
   ``/EmbeddedFiles`` name tree.
@@ -81,10 +81,12 @@ def _install_stream_eol() -> None:
 
     def format_with_eol(self: PDFStream, document: Any) -> bytes:
         written: bytes = original(self, document)
-        # Always: data that itself ends in a newline (a PEM file, a checkpoint) counts that
-        # newline in /Length, so it cannot serve as the EOL before the keyword.
+        # Always, and CR LF: data that itself ends in a newline (a PEM file, a checkpoint)
+        # counts that newline in /Length, so it cannot serve as the EOL before the keyword;
+        # and after data ending in CR (a DER token, 1 in 256) a bare LF would read as the CR LF
+        # EOL, one byte short of /Length. CR LF is one EOL whatever the data's last byte.
         if written.endswith(_ENDSTREAM):
-            written = written[: -len(_ENDSTREAM)] + b"\n" + _ENDSTREAM
+            written = written[: -len(_ENDSTREAM)] + b"\r\n" + _ENDSTREAM
         return written
 
     format_with_eol._notary_eol = True  # type: ignore[attr-defined]
