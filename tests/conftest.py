@@ -25,6 +25,7 @@ from notary.signing.keystore import ensure_keys
 from notary.storage.db import Database
 from notary.storage.schema import upgrade
 from tests.support.access import Caller, new_investigator
+from tests.support.answers import checked_client
 from tests.support.clock import MovableClock, suite_now
 from tests.support.external_tsa import external  # noqa: F401 - a fixture for every test
 from tests.support.people import Person
@@ -104,7 +105,8 @@ def app(runtime: Runtime) -> Any:
 
 @pytest.fixture
 def client(app: Any) -> Any:
-    return app.test_client()
+    """Every JSON answer it receives is checked against its route's declared schema."""
+    return checked_client(app)
 
 
 @pytest.fixture

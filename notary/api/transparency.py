@@ -117,7 +117,8 @@ def follows() -> Response:
 
 
 @blp.route("/me/follows/<platform_id>", methods=["PUT"])
-@blp.alt_response(200, schema=FollowsSchema, description="followed (201 when newly)")
+@blp.alt_response(200, schema=FollowsSchema, description="already followed")
+@blp.alt_response(201, schema=FollowsSchema, description="newly followed")
 @blp.alt_response(404, schema=ErrorSchema, description="not_found: no such platform")
 def follow(platform_id: str) -> Response:
     """Follow a platform by choice."""
