@@ -60,6 +60,11 @@ def _parse(argv: list[str]) -> Plan:
         "--lingers", default="", help="the lingers scenario's worker lingers in ms (default: 0,5,20,50,100)"
     )
     parser.add_argument("--profile", default="", help="record py-spy profiles of the service into DIR")
+    parser.add_argument(
+        "--profile-gil",
+        action="store_true",
+        help="with --profile: sample only threads holding the GIL (Python's own CPU; no waits)",
+    )
     args = parser.parse_args(argv)
     database = "postgresql" if args.database_url else args.database
     return Plan(
@@ -75,6 +80,7 @@ def _parse(argv: list[str]) -> Plan:
         document_bytes=args.document_bytes,
         signatures=args.signatures,
         profile_dir=args.profile,
+        profile_gil=args.profile_gil,
         webhook_contracts=args.webhook_contracts or (1000 if args.quick else 5000),
         transparency_contracts=args.transparency_contracts or (10**5 if args.quick else 10**6),
         servers=frozenset(filter(None, args.servers.split(","))),

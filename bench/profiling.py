@@ -22,8 +22,9 @@ from typing import Any
 class Profiler:
     """Runs py-spy on every service process for the length of a ``with`` block."""
 
-    def __init__(self, directory: str, service: Any, *, rate: int = 97) -> None:
+    def __init__(self, directory: str, service: Any, *, rate: int = 97, gil: bool = False) -> None:
         self.directory = Path(directory)
+        self.gil = gil
         self.service = service
         self.rate = rate
         self.py_spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
@@ -52,6 +53,7 @@ class Profiler:
                             "--format",
                             "raw",
                             "--nonblocking",
+                            *(["--gil"] if self.gil else []),
                             "--output",
                             str(self.directory / name),
                         ],

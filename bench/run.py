@@ -37,6 +37,7 @@ class Plan:
     document_bytes: int
     signatures: str
     profile_dir: str
+    profile_gil: bool = False
     webhook_contracts: int = 1000
     transparency_contracts: int = 10**6
     servers: frozenset[str] = frozenset()
@@ -114,7 +115,7 @@ def _profiled(plan: Plan, service: Service, scenario: str) -> Iterator[None]:
         return
     from bench.profiling import Profiler
 
-    with Profiler(plan.profile_dir, service).scenario(scenario):
+    with Profiler(plan.profile_dir, service, gil=plan.profile_gil).scenario(scenario):
         yield
 
 

@@ -7,12 +7,15 @@ seals it.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
-from sqlalchemy import bindparam, select
-from sqlalchemy.orm import Session
+from sqlalchemy import and_, bindparam, exists, insert, select, update
+from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm.attributes import set_committed_value
 
 from notary.errors import Conflict, NotaryError, Unprocessable
 from notary.services import outbox
@@ -93,11 +96,60 @@ _IDS = bindparam("ids", expanding=True)
 _VERIFIED = select(IdentityVerification.key_fingerprint, IdentityVerification.id_lookup).where(
     IdentityVerification.key_fingerprint.in_(bindparam("fingerprints", expanding=True))
 )
-_CONTRACTS = select(Contract).where(Contract.id.in_(_IDS)).order_by(Contract.id)
-_CONTRACTS_FOR_UPDATE = _CONTRACTS.with_for_update()
-_PARTIES = select(Party).where(Party.id.in_(_IDS))
-_SIGNATURES = select(Signature).where(Signature.contract_id.in_(_IDS))
-_KEYS = select(PartyKey).where(PartyKey.party_id.in_(_IDS))
+_INVESTOR, _BORROWER = aliased(Party), aliased(Party)
+_INVESTOR_KEY, _BORROWER_KEY = aliased(PartyKey), aliased(PartyKey)
+
+
+def _is_verified(party: Any) -> Any:
+    return (
+        exists()
+        .where(
+            IdentityVerification.key_fingerprint == party.key_fingerprint,
+            IdentityVerification.id_lookup == party.id_lookup,
+        )
+        .correlate(party)
+    )
+
+
+# Before the write transaction: each contract with both parties and whether an operator
+# verified each (one statement, not three).
+_SIGNING = (
+    select(Contract, _INVESTOR, _BORROWER, _is_verified(_INVESTOR), _is_verified(_BORROWER))
+    .join(_INVESTOR, _INVESTOR.id == Contract.investor_id)
+    .join(_BORROWER, _BORROWER.id == Contract.borrower_id)
+    .where(Contract.id.in_(_IDS))
+    .order_by(Contract.id)
+)
+
+
+def _enrolled_key(key: Any, party: Any, party_id: Any) -> Any:
+    return and_(key.party_id == party_id, key.key_fingerprint == party.key_fingerprint)
+
+
+# Inside it: the contracts locked in id order (two batches sharing contracts cannot deadlock),
+# a row per stored act (at most two a contract), and each party's current key as enrolled.
+_LOCKED = (
+    select(Contract, Signature, _INVESTOR_KEY, _BORROWER_KEY)
+    .join(_INVESTOR, _INVESTOR.id == Contract.investor_id)
+    .join(_BORROWER, _BORROWER.id == Contract.borrower_id)
+    .outerjoin(Signature, Signature.contract_id == Contract.id)
+    .outerjoin(_INVESTOR_KEY, _enrolled_key(_INVESTOR_KEY, _INVESTOR, Contract.investor_id))
+    .outerjoin(_BORROWER_KEY, _enrolled_key(_BORROWER_KEY, _BORROWER, Contract.borrower_id))
+    .where(Contract.id.in_(_IDS))
+    .order_by(Contract.id)
+    .with_for_update(of=Contract)
+)
+
+
+@functools.cache
+def _update_contracts(fields: tuple[str, ...]) -> Any:
+    """UPDATE contracts SET each of ``fields`` (bound as ``new_<field>``) WHERE id = :contract_id."""
+    table = Contract.__table__
+    return (
+        update(table)
+        .where(table.c.id == bindparam("contract_id"))
+        .values({name: bindparam(f"new_{name}") for name in fields})
+    )
 
 
 def assurance_of(party: Party, verified: set[tuple[str, str]]) -> str:
@@ -126,7 +178,7 @@ class Ceremony:
         # contract's state and the insert.
         verified: bytes | NotaryError
         with self.db.read() as session:
-            known = _Rows.load(session, [contract_id], with_acts=False)
+            known = _Rows.signing(session, [contract_id])
             contract = known.contracts.get(contract_id)
             if contract is None:
                 raise no_match(act)
@@ -136,10 +188,10 @@ class Ceremony:
                 verified = exc
         now = payloads.format_time(self.clock())
         with self.db.write() as session:
-            rows = _Rows.load(session, [contract_id], for_update=True, known=known)
+            rows = _Rows.locked(session, [contract_id], known)
             contract = rows.contracts[contract_id]
             status = self._apply(session, rows, contract, act, signature, submitted_sha256, now, verified)
-            outbox.emit(session, rows.events, now=now)
+            rows.store(session, now=now)
             return status
 
     def act_many(self, items: Sequence[tuple[str, Act]]) -> list[str | NotaryError]:
@@ -161,7 +213,7 @@ class Ceremony:
         ids = sorted({items[index][0] for index in decoded})
         verified: dict[int, bytes | NotaryError] = {}
         with self.db.read() as session:
-            known = rows = _Rows.load(session, ids, with_acts=False)
+            known = rows = _Rows.signing(session, ids)
             for index, (signature, _) in decoded.items():
                 contract_id, act = items[index]
                 contract = rows.contracts.get(contract_id)
@@ -176,7 +228,7 @@ class Ceremony:
         now = payloads.format_time(self.clock())
         # No autoflush: the rows are added together at commit, not one INSERT per later query.
         with self.db.write() as session, session.no_autoflush:
-            rows = _Rows.load(session, ids, for_update=True, known=known)
+            rows = _Rows.locked(session, ids, known)
             for index, (signature, submitted_sha256) in decoded.items():
                 contract_id, act = items[index]
                 try:
@@ -188,7 +240,7 @@ class Ceremony:
                     )
                 except NotaryError as exc:
                     outcomes[index] = exc
-            outbox.emit(session, rows.events, now=now)
+            rows.store(session, now=now)
         return [outcome for outcome in outcomes if outcome is not None]
 
     def _apply(
@@ -224,7 +276,7 @@ class Ceremony:
         status = effective_status(contract, now)
         if status != AWAITING:
             raise ContractNotOpen(f"the contract is {status}", details={"status": status})
-        row = Signature(
+        acts[(contract.id, act.role)] = rows.add_act(
             contract_id=contract.id,
             role=act.role,
             purpose=act.purpose,
@@ -238,11 +290,10 @@ class Ceremony:
             submitted_sha256=submitted_sha256,
             signed_at=now,
         )
-        session.add(row)
-        acts[(contract.id, act.role)] = row
         if act.purpose == payloads.PURPOSE_DECLINE:
-            contract.status, contract.closed_at = DECLINED, now
-            contract.decline_role, contract.decline_reason = act.role, act.reason
+            rows.change(
+                contract, status=DECLINED, closed_at=now, decline_role=act.role, decline_reason=act.reason
+            )
             rows.events.append(
                 outbox.contract_declined(contract, role=act.role, party_id=party.id, declined_at=now)
             )
@@ -251,7 +302,7 @@ class Ceremony:
             (other := acts.get((contract.id, role))) is not None and other.purpose == payloads.PURPOSE_SIGN
             for role in payloads.ROLES
         ):
-            contract.status, contract.signed_at = SIGNED, now
+            rows.change(contract, status=SIGNED, signed_at=now)
         rows.events.append(outbox.contract_signed(contract, role=act.role, party_id=party.id, signed_at=now))
         return contract.status
 
@@ -315,41 +366,66 @@ class _Rows:
     keys: dict[tuple[str, str], PartyKey]
     events: list[outbox.Event] = field(default_factory=list)
     """What the acts applied so far tell the platforms (written with them, see :mod:`outbox`)."""
+    new_acts: list[dict[str, Any]] = field(default_factory=list)
+    changed: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def add_act(self, **values: Any) -> Signature:
+        """A new act, inserted by :meth:`store`; returns it as later acts of the batch see it."""
+        self.new_acts.append(values)
+        return Signature(**values)
+
+    def change(self, contract: Contract, **values: Any) -> None:
+        """Change a loaded contract, written by :meth:`store`: set as if loaded that way, so the
+        session has nothing to flush (one UPDATE statement per kind of change, not a unit of work
+        per request)."""
+        for name, value in values.items():
+            set_committed_value(contract, name, value)
+        self.changed.setdefault(contract.id, {}).update(values)
+
+    def store(self, session: Session, *, now: str) -> None:
+        """Write the acts added and the contracts changed, then the events."""
+        if self.new_acts:
+            session.execute(insert(Signature), self.new_acts)
+        by_fields: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        for contract_id, values in self.changed.items():
+            params = {"contract_id": contract_id, **{f"new_{name}": v for name, v in values.items()}}
+            by_fields.setdefault(tuple(sorted(values)), []).append(params)
+        for fields, params in by_fields.items():
+            session.execute(_update_contracts(fields), params)
+        outbox.emit(session, self.events, now=now)
 
     @classmethod
-    def load(
-        cls,
-        session: Session,
-        ids: Sequence[str],
-        *,
-        for_update: bool = False,
-        with_acts: bool = True,
-        known: _Rows | None = None,
-    ) -> _Rows:
-        """Load the contracts, then what ``known`` (an earlier load of the same ids) does not
-        hold: their parties and verified identities, and (``with_acts``) their acts."""
-        # Rows are locked in id order, so that two batches sharing contracts cannot deadlock.
-        query = _CONTRACTS_FOR_UPDATE if for_update else _CONTRACTS
-        contracts = {
-            contract.id: contract for contract in session.execute(query, {"ids": list(ids)}).scalars()
-        }
-        if known is not None:
-            parties, verified = known.parties, known.verified
-        else:
-            wanted = {party_id for c in contracts.values() for party_id in (c.investor_id, c.borrower_id)}
-            parties = {
-                party.id: party for party in session.execute(_PARTIES, {"ids": list(wanted)}).scalars()
-            }
-            verified = verified_identities(session, parties.values())
-        acts = {}
-        keys = {}
-        if with_acts:
-            stored = session.execute(_SIGNATURES, {"ids": list(ids)}).scalars()
-            acts = {(row.contract_id, row.role): row for row in stored}
-            if parties:
-                found = session.execute(_KEYS, {"ids": list(parties)}).scalars()
-                keys = {(row.party_id, row.key_fingerprint): row for row in found}
-        return cls(contracts, parties, acts, verified, keys)
+    def signing(cls, session: Session, ids: Sequence[str]) -> _Rows:
+        """The contracts with their parties and which of those an operator verified, in one
+        statement (what a verification needs; none of it changes once filed)."""
+        contracts: dict[str, Contract] = {}
+        parties: dict[str, Party] = {}
+        verified: set[tuple[str, str]] = set()
+        for contract, investor, borrower, investor_verified, borrower_verified in session.execute(
+            _SIGNING, {"ids": list(ids)}
+        ):
+            contracts[contract.id] = contract
+            for party, is_verified in ((investor, investor_verified), (borrower, borrower_verified)):
+                parties[party.id] = party
+                if is_verified:
+                    verified.add((party.key_fingerprint, party.id_lookup))
+        return cls(contracts, parties, {}, verified, {})
+
+    @classmethod
+    def locked(cls, session: Session, ids: Sequence[str], known: _Rows) -> _Rows:
+        """The contracts again, locked, with every act stored for them and the state of each
+        party's enrolled key, in one statement; the parties as ``known`` loaded them."""
+        contracts: dict[str, Contract] = {}
+        acts: dict[tuple[str, str], Signature] = {}
+        keys: dict[tuple[str, str], PartyKey] = {}
+        for contract, act, investor_key, borrower_key in session.execute(_LOCKED, {"ids": list(ids)}):
+            contracts[contract.id] = contract
+            if act is not None:
+                acts[(act.contract_id, act.role)] = act
+            for key in (investor_key, borrower_key):
+                if key is not None:
+                    keys[(key.party_id, key.key_fingerprint)] = key
+        return cls(contracts, known.parties, acts, known.verified, keys)
 
     def party(self, contract: Contract, act: Act) -> Party:
         return self.parties[contract.investor_id if act.role == "investor" else contract.borrower_id]
