@@ -58,7 +58,7 @@ class Settings:
     tsa_timeout: float = 5.0
     tsa_roots: str = ""
     worker_poll_interval: float = 0.05
-    worker_linger: float = 0.0
+    worker_linger: float = 0.05
     lease_duration: float = 5.0
     party_token_lifetime: float = 900.0
     challenge_lifetime: float = 120.0

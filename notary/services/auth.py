@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from sqlalchemy import and_, bindparam, select, update
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from notary.errors import Gone, Unauthenticated
@@ -91,7 +92,7 @@ def bearer_token(authorization: str | None) -> str:
     return token
 
 
-def authenticate(session: Session, token: str, *, now: str) -> Principal:
+def authenticate(session: Session | Connection, token: str, *, now: str) -> Principal:
     """The principal behind ``token``; raises :class:`Unauthenticated` or :class:`PlatformDefunct`."""
     row = session.execute(_TOKEN, {"sha256": token_sha256(token)}).first()
     if row is None or row.revoked_at is not None or (row.expires_at is not None and row.expires_at <= now):
@@ -115,8 +116,8 @@ class Authenticator:
         :class:`Unauthenticated` (no, a malformed, unknown, revoked or expired token) or
         :class:`PlatformDefunct`."""
         token = bearer_token(authorization)
-        with self.db.read() as session:
-            return authenticate(session, token, now=now_text(self.clock))
+        with self.db.read_rows() as connection:
+            return authenticate(connection, token, now=now_text(self.clock))
 
 
 # Every authenticated request runs this: one statement, built once, with the platform's

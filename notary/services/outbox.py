@@ -26,6 +26,7 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import bindparam, insert, select
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from notary.services.clock import Clock, now_text
@@ -119,7 +120,7 @@ def anyone_listens(session: Session) -> bool:
     return session.execute(_ANY_ENDPOINT).first() is not None
 
 
-def emit(session: Session, events: Sequence[Event], *, now: str) -> int:
+def emit(session: Session | Connection, events: Sequence[Event], *, now: str) -> int:
     """Write ``events`` into the outbox, with a delivery for every endpoint that wants each;
     returns how many events were written (those nobody listens to are not).
 

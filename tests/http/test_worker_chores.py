@@ -78,10 +78,11 @@ def test_a_lingering_worker_waits_after_each_round_that_did_something(runtime, l
         assert max(gaps) < 0.15
 
 
-def test_the_linger_is_configured_and_none_by_default(tmp_path):
+def test_the_linger_is_configured_and_50ms_by_default(tmp_path):
     from notary.config import ConfigError, Settings
 
-    assert Settings.load({}, instance_path=tmp_path).worker_linger == 0.0
+    assert Settings.load({}, instance_path=tmp_path).worker_linger == 0.05
+    assert Settings.load({"NOTARY_WORKER_LINGER": "0"}, instance_path=tmp_path).worker_linger == 0.0
     assert Settings.load({"NOTARY_WORKER_LINGER": "20ms"}, instance_path=tmp_path).worker_linger == 0.02
     with pytest.raises(ConfigError, match="worker_linger"):
         Settings.load({"NOTARY_WORKER_LINGER": "-1s"}, instance_path=tmp_path)

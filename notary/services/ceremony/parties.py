@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -204,7 +204,17 @@ def party_key(session: Session, party_id: str, key_fingerprint: str) -> PartyKey
     return session.get(PartyKey, (party_id, key_fingerprint))
 
 
-def check_live(row: PartyKey | None) -> None:
+class KeyState(Protocol):
+    """What :func:`check_live` reads of a key: a :class:`PartyKey` row, or a plain row of it."""
+
+    @property
+    def status(self) -> str: ...
+
+    @property
+    def retired_at(self) -> str | None: ...
+
+
+def check_live(row: KeyState | None) -> None:
     """Raise :class:`KeyRevoked` or :class:`KeyRetired` unless ``row`` is an active key."""
     if row is None or row.status == KeyStatus.REVOKED:
         raise KeyRevoked(

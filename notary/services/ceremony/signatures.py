@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import and_, bindparam, exists, insert, select, update
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session, aliased
-from sqlalchemy.orm.attributes import set_committed_value
 
 from notary.errors import Conflict, NotaryError, Unprocessable
 from notary.services import outbox
@@ -111,15 +111,46 @@ def _is_verified(party: Any) -> Any:
     )
 
 
-# Before the write transaction: each contract with both parties and whether an operator
-# verified each (one statement, not three).
+# Before the write transaction: each contract's signed fields with both parties and whether an
+# operator verified each, as plain rows (one statement; no ORM objects: nothing here is written).
+_SIGNER_FIELDS = (
+    "id", "public_key_der", "key_fingerprint", "id_lookup", "algorithm", "identity_commitment", "enrol_proof"
+)  # fmt: skip
 _SIGNING = (
-    select(Contract, _INVESTOR, _BORROWER, _is_verified(_INVESTOR), _is_verified(_BORROWER))
+    select(
+        Contract.id,
+        Contract.platform_id,
+        Contract.investor_id,
+        Contract.borrower_id,
+        Contract.document_sha256,
+        Contract.terms_sha256,
+        *[getattr(_INVESTOR, name).label(f"investor_party_{name}") for name in _SIGNER_FIELDS],
+        _is_verified(_INVESTOR).label("investor_verified"),
+        *[getattr(_BORROWER, name).label(f"borrower_party_{name}") for name in _SIGNER_FIELDS],
+        _is_verified(_BORROWER).label("borrower_verified"),
+    )
     .join(_INVESTOR, _INVESTOR.id == Contract.investor_id)
     .join(_BORROWER, _BORROWER.id == Contract.borrower_id)
     .where(Contract.id.in_(_IDS))
     .order_by(Contract.id)
 )
+
+
+@dataclass(frozen=True, slots=True)
+class _Signer:
+    """What a signature needs of an enrolled party: its key, and what its act row copies."""
+
+    id: str
+    public_key_der: bytes
+    key_fingerprint: str
+    id_lookup: str
+    algorithm: str
+    identity_commitment: str
+    enrol_proof: bytes | None
+
+    @classmethod
+    def of(cls, row: Any, role: str) -> _Signer:
+        return cls(*(getattr(row, f"{role}_party_{name}") for name in _SIGNER_FIELDS))
 
 
 def _enrolled_key(key: Any, party: Any, party_id: Any) -> Any:
@@ -127,9 +158,22 @@ def _enrolled_key(key: Any, party: Any, party_id: Any) -> Any:
 
 
 # Inside it: the contracts locked in id order (two batches sharing contracts cannot deadlock),
-# a row per stored act (at most two a contract), and each party's current key as enrolled.
+# a row per stored act (at most two a contract), and each party's current key as enrolled; plain
+# rows again, and the changes written as two statements (no unit of work to flush).
+_OPEN_FIELDS = (
+    "id", "platform_id", "investor_id", "borrower_id", "status", "deadline", "external_ref", "signed_at",
+    "closed_at", "decline_role", "decline_reason",
+)  # fmt: skip
+_KEY_FIELDS = ("party_id", "key_fingerprint", "status", "retired_at")
 _LOCKED = (
-    select(Contract, Signature, _INVESTOR_KEY, _BORROWER_KEY)
+    select(
+        *[getattr(Contract, name) for name in _OPEN_FIELDS],
+        Signature.role.label("act_role"),
+        Signature.purpose.label("act_purpose"),
+        Signature.submitted_sha256.label("act_submitted_sha256"),
+        *[getattr(_INVESTOR_KEY, name).label(f"investor_key_{name}") for name in _KEY_FIELDS],
+        *[getattr(_BORROWER_KEY, name).label(f"borrower_key_{name}") for name in _KEY_FIELDS],
+    )
     .join(_INVESTOR, _INVESTOR.id == Contract.investor_id)
     .join(_BORROWER, _BORROWER.id == Contract.borrower_id)
     .outerjoin(Signature, Signature.contract_id == Contract.id)
@@ -137,8 +181,46 @@ _LOCKED = (
     .outerjoin(_BORROWER_KEY, _enrolled_key(_BORROWER_KEY, _BORROWER, Contract.borrower_id))
     .where(Contract.id.in_(_IDS))
     .order_by(Contract.id)
-    .with_for_update(of=Contract)
+    .with_for_update(of=Contract.__table__)
 )
+
+
+@dataclass(slots=True)
+class _OpenContract:
+    """A contract as the write transaction locked it: what the rules read, and what they change."""
+
+    id: str
+    platform_id: str
+    investor_id: str
+    borrower_id: str
+    status: str
+    deadline: str
+    external_ref: str | None
+    signed_at: str | None
+    closed_at: str | None
+    decline_role: str | None
+    decline_reason: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class _StoredAct:
+    """An act already stored (or added by this transaction): what idempotency compares."""
+
+    purpose: str
+    submitted_sha256: str
+
+
+@dataclass(frozen=True, slots=True)
+class _KeyState:
+    """A party's enrolled key as ``check_live`` judges it."""
+
+    party_id: str
+    key_fingerprint: str
+    status: str
+    retired_at: str | None
+
+
+_INSERT_ACTS = insert(Signature.__table__)
 
 
 @functools.cache
@@ -177,21 +259,21 @@ class Ceremony:
         # transaction (none of it changes once filed), so that writers queue only for the
         # contract's state and the insert.
         verified: bytes | NotaryError
-        with self.db.read() as session:
-            known = _Rows.signing(session, [contract_id])
-            contract = known.contracts.get(contract_id)
-            if contract is None:
-                raise no_match(act)
-            try:
-                verified = self._verify(session, contract, known.party(contract, act), act, signature)
-            except NotaryError as exc:
-                verified = exc
+        with self.db.read_rows() as connection:
+            known = _Rows.signing(connection, [contract_id])
+        contract = known.contracts.get(contract_id)
+        if contract is None:
+            raise no_match(act)
+        try:
+            verified = self._verify(known, contract, known.party(contract, act), act, signature)
+        except NotaryError as exc:
+            verified = exc
         now = payloads.format_time(self.clock())
-        with self.db.write() as session:
-            rows = _Rows.locked(session, [contract_id], known)
+        with self.db.write_rows() as connection:
+            rows = _Rows.locked(connection, [contract_id], known)
             contract = rows.contracts[contract_id]
-            status = self._apply(session, rows, contract, act, signature, submitted_sha256, now, verified)
-            rows.store(session, now=now)
+            status = self._apply(rows, contract, act, signature, submitted_sha256, now, verified)
+            rows.store(connection, now=now)
             return status
 
     def act_many(self, items: Sequence[tuple[str, Act]]) -> list[str | NotaryError]:
@@ -212,23 +294,20 @@ class Ceremony:
                 outcomes[index] = exc
         ids = sorted({items[index][0] for index in decoded})
         verified: dict[int, bytes | NotaryError] = {}
-        with self.db.read() as session:
-            known = rows = _Rows.signing(session, ids)
-            for index, (signature, _) in decoded.items():
-                contract_id, act = items[index]
-                contract = rows.contracts.get(contract_id)
-                if contract is None:
-                    continue
-                try:
-                    verified[index] = self._verify(
-                        session, contract, rows.party(contract, act), act, signature
-                    )
-                except NotaryError as exc:
-                    verified[index] = exc
+        with self.db.read_rows() as connection:
+            known = _Rows.signing(connection, ids)
+        for index, (signature, _) in decoded.items():
+            contract_id, act = items[index]
+            contract = known.contracts.get(contract_id)
+            if contract is None:
+                continue
+            try:
+                verified[index] = self._verify(known, contract, known.party(contract, act), act, signature)
+            except NotaryError as exc:
+                verified[index] = exc
         now = payloads.format_time(self.clock())
-        # No autoflush: the rows are added together at commit, not one INSERT per later query.
-        with self.db.write() as session, session.no_autoflush:
-            rows = _Rows.locked(session, ids, known)
+        with self.db.write_rows() as connection:
+            rows = _Rows.locked(connection, ids, known)
             for index, (signature, submitted_sha256) in decoded.items():
                 contract_id, act = items[index]
                 try:
@@ -236,18 +315,17 @@ class Ceremony:
                     if contract is None:
                         raise no_match(act)
                     outcomes[index] = self._apply(
-                        session, rows, contract, act, signature, submitted_sha256, now, verified.get(index)
+                        rows, contract, act, signature, submitted_sha256, now, verified.get(index)
                     )
                 except NotaryError as exc:
                     outcomes[index] = exc
-            rows.store(session, now=now)
+            rows.store(connection, now=now)
         return [outcome for outcome in outcomes if outcome is not None]
 
     def _apply(
         self,
-        session: Session,
         rows: _Rows,
-        contract: Contract,
+        contract: _OpenContract,
         act: Act,
         signature: bytes,
         submitted_sha256: str,
@@ -263,7 +341,7 @@ class Ceremony:
         if isinstance(verified, NotaryError):
             raise verified
         party = rows.party(contract, act)
-        stored = verified if verified is not None else self._verify(session, contract, party, act, signature)
+        stored = verified if verified is not None else self._verify(rows, contract, party, act, signature)
         # Read in this transaction: a key revoked or replaced since it was verified signs nothing.
         check_live(rows.keys.get((party.id, party.key_fingerprint)))
         acts = rows.acts
@@ -306,9 +384,7 @@ class Ceremony:
         rows.events.append(outbox.contract_signed(contract, role=act.role, party_id=party.id, signed_at=now))
         return contract.status
 
-    def _verify(
-        self, session: Session, contract: Contract, party: Party, act: Act, signature: bytes
-    ) -> bytes:
+    def _verify(self, rows: _Rows, contract: Any, party: _Signer, act: Act, signature: bytes) -> bytes:
         payload = signing_payload(contract, act.role, act.purpose)
         try:
             # A key stored before keys were checked strictly (a small-order Ed25519 key) loads
@@ -316,8 +392,8 @@ class Ceremony:
             return PublicKey.from_der(party.public_key_der).verify(signature, payload)
         except (InvalidSignature, MalformedInput) as exc:
             other_role = "borrower" if act.role == "investor" else "investor"
-            other = session.get(
-                Party, contract.investor_id if other_role == "investor" else contract.borrower_id
+            other = rows.parties.get(
+                contract.investor_id if other_role == "investor" else contract.borrower_id
             )
             if other is not None:
                 try:
@@ -359,33 +435,33 @@ class _Rows:
     """What one transaction loaded for the acts it applies: the contracts (by id), their
     parties (by id) and every act stored for them (by contract and role)."""
 
-    contracts: dict[str, Contract]
-    parties: dict[str, Party]
-    acts: dict[tuple[str, str], Signature]
+    contracts: dict[str, Any]
+    """Before the write transaction, rows of the signed fields; inside it, the locked contracts."""
+    parties: dict[str, _Signer]
+    acts: dict[tuple[str, str], _StoredAct]
     verified: set[tuple[str, str]]
-    keys: dict[tuple[str, str], PartyKey]
+    keys: dict[tuple[str, str], _KeyState]
     events: list[outbox.Event] = field(default_factory=list)
     """What the acts applied so far tell the platforms (written with them, see :mod:`outbox`)."""
     new_acts: list[dict[str, Any]] = field(default_factory=list)
     changed: dict[str, dict[str, Any]] = field(default_factory=dict)
 
-    def add_act(self, **values: Any) -> Signature:
+    def add_act(self, **values: Any) -> _StoredAct:
         """A new act, inserted by :meth:`store`; returns it as later acts of the batch see it."""
         self.new_acts.append(values)
-        return Signature(**values)
+        return _StoredAct(values["purpose"], values["submitted_sha256"])
 
-    def change(self, contract: Contract, **values: Any) -> None:
-        """Change a loaded contract, written by :meth:`store`: set as if loaded that way, so the
-        session has nothing to flush (one UPDATE statement per kind of change, not a unit of work
-        per request)."""
+    def change(self, contract: _OpenContract, **values: Any) -> None:
+        """Change a locked contract; :meth:`store` writes the changes (one UPDATE statement per
+        kind of change)."""
         for name, value in values.items():
-            set_committed_value(contract, name, value)
+            setattr(contract, name, value)
         self.changed.setdefault(contract.id, {}).update(values)
 
-    def store(self, session: Session, *, now: str) -> None:
+    def store(self, session: Connection, *, now: str) -> None:
         """Write the acts added and the contracts changed, then the events."""
         if self.new_acts:
-            session.execute(insert(Signature), self.new_acts)
+            session.execute(_INSERT_ACTS, self.new_acts)
         by_fields: dict[tuple[str, ...], list[dict[str, Any]]] = {}
         for contract_id, values in self.changed.items():
             params = {"contract_id": contract_id, **{f"new_{name}": v for name, v in values.items()}}
@@ -395,37 +471,38 @@ class _Rows:
         outbox.emit(session, self.events, now=now)
 
     @classmethod
-    def signing(cls, session: Session, ids: Sequence[str]) -> _Rows:
-        """The contracts with their parties and which of those an operator verified, in one
-        statement (what a verification needs; none of it changes once filed)."""
-        contracts: dict[str, Contract] = {}
-        parties: dict[str, Party] = {}
+    def signing(cls, connection: Connection, ids: Sequence[str]) -> _Rows:
+        """The contracts' signed fields with their parties and which of those an operator
+        verified, in one statement (what a verification needs; none of it changes once filed)."""
+        contracts: dict[str, Any] = {}
+        parties: dict[str, Any] = {}
         verified: set[tuple[str, str]] = set()
-        for contract, investor, borrower, investor_verified, borrower_verified in session.execute(
-            _SIGNING, {"ids": list(ids)}
-        ):
-            contracts[contract.id] = contract
-            for party, is_verified in ((investor, investor_verified), (borrower, borrower_verified)):
+        for row in connection.execute(_SIGNING, {"ids": list(ids)}):
+            contracts[row.id] = row
+            for role in payloads.ROLES:
+                party = _Signer.of(row, role)
                 parties[party.id] = party
-                if is_verified:
+                if getattr(row, f"{role}_verified"):
                     verified.add((party.key_fingerprint, party.id_lookup))
         return cls(contracts, parties, {}, verified, {})
 
     @classmethod
-    def locked(cls, session: Session, ids: Sequence[str], known: _Rows) -> _Rows:
+    def locked(cls, connection: Connection, ids: Sequence[str], known: _Rows) -> _Rows:
         """The contracts again, locked, with every act stored for them and the state of each
         party's enrolled key, in one statement; the parties as ``known`` loaded them."""
-        contracts: dict[str, Contract] = {}
-        acts: dict[tuple[str, str], Signature] = {}
-        keys: dict[tuple[str, str], PartyKey] = {}
-        for contract, act, investor_key, borrower_key in session.execute(_LOCKED, {"ids": list(ids)}):
-            contracts[contract.id] = contract
-            if act is not None:
-                acts[(act.contract_id, act.role)] = act
-            for key in (investor_key, borrower_key):
-                if key is not None:
+        contracts: dict[str, Any] = {}
+        acts: dict[tuple[str, str], _StoredAct] = {}
+        keys: dict[tuple[str, str], _KeyState] = {}
+        for row in connection.execute(_LOCKED, {"ids": list(ids)}):
+            if row.id not in contracts:
+                contracts[row.id] = _OpenContract(*(getattr(row, name) for name in _OPEN_FIELDS))
+            if row.act_role is not None:
+                acts[(row.id, row.act_role)] = _StoredAct(row.act_purpose, row.act_submitted_sha256)
+            for role in payloads.ROLES:
+                if getattr(row, f"{role}_key_party_id") is not None:
+                    key = _KeyState(*(getattr(row, f"{role}_key_{name}") for name in _KEY_FIELDS))
                     keys[(key.party_id, key.key_fingerprint)] = key
         return cls(contracts, known.parties, acts, known.verified, keys)
 
-    def party(self, contract: Contract, act: Act) -> Party:
+    def party(self, contract: Any, act: Act) -> _Signer:
         return self.parties[contract.investor_id if act.role == "investor" else contract.borrower_id]

@@ -211,7 +211,7 @@ class FilingService:
             self.blobs.stage(documents.items())
             with self.db.write() as session:
                 self.blobs.put_many(session, documents.items())
-                session.execute(insert(Contract), rows)
+                session.execute(insert(Contract.__table__), rows)
 
     def _new_contract(
         self,

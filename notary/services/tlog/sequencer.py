@@ -72,7 +72,7 @@ def append_leaves(
         )
         sequence, previous = sequence + 1, digest
     if rows:
-        session.execute(insert(LogLeaf), rows)
+        session.execute(insert(LogLeaf.__table__), rows)
         for sink in sinks:
             sink.leaves_appended(session, leaves)
     return leaves
