@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Protocol
 
 from sqlalchemy import select
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from notary.errors import NotFound
@@ -33,7 +34,7 @@ class BlobStore(Protocol):
         the database's writers do not queue behind its fsyncs; :meth:`put_many` then finds it.
         A staged document whose transaction fails stays behind, unreferenced."""
 
-    def put_many(self, session: Session, documents: Iterable[tuple[str, bytes]]) -> None:
+    def put_many(self, session: Session | Connection, documents: Iterable[tuple[str, bytes]]) -> None:
         """Store each ``(sha256, data)``; durable once the session's transaction commits."""
 
     def get(self, session: Session, sha256: str) -> bytes:
@@ -63,7 +64,7 @@ class FilesystemBlobStore:
     def stage(self, documents: Iterable[tuple[str, bytes]]) -> None:
         self._write_files(self._split(documents)[1])
 
-    def put_many(self, session: Session, documents: Iterable[tuple[str, bytes]]) -> None:
+    def put_many(self, session: Session | Connection, documents: Iterable[tuple[str, bytes]]) -> None:
         small, large = self._split(documents)
         if small:
             self.inline.put_many(session, small)
@@ -107,7 +108,7 @@ class DatabaseBlobStore:
     def stage(self, documents: Iterable[tuple[str, bytes]]) -> None:
         """Nothing to write ahead: the rows go in with the transaction."""
 
-    def put_many(self, session: Session, documents: Iterable[tuple[str, bytes]]) -> None:
+    def put_many(self, session: Session | Connection, documents: Iterable[tuple[str, bytes]]) -> None:
         rows = {sha256: {"sha256": sha256, "size": len(data), "data": data} for sha256, data in documents}
         insert_new(session, Blob, list(rows.values()), ["sha256"])
 

@@ -234,11 +234,14 @@ def _configure_sqlite(engine: Engine) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get(_WRITE) else "BEGIN")
 
 
-def insert_new(session: Session, model: type, rows: list[dict[str, Any]], keys: list[str]) -> None:
+def insert_new(
+    session: Session | Connection, model: type, rows: list[dict[str, Any]], keys: list[str]
+) -> None:
     """Insert ``rows``, skipping those whose key (``keys``) is already stored, on either database."""
     if not rows:
         return
-    session.execute(_insert_new(session.get_bind().dialect.name, model, tuple(keys)), rows)
+    dialect = session.get_bind().dialect if isinstance(session, Session) else session.dialect
+    session.execute(_insert_new(dialect.name, model, tuple(keys)), rows)
 
 
 @functools.cache

@@ -11,11 +11,12 @@ import hashlib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import bindparam, insert, or_, select
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
 from notary.config import Settings
 from notary.errors import Conflict, NotaryError, TooLarge, Unprocessable
@@ -186,9 +187,9 @@ class FilingService:
         # queue only for those: parties never change once enrolled, and a contract another
         # request files meanwhile under the same key fails the inserts on the unique
         # constraint, and file_batch runs this again to replay it.
-        with self.db.read() as session:
-            known = _existing_by_key(session, platform_id, checked)
-            parties = _parties(session, platform_id, checked)
+        with self.db.read_rows() as connection:
+            known = _existing_by_key(connection, platform_id, checked)
+            parties = _parties(connection, platform_id, checked)
         rows: list[dict[str, Any]] = []
         documents: dict[str, bytes] = {}
         for item in checked:
@@ -201,7 +202,7 @@ class FilingService:
             except NotaryError as exc:
                 outcomes[item.index] = exc
                 continue
-            contract = Contract(**row)
+            contract = SimpleNamespace(**row)
             for key in _keys_of(item):
                 known[key] = contract
             rows.append(row)
@@ -217,7 +218,7 @@ class FilingService:
         self,
         item: _Checked,
         platform_id: str,
-        parties: dict[str, Party],
+        parties: dict[str, Any],
         now: Any,
         received_at: str,
     ) -> dict[str, Any]:
@@ -267,16 +268,16 @@ def _keys_of(item: _Checked) -> list[tuple[str, str]]:
 
 
 def _existing_by_key(
-    session: Session, platform_id: str, checked: list[_Checked]
-) -> dict[tuple[str, str], Contract]:
+    connection: Connection, platform_id: str, checked: list[_Checked]
+) -> dict[tuple[str, str], Any]:
     refs = {item.external_ref for item in checked if item.external_ref is not None}
     idem = {item.filing.idempotency_key for item in checked if item.filing.idempotency_key is not None}
     if not refs and not idem:
         return {}
     query = _BY_KEY[(bool(refs), bool(idem))]
     parameters = {"platform_id": platform_id, "refs": list(refs), "keys": list(idem)}
-    found: dict[tuple[str, str], Contract] = {}
-    for contract in session.execute(query, parameters).scalars():
+    found: dict[tuple[str, str], Any] = {}
+    for contract in connection.execute(query, parameters):
         if contract.external_ref is not None:
             found[("external_ref", contract.external_ref)] = contract
         if contract.idempotency_key is not None:
@@ -284,7 +285,7 @@ def _existing_by_key(
     return found
 
 
-def _replay_of(item: _Checked, known: dict[tuple[str, str], Contract]) -> Contract | None:
+def _replay_of(item: _Checked, known: dict[tuple[str, str], Any]) -> Any:
     for key in _keys_of(item):
         contract = known.get(key)
         if contract is None:
@@ -298,9 +299,9 @@ def _replay_of(item: _Checked, known: dict[tuple[str, str], Contract]) -> Contra
     return None
 
 
-def _parties(session: Session, platform_id: str, checked: list[_Checked]) -> dict[str, Party]:
+def _parties(connection: Connection, platform_id: str, checked: list[_Checked]) -> dict[str, Any]:
     wanted = {item.terms[role] for item in checked for role in payloads.ROLES}
-    rows = session.execute(_PARTIES, {"platform_id": platform_id, "ids": list(wanted)}).scalars()
+    rows = connection.execute(_PARTIES, {"platform_id": platform_id, "ids": list(wanted)})
     return {party.id: party for party in rows}
 
 
@@ -308,16 +309,25 @@ def _parties(session: Session, platform_id: str, checked: list[_Checked]) -> dic
 # contracts already filed under an external_ref and/or an Idempotency-Key, and the parties.
 _REFS = Contract.external_ref.in_(bindparam("refs", expanding=True))
 _KEYS = Contract.idempotency_key.in_(bindparam("keys", expanding=True))
+# Plain rows of what a replay answers with (creation_answer) and compares (request_sha256).
+_ANSWERED = (
+    Contract.id, Contract.platform_id, Contract.investor_id, Contract.borrower_id, Contract.document_sha256,
+    Contract.terms_json, Contract.terms_sha256, Contract.request_sha256, Contract.external_ref,
+    Contract.idempotency_key,
+)  # fmt: skip
 _BY_KEY = {
-    (with_refs, with_keys): select(Contract).where(
+    (with_refs, with_keys): select(*_ANSWERED).where(
         Contract.platform_id == bindparam("platform_id"),
         or_(*[condition for condition, wanted in ((_REFS, with_refs), (_KEYS, with_keys)) if wanted]),
     )
     for with_refs, with_keys in ((True, False), (False, True), (True, True))
 }
-_PARTIES = select(Party).where(
+_PARTIES = select(Party.id, Party.id_lookup).where(
     Party.platform_id == bindparam("platform_id"), Party.id.in_(bindparam("ids", expanding=True))
 )
+
+
+_INSERT_CONTRACTS = insert(Contract.__table__)
 
 
 def signing_payload(contract: Contract, role: str, purpose: str = payloads.PURPOSE_SIGN) -> bytes:
