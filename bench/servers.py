@@ -22,7 +22,7 @@ from collections.abc import Callable
 from typing import Any
 
 SERVERS = ("sync", "gthread", "waitress", "granian")
-THREADS = 4
+THREADS = 2  # notary serve's default (NOTARY_WEB_THREADS)
 """Threads per web worker process for the threaded servers (two processes, eight clients)."""
 
 

@@ -63,7 +63,7 @@ class Settings:
     party_token_lifetime: float = 900.0
     challenge_lifetime: float = 120.0
     web_workers: int = 2
-    web_threads: int = 4
+    web_threads: int = 2
     witnesses: str = ""
     witness_k: int = 0
     witness_timeout: float = 5.0

@@ -18,7 +18,7 @@ def test_defaults(tmp_path):
     assert settings.instance_path == tmp_path.resolve()
     assert settings.effective_database_url == f"sqlite:///{tmp_path.resolve() / 'notary.db'}"
     assert (settings.blob_store, settings.blob_inline_max) == ("filesystem", 64 * 1024)
-    assert (settings.web_workers, settings.web_threads) == (2, 4)
+    assert (settings.web_workers, settings.web_threads) == (2, 2)
     assert settings.tsa_urls == ("embedded",)
     assert settings.checkpoint_interval == 1.0
     assert settings.effective_log_origin == "127.0.0.1:8000/contracts/v1"
