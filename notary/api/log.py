@@ -117,8 +117,9 @@ def get_log_key() -> Response:
 )
 def get_inclusion_proof(query: dict[str, int]) -> Response:
     """An inclusion proof (RFC 9162 §2.1.3) of a leaf in a tree of the given size."""
-    with runtime().db.read() as session:
-        return json_response(log.inclusion_proof(session, query["leaf_index"], query["tree_size"]).to_json())
+    with runtime().db.read_rows() as connection:
+        proof = log.inclusion_proof(connection, query["leaf_index"], query["tree_size"])
+    return json_response(proof.to_json())
 
 
 @blp.route("/log/proof/consistency", methods=["GET"])
@@ -129,8 +130,8 @@ def get_inclusion_proof(query: dict[str, int]) -> Response:
 )
 def get_consistency_proof(query: dict[str, int]) -> Response:
     """A consistency proof (RFC 9162 §2.1.4) between two tree sizes."""
-    with runtime().db.read() as session:
-        hashes = log.consistency_proof(session, query["first"], query["second"])
+    with runtime().db.read_rows() as connection:
+        hashes = log.consistency_proof(connection, query["first"], query["second"])
     return json_response(
         {"first": query["first"], "second": query["second"], "hashes": [h.hex() for h in hashes]}
     )

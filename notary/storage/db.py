@@ -240,8 +240,12 @@ def insert_new(
     """Insert ``rows``, skipping those whose key (``keys``) is already stored, on either database."""
     if not rows:
         return
-    dialect = session.get_bind().dialect if isinstance(session, Session) else session.dialect
-    session.execute(_insert_new(dialect.name, model, tuple(keys)), rows)
+    session.execute(_insert_new(dialect_of(session), model, tuple(keys)), rows)
+
+
+def dialect_of(session: Session | Connection) -> str:
+    """``sqlite`` or ``postgresql``: the database a session or a bare connection talks to."""
+    return (session.get_bind() if isinstance(session, Session) else session).dialect.name
 
 
 @functools.cache

@@ -12,8 +12,10 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from sqlalchemy import Select, and_, bindparam, insert, or_, select, text
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
+from notary.storage.db import dialect_of
 from notary.storage.models import LogState, TreeNode
 from notary.verify.merkle.plan import Node, append_leaves, append_plan
 from notary.verify.merkle.proofs import EMPTY_ROOT
@@ -40,12 +42,12 @@ class TreeCorrupt(RuntimeError):
     """The stored tree does not match the leaves being appended: never append past this."""
 
 
-def read_nodes(session: Session, nodes: Iterable[Node]) -> dict[Node, bytes]:
+def read_nodes(session: Session | Connection, nodes: Iterable[Node]) -> dict[Node, bytes]:
     """The stored hashes of ``nodes``, in one query of primary-key lookups."""
     wanted = list(dict.fromkeys(nodes))
     if not wanted:
         return {}
-    if session.get_bind().dialect.name == "postgresql":
+    if dialect_of(session) == "postgresql":
         # One index scan per node from a join with the wanted pairs as arrays: planned once
         # whatever the count, 0.6 ms less than PostgreSQL's bitmap OR of 24 branches.
         levels, indexes = zip(*wanted, strict=True)
@@ -81,13 +83,15 @@ def _nodes_query(count: int) -> Select[tuple[int, int, bytes]]:
     )
 
 
-def tree_state(session: Session, *, for_update: bool = False) -> tuple[int, bytes]:
+def tree_state(session: Session | Connection, *, for_update: bool = False) -> tuple[int, bytes]:
     """The integrated tree's size and root (0 and the empty root before the first leaf)."""
-    query = select(LogState.tree_size, LogState.root_hash).where(LogState.id == 1)
-    if for_update:
-        query = query.with_for_update()
-    row = session.execute(query).first()
+    row = session.execute(_STATE_FOR_UPDATE if for_update else _STATE).first()
     return (row[0], row[1]) if row else (0, EMPTY_ROOT)
+
+
+# Read by every proof, every worker round and every append: built once.
+_STATE = select(LogState.tree_size, LogState.root_hash).where(LogState.id == 1)
+_STATE_FOR_UPDATE = _STATE.with_for_update()
 
 
 class TreeSink:

@@ -13,6 +13,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.serialization import Encoding
 from sqlalchemy import select
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from notary.errors import NotFound, NotReady, Unprocessable
@@ -70,7 +71,7 @@ def first_checkpoint_covering(session: Session, leaf_index: int) -> SignedCheckp
     ).scalar_one_or_none()
 
 
-def inclusion_proof(session: Session, leaf_index: int, tree_size: int) -> InclusionProof:
+def inclusion_proof(session: Session | Connection, leaf_index: int, tree_size: int) -> InclusionProof:
     """The proof that leaf ``leaf_index`` is in the tree of ``tree_size``: O(log n) node reads.
 
     Raises :class:`Unprocessable` for an impossible request (index ≥ size, size beyond the tree).
@@ -88,7 +89,7 @@ def inclusion_proof(session: Session, leaf_index: int, tree_size: int) -> Inclus
     return InclusionProof(leaf_index, tree_size, plan.assemble(read_nodes(session, plan.nodes)))
 
 
-def consistency_proof(session: Session, first: int, second: int) -> list[bytes]:
+def consistency_proof(session: Session | Connection, first: int, second: int) -> list[bytes]:
     """The proof that the tree of ``first`` leaves is a prefix of the tree of ``second``.
 
     Raises :class:`Unprocessable` for an impossible request (first < 1, first > second, second
