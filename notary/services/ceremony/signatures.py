@@ -157,9 +157,14 @@ def _enrolled_key(key: Any, party: Any, party_id: Any) -> Any:
     return and_(key.party_id == party_id, key.key_fingerprint == party.key_fingerprint)
 
 
-# Inside it: the contracts locked in id order (two batches sharing contracts cannot deadlock),
-# a row per stored act (at most two a contract), and each party's current key as enrolled; plain
-# rows again, and the changes written as two statements (no unit of work to flush).
+# Inside it: the contracts locked in id order (two batches sharing contracts cannot deadlock);
+# then, by a statement of its own, each contract with a row per stored act (at most two) and each
+# party's current key as enrolled, as plain rows; the changes written as two statements (no unit
+# of work to flush). The read must not be the locking statement: under PostgreSQL's READ
+# COMMITTED a statement that waited for a row lock sees the other rows of its joins as they were
+# when it started, so a signature blocked behind the other role's would miss its act
+# (tests/http/test_signature_race.py). SQLite's write transaction holds the whole database.
+_LOCK = select(Contract.id).where(Contract.id.in_(_IDS)).order_by(Contract.id).with_for_update()
 _OPEN_FIELDS = (
     "id", "platform_id", "investor_id", "borrower_id", "status", "deadline", "external_ref", "signed_at",
     "closed_at", "decline_role", "decline_reason",
@@ -181,7 +186,6 @@ _LOCKED = (
     .outerjoin(_BORROWER_KEY, _enrolled_key(_BORROWER_KEY, _BORROWER, Contract.borrower_id))
     .where(Contract.id.in_(_IDS))
     .order_by(Contract.id)
-    .with_for_update(of=Contract.__table__)
 )
 
 
@@ -489,10 +493,12 @@ class _Rows:
     @classmethod
     def locked(cls, connection: Connection, ids: Sequence[str], known: _Rows) -> _Rows:
         """The contracts again, locked, with every act stored for them and the state of each
-        party's enrolled key, in one statement; the parties as ``known`` loaded them."""
+        party's enrolled key (one statement after the lock); the parties as ``known`` loaded them."""
         contracts: dict[str, Any] = {}
         acts: dict[tuple[str, str], _StoredAct] = {}
         keys: dict[tuple[str, str], _KeyState] = {}
+        if connection.dialect.name != "sqlite":
+            connection.execute(_LOCK, {"ids": list(ids)})
         for row in connection.execute(_LOCKED, {"ids": list(ids)}):
             if row.id not in contracts:
                 contracts[row.id] = _OpenContract(*(getattr(row, name) for name in _OPEN_FIELDS))
