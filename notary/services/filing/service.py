@@ -210,9 +210,9 @@ class FilingService:
             outcomes[item.index] = Filed(creation_answer(contract), replayed=False)
         if rows:
             self.blobs.stage(documents.items())
-            with self.db.write() as session:
-                self.blobs.put_many(session, documents.items())
-                session.execute(insert(Contract.__table__), rows)
+            with self.db.write_rows() as connection:
+                self.blobs.put_many(connection, documents.items())
+                connection.execute(_INSERT_CONTRACTS, rows)
 
     def _new_contract(
         self,
