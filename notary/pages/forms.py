@@ -25,8 +25,8 @@ def date_or_none(text: str) -> str | None:
 
 
 def safe_json(text: str) -> Markup:
-    """JSON text for a ``<script type="application/json">`` data block: ``<``, ``>`` and ``&``
-    escaped as JSON escapes, so nothing in it can close the element or open a comment."""
+    """JSON text for a ``<template>`` data block: ``<``, ``>`` and ``&`` escaped as JSON escapes,
+    so nothing in it can open or close an element, a comment or a character reference."""
     escaped = text.replace("&", "\\u0026").replace("<", "\\u003c").replace(">", "\\u003e")
     return Markup(escaped)  # noqa: S704 - escaped above for this one context
 

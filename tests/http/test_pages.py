@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +52,19 @@ def test_pages_carry_a_strict_policy(client: Any, path: str) -> None:
     assert response.headers["Cache-Control"] == "no-store"
     assert "Set-Cookie" not in response.headers
     assert "<script>" not in response.get_data(as_text=True)  # no inline script, ever
+
+
+def test_no_template_holds_a_script_element_of_its_own() -> None:
+    # Every script is a file the app serves (script-src 'self'); data a page's script needs is
+    # embedded in an inert <template>, never in a <script> element of any type.
+    templates = Path(notary.pages.__file__).parent / "templates"
+    inline = [
+        f"{path.relative_to(templates)}: {tag}"
+        for path in sorted(templates.rglob("*.html"))
+        for tag in re.findall(r"<script\b[^>]*>", path.read_text())
+        if " src=" not in tag
+    ]
+    assert inline == []
 
 
 def test_answers_to_a_token_are_not_stored(client: Any, platform: Any) -> None:

@@ -73,7 +73,7 @@ def test_a_genuine_bundle_reads_valid_with_terms_and_derived_forms(client: Any, 
     assert "123,456.78" in page
     assert "人民币壹拾贰万叁仟肆佰伍拾陆元柒角捌分" in page
     assert 'data-your-copy="matches"' in page
-    embedded = re.search(r'<script type="application/json" class="report-json">(.*?)</script>', page, re.S)
+    embedded = re.search(r'<template class="report-json">(.*?)</template>', page, re.S)
     report = parse_json(embedded.group(1).encode())
     api = client.post(
         "/api/v1/verify",

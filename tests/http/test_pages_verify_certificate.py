@@ -66,7 +66,7 @@ def test_a_genuine_certificate_reads_valid_with_its_number_terms_and_your_copy(
     assert "LOAN-2026-7" in page
     assert 'data-your-copy="matches"' in page
     assert "What this check did not establish" not in page  # nothing left open
-    embedded = re.search(r'<script type="application/json" class="report-json">(.*?)</script>', page, re.S)
+    embedded = re.search(r'<template class="report-json">(.*?)</template>', page, re.S)
     report = parse_json(embedded.group(1).encode())
     api = client.post(
         "/api/v1/verify",

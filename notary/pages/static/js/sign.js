@@ -1,6 +1,6 @@
 // /sign/<id>?role=…: log in with the party's key, show the sheet, check the payload against
 // what is shown, and sign (or decline) exactly those bytes.
-import { api, ApiError, say, show, tokens } from "./lib/page.js";
+import { api, ApiError, embedded, say, show, tokens } from "./lib/page.js";
 import { canonicalJson } from "./lib/canon.js";
 import { sha256Hex } from "./lib/bytes.js";
 import { keyPanel } from "./lib/key-panel.js";
@@ -35,7 +35,7 @@ async function loadSheet() {
   if (response.status === 401) tokens.forget("party");
   const dataBlock = sheetSection.querySelector(".sheet-data");
   if (!dataBlock) return;
-  const data = JSON.parse(dataBlock.textContent);
+  const data = embedded(dataBlock);
   const payload = JSON.parse(new TextDecoder().decode(decodePayload(data.payload_base64)));
   // The page's own checks: the payload names the terms shown and the document served.
   mark("terms", payload.terms_sha256 === (await sha256Hex(canonicalJson(data.terms))) && payload.contract_id === contractId && payload.role === role);
@@ -54,7 +54,7 @@ async function loadSheet() {
 }
 
 async function act(kind) {
-  const data = JSON.parse(sheetSection.querySelector(".sheet-data").textContent);
+  const data = embedded(sheetSection.querySelector(".sheet-data"));
   const payload = decodePayload(kind === "sign" ? data.payload_base64 : data.decline_payload_base64);
   const signature = await sign(key, payload);
   const body = { role, signature };
@@ -88,7 +88,7 @@ sheetSection.addEventListener("click", async (event) => {
 
 sheetSection.addEventListener("change", async (event) => {
   if (event.target.id !== "own-copy" || !event.target.files.length) return;
-  const data = JSON.parse(sheetSection.querySelector(".sheet-data").textContent);
+  const data = embedded(sheetSection.querySelector(".sheet-data"));
   const digest = await sha256Hex(await event.target.files[0].arrayBuffer());
   const result = sheetSection.querySelector("#own-copy-result");
   if (digest === data.document_sha256) show(result, say("sign.copy_matches"), "ok");

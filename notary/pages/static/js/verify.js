@@ -1,6 +1,6 @@
 // /verify: send the bundle (and only the fingerprint of the reader's own document), show the
 // report, and offer it as JSON and as a signed PDF.
-import { api, ApiError, say, saveFile, show, tokens } from "./lib/page.js";
+import { api, ApiError, embedded, say, saveFile, show, tokens } from "./lib/page.js";
 import { sha256Hex } from "./lib/bytes.js";
 import { canonicalJson } from "./lib/canon.js";
 
@@ -76,7 +76,7 @@ reportSection.addEventListener("click", async (event) => {
   const action = event.target.closest("[data-action]")?.dataset.action;
   if (!action) return;
   const article = reportSection.querySelector("article");
-  const report = JSON.parse(article.querySelector(".report-json").textContent);
+  const report = embedded(article.querySelector(".report-json"));
   const name = report.contract_id || (report.case && report.case.case_id) || "export";
   if (action === "print") window.print();
   if (action === "json") {

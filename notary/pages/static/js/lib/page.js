@@ -1,7 +1,13 @@
 // What every page's script shares: its messages (translated on the server), its language,
 // calls to the API with the token kept in this tab's sessionStorage, and saving a file.
 
-const messages = JSON.parse(document.getElementById("messages").textContent);
+// Data the server embeds in a page: JSON in an inert <template> (never a <script> element, so
+// the strict CSP has nothing inline to judge), its <, > and & escaped by the server.
+export function embedded(element) {
+  return JSON.parse(element.content.textContent);
+}
+
+const messages = embedded(document.getElementById("messages"));
 
 export function say(key, fallback = "") {
   return messages[key] || fallback || key;
