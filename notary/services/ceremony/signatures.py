@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import functools
 import hashlib
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from sqlalchemy import and_, bindparam, exists, insert, select, update
 from sqlalchemy.engine import Connection
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import aliased
 
 from notary.errors import Conflict, NotaryError, Unprocessable
 from notary.services import outbox
@@ -74,68 +74,6 @@ def effective_status(contract: Contract, now: str) -> str:
     return contract.status
 
 
-def identity_assurance(session: Session, party: Party) -> str:
-    """``verified`` when an operator checked the person and bound this party's key to this
-    party's identity (``notary identity verify``); otherwise ``platform`` (the platform's word).
-    """
-    return assurance_of(party, verified_identities(session, [party]))
-
-
-def verified_identities(session: Session, parties: Iterable[Party]) -> set[tuple[str, str]]:
-    """Of these parties, the (key fingerprint, identity lookup) pairs an operator verified."""
-    fingerprints = {party.key_fingerprint for party in parties}
-    if not fingerprints:
-        return set()
-    rows = session.execute(_VERIFIED, {"fingerprints": list(fingerprints)})
-    return {(fingerprint, lookup) for fingerprint, lookup in rows}
-
-
-# The statements of every signature, built once: building them anew (select, in_) cost about a
-# fifth of loading a signature's rows.
-_IDS = bindparam("ids", expanding=True)
-_VERIFIED = select(IdentityVerification.key_fingerprint, IdentityVerification.id_lookup).where(
-    IdentityVerification.key_fingerprint.in_(bindparam("fingerprints", expanding=True))
-)
-_INVESTOR, _BORROWER = aliased(Party), aliased(Party)
-_INVESTOR_KEY, _BORROWER_KEY = aliased(PartyKey), aliased(PartyKey)
-
-
-def _is_verified(party: Any) -> Any:
-    return (
-        exists()
-        .where(
-            IdentityVerification.key_fingerprint == party.key_fingerprint,
-            IdentityVerification.id_lookup == party.id_lookup,
-        )
-        .correlate(party)
-    )
-
-
-# Before the write transaction: each contract's signed fields with both parties and whether an
-# operator verified each, as plain rows (one statement; no ORM objects: nothing here is written).
-_SIGNER_FIELDS = (
-    "id", "public_key_der", "key_fingerprint", "id_lookup", "algorithm", "identity_commitment", "enrol_proof"
-)  # fmt: skip
-_SIGNING = (
-    select(
-        Contract.id,
-        Contract.platform_id,
-        Contract.investor_id,
-        Contract.borrower_id,
-        Contract.document_sha256,
-        Contract.terms_sha256,
-        *[getattr(_INVESTOR, name).label(f"investor_party_{name}") for name in _SIGNER_FIELDS],
-        _is_verified(_INVESTOR).label("investor_verified"),
-        *[getattr(_BORROWER, name).label(f"borrower_party_{name}") for name in _SIGNER_FIELDS],
-        _is_verified(_BORROWER).label("borrower_verified"),
-    )
-    .join(_INVESTOR, _INVESTOR.id == Contract.investor_id)
-    .join(_BORROWER, _BORROWER.id == Contract.borrower_id)
-    .where(Contract.id.in_(_IDS))
-    .order_by(Contract.id)
-)
-
-
 @dataclass(frozen=True, slots=True)
 class _Signer:
     """What a signature needs of an enrolled party: its key, and what its act row copies."""
@@ -151,42 +89,6 @@ class _Signer:
     @classmethod
     def of(cls, row: Any, role: str) -> _Signer:
         return cls(*(getattr(row, f"{role}_party_{name}") for name in _SIGNER_FIELDS))
-
-
-def _enrolled_key(key: Any, party: Any, party_id: Any) -> Any:
-    return and_(key.party_id == party_id, key.key_fingerprint == party.key_fingerprint)
-
-
-# Inside it: the contracts locked in id order (two batches sharing contracts cannot deadlock);
-# then, by a statement of its own, each contract with a row per stored act (at most two) and each
-# party's current key as enrolled, as plain rows; the changes written as two statements (no unit
-# of work to flush). The read must not be the locking statement: under PostgreSQL's READ
-# COMMITTED a statement that waited for a row lock sees the other rows of its joins as they were
-# when it started, so a signature blocked behind the other role's would miss its act
-# (tests/http/test_signature_race.py). SQLite's write transaction holds the whole database.
-_LOCK = select(Contract.id).where(Contract.id.in_(_IDS)).order_by(Contract.id).with_for_update()
-_OPEN_FIELDS = (
-    "id", "platform_id", "investor_id", "borrower_id", "status", "deadline", "external_ref", "signed_at",
-    "closed_at", "decline_role", "decline_reason",
-)  # fmt: skip
-_KEY_FIELDS = ("party_id", "key_fingerprint", "status", "retired_at")
-_LOCKED = (
-    select(
-        *[getattr(Contract, name) for name in _OPEN_FIELDS],
-        Signature.role.label("act_role"),
-        Signature.purpose.label("act_purpose"),
-        Signature.submitted_sha256.label("act_submitted_sha256"),
-        *[getattr(_INVESTOR_KEY, name).label(f"investor_key_{name}") for name in _KEY_FIELDS],
-        *[getattr(_BORROWER_KEY, name).label(f"borrower_key_{name}") for name in _KEY_FIELDS],
-    )
-    .join(_INVESTOR, _INVESTOR.id == Contract.investor_id)
-    .join(_BORROWER, _BORROWER.id == Contract.borrower_id)
-    .outerjoin(Signature, Signature.contract_id == Contract.id)
-    .outerjoin(_INVESTOR_KEY, _enrolled_key(_INVESTOR_KEY, _INVESTOR, Contract.investor_id))
-    .outerjoin(_BORROWER_KEY, _enrolled_key(_BORROWER_KEY, _BORROWER, Contract.borrower_id))
-    .where(Contract.id.in_(_IDS))
-    .order_by(Contract.id)
-)
 
 
 @dataclass(slots=True)
@@ -224,22 +126,102 @@ class _KeyState:
     retired_at: str | None
 
 
+def _names(kind: type) -> tuple[str, ...]:
+    return tuple(each.name for each in fields(kind))
+
+
+# The statements of every signature, built once: building them anew (select, in_) cost about a
+# fifth of loading a signature's rows.
+_IDS = bindparam("ids", expanding=True)
+_INVESTOR, _BORROWER = aliased(Party), aliased(Party)
+_INVESTOR_KEY, _BORROWER_KEY = aliased(PartyKey), aliased(PartyKey)
+
+
+def _is_verified(party: Any) -> Any:
+    return (
+        exists()
+        .where(
+            IdentityVerification.key_fingerprint == party.key_fingerprint,
+            IdentityVerification.id_lookup == party.id_lookup,
+        )
+        .correlate(party)
+    )
+
+
+# Before the write transaction: each contract's signed fields with both parties and whether an
+# operator verified each, as plain rows (one statement; no ORM objects: nothing here is written).
+_SIGNER_FIELDS = _names(_Signer)
+_SIGNING = (
+    select(
+        Contract.id,
+        Contract.platform_id,
+        Contract.investor_id,
+        Contract.borrower_id,
+        Contract.document_sha256,
+        Contract.terms_sha256,
+        *[getattr(_INVESTOR, name).label(f"investor_party_{name}") for name in _SIGNER_FIELDS],
+        _is_verified(_INVESTOR).label("investor_verified"),
+        *[getattr(_BORROWER, name).label(f"borrower_party_{name}") for name in _SIGNER_FIELDS],
+        _is_verified(_BORROWER).label("borrower_verified"),
+    )
+    .join(_INVESTOR, _INVESTOR.id == Contract.investor_id)
+    .join(_BORROWER, _BORROWER.id == Contract.borrower_id)
+    .where(Contract.id.in_(_IDS))
+    .order_by(Contract.id)
+)
+
+
+def _enrolled_key(key: Any, party: Any, party_id: Any) -> Any:
+    return and_(key.party_id == party_id, key.key_fingerprint == party.key_fingerprint)
+
+
+# Inside it: the contracts locked in id order (two batches sharing contracts cannot deadlock);
+# then, by a statement of its own, each contract with a row per stored act (at most two) and each
+# party's current key as enrolled, as plain rows; the changes written as two statements (no unit
+# of work to flush). The read must not be the locking statement: under PostgreSQL's READ
+# COMMITTED a statement that waited for a row lock sees the other rows of its joins as they were
+# when it started, so a signature blocked behind the other role's would miss its act
+# (tests/http/test_signature_race.py). SQLite's write transaction holds the whole database.
+_LOCK = select(Contract.id).where(Contract.id.in_(_IDS)).order_by(Contract.id).with_for_update()
+_OPEN_FIELDS = _names(_OpenContract)
+_KEY_FIELDS = _names(_KeyState)
+_LOCKED = (
+    select(
+        *[getattr(Contract, name) for name in _OPEN_FIELDS],
+        Signature.role.label("act_role"),
+        Signature.purpose.label("act_purpose"),
+        Signature.submitted_sha256.label("act_submitted_sha256"),
+        *[getattr(_INVESTOR_KEY, name).label(f"investor_key_{name}") for name in _KEY_FIELDS],
+        *[getattr(_BORROWER_KEY, name).label(f"borrower_key_{name}") for name in _KEY_FIELDS],
+    )
+    .join(_INVESTOR, _INVESTOR.id == Contract.investor_id)
+    .join(_BORROWER, _BORROWER.id == Contract.borrower_id)
+    .outerjoin(Signature, Signature.contract_id == Contract.id)
+    .outerjoin(_INVESTOR_KEY, _enrolled_key(_INVESTOR_KEY, _INVESTOR, Contract.investor_id))
+    .outerjoin(_BORROWER_KEY, _enrolled_key(_BORROWER_KEY, _BORROWER, Contract.borrower_id))
+    .where(Contract.id.in_(_IDS))
+    .order_by(Contract.id)
+)
+
+
 _INSERT_ACTS = insert(Signature.__table__)
 
 
 @functools.cache
-def _update_contracts(fields: tuple[str, ...]) -> Any:
-    """UPDATE contracts SET each of ``fields`` (bound as ``new_<field>``) WHERE id = :contract_id."""
+def _update_contracts(names: tuple[str, ...]) -> Any:
+    """UPDATE contracts SET each of ``names`` (bound as ``new_<name>``) WHERE id = :contract_id."""
     table = Contract.__table__
     return (
         update(table)
         .where(table.c.id == bindparam("contract_id"))
-        .values({name: bindparam(f"new_{name}") for name in fields})
+        .values({name: bindparam(f"new_{name}") for name in names})
     )
 
 
-def assurance_of(party: Party, verified: set[tuple[str, str]]) -> str:
-    """:func:`identity_assurance` given :func:`verified_identities` of (at least) this party."""
+def assurance_of(party: _Signer, verified: set[tuple[str, str]]) -> str:
+    """``verified`` when an operator checked the person and bound this party's key to this
+    party's identity (``notary identity verify``: ``verified`` holds its (key fingerprint,
+    identity lookup) pair); otherwise ``platform`` (the platform's word)."""
     return "verified" if (party.key_fingerprint, party.id_lookup) in verified else "platform"
 
 
@@ -462,17 +444,17 @@ class _Rows:
             setattr(contract, name, value)
         self.changed.setdefault(contract.id, {}).update(values)
 
-    def store(self, session: Connection, *, now: str) -> None:
+    def store(self, connection: Connection, *, now: str) -> None:
         """Write the acts added and the contracts changed, then the events."""
         if self.new_acts:
-            session.execute(_INSERT_ACTS, self.new_acts)
+            connection.execute(_INSERT_ACTS, self.new_acts)
         by_fields: dict[tuple[str, ...], list[dict[str, Any]]] = {}
         for contract_id, values in self.changed.items():
             params = {"contract_id": contract_id, **{f"new_{name}": v for name, v in values.items()}}
             by_fields.setdefault(tuple(sorted(values)), []).append(params)
-        for fields, params in by_fields.items():
-            session.execute(_update_contracts(fields), params)
-        outbox.emit(session, self.events, now=now)
+        for names, params in by_fields.items():
+            connection.execute(_update_contracts(names), params)
+        outbox.emit(connection, self.events, now=now)
 
     @classmethod
     def signing(cls, connection: Connection, ids: Sequence[str]) -> _Rows:
